@@ -1,0 +1,39 @@
+import type { ByteSource } from '../io/file-source.js';
+import { ggufReader } from './gguf.js';
+import { onnxReader } from './onnx.js';
+import { rawReader } from './raw.js';
+import type { FormatReader } from './reader.js';
+import { safetensorsReader } from './safetensors.js';
+import type { Segmentation } from './segment.js';
+
+export { validateCoverage } from './coverage.js';
+export { FormatError } from './errors.js';
+export type { FormatReader } from './reader.js';
+export type { CompanionSegments, LiteralSegment, Segment, Segmentation, TensorSegment } from './segment.js';
+export { ggufReader, onnxReader, rawReader, safetensorsReader };
+
+/** How many leading bytes the readers sniff. */
+export const SNIFF_BYTES = 64;
+
+/**
+ * The model-aware readers, in the order they are tried. GGUF first (a magic
+ * number is the strongest evidence), then ONNX (extension only), then
+ * safetensors, whose content sniff is a heuristic. `rawReader` is not in the
+ * list: it is the fallback when none matches.
+ */
+export const readers: readonly FormatReader[] = [ggufReader, onnxReader, safetensorsReader];
+
+/** The reader for a file: the first whose sniff accepts it, else `rawReader`. */
+export function readerFor(head: Buffer, path: string, size?: number): FormatReader {
+  return readers.find((r) => r.sniff(head, path, size)) ?? rawReader;
+}
+
+/**
+ * Segments a file. A file that sniffs as a model format but fails to parse
+ * throws the reader's FormatError: storing it as raw bytes would hide
+ * corruption.
+ */
+export function segmentFile(src: ByteSource, path: string): Segmentation {
+  const head = src.read(0, Math.min(SNIFF_BYTES, src.size));
+  return readerFor(head, path, src.size).read(src);
+}
