@@ -1,0 +1,51 @@
+/**
+ * Tensor-aligned fixed-size chunking: a tensor of `length` bytes is cut into
+ * pieces of `chunkSize` counted from the tensor's first byte, the last piece
+ * shorter. Cutting from the tensor start (not the file start) is what makes
+ * an identical tensor give identical chunks wherever it sits in a file.
+ */
+
+export interface FixedChunk {
+  /** Offset of the piece from the tensor's first byte. */
+  offset: number;
+  length: number;
+}
+
+function check(length: number, chunkSize: number): void {
+  // Tensors can exceed 4 GiB, so any safe integer length is fine.
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`fixed chunking: length must be a non-negative integer, got ${length}`);
+  }
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+    throw new RangeError(`fixed chunking: chunkSize must be a positive integer, got ${chunkSize}`);
+  }
+}
+
+/** Number of pieces (0 for an empty tensor). */
+export function fixedChunkCount(length: number, chunkSize: number): number {
+  check(length, chunkSize);
+  return Math.ceil(length / chunkSize);
+}
+
+/**
+ * The pieces in order, lazily, so a huge tensor does not need a huge array.
+ * Arguments are checked at the call, not at the first next().
+ */
+export function fixedChunks(length: number, chunkSize: number): Generator<FixedChunk, void, undefined> {
+  check(length, chunkSize);
+  return pieces(length, chunkSize);
+}
+
+function* pieces(length: number, chunkSize: number): Generator<FixedChunk, void, undefined> {
+  for (let offset = 0; offset < length; offset += chunkSize) {
+    yield { offset, length: Math.min(chunkSize, length - offset) };
+  }
+}
+
+/** Piece lengths as an array: every one chunkSize except a shorter last one. */
+export function fixedChunkLengths(length: number, chunkSize: number): number[] {
+  const count = fixedChunkCount(length, chunkSize);
+  const lengths = new Array<number>(count).fill(chunkSize);
+  if (count > 0) lengths[count - 1] = length - (count - 1) * chunkSize;
+  return lengths;
+}
