@@ -1,0 +1,63 @@
+/**
+ * Decoding: undo the layout into the output buffer, then undo the predictor in
+ * place. Everything runs over 32-bit words on aligned memory (scratch.ts).
+ */
+import { decodePlanes } from './byteplanes.js';
+import { xorCastInPlace } from './cast.js';
+import { deltaDecodeInPlace, deltaElements } from './delta.js';
+import { CodecError } from './errors.js';
+import { codecLayout, codecName, codecPredictor, isCodecId, Layout, Predictor, type CodecId } from './ids.js';
+import { alignedCopy, isAligned, scratch, Slot } from './scratch.js';
+import { xorInto } from './xor.js';
+import { zstdDecompressInto } from './zstd.js';
+
+/**
+ * Decodes a chunk of `rawSize` bytes into a new buffer. `base` / `castSource`
+ * must be the same bytes given to the encoder when the codec uses them.
+ */
+export function decodeChunk(codec: CodecId, payload: Uint8Array, rawSize: number, base?: Uint8Array, castSource?: Uint8Array): Buffer {
+  if (!Number.isSafeInteger(rawSize) || rawSize < 0) throw new CodecError(`bad chunk size ${rawSize}`);
+  // allocUnsafeSlow: own ArrayBuffer at offset 0, so the output is aligned and
+  // the loops can write it directly (no copy through scratch).
+  const out = Buffer.allocUnsafeSlow(rawSize);
+  decodeChunkInto(out, codec, payload, base, castSource);
+  return out;
+}
+
+/**
+ * Decodes into `out` (exactly the chunk's size), e.g. straight into a file-sized
+ * export buffer. An unaligned `out` works but costs an extra copy. `out` must
+ * not overlap `payload`, `base` or `castSource`.
+ */
+export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8Array, base?: Uint8Array, castSource?: Uint8Array): void {
+  if (!isCodecId(codec)) throw new CodecError(`unknown codec id ${codec}`);
+  const layout = codecLayout(codec);
+  const pred = codecPredictor(codec);
+  const rawSize = out.length;
+  if (layout === Layout.Raw) {
+    if (payload.length !== rawSize) throw new CodecError(`RAW payload is ${payload.length} bytes, chunk is ${rawSize}`);
+    out.set(payload);
+    return;
+  }
+  const needsBase = pred === Predictor.Xor || pred === Predictor.Delta;
+  if (needsBase && base === undefined) throw new CodecError(`${codecName(codec)} needs the base chunk`);
+  if (!needsBase && castSource === undefined && pred !== Predictor.None) throw new CodecError(`${codecName(codec)} needs the F32 cast source`);
+  const dst = isAligned(out) ? out : scratch(Slot.DecodeOut, rawSize);
+  if (layout === Layout.Zstd) zstdDecompressInto(dst, payload);
+  else {
+    const planes = decodePlanes(payload, dst);
+    if (pred === Predictor.Delta && base !== undefined) {
+      const n = deltaElements(rawSize, base.length, planes.width);
+      deltaDecodeInPlace(dst, alignedCopy(base.subarray(0, n * planes.width), Slot.Base), n, planes.width);
+    }
+  }
+
+  if (pred === Predictor.Xor && base !== undefined) {
+    const m = Math.min(rawSize, base.length);
+    xorInto(dst, dst, alignedCopy(base.subarray(0, m), Slot.Base), m);
+  } else if ((pred === Predictor.CastF16 || pred === Predictor.CastBF16) && castSource !== undefined) {
+    const n = Math.min(rawSize >>> 1, castSource.length >>> 2);
+    xorCastInPlace(pred === Predictor.CastF16 ? 'F16' : 'BF16', dst, alignedCopy(castSource.subarray(0, 4 * n), Slot.Base), n);
+  }
+  if (dst !== out) out.set(dst);
+}
