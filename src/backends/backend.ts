@@ -1,0 +1,178 @@
+/**
+ * The storage interface. The Store (src/store) holds the logic of import,
+ * export, GC and accounting; a Backend only runs the SQL of one database.
+ * Every backend (src/backends/<kind>/) implements the same interface, so one
+ * test suite runs against each of them. Methods are async because the shared
+ * backend (PostgreSQL) talks over the network; the embedded one (SQLite)
+ * answers at once.
+ */
+
+export interface ModelRow {
+  id: number;
+  name: string;
+  version: number;
+  format: string;
+  baseModelId: number | null;
+  createdAt: string;
+  /** Sum of the sizes of the model's files. */
+  logicalBytes: number;
+  /** Raw bytes of chunks this model's import stored for the first time. */
+  newRawBytes: number;
+  /** Payload bytes of those chunks. */
+  newStoredBytes: number;
+  /** Raw and payload bytes of the new chunks that were stored as deltas against a base. */
+  deltaRawBytes: number;
+  deltaStoredBytes: number;
+  metadataJson: string | null;
+}
+
+export type NewModel = Omit<ModelRow, 'id'>;
+
+export interface FileRow {
+  id: number;
+  modelId: number;
+  path: string;
+  size: number;
+  sha256: Buffer;
+  format: string;
+}
+
+export type NewFile = Omit<FileRow, 'id'>;
+
+export const SEG_LITERAL = 0;
+export const SEG_TENSOR = 1;
+
+export interface SegmentRow {
+  ordinal: number;
+  kind: typeof SEG_LITERAL | typeof SEG_TENSOR;
+  tensorName: string | null;
+  dtype: string | null;
+  shape: number[] | null;
+  fileOffset: number;
+  length: number;
+  /** Ordinal (in the file's chunk list) of the segment's first chunk. */
+  firstChunk: number;
+  chunkCount: number;
+}
+
+export interface NewChunk {
+  hash: Buffer;
+  rawSize: number;
+  storedSize: number;
+  codec: number;
+  /** Chunks this one decodes against, in order (a delta's base, a cast source's pieces). */
+  bases: number[];
+  /** Length of the longest chain of bases below this chunk (0 for a self-contained chunk). */
+  depth: number;
+  data: Buffer;
+}
+
+export interface StoredChunk {
+  id: number;
+  hash: Buffer;
+  rawSize: number;
+  codec: number;
+  bases: number[];
+  data: Buffer;
+}
+
+export interface ChunkInfo {
+  id: number;
+  rawSize: number;
+  storedSize: number;
+  codec: number;
+  depth: number;
+  bases: number[];
+}
+
+/** A tensor segment of a stored model, with where its chunks are. */
+export interface TensorRow {
+  modelId: number;
+  fileId: number;
+  name: string;
+  dtype: string;
+  shape: number[];
+  length: number;
+  firstChunk: number;
+  chunkCount: number;
+}
+
+export interface StoreTotals {
+  models: number;
+  files: number;
+  logicalBytes: number;
+  chunks: number;
+  /** Sum of raw sizes of distinct chunks. */
+  uniqueRawBytes: number;
+  /** Sum of payload bytes kept. */
+  storedBytes: number;
+  /** Raw and payload bytes of chunks stored as deltas (they have bases). */
+  deltaRawBytes: number;
+  deltaStoredBytes: number;
+  /** Database size on disk, all of its files. */
+  dbBytes: number;
+}
+
+export interface SharingRow {
+  modelId: number;
+  /** Raw bytes of distinct chunks both models reference. */
+  bytes: number;
+  chunks: number;
+}
+
+export interface GcResult {
+  chunks: number;
+  storedBytes: number;
+  dbBytesBefore: number;
+  dbBytesAfter: number;
+}
+
+export interface Backend {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the store lives, for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+
+  /** Runs fn in one transaction: all of its writes commit together, or none. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+
+  // models and files
+  findModel(name: string, version?: number): Promise<ModelRow | undefined>;
+  getModel(id: number): Promise<ModelRow | undefined>;
+  listModels(): Promise<ModelRow[]>;
+  nextVersion(name: string): Promise<number>;
+  insertModel(m: NewModel): Promise<number>;
+  updateModelAccounting(id: number, acc: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void>;
+  deleteModel(id: number): Promise<void>;
+  insertFile(f: NewFile): Promise<number>;
+  listFiles(modelId: number): Promise<FileRow[]>;
+  insertSegments(fileId: number, rows: SegmentRow[]): Promise<void>;
+  listSegments(fileId: number): Promise<SegmentRow[]>;
+  /** Tensor segments of one model. */
+  modelTensors(modelId: number): Promise<TensorRow[]>;
+  /** Tensor segments of any stored model whose name is one of `names`. */
+  tensorsNamed(names: string[]): Promise<TensorRow[]>;
+
+  // chunks
+  /** Ids of the chunks with these hashes, undefined where not stored. */
+  lookupChunks(hashes: Buffer[]): Promise<(number | undefined)[]>;
+  /** Inserts chunks that are not stored yet; returns their ids in order. */
+  insertChunks(rows: NewChunk[]): Promise<number[]>;
+  insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void>;
+  /** The file's chunk ids in order. */
+  fileChunkIds(fileId: number): Promise<number[]>;
+  /** Chunk payloads by id (any order of ids; result in the same order). */
+  getChunks(ids: number[]): Promise<StoredChunk[]>;
+  chunkInfo(ids: number[]): Promise<ChunkInfo[]>;
+
+  // accounting and maintenance
+  totals(): Promise<StoreTotals>;
+  /** Per other model: bytes of this model's chunks it also references. */
+  sharing(modelId: number): Promise<SharingRow[]>;
+  /** Raw bytes of this model's distinct chunks, and of those no other model references. */
+  modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }>;
+  gc(): Promise<GcResult>;
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+  dbBytes(): Promise<number>;
+}

@@ -1,0 +1,73 @@
+/**
+ * SQLite schema, as numbered migrations: a store records the last one it ran
+ * in `schema_migrations`, and opening an older store runs the rest.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    base_model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    logical_bytes INTEGER NOT NULL,
+    new_raw_bytes INTEGER NOT NULL DEFAULT 0,
+    new_stored_bytes INTEGER NOT NULL DEFAULT 0,
+    delta_raw_bytes INTEGER NOT NULL DEFAULT 0,
+    delta_stored_bytes INTEGER NOT NULL DEFAULT 0,
+    metadata_json TEXT,
+    UNIQUE (name, version)
+  );
+  CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 BLOB NOT NULL,
+    format TEXT NOT NULL,
+    UNIQUE (model_id, path)
+  );
+  CREATE TABLE segments (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    tensor_name TEXT,
+    dtype TEXT,
+    shape_json TEXT,
+    file_offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    first_chunk INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    PRIMARY KEY (file_id, ordinal)
+  ) WITHOUT ROWID;
+  CREATE INDEX segments_tensor ON segments(tensor_name) WHERE tensor_name IS NOT NULL;
+  CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    raw_size INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL,
+    codec INTEGER NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0,
+    data BLOB NOT NULL
+  );
+  CREATE TABLE chunk_bases (
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    base_id INTEGER NOT NULL REFERENCES chunks(id),
+    PRIMARY KEY (chunk_id, ordinal)
+  ) WITHOUT ROWID;
+  CREATE INDEX chunk_bases_base ON chunk_bases(base_id);
+  CREATE TABLE file_chunks (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id),
+    PRIMARY KEY (file_id, ordinal)
+  ) WITHOUT ROWID;
+  CREATE INDEX file_chunks_chunk ON file_chunks(chunk_id);
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

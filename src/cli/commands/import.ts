@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { withStore, printJson } from '../context.js';
+import type { GlobalOptions } from '../context.js';
+import { byteProgress } from '../progress.js';
+import { bytes, percent } from '../format.js';
+import { parsePositiveInt, parseSize } from '../parse.js';
+import type { ImportResult } from '../../store/importer.js';
+import type { Store } from '../../store/store.js';
+
+export interface ImportFlags {
+  name: string;
+  version?: number;
+  chunkSize?: number;
+  json?: boolean;
+}
+
+export function describeImport(r: ImportResult, seconds: number): string {
+  const ref = `${r.model.name}:${r.model.version}`;
+  if (!r.created) return `${ref} already holds these files; nothing stored (${bytes(r.logicalBytes)} checked in ${seconds.toFixed(2)} s)`;
+  const dedup = r.logicalBytes - r.newRawBytes;
+  return [
+    `imported ${ref}: ${r.files} file(s), ${r.tensors} tensors, ${r.chunks} chunks (${r.newChunks} new) in ${seconds.toFixed(2)} s`,
+    `  logical ${bytes(r.logicalBytes)}, new bytes stored ${bytes(r.newStoredBytes)} (${percent(r.newStoredBytes, r.logicalBytes)}), deduplicated ${bytes(dedup)} (${percent(dedup, r.logicalBytes)})`,
+  ].join('\n');
+}
+
+export async function runImport(store: Store, path: string, flags: ImportFlags): Promise<{ result: ImportResult; seconds: number }> {
+  const bar = byteProgress(`importing ${flags.name}`);
+  const t0 = performance.now();
+  try {
+    const result = await store.import(path, {
+      name: flags.name, version: flags.version, chunkSize: flags.chunkSize, onProgress: bar.update,
+    });
+    return { result, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    bar.stop();
+  }
+}
+
+export function register(program: Command): void {
+  program.command('import')
+    .description('import a model file or directory as a new version of a model')
+    .argument('<path>', 'model file, or directory of model files (relative paths are kept)')
+    .requiredOption('--name <name>', 'model name')
+    .option('--version <n>', 'version number (default: next free one)', parsePositiveInt)
+    .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
+    .option('--json', 'print the result as JSON')
+    .action(async (path: string, flags: ImportFlags, cmd: Command) => {
+      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+        const { result, seconds } = await runImport(store, path, flags);
+        if (flags.json) printJson({ ...result, seconds, deduplicatedBytes: result.logicalBytes - result.newRawBytes });
+        else console.log(describeImport(result, seconds));
+      });
+    });
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { withStore, printJson } from '../context.js';
+import type { GlobalOptions } from '../context.js';
+import { bytes, table } from '../format.js';
+
+export function register(program: Command): void {
+  program.command('ls')
+    .description('list the models in the store')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+        const models = await store.list();
+        if (flags.json) {
+          return printJson(models.map((m) => ({
+            name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
+            newStoredBytes: m.newStoredBytes, createdAt: m.createdAt,
+          })));
+        }
+        if (models.length === 0) return console.log('the store is empty');
+        console.log(table(['model', 'format', '>files', '>size', '>new bytes stored', 'imported'],
+          models.map((m) => [`${m.name}:${m.version}`, m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
+      });
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { withStore, printJson } from '../context.js';
+import type { GlobalOptions } from '../context.js';
+import { bytes, percent, table } from '../format.js';
+import type { Savings } from '../../store/accounting.js';
+
+/** One table row of where a model's (or the store's) bytes went. */
+export function savingsRow(label: string, s: Savings, base: string | null): (string | number)[] {
+  return [label, base ?? '', bytes(s.logicalBytes), bytes(s.deduplicatedBytes), bytes(s.compressionSavedBytes),
+    bytes(s.deltaSavedBytes), bytes(s.storedBytes), percent(s.storedBytes, s.logicalBytes)];
+}
+
+export const SAVINGS_HEADERS = ['model', 'delta base', '>logical', '>deduplicated', '>compression saved', '>delta saved', '>stored', '>stored %'];
+
+export function register(program: Command): void {
+  program.command('stats')
+    .description('store totals and per-model savings: deduplicated, compressed, delta-encoded, stored')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+        const s = await store.stats();
+        if (flags.json) return printJson(s);
+        console.log(`store ${s.location} (${s.backend}): ${s.models} models, ${s.files} files, ${s.chunks} chunks, database ${bytes(s.dbBytes)} on disk`);
+        console.log(table(SAVINGS_HEADERS, [...s.perModel.map((m) => savingsRow(m.model, m, m.base)), savingsRow('(whole store, now)', s, null)]));
+        console.log(`\nstored ${bytes(s.storedBytes)} of ${bytes(s.logicalBytes)} (${percent(s.storedBytes, s.logicalBytes)}); database file ${percent(s.dbBytes, s.logicalBytes)} of logical`);
+      });
+    });
+}

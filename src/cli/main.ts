@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { register as registerImport } from './commands/import.js';
+import { register as registerExport } from './commands/export.js';
+import { register as registerLs } from './commands/ls.js';
+import { register as registerShow } from './commands/show.js';
+import { register as registerStats } from './commands/stats.js';
+import { register as registerRm } from './commands/rm.js';
+import { register as registerGc } from './commands/gc.js';
+import { register as registerDemo } from './commands/demo.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tessera')
+    .description('Tessera: a model store that keeps every distinct piece of weight data once')
+    .option('--store <path>', 'store location: SQLite file (default: $TESSERA_STORE or ./tessera.db)')
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo]) {
+    reg(program);
+  }
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+/** Every failure is one line on stderr naming the file or the cause; exit code 1; stack only with --debug. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const debug = argv.includes('--debug');
+    const err = e as Error;
+    const msg = (err?.message ?? String(e)).split('\n')[0];
+    process.stderr.write(`tessera: ${msg}\n`);
+    if (debug && err?.stack) process.stderr.write(err.stack + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,28 @@
+import cliProgress from 'cli-progress';
+import { bytes } from './format.js';
+
+/** A byte progress bar on stderr when it is a terminal; nothing otherwise (logs and pipes stay clean). */
+export function byteProgress(label: string): { update: (done: number, total: number) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: `${label} [{bar}] {percentage}% | {doneH} / {totalH} | {speed}`,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  const start = Date.now();
+  let started = false;
+  return {
+    update(done, total) {
+      const secs = Math.max((Date.now() - start) / 1000, 1e-3);
+      const payload = { doneH: bytes(done), totalH: bytes(total), speed: `${bytes(done / secs)}/s` };
+      if (!started) {
+        bar.start(total, done, payload);
+        started = true;
+      } else bar.update(done, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Backend, TensorRow } from '../backends/backend.js';
+import { encodeChunk } from '../codec/index.js';
+import type { EncodeInput } from '../codec/index.js';
+import type { ChunkReader } from './chunk-reader.js';
+import type { ChunkEncoder, EncodedChunk, TensorPosition } from './encoder.js';
+
+/**
+ * Deltas never stack deeper than this: reading a chunk decodes at most this
+ * many bases below it, so export stays fast however long a lineage grows.
+ */
+export const MAX_DELTA_DEPTH = 4;
+
+/**
+ * Encodes new chunks with the smallest codec, against a base model when there
+ * is one: a chunk of tensor T, piece i is XORed with piece i of the base
+ * model's same-named, same-shaped, same-dtype tensor; a half-precision piece
+ * of a tensor the base holds in F32 is predicted by casting the F32 elements
+ * (the cast-aware delta).
+ */
+export class DeltaEncoder implements ChunkEncoder {
+  private fileChunks = new Map<number, number[]>();
+  private tensorChunks = new Map<TensorRow, number[]>();
+  private depths = new Map<number, number>();
+
+  private constructor(
+    private readonly backend: Backend,
+    private readonly reader: ChunkReader,
+    private readonly chunkSize: number,
+    readonly baseModelId: number | null,
+    private readonly baseTensors: Map<string, TensorRow>,
+  ) {}
+
+  static async create(backend: Backend, reader: ChunkReader, chunkSize: number, baseModelId: number | null): Promise<DeltaEncoder> {
+    const tensors = new Map<string, TensorRow>();
+    if (baseModelId !== null) {
+      for (const t of await backend.modelTensors(baseModelId)) if (!tensors.has(t.name)) tensors.set(t.name, t);
+    }
+    return new DeltaEncoder(backend, reader, chunkSize, baseModelId, tensors);
+  }
+
+  async encode(raw: Buffer, pos: TensorPosition | undefined): Promise<EncodedChunk> {
+    const input: EncodeInput = { raw, dtype: pos?.tensor.dtype };
+    let candidates: number[] = [];
+    const bt = pos && this.baseTensors.get(pos.tensor.name);
+    if (pos && bt && sameShape(bt.shape, pos.tensor.shape) && this.chunkedAlike(bt)) {
+      if (bt.dtype === pos.tensor.dtype) {
+        const id = (await this.chunkIdsOf(bt))[pos.index];
+        if (id !== undefined && (await this.depth(id)) < MAX_DELTA_DEPTH) {
+          candidates = [id];
+          input.base = (await this.reader.read([id]))[0];
+        }
+      } else if (bt.dtype === 'F32' && (pos.tensor.dtype === 'F16' || pos.tensor.dtype === 'BF16') && this.chunkSize % 2 === 0) {
+        // Piece i covers elements [i·c/2, (i+1)·c/2); their F32 bytes are F32 pieces 2i and 2i+1.
+        const ids = (await this.chunkIdsOf(bt)).slice(2 * pos.index, 2 * pos.index + 2);
+        if (ids.length > 0 && (await Promise.all(ids.map((id) => this.depth(id)))).every((d) => d < MAX_DELTA_DEPTH)) {
+          const parts = await this.reader.read(ids);
+          candidates = ids;
+          input.castSource = { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
+        }
+      }
+    }
+    const enc = encodeChunk(input);
+    const bases = enc.usesBase || enc.usesCastSource ? candidates : [];
+    let depth = 0;
+    for (const b of bases) depth = Math.max(depth, 1 + (await this.depth(b)));
+    return { codec: enc.codec, payload: enc.payload, bases, depth };
+  }
+
+  /** A base tensor imported with another chunk size has pieces at other offsets: no positional delta. */
+  private chunkedAlike(t: TensorRow): boolean {
+    return t.chunkCount === Math.ceil(t.length / this.chunkSize);
+  }
+
+  private async chunkIdsOf(t: TensorRow): Promise<number[]> {
+    let ids = this.tensorChunks.get(t);
+    if (!ids) {
+      let fileIds = this.fileChunks.get(t.fileId);
+      if (!fileIds) {
+        fileIds = await this.backend.fileChunkIds(t.fileId);
+        this.fileChunks.set(t.fileId, fileIds);
+      }
+      ids = fileIds.slice(t.firstChunk, t.firstChunk + t.chunkCount);
+      this.tensorChunks.set(t, ids);
+    }
+    return ids;
+  }
+
+  private async depth(id: number): Promise<number> {
+    let d = this.depths.get(id);
+    if (d === undefined) {
+      d = (await this.backend.chunkInfo([id]))[0]!.depth;
+      this.depths.set(id, d);
+    }
+    return d;
+  }
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

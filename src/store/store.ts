@@ -1,0 +1,241 @@
+import { existsSync, statSync } from 'node:fs';
+import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
+import { openBackend } from '../backends/open.js';
+import { ChunkReader } from './chunk-reader.js';
+import type { ChunkDecoder } from './decoder.js';
+import { codecDecoder } from './codec-decoder.js';
+import { DeltaEncoder } from './delta-encoder.js';
+import { findBase } from './base-finder.js';
+import { UserError } from './errors.js';
+import { exportFile, fileBytes, outputPath } from './exporter.js';
+import { importModel } from './importer.js';
+import type { ImportResult } from './importer.js';
+import type { ModelRef } from './model-ref.js';
+import { formatModelRef } from './model-ref.js';
+import type { CdcParams } from '../chunking/fastcdc.js';
+import { modelSavings, storeSavings } from './accounting.js';
+import type { Savings } from './accounting.js';
+
+/**
+ * Default tensor chunk size. Chosen by measurement on real models (see the
+ * README's table): smaller pieces find little more sharing in practice and
+ * cost more rows and hashing calls per byte.
+ */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024;
+export const MIN_CHUNK_SIZE = 4 * 1024;
+export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
+
+export interface StoreImportOptions {
+  name: string;
+  version?: number;
+  chunkSize?: number;
+  cdc?: Partial<CdcParams>;
+  /**
+   * The model to take deltas against: a model reference, `null` for none, or
+   * undefined to pick the stored model closest to the new one.
+   */
+  base?: ModelRef | null;
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+export interface ModelSummary extends ModelRow {
+  files: number;
+}
+
+export interface TensorInfo {
+  file: string;
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  chunks: number;
+}
+
+export interface ModelDetails {
+  model: ModelRow;
+  ref: string;
+  /** The model deltas were taken against at import. */
+  base: string | null;
+  savings: Savings;
+  files: { path: string; size: number; sha256: string; format: string; segments: number; tensors: number }[];
+  tensors: TensorInfo[];
+  /** Raw bytes of the model's distinct chunks. */
+  distinctBytes: number;
+  /** Of those, bytes no other model references. */
+  uniqueBytes: number;
+  sharedWith: { model: string; bytes: number; chunks: number }[];
+}
+
+export interface ModelStats extends Savings {
+  model: string;
+  base: string | null;
+  files: number;
+}
+
+export interface StoreStats extends StoreTotals, Savings {
+  backend: string;
+  location: string;
+  perModel: ModelStats[];
+}
+
+export interface ExportResult {
+  files: { path: string; dest: string; bytes: number }[];
+  bytes: number;
+}
+
+/** The model store: import, export, inspect, remove, collect garbage. */
+export class Store {
+  private constructor(readonly backend: Backend, private decoder: ChunkDecoder) {}
+
+  static async open(location?: string): Promise<Store> {
+    return new Store(await openBackend(location), codecDecoder);
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+
+  /** The store-wide tensor chunk size, fixed when the first model is imported so that later imports dedup against it. */
+  async chunkSize(requested?: number): Promise<number> {
+    const stored = await this.backend.getSetting('chunk_size');
+    if (requested !== undefined) {
+      if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
+        throw new UserError(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
+      }
+      return requested;
+    }
+    return stored ? Number(stored) : DEFAULT_CHUNK_SIZE;
+  }
+
+  async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
+    if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
+    const chunkSize = await this.chunkSize(opts.chunkSize);
+    if ((await this.backend.getSetting('chunk_size')) === undefined) {
+      await this.backend.setSetting('chunk_size', String(chunkSize));
+    }
+    const explicit = opts.base ? await this.resolve(opts.base) : undefined;
+    const reader = this.reader();
+    return importModel(this.backend, path, {
+      ...opts, chunkSize,
+      makeEncoder: async (inputs) => {
+        const base = opts.base === null ? undefined : explicit ?? (await findBase(this.backend, reader, chunkSize, inputs))?.model;
+        return DeltaEncoder.create(this.backend, reader, chunkSize, base?.id ?? null);
+      },
+    });
+  }
+
+  async resolve(ref: ModelRef): Promise<ModelRow> {
+    const m = await this.backend.findModel(ref.name, ref.version);
+    if (!m) {
+      throw new UserError(ref.version === undefined ? `no model named "${ref.name}" in the store` : `no model ${ref.name}:${ref.version} in the store`);
+    }
+    return m;
+  }
+
+  async list(): Promise<ModelSummary[]> {
+    const models = await this.backend.listModels();
+    const out: ModelSummary[] = [];
+    for (const m of models) out.push({ ...m, files: (await this.backend.listFiles(m.id)).length });
+    return out;
+  }
+
+  async files(model: ModelRow): Promise<FileRow[]> {
+    return this.backend.listFiles(model.id);
+  }
+
+  async segments(file: FileRow): Promise<SegmentRow[]> {
+    return this.backend.listSegments(file.id);
+  }
+
+  async show(ref: ModelRef): Promise<ModelDetails> {
+    const model = await this.resolve(ref);
+    const files = await this.backend.listFiles(model.id);
+    const tensors: TensorInfo[] = [];
+    const fileInfo: ModelDetails['files'] = [];
+    for (const f of files) {
+      const segs = await this.backend.listSegments(f.id);
+      let n = 0;
+      for (const s of segs) {
+        if (s.kind !== 1) continue;
+        n++;
+        tensors.push({ file: f.path, name: s.tensorName ?? '', dtype: s.dtype ?? '', shape: s.shape ?? [], bytes: s.length, chunks: s.chunkCount });
+      }
+      fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segs.length, tensors: n });
+    }
+    const bytes = await this.backend.modelChunkBytes(model.id);
+    const sharedWith: ModelDetails['sharedWith'] = [];
+    for (const s of await this.backend.sharing(model.id)) {
+      const other = await this.backend.getModel(s.modelId);
+      if (other) sharedWith.push({ model: formatModelRef(other.name, other.version), bytes: s.bytes, chunks: s.chunks });
+    }
+    return {
+      model, ref: formatModelRef(model.name, model.version), base: await this.refOf(model.baseModelId),
+      savings: modelSavings(model), files: fileInfo, tensors,
+      distinctBytes: bytes.distinctBytes, uniqueBytes: bytes.uniqueBytes, sharedWith,
+    };
+  }
+
+  reader(): ChunkReader {
+    return new ChunkReader(this.backend, this.decoder);
+  }
+
+  /** A stored file's bytes, in order (not yet checked against its digest). */
+  fileBytes(file: FileRow): AsyncGenerator<Buffer> {
+    return fileBytes(this.backend, this.reader(), file);
+  }
+
+  /**
+   * Writes a model out: a one-file model to `out` (or into `out` when it is
+   * an existing directory), a several-file model into the directory `out`.
+   * Every file's SHA-256 is checked before it is put in place.
+   */
+  async export(ref: ModelRef, out: string): Promise<ExportResult> {
+    const model = await this.resolve(ref);
+    const files = await this.backend.listFiles(model.id);
+    const outIsDir = existsSync(out) && statSync(out).isDirectory();
+    const reader = this.reader();
+    const result: ExportResult = { files: [], bytes: 0 };
+    for (const f of files) {
+      const dest = files.length === 1 && !outIsDir ? out : outputPath(out, f.path);
+      const bytes = await exportFile(this.backend, reader, f, dest);
+      result.files.push({ path: f.path, dest, bytes });
+      result.bytes += bytes;
+    }
+    return result;
+  }
+
+  async remove(ref: ModelRef): Promise<ModelRow> {
+    const model = await this.resolve(ref);
+    await this.backend.transaction(() => this.backend.deleteModel(model.id));
+    return model;
+  }
+
+  gc(): Promise<GcResult> {
+    return this.backend.gc();
+  }
+
+  totals(): Promise<StoreTotals> {
+    return this.backend.totals();
+  }
+
+  /** Totals and savings for the store and for each model. */
+  async stats(): Promise<StoreStats> {
+    const totals = await this.backend.totals();
+    const models = await this.backend.listModels();
+    const refs = new Map(models.map((m) => [m.id, formatModelRef(m.name, m.version)]));
+    const perModel: ModelStats[] = [];
+    for (const m of models) {
+      perModel.push({
+        model: refs.get(m.id)!, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
+        files: (await this.backend.listFiles(m.id)).length, ...modelSavings(m),
+      });
+    }
+    return { ...totals, ...storeSavings(totals), backend: this.backend.kind, location: this.backend.location, perModel };
+  }
+
+  private async refOf(id: number | null): Promise<string | null> {
+    if (id === null) return null;
+    const m = await this.backend.getModel(id);
+    return m ? formatModelRef(m.name, m.version) : null;
+  }
+}

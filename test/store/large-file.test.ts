@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, openSync, ftruncateSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSafetensorsRaw } from '../helpers/build-safetensors.js';
+import { tempDir, tempStore } from '../helpers/store-fixtures.js';
+import { hashFileSync } from '../../src/io/hash-file-sync.js';
+
+test('a model file over 2 GiB (beyond readFileSync) imports and exports byte-identically', async () => {
+  const { store, cleanup } = await tempStore();
+  const src = tempDir();
+  try {
+    // A safetensors file with one U8 tensor just over 2 GiB, written sparse: fast to make, all zeros to read.
+    const size = 2 ** 31 + 2 ** 20;
+    const header = buildSafetensorsRaw({ big: { dtype: 'U8', shape: [size], data_offsets: [0, size] } });
+    const headerLen = header.length;
+    const path = join(src.dir, 'big.safetensors');
+    const fd = openSync(path, 'w');
+    writeSync(fd, header, 0, headerLen, 0);
+    ftruncateSync(fd, headerLen + size);
+    closeSync(fd);
+    const r = await store.import(path, { name: 'big' });
+    assert.equal(r.logicalBytes, headerLen + size);
+    assert.equal(r.tensors, 1);
+    assert.ok(r.newChunks <= 3, `zeros dedup to one chunk (+ header, + short tail): ${r.newChunks}`);
+    const out = join(src.dir, 'out.safetensors');
+    await store.export({ name: 'big' }, out);
+    // export() checked the SHA-256 recorded at import before putting the file in place.
+    assert.equal(statSync(out).size, headerLen + size);
+    assert.ok((await store.files(r.model))[0]!.sha256.equals(hashFileSync(path)));
+  } finally {
+    src.cleanup();
+    await cleanup();
+  }
+});
