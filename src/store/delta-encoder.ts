@@ -1,8 +1,8 @@
 import type { Backend, TensorRow } from '../backends/backend.js';
 import { encodeChunk } from '../codec/index.js';
-import type { EncodeInput } from '../codec/index.js';
+import type { EncodeInput, Encoded } from '../codec/index.js';
 import type { ChunkReader } from './chunk-reader.js';
-import type { ChunkEncoder, EncodedChunk, TensorPosition } from './encoder.js';
+import type { ChunkEncoder, EncodedChunk, PreparedChunk, TensorPosition } from './encoder.js';
 
 /**
  * Deltas never stack deeper than this: reading a chunk decodes at most this
@@ -38,7 +38,13 @@ export class DeltaEncoder implements ChunkEncoder {
     return new DeltaEncoder(backend, reader, chunkSize, baseModelId, tensors);
   }
 
+  /** prepare(), encode in this thread, complete(): for a few chunks (base sampling). */
   async encode(raw: Buffer, pos: TensorPosition | undefined): Promise<EncodedChunk> {
+    const prepared = await this.prepare(raw, pos);
+    return this.complete(prepared, encodeChunk(prepared.input));
+  }
+
+  async prepare(raw: Buffer, pos: TensorPosition | undefined): Promise<PreparedChunk> {
     const input: EncodeInput = { raw, dtype: pos?.tensor.dtype };
     let candidates: number[] = [];
     const bt = pos && this.baseTensors.get(pos.tensor.name);
@@ -59,8 +65,11 @@ export class DeltaEncoder implements ChunkEncoder {
         }
       }
     }
-    const enc = encodeChunk(input);
-    const bases = enc.usesBase || enc.usesCastSource ? candidates : [];
+    return { input, candidates };
+  }
+
+  async complete(prepared: PreparedChunk, enc: Encoded): Promise<EncodedChunk> {
+    const bases = enc.usesBase || enc.usesCastSource ? prepared.candidates : [];
     let depth = 0;
     for (const b of bases) depth = Math.max(depth, 1 + (await this.depth(b)));
     return { codec: enc.codec, payload: enc.payload, bases, depth };

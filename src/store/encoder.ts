@@ -1,4 +1,5 @@
 import type { TensorSegment } from '../formats/segment.js';
+import type { EncodeInput, Encoded } from '../codec/index.js';
 
 /** Where a piece sits: in which tensor, and which fixed-size piece of it. */
 export interface TensorPosition {
@@ -15,12 +16,21 @@ export interface EncodedChunk {
   depth: number;
 }
 
+/** A new chunk made ready for the codec: its input, and the stored chunks it may be predicted from. */
+export interface PreparedChunk {
+  input: EncodeInput;
+  /** The base chunk (XOR/integer delta) or the F32 chunks (cast delta) offered in `input`. */
+  candidates: number[];
+}
+
 /**
- * Turns a new chunk's raw bytes into what the store keeps. The import asks it
- * once per chunk that is not stored yet.
+ * Turns new chunks into what the store keeps, in two steps so the codec work
+ * in between can run on another thread: prepare() finds and reads what a chunk
+ * can be predicted from; complete() records what the codec chose.
  */
 export interface ChunkEncoder {
   /** The model deltas are taken against, when there is one. */
-  readonly baseModelId?: number | null;
-  encode(raw: Buffer, position: TensorPosition | undefined): Promise<EncodedChunk>;
+  readonly baseModelId: number | null;
+  prepare(raw: Buffer, position: TensorPosition | undefined): Promise<PreparedChunk>;
+  complete(prepared: PreparedChunk, encoded: Encoded): Promise<EncodedChunk>;
 }

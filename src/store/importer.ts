@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { Backend, ModelRow, NewChunk, SegmentRow } from '../backends/backend.js';
+import type { Backend, ModelRow, SegmentRow } from '../backends/backend.js';
 import { SEG_LITERAL, SEG_TENSOR } from '../backends/backend.js';
 import { FileSource } from '../io/file-source.js';
 import { hashFileSync } from '../io/hash-file-sync.js';
@@ -11,7 +10,8 @@ import { UserError } from './errors.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
 import { filePieces } from './pieces.js';
-import type { Piece } from './pieces.js';
+import { ChunkWriter } from './chunk-writer.js';
+import { EncodePool } from '../codec/index.js';
 import { validateModelName } from './model-ref.js';
 import type { ChunkEncoder } from './encoder.js';
 
@@ -23,6 +23,8 @@ export interface ImportOptions {
   /** Builds the encoder for this import once its files are known (it may pick a base model from them). */
   makeEncoder: (inputs: InputFile[]) => Promise<ChunkEncoder>;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Compress and hash on worker threads: default, when the import is big enough to pay for them. */
+  workerThreads?: boolean;
 }
 
 export interface ImportResult {
@@ -47,6 +49,8 @@ export interface ImportResult {
 
 /** Files at least this big have their SHA-256 computed on a worker thread. */
 const WORKER_HASH_MIN = 8 << 20;
+/** Imports at least this big compress on a worker thread. */
+const WORKER_ENCODE_MIN = 16 << 20;
 
 /** Thrown inside the transaction to roll back an import that found the model already stored. */
 class Unchanged extends Error {
@@ -87,10 +91,12 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
   const formats = new Set(inputs.map((f) => f.segmentation.format));
   const format = formats.size === 1 ? [...formats][0]! : 'mixed';
   let done = 0;
-  const acc = { chunks: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0, tensors: 0 };
+  let tensors = 0;
+  // Compression runs on a worker thread when there is enough to compress to pay for starting one.
+  const pool = new EncodePool(opts.workerThreads ?? logicalBytes >= WORKER_ENCODE_MIN);
 
   try {
-    return await backend.transaction(async () => {
+    const result = await backend.transaction(async () => {
       const existing = opts.version !== undefined ? await backend.findModel(opts.name, opts.version) : undefined;
       if (existing) {
         // An explicit version that already exists: fine when it is the same files.
@@ -105,12 +111,12 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
         newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0, metadataJson: null,
       });
-      // Chunks first stored by this import, by hash, so a repeat within the import is referenced too.
-      const local = new Map<string, number>();
+      const writer = new ChunkWriter(backend, encoder, pool);
       const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];
 
       for (const input of inputs) {
-        const { segments, chunkIds, sha256 } = await chunkFile(backend, input, opts.chunkSize, opts.cdc, encoder, !!opts.onProgress, local, acc, (n) => {
+        tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
+        const { segments, chunkIds, sha256 } = await chunkFile(input, opts.chunkSize, opts.cdc, writer, opts.workerThreads, !!opts.onProgress, (n) => {
           done += n;
           opts.onProgress?.(done, logicalBytes);
         });
@@ -120,6 +126,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         await backend.insertFileChunks(fileId, 0, chunkIds);
       }
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
+      const acc = writer.acc;
       await backend.updateModelAccounting(modelId, {
         newRawBytes: acc.newRawBytes, newStoredBytes: acc.newStoredBytes, deltaRawBytes: acc.deltaRawBytes,
         // The lineage records a base only when some chunk really is a delta against it.
@@ -128,11 +135,12 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       const model = (await backend.getModel(modelId))!;
       const base = model.baseModelId !== null ? await backend.getModel(model.baseModelId) : undefined;
       return {
-        model, created: true, files: inputs.length, tensors: acc.tensors, logicalBytes, chunks: acc.chunks,
+        model, created: true, files: inputs.length, tensors, logicalBytes, chunks: acc.chunks,
         newChunks: acc.newChunks, newRawBytes: acc.newRawBytes, newStoredBytes: acc.newStoredBytes,
         deltaRawBytes: acc.deltaRawBytes, deltaStoredBytes: acc.deltaStoredBytes, ...(base ? { base } : {}),
       };
     });
+    return result;
   } catch (e) {
     if (!(e instanceof Unchanged)) throw e;
     opts.onProgress?.(logicalBytes, logicalBytes);
@@ -140,92 +148,52 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       model: e.existing, created: false, files: inputs.length, tensors: 0, logicalBytes, chunks: 0, newChunks: 0,
       newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
     };
+  } finally {
+    await pool.close();
   }
 }
 
-interface Accounting {
-  chunks: number; newChunks: number; newRawBytes: number; newStoredBytes: number;
-  deltaRawBytes: number; deltaStoredBytes: number; tensors: number;
-}
-
+/** Cuts one file into pieces and stores them, keeping at most two batches in flight. */
 async function chunkFile(
-  backend: Backend, input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, encoder: ChunkEncoder,
-  yieldToTimers: boolean, local: Map<string, number>, acc: Accounting, progress: (bytes: number) => void,
+  input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, writer: ChunkWriter,
+  workerThreads: boolean | undefined, yieldToTimers: boolean, progress: (bytes: number) => void,
 ): Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> {
   const segs = input.segmentation.segments;
   const rows = segs.map(segmentRow);
-  acc.tensors += segs.filter((s) => s.kind === 'tensor').length;
   const chunkIds: number[] = [];
   const src = new FileSource(input.absPath);
   // The whole file's SHA-256, from the same blocks, on a worker thread for big files.
-  const fileHash = new ParallelSha256(input.size >= WORKER_HASH_MIN);
+  const fileHash = new ParallelSha256(workerThreads ?? input.size >= WORKER_HASH_MIN);
+  const inFlight: { pieces: { segment: number; index: number; length: number }[]; ids: Promise<number[]> }[] = [];
+  const drainOne = async (): Promise<void> => {
+    const b = inFlight.shift()!;
+    const ids = await b.ids;
+    b.pieces.forEach((p, i) => {
+      const row = rows[p.segment]!;
+      if (p.index === 0) row.firstChunk = chunkIds.length;
+      row.chunkCount++;
+      chunkIds.push(ids[i]!);
+      progress(p.length);
+    });
+  };
   try {
     if (src.size !== input.size) throw new Error(`${input.absPath}: file changed size during import`);
     for (const batch of filePieces(src, segs, chunkSize, cdc, fileHash)) {
-      const ids = await storePieces(backend, batch, segs, encoder, local, acc);
-      for (let i = 0; i < batch.length; i++) {
-        const p = batch[i]!;
-        const row = rows[p.segment]!;
-        if (p.index === 0) row.firstChunk = chunkIds.length;
-        row.chunkCount++;
-        chunkIds.push(ids[i]!);
-        progress(p.data.length);
-      }
+      const { ids } = await writer.submit(batch, segs);
+      inFlight.push({ pieces: batch.map((p) => ({ segment: p.segment, index: p.index, length: p.data.length })), ids });
+      if (inFlight.length > 1) await drainOne();
       // Let timers (the progress bar) run between blocks.
       if (yieldToTimers) await tick();
     }
+    while (inFlight.length) await drainOne();
   } catch (e) {
     await fileHash.abort();
+    // Let batches still in flight settle before the transaction rolls back.
+    await Promise.allSettled(inFlight.map((b) => b.ids));
     throw e;
   } finally {
     src.close();
   }
   for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
   return { segments: rows, chunkIds, sha256: await fileHash.digest() };
-}
-
-async function storePieces(
-  backend: Backend, batch: Piece[], segs: Segment[], encoder: ChunkEncoder, local: Map<string, number>, acc: Accounting,
-): Promise<number[]> {
-  const hashes = batch.map((p) => createHash('sha256').update(p.data).digest());
-  const keys = hashes.map((h) => h.toString('base64'));
-  const ids: (number | undefined)[] = keys.map((k) => local.get(k));
-  const unknown = ids.flatMap((id, i) => (id === undefined ? [i] : []));
-  if (unknown.length) {
-    const found = await backend.lookupChunks(unknown.map((i) => hashes[i]!));
-    unknown.forEach((i, j) => (ids[i] = found[j]));
-  }
-  const fresh: NewChunk[] = [];
-  const freshAt: number[] = [];
-  const freshKeys = new Set<string>();
-  for (let i = 0; i < batch.length; i++) {
-    if (ids[i] !== undefined || freshKeys.has(keys[i]!)) continue;
-    freshKeys.add(keys[i]!);
-    const p = batch[i]!;
-    const seg = segs[p.segment]!;
-    const enc = await encoder.encode(p.data, seg.kind === 'tensor' ? { tensor: seg, index: p.index } : undefined);
-    fresh.push({
-      hash: hashes[i]!, rawSize: p.data.length, storedSize: enc.payload.length, codec: enc.codec, bases: enc.bases,
-      depth: enc.depth, data: enc.payload,
-    });
-    freshAt.push(i);
-    acc.newRawBytes += p.data.length;
-    acc.newStoredBytes += enc.payload.length;
-    if (enc.bases.length) {
-      acc.deltaRawBytes += p.data.length;
-      acc.deltaStoredBytes += enc.payload.length;
-    }
-  }
-  if (fresh.length) {
-    const newIds = await backend.insertChunks(fresh);
-    freshAt.forEach((i, j) => {
-      ids[i] = newIds[j];
-      local.set(keys[i]!, newIds[j]!);
-    });
-    acc.newChunks += fresh.length;
-  }
-  // Repeats of a chunk first seen in this batch.
-  for (let i = 0; i < batch.length; i++) if (ids[i] === undefined) ids[i] = local.get(keys[i]!);
-  acc.chunks += batch.length;
-  return ids as number[];
 }

@@ -36,6 +36,8 @@ export interface StoreImportOptions {
    */
   base?: ModelRef | null;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Compress and hash on worker threads (default: when the import is big enough to pay for them). */
+  workerThreads?: boolean;
 }
 
 export interface ModelSummary extends ModelRow {

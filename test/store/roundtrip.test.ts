@@ -124,3 +124,38 @@ test('rm then gc frees only the chunks no other model uses', async () => {
     await cleanup();
   }
 });
+
+for (const workerThreads of [false, true]) {
+  test(`repeated tensors and deltas, with worker threads ${workerThreads ? 'on' : 'off'}: stored once, exported exactly`, async () => {
+    const { store, dir, cleanup } = await tempStore();
+    try {
+      const { buildSafetensors } = await import('../helpers/build-safetensors.js');
+      const { randomWeights } = await import('../helpers/store-fixtures.js');
+      const a = randomWeights(300_000, 21);
+      const b = randomWeights(70_000, 22);
+      // a appears twice in one file: within one batch and across batches.
+      const file1 = join(dir, 'one.safetensors');
+      writeFileSync(file1, buildSafetensors([{ name: 'a', dtype: 'F32', shape: [300_000], data: a }, { name: 'a2', dtype: 'F32', shape: [300_000], data: a },
+        { name: 'b', dtype: 'F32', shape: [70_000], data: b }]));
+      const r1 = await store.import(file1, { name: 'one', workerThreads });
+      assert.equal(r1.newRawBytes < a.length + b.length + 4096, true, `a stored once (${r1.newRawBytes} new raw bytes)`);
+      // A fine-tune: a nudged slightly, stored as a delta against "one".
+      const a3 = Buffer.from(a);
+      const f = new Float32Array(a3.buffer, a3.byteOffset, a3.length / 4);
+      for (let i = 0; i < f.length; i += 3) f[i] = f[i]! * 1.0001;
+      const file2 = join(dir, 'two.safetensors');
+      writeFileSync(file2, buildSafetensors([{ name: 'a', dtype: 'F32', shape: [300_000], data: a3 }, { name: 'b', dtype: 'F32', shape: [70_000], data: b }]));
+      const r2 = await store.import(file2, { name: 'two', workerThreads });
+      assert.equal(r2.base?.name, 'one');
+      assert.ok(r2.deltaRawBytes >= a3.length - 65536, `a is delta-coded (${r2.deltaRawBytes})`);
+      assert.ok(r2.deltaStoredBytes < 0.6 * r2.deltaRawBytes, `the delta is small (${r2.deltaStoredBytes} of ${r2.deltaRawBytes})`);
+      for (const [name, f0] of [['one', file1], ['two', file2]] as const) {
+        const out = join(dir, `${name}.out`);
+        await store.export({ name }, out);
+        assert.equal(sha256(out), sha256(f0), name);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+}

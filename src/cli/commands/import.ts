@@ -6,21 +6,27 @@ import { bytes, percent } from '../format.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import type { ImportResult } from '../../store/importer.js';
 import type { Store } from '../../store/store.js';
+import { modelSavings } from '../../store/accounting.js';
+import { parseModelRef } from '../../store/model-ref.js';
 
 export interface ImportFlags {
   name: string;
   version?: number;
   chunkSize?: number;
+  base?: string;
+  /** False with --no-delta. */
+  delta?: boolean;
   json?: boolean;
 }
 
 export function describeImport(r: ImportResult, seconds: number): string {
   const ref = `${r.model.name}:${r.model.version}`;
   if (!r.created) return `${ref} already holds these files; nothing stored (${bytes(r.logicalBytes)} checked in ${seconds.toFixed(2)} s)`;
-  const dedup = r.logicalBytes - r.newRawBytes;
+  const s = modelSavings(r.model);
   return [
     `imported ${ref}: ${r.files} file(s), ${r.tensors} tensors, ${r.chunks} chunks (${r.newChunks} new) in ${seconds.toFixed(2)} s`,
-    `  logical ${bytes(r.logicalBytes)}, new bytes stored ${bytes(r.newStoredBytes)} (${percent(r.newStoredBytes, r.logicalBytes)}), deduplicated ${bytes(dedup)} (${percent(dedup, r.logicalBytes)})`,
+    `  logical ${bytes(r.logicalBytes)}, new bytes stored ${bytes(r.newStoredBytes)} (${percent(r.newStoredBytes, r.logicalBytes)}), deduplicated ${bytes(s.deduplicatedBytes)} (${percent(s.deduplicatedBytes, r.logicalBytes)})`,
+    `  saved by compression ${bytes(s.compressionSavedBytes)}, by delta ${bytes(s.deltaSavedBytes)}${r.base ? ` against ${r.base.name}:${r.base.version}` : ''}`,
   ].join('\n');
 }
 
@@ -30,6 +36,7 @@ export async function runImport(store: Store, path: string, flags: ImportFlags):
   try {
     const result = await store.import(path, {
       name: flags.name, version: flags.version, chunkSize: flags.chunkSize, onProgress: bar.update,
+      base: flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined,
     });
     return { result, seconds: (performance.now() - t0) / 1000 };
   } finally {
@@ -44,11 +51,13 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'model name')
     .option('--version <n>', 'version number (default: next free one)', parsePositiveInt)
     .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
+    .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
+    .option('--no-delta', 'store no deltas against another model')
     .option('--json', 'print the result as JSON')
     .action(async (path: string, flags: ImportFlags, cmd: Command) => {
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
         const { result, seconds } = await runImport(store, path, flags);
-        if (flags.json) printJson({ ...result, seconds, deduplicatedBytes: result.logicalBytes - result.newRawBytes });
+        if (flags.json) printJson({ ...result, seconds, ...modelSavings(result.model) });
         else console.log(describeImport(result, seconds));
       });
     });
