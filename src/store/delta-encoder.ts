@@ -1,5 +1,5 @@
 import type { Backend, TensorRow } from '../backends/backend.js';
-import { encodeChunk } from '../codec/index.js';
+import { codecUsesBase, encodeChunk } from '../codec/index.js';
 import type { EncodeInput, Encoded } from '../codec/index.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { ChunkEncoder, EncodedChunk, PreparedChunk, TensorPosition } from './encoder.js';
@@ -50,8 +50,9 @@ export class DeltaEncoder implements ChunkEncoder {
     const bt = pos && this.baseTensors.get(pos.tensor.name);
     if (pos && bt && sameShape(bt.shape, pos.tensor.shape) && this.chunkedAlike(bt)) {
       if (bt.dtype === pos.tensor.dtype) {
-        const id = (await this.chunkIdsOf(bt))[pos.index];
-        if (id !== undefined && (await this.depth(id)) < MAX_DELTA_DEPTH) {
+        const at = (await this.chunkIdsOf(bt))[pos.index];
+        const id = at === undefined ? undefined : await this.shallowAncestor(at);
+        if (id !== undefined) {
           candidates = [id];
           input.base = (await this.reader.read([id]))[0];
         }
@@ -73,6 +74,21 @@ export class DeltaEncoder implements ChunkEncoder {
     let depth = 0;
     for (const b of bases) depth = Math.max(depth, 1 + (await this.depth(b)));
     return { codec: enc.codec, payload: enc.payload, bases, depth };
+  }
+
+  /**
+   * The chunk itself when a delta against it stays within the depth bound;
+   * else the nearest chunk down its chain of same-position bases that does
+   * (an older version of the same piece: a good predictor still).
+   */
+  private async shallowAncestor(id: number): Promise<number | undefined> {
+    let cur = id;
+    for (;;) {
+      if ((await this.depth(cur)) < MAX_DELTA_DEPTH) return cur;
+      const [info] = await this.backend.chunkInfo([cur]);
+      if (!info || !codecUsesBase(info.codec) || info.bases.length !== 1) return undefined;
+      cur = info.bases[0]!;
+    }
   }
 
   /** A base tensor imported with another chunk size has pieces at other offsets: no positional delta. */
