@@ -13,19 +13,23 @@ export class ChunkReader {
 
   constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder) {}
 
+  /** The chunks' raw bytes, in the order of `ids`. */
   async read(ids: number[]): Promise<Buffer[]> {
-    const chunks = await this.backend.getChunks(ids);
     const out: Buffer[] = [];
-    for (const c of chunks) out.push(await this.decode(c, 0));
+    for (const c of await this.backend.getChunks(ids)) {
+      const buf = Buffer.allocUnsafe(c.rawSize);
+      await this.decodeInto(c, buf, 0);
+      out.push(buf);
+    }
     return out;
   }
 
-  private async decode(c: StoredChunk, depth: number): Promise<Buffer> {
-    if (c.bases.length === 0) return this.decoder.decode(c, []);
+  /** Decodes a fetched chunk into `out` (exactly its raw size). */
+  async decodeInto(c: StoredChunk, out: Buffer, depth = 0): Promise<void> {
     if (depth > 8) throw new Error(`${this.backend.location}: delta chain of chunk ${c.id} is deeper than 8`);
     const bases: Buffer[] = [];
     for (const b of c.bases) bases.push(await this.base(b, depth + 1));
-    return this.decoder.decode(c, bases);
+    this.decoder.decodeInto(c, bases, out);
   }
 
   private async base(id: number, depth: number): Promise<Buffer> {
@@ -36,7 +40,8 @@ export class ChunkReader {
       return hit;
     }
     const [c] = await this.backend.getChunks([id]);
-    const raw = await this.decode(c!, depth);
+    const raw = Buffer.allocUnsafe(c!.rawSize);
+    await this.decodeInto(c!, raw, depth);
     this.cache.set(id, raw);
     if (this.cache.size > BASE_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     return raw;

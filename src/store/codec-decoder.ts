@@ -1,5 +1,5 @@
 import type { StoredChunk } from '../backends/backend.js';
-import { Codec, codecUsesBase, codecUsesCastSource, decodeChunk } from '../codec/index.js';
+import { Codec, codecUsesBase, codecUsesCastSource, decodeChunkInto } from '../codec/index.js';
 import type { ChunkDecoder } from './decoder.js';
 
 /**
@@ -8,19 +8,19 @@ import type { ChunkDecoder } from './decoder.js';
  * concatenated into the cast source.
  */
 export const codecDecoder: ChunkDecoder = {
-  decode(chunk: StoredChunk, bases: Buffer[]): Buffer {
+  decodeInto(chunk: StoredChunk, bases: Buffer[], out: Buffer): void {
+    if (out.length !== chunk.rawSize) throw new Error(`chunk ${chunk.id}: decode buffer is ${out.length} bytes, chunk is ${chunk.rawSize}`);
     if (chunk.codec === Codec.RAW) {
       if (chunk.data.length !== chunk.rawSize) throw new Error(`chunk ${chunk.id}: raw payload is ${chunk.data.length} bytes, expected ${chunk.rawSize}`);
-      return chunk.data;
-    }
-    if (codecUsesCastSource(chunk.codec)) {
+      chunk.data.copy(out);
+    } else if (codecUsesCastSource(chunk.codec)) {
       const src = bases.length === 1 ? bases[0]! : Buffer.concat(bases);
-      return decodeChunk(chunk.codec, chunk.data, chunk.rawSize, undefined, src.subarray(0, 2 * chunk.rawSize));
-    }
-    if (codecUsesBase(chunk.codec)) {
+      decodeChunkInto(out, chunk.codec, chunk.data, undefined, src.subarray(0, 2 * chunk.rawSize));
+    } else if (codecUsesBase(chunk.codec)) {
       if (bases.length !== 1) throw new Error(`chunk ${chunk.id}: delta needs one base chunk, the store lists ${bases.length}`);
-      return decodeChunk(chunk.codec, chunk.data, chunk.rawSize, bases[0]);
+      decodeChunkInto(out, chunk.codec, chunk.data, bases[0]);
+    } else {
+      decodeChunkInto(out, chunk.codec, chunk.data);
     }
-    return decodeChunk(chunk.codec, chunk.data, chunk.rawSize);
   },
 };

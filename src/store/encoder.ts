@@ -34,3 +34,28 @@ export interface ChunkEncoder {
   prepare(raw: Buffer, position: TensorPosition | undefined): Promise<PreparedChunk>;
   complete(prepared: PreparedChunk, encoded: Encoded): Promise<EncodedChunk>;
 }
+
+/** An encoder built on first use, so that an import with nothing new never builds it. */
+export class LazyEncoder implements ChunkEncoder {
+  private inner?: Promise<ChunkEncoder>;
+  private built?: ChunkEncoder;
+
+  constructor(private readonly make: () => Promise<ChunkEncoder>) {}
+
+  get baseModelId(): number | null {
+    return this.built?.baseModelId ?? null;
+  }
+
+  private encoder(): Promise<ChunkEncoder> {
+    this.inner ??= this.make().then((e) => (this.built = e));
+    return this.inner;
+  }
+
+  async prepare(raw: Buffer, position: TensorPosition | undefined): Promise<PreparedChunk> {
+    return (await this.encoder()).prepare(raw, position);
+  }
+
+  async complete(prepared: PreparedChunk, encoded: Encoded): Promise<EncodedChunk> {
+    return (await this.encoder()).complete(prepared, encoded);
+  }
+}

@@ -6,8 +6,9 @@ import type { ChunkDecoder } from './decoder.js';
 import { codecDecoder } from './codec-decoder.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import { findBase } from './base-finder.js';
+import { LazyEncoder } from './encoder.js';
 import { UserError } from './errors.js';
-import { exportFile, fileBytes, outputPath } from './exporter.js';
+import { exportFile, fileBlocks, outputPath } from './exporter.js';
 import { importModel } from './importer.js';
 import type { ImportResult } from './importer.js';
 import type { ModelRef } from './model-ref.js';
@@ -97,12 +98,19 @@ export class Store {
     await this.backend.close();
   }
 
-  /** The store-wide tensor chunk size, fixed when the first model is imported so that later imports dedup against it. */
+  /**
+   * The store-wide tensor chunk size, fixed when the first model is imported:
+   * the same tensor cut at another size gives other chunks, so a store that
+   * mixed sizes would stop deduplicating. Asking for another size is refused.
+   */
   async chunkSize(requested?: number): Promise<number> {
     const stored = await this.backend.getSetting('chunk_size');
     if (requested !== undefined) {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
         throw new UserError(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
+      }
+      if (stored !== undefined && Number(stored) !== requested) {
+        throw new UserError(`this store cuts tensors into ${stored}-byte chunks; importing with ${requested} would deduplicate nothing against it (use a new store for another chunk size)`);
       }
       return requested;
     }
@@ -119,10 +127,11 @@ export class Store {
     const reader = this.reader();
     return importModel(this.backend, path, {
       ...opts, chunkSize,
-      makeEncoder: async (inputs) => {
+      // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
+      makeEncoder: async (inputs) => new LazyEncoder(async () => {
         const base = opts.base === null ? undefined : explicit ?? (await findBase(this.backend, reader, chunkSize, inputs))?.model;
         return DeltaEncoder.create(this.backend, reader, chunkSize, base?.id ?? null);
-      },
+      }),
     });
   }
 
@@ -181,9 +190,9 @@ export class Store {
     return new ChunkReader(this.backend, this.decoder);
   }
 
-  /** A stored file's bytes, in order (not yet checked against its digest). */
+  /** A stored file's bytes, in order, in blocks of about 8 MiB (not yet checked against its digest). */
   fileBytes(file: FileRow): AsyncGenerator<Buffer> {
-    return fileBytes(this.backend, this.reader(), file);
+    return fileBlocks(this.backend, this.reader(), file);
   }
 
   /**

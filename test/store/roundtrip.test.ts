@@ -159,3 +159,17 @@ for (const workerThreads of [false, true]) {
     }
   });
 }
+
+test('the chunk size is fixed per store: another size is refused with a clear message', async () => {
+  const { store, cleanup } = await tempStore();
+  try {
+    await store.import(VAD_MODELS[0]!, { name: 'a', chunkSize: 32 * 1024 });
+    await assert.rejects(store.import(VAD_MODELS[1]!, { name: 'b', chunkSize: 64 * 1024 }), /32768-byte chunks/);
+    const r = await store.import(VAD_MODELS[1]!, { name: 'b' });
+    assert.equal(await store.chunkSize(), 32 * 1024);
+    assert.equal(r.created, true);
+    await assert.rejects(store.import(VAD_MODELS[1]!, { name: 'c', chunkSize: 1000 }), /out of range/);
+  } finally {
+    await cleanup();
+  }
+});

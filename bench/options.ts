@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { parseSize } from '../src/cli/parse.js';
+import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../src/store/store.js';
+
+export interface BenchOptions {
+  /** Directory (or file) of models; undefined means the demo models unless --synthetic replaces them. */
+  corpus?: string;
+  /** Bytes of generated safetensors to benchmark on. */
+  synthetic?: number;
+  /** Chunk sizes for the sweep; empty when no sweep was asked for. */
+  chunkSizes: number[];
+  peers: boolean;
+  /** Store location handed to Store.open as is (an SQLite path now, a PostgreSQL URL later). */
+  store?: string;
+  json: boolean;
+  /** Timings per measurement; the median is reported. */
+  repeat: number;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --corpus DIR          import every model file under DIR (recursively), each as its own
+                        model, in sorted order (default: the demo models of @ricky0123/vad-web)
+  --synthetic SIZE      generate a safetensors family of about SIZE (e.g. 1GiB) in a temp dir
+                        and benchmark on it (with --corpus: both, one after the other)
+  --chunk-sizes LIST    chunk-size sweep, e.g. 16KiB,32KiB,64KiB,128KiB,256KiB,1MiB
+  --peers               also store the same files with restic, borg and tar|zstd
+  --store PATH          store location for Tessera's runs (must be empty or absent; it is
+                        emptied between runs and left empty)
+  --repeat N            timings per measurement, median reported (default 3)
+  --json                print the results as JSON after the tables
+  --help                this text`;
+
+export class OptionsError extends Error {}
+
+function size(flag: string, v: string): number {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    throw new OptionsError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        corpus: { type: 'string' },
+        synthetic: { type: 'string' },
+        'chunk-sizes': { type: 'string' },
+        peers: { type: 'boolean', default: false },
+        store: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        repeat: { type: 'string', default: '3' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new OptionsError((e as Error).message);
+  }
+  const chunkSizes = (values['chunk-sizes'] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => size('--chunk-sizes', s));
+  for (const c of chunkSizes) {
+    if (c < MIN_CHUNK_SIZE || c > MAX_CHUNK_SIZE) {
+      throw new OptionsError(`--chunk-sizes: ${c} is outside the store's range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
+    }
+  }
+  if (values['chunk-sizes'] !== undefined && chunkSizes.length === 0) throw new OptionsError('--chunk-sizes: no sizes given');
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw new OptionsError(`--repeat: expected 1 to 100, got "${values.repeat}"`);
+  const synthetic = values.synthetic === undefined ? undefined : size('--synthetic', values.synthetic);
+  // Below a few MiB the generated "model" has too few tensors to mean anything.
+  if (synthetic !== undefined && synthetic < 4 << 20) throw new OptionsError('--synthetic: use at least 4MiB');
+  return {
+    corpus: values.corpus, synthetic, chunkSizes, peers: values.peers ?? false, store: values.store,
+    json: values.json ?? false, repeat, help: values.help ?? false,
+  };
+}

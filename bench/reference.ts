@@ -1,0 +1,60 @@
+import { hashFileSync } from '../src/io/hash-file-sync.js';
+import type { Corpus } from './corpus.js';
+import { run } from './proc.js';
+import { timed, timing } from './timing.js';
+import type { Timing } from './timing.js';
+
+/** SHA-256 (hex) of every corpus file by relative path: what every restore is checked against. */
+export function referenceHashes(corpus: Corpus): Map<string, string> {
+  return new Map(corpus.files.map((f) => [f.rel, hashFileSync(f.abs).toString('hex')]));
+}
+
+/**
+ * The machine's own reference speed: coreutils `sha256sum` over the same
+ * files, one process for all of them as a user would run it. Its output is
+ * checked against the reference digests, so a wrong file list cannot go
+ * unnoticed.
+ */
+export async function sha256sumTiming(corpus: Corpus, hashes: Map<string, string>, repeat: number): Promise<Timing> {
+  const runs: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const { value, seconds } = await timed(() => run('sha256sum', ['--', ...corpus.files.map((f) => f.rel)], { cwd: corpus.root }));
+    runs.push(seconds);
+    const got = new Map(value.stdout.trim().split('\n').map((l) => {
+      const m = /^\\?([0-9a-f]{64}) [ *](.*)$/.exec(l);
+      return [m?.[2] ?? l, m?.[1] ?? ''] as const;
+    }));
+    for (const [rel, digest] of hashes) {
+      if (got.get(rel) !== digest) throw new Error(`sha256sum disagrees with the bench's own hash on ${rel}`);
+    }
+  }
+  return timing(runs);
+}
+
+/** Files of the corpus under `dir` (by their relative paths) whose bytes differ from the originals, or are missing. */
+export function differingFiles(dir: string, corpus: Corpus, hashes: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const f of corpus.files) {
+    let digest: string;
+    try {
+      digest = hashFileSync(`${dir}/${f.rel}`).toString('hex');
+    } catch {
+      digest = 'missing';
+    }
+    if (digest !== hashes.get(f.rel)) bad.push(f.rel);
+  }
+  return bad;
+}
+
+/**
+ * SHA-256 of the same files in this process (OpenSSL, one thread), the way
+ * the store hashes: coreutils may lack the CPU's SHA instructions, so
+ * sha256sum alone would understate what hashing costs the import.
+ */
+export async function nodeSha256Timing(corpus: Corpus, repeat: number): Promise<Timing> {
+  const runs: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    runs.push((await timed(async () => { for (const f of corpus.files) hashFileSync(f.abs); })).seconds);
+  }
+  return timing(runs);
+}
