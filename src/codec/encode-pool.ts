@@ -26,12 +26,13 @@ export class EncodePool {
       const p = this.waiting.get(m.id);
       if (!p) return;
       this.waiting.delete(m.id);
+      if (this.waiting.size === 0) w.unref();
       if (m.error !== undefined || !m.results) p.reject(new Error(`encoding failed: ${m.error}`));
       else p.resolve(m.results.map((r) => ({ ...r, payload: Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.length) })));
     });
     w.on('error', (e) => this.fail(e));
     w.on('exit', (code) => this.fail(new Error(`encoder worker exited with code ${code}`)));
-    // An idle pool must not keep the process alive.
+    // An idle pool must not keep the process alive; a busy one must (see encodeMany).
     w.unref();
     this.worker = w;
   }
@@ -63,6 +64,7 @@ export class EncodePool {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
+      this.worker!.ref();
       this.worker!.postMessage({ id, inputs: msg }, transfer);
     });
   }

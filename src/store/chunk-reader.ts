@@ -1,17 +1,27 @@
 import type { Backend, StoredChunk } from '../backends/backend.js';
 import type { ChunkDecoder } from './decoder.js';
 
-/** Decoded chunks kept for reuse as delta bases (bases repeat across neighbouring chunks). */
-const BASE_CACHE_ENTRIES = 256;
+/** Default bytes of decoded base chunks kept for reuse. */
+export const DEFAULT_BASE_CACHE_BYTES = 128 << 20;
 
 /**
  * Turns chunk ids into raw bytes: fetches payloads in batches and decodes
- * them, fetching (and caching) the base chunks that deltas refer to.
+ * them, fetching the base chunks that deltas refer to. Decoded bases are kept
+ * in an LRU bounded by bytes: a model's import decodes its base model's
+ * chunks, and the next import of the family mostly needs the same ones. Chunk
+ * ids are never reused (AUTOINCREMENT), so an entry cannot go stale.
  */
 export class ChunkReader {
   private cache = new Map<number, Buffer>();
+  private cachedBytes = 0;
 
-  constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder) {}
+  constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder, private readonly cacheBytes = DEFAULT_BASE_CACHE_BYTES) {}
+
+  /** Drops every cached chunk. */
+  clear(): void {
+    this.cache.clear();
+    this.cachedBytes = 0;
+  }
 
   /** The chunks' raw bytes, in the order of `ids`. */
   async read(ids: number[]): Promise<Buffer[]> {
@@ -43,7 +53,12 @@ export class ChunkReader {
     const raw = Buffer.allocUnsafe(c!.rawSize);
     await this.decodeInto(c!, raw, depth);
     this.cache.set(id, raw);
-    if (this.cache.size > BASE_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cachedBytes += raw.length;
+    while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
+      const [oldest, buf] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      this.cachedBytes -= buf.length;
+    }
     return raw;
   }
 }

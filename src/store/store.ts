@@ -88,7 +88,13 @@ export interface ExportResult {
 
 /** The model store: import, export, inspect, remove, collect garbage. */
 export class Store {
-  private constructor(readonly backend: Backend, private decoder: ChunkDecoder) {}
+  /** One reader for the store's life: its cache of decoded base chunks serves every import and export. */
+  private readonly chunkReader: ChunkReader;
+
+
+  private constructor(readonly backend: Backend, decoder: ChunkDecoder) {
+    this.chunkReader = new ChunkReader(backend, decoder);
+  }
 
   static async open(location?: string): Promise<Store> {
     return new Store(await openBackend(location), codecDecoder);
@@ -187,7 +193,7 @@ export class Store {
   }
 
   reader(): ChunkReader {
-    return new ChunkReader(this.backend, this.decoder);
+    return this.chunkReader;
   }
 
   /** A stored file's bytes, in order, in blocks of about 8 MiB (not yet checked against its digest). */
@@ -221,7 +227,8 @@ export class Store {
     return model;
   }
 
-  gc(): Promise<GcResult> {
+  async gc(): Promise<GcResult> {
+    this.chunkReader.clear();
     return this.backend.gc();
   }
 

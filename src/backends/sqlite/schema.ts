@@ -43,7 +43,8 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX segments_tensor ON segments(tensor_name) WHERE tensor_name IS NOT NULL;
   CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never reused after gc, so caches keyed by chunk id never go stale.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hash BLOB NOT NULL UNIQUE,
     raw_size INTEGER NOT NULL,
     stored_size INTEGER NOT NULL,

@@ -203,7 +203,7 @@ export class SqliteBackend implements Backend {
   async tensorsNamed(names: string[]): Promise<TensorRow[]> {
     const out: TensorRow[] = [];
     for (const b of batches(names)) {
-      const rows = this.db.prepare(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
+      const rows = this.stmt(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
           WHERE s.kind = 1 AND s.tensor_name IN (${b.map(() => '?').join(',')})`).all(...b) as TensorDbRow[];
       out.push(...rows.map(tensorFromDb));
     }
@@ -237,7 +237,7 @@ export class SqliteBackend implements Backend {
   private basesOf(ids: number[]): Map<number, number[]> {
     const out = new Map<number, number[]>();
     for (const b of batches(ids)) {
-      const rows = this.db.prepare(`SELECT chunk_id, base_id FROM chunk_bases WHERE chunk_id IN (${b.map(() => '?').join(',')})
+      const rows = this.stmt(`SELECT chunk_id, base_id FROM chunk_bases WHERE chunk_id IN (${b.map(() => '?').join(',')})
           ORDER BY chunk_id, ordinal`).all(...b) as { chunk_id: number; base_id: number }[];
       for (const r of rows) {
         const l = out.get(r.chunk_id);
