@@ -143,6 +143,8 @@ export interface Backend {
   nextVersion(name: string): Promise<number>;
   insertModel(m: NewModel): Promise<number>;
   updateModelAccounting(id: number, acc: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void>;
+  /** Adds the given amounts to a model's import-time accounting and records its (new) delta base. */
+  adjustModelAccounting(id: number, d: { newStoredBytes: number; deltaRawBytes: number; deltaStoredBytes: number; baseModelId: number }): Promise<void>;
   deleteModel(id: number): Promise<void>;
   insertFile(f: NewFile): Promise<number>;
   listFiles(modelId: number): Promise<FileRow[]>;
@@ -159,6 +161,10 @@ export interface Backend {
   /** Inserts chunks that are not stored yet; returns their ids in order. */
   insertChunks(rows: NewChunk[]): Promise<number[]>;
   insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void>;
+  /** Whether any chunk decodes against this one. */
+  hasDependents(id: number): Promise<boolean>;
+  /** Stores a chunk's same raw bytes in another encoding (its hash and raw size stay). */
+  rewriteChunk(id: number, enc: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void>;
   /** The file's chunk ids in order. */
   fileChunkIds(fileId: number): Promise<number[]>;
   /** Chunk payloads by id (any order of ids; result in the same order). */

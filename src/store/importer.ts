@@ -25,6 +25,8 @@ export interface ImportOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Compress and hash on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
+  /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
+  afterChunks?: (modelId: number) => Promise<void>;
 }
 
 export interface ImportResult {
@@ -126,6 +128,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         await backend.insertFileChunks(fileId, 0, chunkIds);
       }
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
+      if (opts.afterChunks) await opts.afterChunks(modelId);
       const acc = writer.acc;
       await backend.updateModelAccounting(modelId, {
         newRawBytes: acc.newRawBytes, newStoredBytes: acc.newStoredBytes, deltaRawBytes: acc.deltaRawBytes,

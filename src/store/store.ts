@@ -7,6 +7,7 @@ import { codecDecoder } from './codec-decoder.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import { findBase } from './base-finder.js';
 import { LazyEncoder } from './encoder.js';
+import { rebaseHalfCopies } from './rebase.js';
 import { UserError } from './errors.js';
 import { exportFile, fileBlocks, outputPath } from './exporter.js';
 import { importModel } from './importer.js';
@@ -138,6 +139,9 @@ export class Store {
         const base = opts.base === null ? undefined : explicit ?? (await findBase(this.backend, reader, chunkSize, inputs))?.model;
         return DeltaEncoder.create(this.backend, reader, chunkSize, base?.id ?? null);
       }),
+      afterChunks: async (modelId) => {
+        if (opts.base !== null) await rebaseHalfCopies(this.backend, reader, modelId, chunkSize);
+      },
     });
   }
 

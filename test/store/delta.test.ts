@@ -138,3 +138,34 @@ test('property: random models of every float dtype and shape, random bases and c
     await cleanup();
   }
 });
+
+test('a half-precision copy imported before its float32 source is re-encoded against it when the source arrives', async () => {
+  const { store, dir, cleanup } = await tempStore();
+  try {
+    const w3 = randomWeights(200_000, 31);
+    const w1 = nudge(nudge(w3, 1, 1), 2, 1);
+    const bf = await put(store, dir, 'bf16', [{ name: 'w', dtype: 'BF16', shape: [200_000], data: cast(w3, 'BF16') }]);
+    const alone = (await store.totals()).storedBytes;
+    assert.ok(alone > 0.5 * bf.r.logicalBytes, 'stored on its own first');
+    // An earlier checkpoint arrives first: it predicts the copy a little, then the true source predicts it exactly.
+    await put(store, dir, 'ckpt1', [{ name: 'w', dtype: 'F32', shape: [200_000], data: w1 }]);
+    const before = (await store.stats()).perModel.find((m) => m.model === 'bf16:1')!.storedBytes;
+    assert.ok(before <= alone);
+    await put(store, dir, 'ckpt3', [{ name: 'w', dtype: 'F32', shape: [200_000], data: w3 }]);
+    const stats = await store.stats();
+    const bfStats = stats.perModel.find((m) => m.model === 'bf16:1')!;
+    assert.ok(bfStats.storedBytes < 0.01 * bfStats.logicalBytes, `the bf16 copy now costs ${bfStats.storedBytes} bytes`);
+    assert.equal(bfStats.base, 'ckpt3:1');
+    assert.ok(bfStats.storedBytes < before, 'the copy shrank again when its true source arrived');
+    const out = join(dir, 'bf16.out');
+    await store.export({ name: 'bf16' }, out);
+    assert.equal(sha256(out), sha256(bf.path));
+    // GC keeps the F32 chunks the copy now depends on, even without ckpt3.
+    await store.remove({ name: 'ckpt3' });
+    await store.gc();
+    await store.export({ name: 'bf16' }, out);
+    assert.equal(sha256(out), sha256(bf.path));
+  } finally {
+    await cleanup();
+  }
+});

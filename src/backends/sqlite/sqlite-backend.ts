@@ -161,6 +161,12 @@ export class SqliteBackend implements Backend {
         base_model_id = ? WHERE id = ?`).run(a.newRawBytes, a.newStoredBytes, a.deltaRawBytes, a.deltaStoredBytes, a.baseModelId, id);
   }
 
+  async adjustModelAccounting(id: number, d: { newStoredBytes: number; deltaRawBytes: number; deltaStoredBytes: number; baseModelId: number }): Promise<void> {
+    this.stmt(`UPDATE models SET new_stored_bytes = new_stored_bytes + ?, delta_raw_bytes = delta_raw_bytes + ?,
+        delta_stored_bytes = delta_stored_bytes + ?, base_model_id = ? WHERE id = ?`)
+      .run(d.newStoredBytes, d.deltaRawBytes, d.deltaStoredBytes, d.baseModelId, id);
+  }
+
   async deleteModel(id: number): Promise<void> {
     // ON DELETE CASCADE removes files, segments and file_chunks; chunks wait for gc.
     this.stmt('DELETE FROM models WHERE id = ?').run(id);
@@ -228,6 +234,17 @@ export class SqliteBackend implements Backend {
   async insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void> {
     const ins = this.stmt('INSERT INTO file_chunks (file_id, ordinal, chunk_id) VALUES (?, ?, ?)');
     chunkIds.forEach((c, i) => ins.run(fileId, firstOrdinal + i, c));
+  }
+
+  async hasDependents(id: number): Promise<boolean> {
+    return this.stmt('SELECT 1 FROM chunk_bases WHERE base_id = ? LIMIT 1').get(id) !== undefined;
+  }
+
+  async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
+    this.stmt('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?').run(e.codec, e.data, e.storedSize, e.depth, id);
+    this.stmt('DELETE FROM chunk_bases WHERE chunk_id = ?').run(id);
+    const ins = this.stmt('INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES (?, ?, ?)');
+    e.bases.forEach((b, i) => ins.run(id, i, b));
   }
 
   async fileChunkIds(fileId: number): Promise<number[]> {

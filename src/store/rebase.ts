@@ -1,0 +1,83 @@
+import type { Backend, TensorRow } from '../backends/backend.js';
+import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../codec/index.js';
+import type { ChunkReader } from './chunk-reader.js';
+import { MAX_DELTA_DEPTH } from './delta-encoder.js';
+
+export interface RebaseResult {
+  chunks: number;
+  /** Payload bytes saved. */
+  savedBytes: number;
+}
+
+/**
+ * When a float32 model arrives after a half-precision copy of it (hubs ship
+ * both, in any order), the copy's chunks were stored on their own. This
+ * re-encodes them as cast deltas against the new F32 chunks when that is
+ * smaller, so the store ends up the same size whichever came first. A chunk
+ * already cast against another F32 model is rewritten when the new one
+ * predicts it better (a bf16 copy of checkpoint 3 first meets checkpoint 1).
+ * A chunk's raw bytes, hence its id, never change; F32 chunks never depend on
+ * half-precision ones, so no cycle can form; a chunk other deltas depend on is
+ * rewritten only if its depth does not grow, so their depths stay true.
+ */
+export async function rebaseHalfCopies(backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number): Promise<RebaseResult> {
+  const result: RebaseResult = { chunks: 0, savedBytes: 0 };
+  if (chunkSize % 2 !== 0) return result;
+  const f32 = (await backend.modelTensors(modelId)).filter((t) => t.dtype === 'F32' && t.chunkCount === Math.ceil(t.length / chunkSize));
+  if (f32.length === 0) return result;
+  const byName = new Map(f32.map((t) => [t.name, t]));
+  const halves = (await backend.tensorsNamed([...byName.keys()])).filter((h) => {
+    const t = byName.get(h.name);
+    return h.modelId !== modelId && (h.dtype === 'F16' || h.dtype === 'BF16') && t !== undefined && sameShape(t.shape, h.shape)
+      && h.chunkCount === Math.ceil(h.length / chunkSize);
+  });
+  const fileIds = new Map<number, number[]>();
+  const idsOf = async (t: TensorRow): Promise<number[]> => {
+    let ids = fileIds.get(t.fileId);
+    if (!ids) fileIds.set(t.fileId, (ids = await backend.fileChunkIds(t.fileId)));
+    return ids.slice(t.firstChunk, t.firstChunk + t.chunkCount);
+  };
+  const done = new Set<number>();
+  for (const h of halves) {
+    const src = await idsOf(byName.get(h.name)!);
+    const ids = await idsOf(h);
+    const infos = await backend.chunkInfo(ids);
+    let saved = 0;
+    let raw = 0;
+    let stored = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const info = infos[i]!;
+      if (done.has(info.id) || codecUsesBase(info.codec) || (info.bases.length > 0 && !codecUsesCastSource(info.codec))) continue;
+      const baseIds = src.slice(2 * i, 2 * i + 2);
+      if (baseIds.length === 0 || baseIds.some((b) => info.bases.includes(b))) continue;
+      const baseInfo = await backend.chunkInfo(baseIds);
+      const depth = 1 + Math.max(...baseInfo.map((b) => b.depth));
+      if (depth > MAX_DELTA_DEPTH || (depth > info.depth && (await backend.hasDependents(info.id)))) continue;
+      const rawBytes = (await reader.read([info.id]))[0]!;
+      const parts = await reader.read(baseIds);
+      const enc = encodeChunk({ raw: rawBytes, dtype: h.dtype, castSource: { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) } });
+      if (!enc.usesCastSource || enc.payload.length >= info.storedSize) continue;
+      await backend.rewriteChunk(info.id, { codec: enc.codec, data: enc.payload, storedSize: enc.payload.length, depth, bases: baseIds });
+      done.add(info.id);
+      saved += info.storedSize - enc.payload.length;
+      // Bytes already counted as delta move to the new delta; others become delta.
+      if (info.bases.length === 0) {
+        raw += info.rawSize;
+        stored += enc.payload.length;
+      } else {
+        stored -= info.storedSize - enc.payload.length;
+      }
+    }
+    if (saved > 0) {
+      // The copy's own accounting moves the bytes from "compressed" to "delta".
+      await backend.adjustModelAccounting(h.modelId, { newStoredBytes: -saved, deltaRawBytes: raw, deltaStoredBytes: stored, baseModelId: modelId });
+      result.chunks += ids.length;
+      result.savedBytes += saved;
+    }
+  }
+  return result;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
