@@ -12,20 +12,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../helpers/segments.js';
 import { ALL_CODECS, codecName, decodeChunk, encodeChunk, encodeWith, type EncodeInput } from '../../src/codec/index.js';
 
 const CHUNK = 64 * 1024;
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test');
-    dir = up;
-  }
-  return dir;
-}
 
 const CORPUS = path.resolve(repoRoot(), '../shared/corpus/trained-digits');
 

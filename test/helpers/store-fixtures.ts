@@ -1,12 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { repoRoot } from './segments.js';
 import { Store } from '../../src/store/store.js';
 
 /** The repository root (tests run from dist/test/…). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO_ROOT = repoRoot();
 
 /** The shared model corpus beside the repository, when this machine has it. */
 export function corpusDir(): string | undefined {
