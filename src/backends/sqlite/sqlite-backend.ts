@@ -264,24 +264,34 @@ export class SqliteBackend implements Backend {
     return out;
   }
 
-  async getChunks(ids: number[]): Promise<StoredChunk[]> {
-    const q = this.stmt('SELECT id, hash, raw_size, codec, data FROM chunks WHERE id = ?');
-    const bases = this.basesOf(ids);
+  /** Rows of `columns` for the distinct ids, fetched with batched IN lists (a query per id costs ~10 µs). */
+  private chunkRows<T extends { id: number; depth: number }>(columns: string, ids: number[]): Map<number, T> {
+    const out = new Map<number, T>();
+    for (const b of batches([...new Set(ids)])) {
+      const rows = this.stmt(`SELECT ${columns} FROM chunks WHERE id IN (${b.map(() => '?').join(',')})`).all(...b) as T[];
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
+  /** Rows in the order of `ids`, each with its bases (only chunks with depth > 0 have any). */
+  private inOrder<T extends { id: number; depth: number }, R>(ids: number[], rows: Map<number, T>, make: (r: T, bases: number[]) => R): R[] {
+    const bases = this.basesOf([...rows.values()].filter((r) => r.depth > 0).map((r) => r.id));
     return ids.map((id) => {
-      const r = q.get(id) as ChunkDbRow | undefined;
+      const r = rows.get(id);
       if (!r) throw new Error(`${this.location}: chunk ${id} is missing from the store`);
-      return { id: r.id, hash: r.hash, rawSize: r.raw_size, codec: r.codec, bases: bases.get(id) ?? [], data: r.data };
+      return make(r, bases.get(id) ?? []);
     });
   }
 
+  async getChunks(ids: number[]): Promise<StoredChunk[]> {
+    const rows = this.chunkRows<ChunkDbRow>('id, hash, raw_size, codec, depth, data', ids);
+    return this.inOrder(ids, rows, (r, bases) => ({ id: r.id, hash: r.hash, rawSize: r.raw_size, codec: r.codec, bases, data: r.data }));
+  }
+
   async chunkInfo(ids: number[]): Promise<ChunkInfo[]> {
-    const q = this.stmt('SELECT id, raw_size, stored_size, codec, depth FROM chunks WHERE id = ?');
-    const bases = this.basesOf(ids);
-    return ids.map((id) => {
-      const r = q.get(id) as Omit<ChunkDbRow, 'data' | 'hash'> | undefined;
-      if (!r) throw new Error(`${this.location}: chunk ${id} is missing from the store`);
-      return { id: r.id, rawSize: r.raw_size, storedSize: r.stored_size, codec: r.codec, depth: r.depth, bases: bases.get(id) ?? [] };
-    });
+    const rows = this.chunkRows<Omit<ChunkDbRow, 'data' | 'hash'>>('id, raw_size, stored_size, codec, depth', ids);
+    return this.inOrder(ids, rows, (r, bases) => ({ id: r.id, rawSize: r.raw_size, storedSize: r.stored_size, codec: r.codec, depth: r.depth, bases }));
   }
 
   async totals(): Promise<StoreTotals> {
