@@ -7,6 +7,7 @@ import { register as registerStats } from './commands/stats.js';
 import { register as registerRm } from './commands/rm.js';
 import { register as registerGc } from './commands/gc.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerServe } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo]) {
+  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe]) {
     reg(program);
   }
   program.commands.forEach((c) => c.exitOverride());

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { withStore } from '../context.js';
+import type { GlobalOptions } from '../context.js';
+import { bytes } from '../format.js';
+import { parsePositiveInt, parseSize } from '../parse.js';
+import { demoModels } from '../demo-models.js';
+import { runImport } from './import.js';
+import { startServer } from '../../serve/server.js';
+import { DEFAULT_SERVE_OPTIONS } from '../../serve/options.js';
+import type { Store } from '../../store/store.js';
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  memoryBudget: number;
+  chunkCache: number;
+  maxBody: number;
+  maxUpload: number;
+  token?: string;
+  tokenRead?: boolean;
+  threads?: number;
+  demo?: boolean;
+}
+
+function parsePort(v: string): number {
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${v}"`);
+  return Number(v);
+}
+
+/** Imports the demo models into an empty store (npm start). */
+async function importDemo(store: Store): Promise<void> {
+  if ((await store.list()).length > 0) return;
+  console.log(`the store is empty: importing the demo models into ${store.backend.location}`);
+  for (const m of demoModels()) {
+    const { result: r, seconds } = await runImport(store, m.path, { name: m.name });
+    console.log(`  ${r.model.name}:${r.model.version}  ${m.what}  ${bytes(r.logicalBytes)}, ${bytes(r.newStoredBytes)} new bytes stored (${seconds.toFixed(2)} s)`);
+  }
+}
+
+/** Resolves on SIGINT or SIGTERM; a second signal exits at once. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function register(program: Command): void {
+  const d = DEFAULT_SERVE_OPTIONS;
+  program.command('serve')
+    .description('serve the store\'s ONNX models over the Open Inference Protocol (KServe v2 REST), with model file downloads')
+    .option('--host <address>', 'address to listen on (a non-loopback one needs a token)', d.host)
+    .option('--port <n>', 'port (0: any free one)', parsePort, d.port)
+    .option('--memory-budget <size>', 'bytes of models kept loaded, least recently used evicted first', parseSize, d.memoryBudget)
+    .option('--chunk-cache <size>', 'bytes of decoded chunks kept to load models that share them faster', parseSize, d.chunkCacheBytes)
+    .option('--max-body <size>', 'largest inference request body', parseSize, d.maxBodyBytes)
+    .option('--max-upload <size>', 'largest model file accepted by PUT', parseSize, d.maxUploadBytes)
+    .option('--token <token>', 'bearer token for uploads, deletes, load and unload (default: $TESSERA_TOKEN)')
+    .option('--token-read', 'require the token for reads too')
+    .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
+    .option('--demo', 'import the demo models first when the store is empty')
+    .action(async (flags: ServeFlags, cmd: Command) => {
+      const token = flags.token ?? (process.env.TESSERA_TOKEN || undefined);
+      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+        if (flags.demo) await importDemo(store);
+        const signal = untilSignal();
+        const server = await startServer(store, {
+          host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
+          maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
+        });
+        const models = server.context.catalog.all();
+        console.log(`tessera: serving ${models.length} model version(s) from ${store.backend.location} at ${server.url}  (${token ? 'writes need the token' : 'no token: writes open to loopback clients'}; Ctrl-C stops)`);
+        const first = models.find((v) => v.files.some((f) => f.format === 'onnx'));
+        if (first) console.log(`try: curl ${server.url}/v2/models/${first.model.name}`);
+        const sig = await signal;
+        console.log(`tessera: ${sig}: finishing requests in flight, then stopping`);
+        await server.close();
+      });
+    });
+}

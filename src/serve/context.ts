@@ -1,0 +1,23 @@
+import type { Store } from '../store/store.js';
+import type { Auth } from './auth.js';
+import type { Catalog } from './catalog.js';
+import type { FileLayouts } from './files/file-layout.js';
+import type { Metrics } from './metrics.js';
+import type { ServeOptions } from './options.js';
+import type { ModelManager } from './runtime/model-manager.js';
+import type { WriteLock } from './write-lock.js';
+
+/** What the route handlers share. */
+export interface ServeContext {
+  store: Store;
+  catalog: Catalog;
+  models: ModelManager;
+  metrics: Metrics;
+  writes: WriteLock;
+  layouts: FileLayouts;
+  auth: Auth;
+  opts: ServeOptions;
+  /** Set when shutdown has begun: readiness turns false. */
+  draining: boolean;
+  log(line: string): void;
+}

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HttpError, badRequest } from '../http/errors.js';
+
+export interface ReceivedUpload {
+  /** The directory to import: it holds the one file at its relative path. */
+  root: string;
+  relPath: string;
+  size: number;
+  sha256: Buffer;
+  cleanup(): void;
+}
+
+/** A path inside a model: relative, '/'-separated, no '.', '..' or empty parts. */
+export function checkModelPath(p: string): string {
+  const parts = p.split('/');
+  if (p.length === 0 || p.length > 1024 || parts.some((s) => s === '' || s === '.' || s === '..') || p.includes('\\') || p.includes('\0') || posix.isAbsolute(p)) {
+    throw badRequest(`invalid file path "${p}": use a relative path of '/'-separated names, without '.', '..' or empty parts`);
+  }
+  return p;
+}
+
+/**
+ * Streams a request body into a temporary directory (under os.tmpdir()) as
+ * `relPath`, hashing it on the way, and refuses it with 413 past `limit`
+ * bytes. The caller imports `root` and calls cleanup().
+ */
+export async function receiveUpload(req: IncomingMessage, relPath: string, limit: number): Promise<ReceivedUpload> {
+  checkModelPath(relPath);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw new HttpError(413, `upload of ${declared} bytes is over the limit of ${limit} bytes (--max-upload)`);
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-upload-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const root = join(dir, 'model');
+  const dest = join(root, ...relPath.split('/'));
+  let size = 0;
+  const hash = createHash('sha256');
+  try {
+    mkdirSync(dirname(dest), { recursive: true });
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > limit) {
+          cb(new HttpError(413, `upload is over the limit of ${limit} bytes (--max-upload)`));
+          return;
+        }
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    await pipeline(req, count, createWriteStream(dest));
+  } catch (e) {
+    cleanup();
+    if (e instanceof HttpError) throw e;
+    throw new HttpError(400, `upload failed: ${(e as Error).message}`);
+  }
+  if (size === 0) {
+    cleanup();
+    throw badRequest('the upload is empty');
+  }
+  return { root, relPath, size, sha256: hash.digest(), cleanup };
+}

@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The server's Prometheus metrics, in a registry of its own (several servers can live in one process, e.g. in tests). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly requestSeconds: Histogram<'method' | 'route'>;
+  readonly responseBytes: Counter<'route'>;
+  readonly inferences: Counter<'model' | 'status'>;
+  readonly inferenceSeconds: Histogram<'model'>;
+  readonly modelsLoaded: Gauge;
+  readonly modelBytesLoaded: Gauge;
+  readonly modelLoads: Counter<'result'>;
+  readonly modelLoadSeconds: Histogram;
+  readonly modelEvictions: Counter<'reason'>;
+  readonly chunkCacheHits: Counter;
+  readonly chunkCacheMisses: Counter;
+  readonly chunkCacheBytes: Gauge;
+  readonly fileBytesServed: Counter;
+  readonly uploads: Counter<'result'>;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
+    this.requests = new Counter({ name: 'tessera_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers });
+    this.requestSeconds = new Histogram({
+      name: 'tessera_http_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['method', 'route'], registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    this.responseBytes = new Counter({ name: 'tessera_http_response_bytes_total', help: 'Response body bytes sent', labelNames: ['route'], registers });
+    this.inferences = new Counter({ name: 'tessera_inference_requests_total', help: 'Inference requests per model', labelNames: ['model', 'status'], registers });
+    this.inferenceSeconds = new Histogram({
+      name: 'tessera_inference_duration_seconds', help: 'onnxruntime run time per model', labelNames: ['model'], registers,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    });
+    this.modelsLoaded = new Gauge({ name: 'tessera_models_loaded', help: 'Model versions with a live onnxruntime session', registers });
+    this.modelBytesLoaded = new Gauge({ name: 'tessera_models_loaded_bytes', help: 'Model bytes counted against the memory budget', registers });
+    this.modelLoads = new Counter({ name: 'tessera_model_loads_total', help: 'Model loads (session creations)', labelNames: ['result'], registers });
+    this.modelLoadSeconds = new Histogram({
+      name: 'tessera_model_load_duration_seconds', help: 'Time to reconstruct a model from the store and create its session', registers,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    });
+    this.modelEvictions = new Counter({ name: 'tessera_model_evictions_total', help: 'Sessions released', labelNames: ['reason'], registers });
+    this.chunkCacheHits = new Counter({ name: 'tessera_chunk_cache_hits_total', help: 'Decoded chunks taken from the chunk cache while loading models', registers });
+    this.chunkCacheMisses = new Counter({ name: 'tessera_chunk_cache_misses_total', help: 'Chunks read and decoded from the store while loading models', registers });
+    this.chunkCacheBytes = new Gauge({ name: 'tessera_chunk_cache_bytes', help: 'Bytes held by the decoded-chunk cache', registers });
+    this.fileBytesServed = new Counter({ name: 'tessera_file_bytes_served_total', help: 'Model file bytes sent by the files endpoint', registers });
+    this.uploads = new Counter({ name: 'tessera_uploads_total', help: 'Model uploads', labelNames: ['result'], registers });
+  }
+}

@@ -1,0 +1,38 @@
+export interface ServeOptions {
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** Bytes of ONNX models kept loaded (least recently used evicted first). */
+  memoryBudget: number;
+  /** Bytes of decoded chunks kept to speed up loading models that share them. */
+  chunkCacheBytes: number;
+  /** Largest request body for inference and the repository endpoints. */
+  maxBodyBytes: number;
+  /** Largest model file accepted by PUT. */
+  maxUploadBytes: number;
+  /** Deepest JSON nesting accepted. */
+  maxJsonDepth: number;
+  /** Bearer token for write endpoints (reads too with tokenRead). */
+  token?: string;
+  tokenRead?: boolean;
+  /** onnxruntime intra-op threads per session (default: onnxruntime's). */
+  intraOpThreads?: number;
+  /** How long shutdown waits for requests in flight before closing their connections. */
+  shutdownGraceMs: number;
+  /** One line per notable event (load failures, shutdown); default: stderr. */
+  log?: (line: string) => void;
+}
+
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;
+
+export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
+  host: '127.0.0.1',
+  port: 8000,
+  memoryBudget: 4 * GiB,
+  chunkCacheBytes: 256 * MiB,
+  maxBodyBytes: 64 * MiB,
+  maxUploadBytes: 16 * GiB,
+  maxJsonDepth: 64,
+  shutdownGraceMs: 10_000,
+};

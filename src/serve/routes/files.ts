@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { FileRow } from '../../backends/backend.js';
+import { FormatError } from '../../formats/errors.js';
+import { UserError } from '../../store/errors.js';
+import { keyOf } from '../catalog.js';
+import type { CatalogVersion } from '../catalog.js';
+import type { ServeContext } from '../context.js';
+import { HttpError, notFound } from '../http/errors.js';
+import type { Router } from '../http/router.js';
+import { sendJson } from '../http/respond.js';
+import { readRange } from '../files/file-layout.js';
+import { checkModelPath, receiveUpload } from '../files/upload.js';
+import { checkName, findVersion, parseVersion } from './lookup.js';
+import { MODEL } from './models.js';
+
+/** A single `bytes=` range, resolved against the size; undefined: serve the whole file (absent, malformed or several ranges). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size };
+  }
+  const start = Number(m[1]);
+  const last = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: last + 1 };
+}
+
+function fileOf(v: CatalogVersion, path: string): FileRow {
+  const f = v.files.find((x) => x.path === path);
+  if (!f) throw notFound(`model ${keyOf(v.model)} has no file "${path}"; its files are ${v.files.map((x) => `"${x.path}"`).join(', ')}`);
+  return f;
+}
+
+async function write(res: ServerResponse, b: Buffer): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (!res.write(b)) {
+    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+  return !res.destroyed;
+}
+
+async function download(ctx: ServeContext, v: CatalogVersion, path: string, req: { headers: Record<string, string | string[] | undefined>; method?: string }, res: ServerResponse): Promise<void> {
+  const file = fileOf(v, path);
+  const hex = file.sha256.toString('hex');
+  const etag = `"${hex}"`;
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    ETag: etag,
+    'Repr-Digest': `sha-256=:${file.sha256.toString('base64')}:`,
+    'Content-Disposition': `attachment; filename="${(path.split('/').pop() ?? 'model').replace(/["\\\r\n]/g, '_')}"`,
+    'Cache-Control': 'no-cache',
+  };
+  const inm = req.headers['if-none-match'];
+  if (typeof inm === 'string' && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const ifRange = req.headers['if-range'];
+  const rangeHeader = typeof req.headers.range === 'string' && (ifRange === undefined || ifRange === etag) ? req.headers.range : undefined;
+  const range = parseRange(rangeHeader, file.size);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}`, 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: `range ${rangeHeader} is outside the file's ${file.size} bytes` }));
+    return;
+  }
+  const { start, end } = range ?? { start: 0, end: file.size };
+  if (range) headers['Content-Range'] = `bytes ${start}-${end - 1}/${file.size}`;
+  headers['Content-Length'] = String(end - start);
+  const layout = await ctx.layouts.get(file);
+  res.writeHead(range ? 206 : 200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // The whole file is checked against its SHA-256 as it goes: on a mismatch the
+  // connection is cut before the last byte, so a client never gets a complete bad file.
+  const whole = start === 0 && end === file.size;
+  const hash = whole ? createHash('sha256') : undefined;
+  let sent = 0;
+  let pending: Buffer | undefined;
+  for await (const block of readRange(ctx.store, layout, start, end)) {
+    hash?.update(block);
+    // Hold the latest block back until the next arrives, so the last one goes out only after the digest is checked.
+    if (pending) {
+      if (!(await write(res, pending))) return;
+      sent += pending.length;
+      ctx.metrics.fileBytesServed.inc(pending.length);
+    }
+    pending = block;
+  }
+  if (hash && !hash.digest().equals(file.sha256)) {
+    ctx.log(`${keyOf(v.model)}/${path}: reconstructed bytes do not match the file's SHA-256; the download was cut off (the store is damaged)`);
+    res.destroy();
+    return;
+  }
+  if (pending && (await write(res, pending))) {
+    sent += pending.length;
+    ctx.metrics.fileBytesServed.inc(pending.length);
+  }
+  if (sent !== end - start) {
+    res.destroy();
+    return;
+  }
+  res.end();
+}
+
+async function upload(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined, path: string, req: Parameters<typeof receiveUpload>[0], res: ServerResponse): Promise<void> {
+  const name = checkName(nameText);
+  const version = parseVersion(versionText);
+  checkModelPath(path);
+  const up = await receiveUpload(req, path, ctx.opts.maxUploadBytes);
+  try {
+    const result = await ctx.writes.run(async () => {
+      await ctx.catalog.reload();
+      const existing = version !== undefined ? ctx.catalog.find(name, version) : undefined;
+      if (existing) {
+        const same = existing.files.length === 1 && existing.files[0]!.path === path && existing.files[0]!.sha256.equals(up.sha256);
+        if (!same) throw new HttpError(409, `model ${keyOf(existing.model)} already exists with other files; upload as another version or without a version`);
+        return { model: existing.model, created: false };
+      }
+      try {
+        const r = await ctx.store.import(up.root, { name, version });
+        await ctx.catalog.reload();
+        return { model: r.model, created: r.created };
+      } catch (e) {
+        if (e instanceof FormatError || e instanceof UserError) throw new HttpError(400, (e as Error).message.split(up.root + '/').join(''));
+        throw e;
+      }
+    });
+    ctx.metrics.uploads.inc({ result: result.created ? 'created' : 'unchanged' });
+    const location = `/v2/models/${encodeURIComponent(result.model.name)}/versions/${result.model.version}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+    sendJson(res, result.created ? 201 : 200, {
+      name: result.model.name, version: String(result.model.version), created: result.created, path, bytes: up.size, sha256: up.sha256.toString('hex'),
+      ...(result.created ? {} : { note: 'this version already holds this file; nothing stored' }),
+    }, { Location: location });
+  } catch (e) {
+    ctx.metrics.uploads.inc({ result: 'error' });
+    throw e;
+  } finally {
+    up.cleanup();
+  }
+}
+
+export function fileRoutes(router: Router, ctx: ServeContext): void {
+  router.add({
+    name: 'files_list', pattern: new RegExp(`^${MODEL}\\/files\\/?$`),
+    methods: {
+      GET: {
+        handler: async ({ res, params }) => {
+          const v = await findVersion(ctx, params[0], params[1]);
+          sendJson(res, 200, {
+            name: v.model.name, version: String(v.model.version),
+            files: v.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format })),
+          });
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'files', pattern: new RegExp(`^${MODEL}\\/files\\/(.+)$`),
+    methods: {
+      GET: {
+        handler: async ({ req, res, params }) => {
+          const v = await findVersion(ctx, params[0], params[1]);
+          await download(ctx, v, params[2]!, req, res);
+        },
+      },
+      PUT: { write: true, handler: ({ req, res, params }) => upload(ctx, params[0], params[1], params[2]!, req, res) },
+    },
+  });
+}

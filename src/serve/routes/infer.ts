@@ -1,0 +1,48 @@
+import type { ServeContext } from '../context.js';
+import { keyOf } from '../catalog.js';
+import { HttpError } from '../http/errors.js';
+import { readBody } from '../http/body.js';
+import type { Router } from '../http/router.js';
+import { sendBuffers } from '../http/respond.js';
+import { HEADER_LENGTH, splitRequestBody } from '../oip/binary-extension.js';
+import { encodeInferResponse, parseInferRequest } from '../oip/infer.js';
+import { parseJsonBody } from '../oip/json-limits.js';
+import { MODEL } from './models.js';
+import { findVersion } from './lookup.js';
+
+export function inferRoutes(router: Router, ctx: ServeContext): void {
+  router.add({
+    name: 'infer', pattern: new RegExp(`^${MODEL}\\/infer$`),
+    methods: {
+      POST: {
+        handler: async ({ req, res, params }) => {
+          const v = await findVersion(ctx, params[0], params[1]);
+          const key = keyOf(v.model);
+          const body = await readBody(req, ctx.opts.maxBodyBytes);
+          if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
+            throw new HttpError(415, `Content-Encoding ${req.headers['content-encoding']} is not supported; send the body uncompressed`);
+          }
+          const { json, binary } = splitRequestBody(body, req.headers[HEADER_LENGTH]);
+          const parsed = parseJsonBody(json, ctx.opts.maxJsonDepth);
+          const lease = await ctx.models.acquire(v);
+          try {
+            const request = parseInferRequest(parsed, binary, lease.model.signature);
+            const t0 = performance.now();
+            const outputs = await lease.model.run(request.inputs, request.outputs.map((o) => o.name));
+            ctx.metrics.inferenceSeconds.observe({ model: key }, (performance.now() - t0) / 1000);
+            const r = encodeInferResponse(v.model, request, outputs);
+            const headers: Record<string, string> = { 'Content-Type': r.contentType };
+            if (r.headerLength !== undefined) headers['Inference-Header-Content-Length'] = String(r.headerLength);
+            ctx.metrics.inferences.inc({ model: key, status: '200' });
+            sendBuffers(res, 200, headers, r.body, r.length);
+          } catch (e) {
+            ctx.metrics.inferences.inc({ model: key, status: String(e instanceof HttpError ? e.status : 500) });
+            throw e;
+          } finally {
+            lease.release();
+          }
+        },
+      },
+    },
+  });
+}

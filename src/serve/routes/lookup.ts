@@ -1,0 +1,37 @@
+import { validateModelName } from '../../store/model-ref.js';
+import type { CatalogVersion } from '../catalog.js';
+import type { ServeContext } from '../context.js';
+import { badRequest, notFound } from '../http/errors.js';
+
+/** How stale the catalog may be before an unknown name makes the server read the store again. */
+const MISS_REFRESH_MS = 500;
+
+export function parseVersion(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw badRequest(`invalid model version "${text}": expected a positive integer`);
+  return Number(text);
+}
+
+export function checkName(name: string | undefined): string {
+  if (name === undefined) throw badRequest('no model name');
+  try {
+    return validateModelName(name);
+  } catch (e) {
+    throw badRequest((e as Error).message);
+  }
+}
+
+/** A model version from the URL's name and optional version: 400 for a malformed one, 404 for an unknown one. */
+export async function findVersion(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined): Promise<CatalogVersion> {
+  const name = checkName(nameText);
+  const version = parseVersion(versionText);
+  let v = ctx.catalog.find(name, version);
+  if (!v) {
+    // Another process may have imported it since the catalog was read.
+    await ctx.catalog.refreshIfOlder(MISS_REFRESH_MS);
+    v = ctx.catalog.find(name, version);
+  }
+  if (v) return v;
+  if (!ctx.catalog.has(name)) throw notFound(`no model named "${name}"`);
+  throw notFound(`model "${name}" has no version ${version}; it has ${ctx.catalog.versions(name).join(', ')}`);
+}

@@ -1,0 +1,72 @@
+import { keyOf } from '../catalog.js';
+import type { ServeContext } from '../context.js';
+import { badRequest } from '../http/errors.js';
+import type { Router } from '../http/router.js';
+import { sendJson } from '../http/respond.js';
+import { findVersion } from './lookup.js';
+
+/** The platform name the protocol's metadata uses for onnxruntime (Triton's). */
+export const PLATFORM = 'onnxruntime_onnx';
+
+/** `<name>[/versions/<v>]` after /v2/models/: the name may contain '/', so it is the shortest prefix the rest of the pattern allows. */
+export const MODEL = String.raw`\/v2\/models\/(.+?)(?:\/versions\/([^/]+))?`;
+
+export function modelRoutes(router: Router, ctx: ServeContext): void {
+  router.add({
+    name: 'model_list', pattern: /^\/v2\/models\/?$/,
+    methods: {
+      GET: {
+        handler: async ({ res }) => {
+          await ctx.catalog.refreshIfOlder(500);
+          sendJson(res, 200, {
+            models: ctx.catalog.all().map((v) => ({
+              name: v.model.name, version: String(v.model.version), format: v.model.format, bytes: v.model.logicalBytes,
+              files: v.files.map((f) => f.path), ...ctx.models.state(v),
+            })),
+          });
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'model_ready', pattern: new RegExp(`^${MODEL}\\/ready$`),
+    methods: {
+      GET: {
+        handler: async ({ res, params }) => {
+          const v = await findVersion(ctx, params[0], params[1]);
+          const ready = !ctx.draining && ctx.models.servable(v);
+          sendJson(res, ready ? 200 : 400, { name: v.model.name, version: String(v.model.version), ready, ...(ready ? {} : { reason: ctx.models.state(v).reason }) });
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'model_metadata', pattern: new RegExp(`^${MODEL}\\/?$`),
+    methods: {
+      GET: {
+        handler: async ({ res, params }) => {
+          const v = await findVersion(ctx, params[0], params[1]);
+          const sig = await ctx.models.signature(v);
+          sendJson(res, 200, {
+            name: v.model.name, versions: ctx.catalog.versions(v.model.name).map(String), platform: PLATFORM,
+            inputs: sig.inputs, outputs: sig.outputs,
+            parameters: { version: String(v.model.version), files: v.files.length, bytes: v.model.logicalBytes },
+          });
+        },
+      },
+      DELETE: {
+        write: true,
+        handler: async ({ res, params }) => {
+          if (params[1] === undefined) throw badRequest('name the version to delete: DELETE /v2/models/<name>/versions/<version>');
+          const v = await findVersion(ctx, params[0], params[1]);
+          await ctx.writes.run(async () => {
+            ctx.models.forget(v);
+            await ctx.store.remove({ name: v.model.name, version: v.model.version });
+            await ctx.catalog.reload();
+          });
+          sendJson(res, 200, { deleted: keyOf(v.model), note: 'its chunks stay in the store until `tessera gc`' });
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,58 @@
+import { keyOf } from '../catalog.js';
+import type { ServeContext } from '../context.js';
+import { badRequest } from '../http/errors.js';
+import { readBody } from '../http/body.js';
+import type { Router } from '../http/router.js';
+import { sendJson } from '../http/respond.js';
+import { parseJsonBody } from '../oip/json-limits.js';
+import { checkName, findVersion } from './lookup.js';
+
+/** An optional JSON object body (Triton sends `{}` or `{"parameters": …}`, or nothing). */
+async function optionalObject(ctx: ServeContext, ctxReq: Parameters<typeof readBody>[0]): Promise<Record<string, unknown>> {
+  const body = await readBody(ctxReq, 1 << 20);
+  if (body.length === 0) return {};
+  const v = parseJsonBody(body, ctx.opts.maxJsonDepth);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('the request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** Triton's model repository extension: index, load, unload. */
+export function repositoryRoutes(router: Router, ctx: ServeContext): void {
+  router.add({
+    name: 'repository_index', pattern: /^\/v2\/repository\/index$/,
+    methods: {
+      POST: {
+        handler: async ({ req, res }) => {
+          const body = await optionalObject(ctx, req);
+          if (body.ready !== undefined && typeof body.ready !== 'boolean') throw badRequest('"ready" must be true or false');
+          await ctx.catalog.refresh();
+          const rows = ctx.catalog.all().map((v) => ({ name: v.model.name, version: String(v.model.version), ...ctx.models.state(v) }));
+          sendJson(res, 200, body.ready ? rows.filter((r) => r.state === 'READY') : rows);
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'repository_load', pattern: /^\/v2\/repository\/models\/(.+?)(?:\/versions\/([^/]+))?\/(load|unload)$/,
+    methods: {
+      POST: {
+        write: true,
+        handler: async ({ req, res, params }) => {
+          await optionalObject(ctx, req);
+          if (params[2] === 'load') {
+            const v = await findVersion(ctx, params[0], params[1]);
+            await ctx.models.loadExplicitly(v);
+            sendJson(res, 200, { name: v.model.name, version: String(v.model.version), state: 'READY' });
+            return;
+          }
+          // Unload: the named version, or every loaded version of the name.
+          const name = checkName(params[0]);
+          const targets = params[1] !== undefined ? [await findVersion(ctx, name, params[1])] : ctx.catalog.versions(name).map((n) => ctx.catalog.find(name, n)!);
+          if (targets.length === 0) await findVersion(ctx, name, undefined);
+          const unloaded = targets.filter((v) => ctx.models.unload(v)).map((v) => keyOf(v.model));
+          sendJson(res, 200, { name, unloaded });
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,154 @@
+import type { Store } from '../../store/store.js';
+import { keyOf, onnxFile } from '../catalog.js';
+import type { CatalogVersion } from '../catalog.js';
+import { HttpError } from '../http/errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelSignature } from '../oip/signature.js';
+import { ChunkCache } from './chunk-cache.js';
+import { assembleFile } from './model-bytes.js';
+import type { AssembleStats } from './model-bytes.js';
+import { OnnxModel } from './onnx-runtime.js';
+import type { RuntimeOptions } from './onnx-runtime.js';
+import { SessionCache } from './session-cache.js';
+import type { Lease } from './session-cache.js';
+
+export interface ModelManagerOptions {
+  /** Bytes of models kept loaded at once. */
+  memoryBudget: number;
+  /** Bytes of decoded chunks kept for later loads. */
+  chunkCacheBytes: number;
+  runtime?: RuntimeOptions;
+}
+
+export type ModelState = 'READY' | 'LOADING' | 'UNAVAILABLE';
+
+export interface LoadRecord {
+  key: string;
+  /** Milliseconds to reconstruct the bytes (store and chunk cache) and to create the session. */
+  assembleMs: number;
+  sessionMs: number;
+  stats: AssembleStats;
+}
+
+/**
+ * Turns catalog entries into running sessions: reconstructs the ONNX file
+ * from the store (through the decoded-chunk cache, SHA-256 checked), creates
+ * the onnxruntime session from memory, and keeps it in the session cache.
+ * Remembers each model's signature (metadata requests need no session once
+ * it is known) and each failed load (answered at once until an explicit load
+ * retries it).
+ */
+export class ModelManager {
+  readonly chunks: ChunkCache;
+  readonly sessions: SessionCache;
+  private signatures = new Map<string, ModelSignature>();
+  private failures = new Map<string, string>();
+  /** The most recent loads, newest last (for the bench and the repository index). */
+  readonly loads: LoadRecord[] = [];
+
+  constructor(private readonly store: Store, private readonly metrics: Metrics, private readonly opts: ModelManagerOptions) {
+    this.chunks = new ChunkCache(opts.chunkCacheBytes);
+    this.sessions = new SessionCache(opts.memoryBudget, {
+      evicted: (_key, reason) => metrics.modelEvictions.inc({ reason }),
+      changed: (models, bytes) => {
+        metrics.modelsLoaded.set(models);
+        metrics.modelBytesLoaded.set(bytes);
+      },
+    });
+  }
+
+  /** The session of a model version, loading it if needed; release the lease when done. */
+  async acquire(v: CatalogVersion): Promise<Lease> {
+    const key = keyOf(v.model);
+    const failed = this.failures.get(key);
+    if (failed !== undefined) throw new HttpError(500, `${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
+    const file = onnxFile(v);
+    if (typeof file === 'string') throw new HttpError(400, file);
+    return this.sessions.acquire(key, file.size, () => this.load(v));
+  }
+
+  /** Loads now (retrying a failed model); resolves when the session is ready. */
+  async loadExplicitly(v: CatalogVersion): Promise<void> {
+    this.failures.delete(keyOf(v.model));
+    const lease = await this.acquire(v);
+    lease.release();
+  }
+
+  unload(v: CatalogVersion): boolean {
+    return this.sessions.unload(keyOf(v.model));
+  }
+
+  /** The model's inputs and outputs, loading it the first time they are asked for. */
+  async signature(v: CatalogVersion): Promise<ModelSignature> {
+    const known = this.signatures.get(keyOf(v.model));
+    if (known) return known;
+    const lease = await this.acquire(v);
+    lease.release();
+    return lease.model.signature;
+  }
+
+  state(v: CatalogVersion): { state: ModelState; reason: string } {
+    const key = keyOf(v.model);
+    if (this.sessions.isLoaded(key)) return { state: 'READY', reason: 'loaded' };
+    if (this.sessions.isLoading(key)) return { state: 'LOADING', reason: 'loading' };
+    const failed = this.failures.get(key);
+    if (failed !== undefined) return { state: 'UNAVAILABLE', reason: failed };
+    const file = onnxFile(v);
+    if (typeof file === 'string') return { state: 'UNAVAILABLE', reason: file };
+    return { state: 'UNAVAILABLE', reason: 'not loaded; loads on the first request' };
+  }
+
+  /** Can answer inference now or on demand: loaded, or an ONNX model that has not failed to load. */
+  servable(v: CatalogVersion): boolean {
+    return !this.failures.has(keyOf(v.model)) && typeof onnxFile(v) !== 'string';
+  }
+
+  /** Forgets what is known of a model version (it was removed). */
+  forget(v: CatalogVersion): void {
+    const key = keyOf(v.model);
+    this.sessions.unload(key);
+    this.signatures.delete(key);
+    this.failures.delete(key);
+  }
+
+  async close(): Promise<void> {
+    await this.sessions.close();
+    this.chunks.clear();
+  }
+
+  private async load(v: CatalogVersion): Promise<OnnxModel> {
+    const key = keyOf(v.model);
+    const file = onnxFile(v);
+    if (typeof file === 'string') throw new HttpError(400, file);
+    const t0 = performance.now();
+    const hits0 = this.chunks.hits;
+    const misses0 = this.chunks.misses;
+    try {
+      const { bytes, stats } = await assembleFile(this.store, file, this.chunks);
+      const t1 = performance.now();
+      let model: OnnxModel;
+      try {
+        model = await OnnxModel.create(bytes, this.opts.runtime);
+      } catch (e) {
+        const many = v.files.length > 1 ? ' (models whose weights are in external data files cannot be loaded from memory by onnxruntime-node)' : '';
+        throw new Error(`onnxruntime could not create a session for ${key}: ${(e as Error).message}${many}`);
+      }
+      const t2 = performance.now();
+      this.signatures.set(key, model.signature);
+      this.loads.push({ key, assembleMs: t1 - t0, sessionMs: t2 - t1, stats });
+      if (this.loads.length > 100) this.loads.shift();
+      this.metrics.modelLoads.inc({ result: 'ok' });
+      this.metrics.modelLoadSeconds.observe((t2 - t0) / 1000);
+      return model;
+    } catch (e) {
+      const msg = (e as Error).message;
+      this.failures.set(key, `model ${key} failed to load: ${msg}`);
+      this.metrics.modelLoads.inc({ result: 'error' });
+      throw new HttpError(500, `model ${key} failed to load: ${msg}`);
+    } finally {
+      this.metrics.chunkCacheHits.inc(this.chunks.hits - hits0);
+      this.metrics.chunkCacheMisses.inc(this.chunks.misses - misses0);
+      this.metrics.chunkCacheBytes.set(this.chunks.bytes);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { endianness } from 'node:os';
+import type { Store } from '../store/store.js';
+import { Auth, isLoopback } from './auth.js';
+import { Catalog } from './catalog.js';
+import type { ServeContext } from './context.js';
+import { FileLayouts } from './files/file-layout.js';
+import { HttpError } from './http/errors.js';
+import { sendError } from './http/respond.js';
+import { Router } from './http/router.js';
+import { Metrics } from './metrics.js';
+import { DEFAULT_SERVE_OPTIONS } from './options.js';
+import type { ServeOptions } from './options.js';
+import { ModelManager } from './runtime/model-manager.js';
+import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
+import { inferRoutes } from './routes/infer.js';
+import { modelRoutes } from './routes/models.js';
+import { repositoryRoutes } from './routes/repository.js';
+import { WriteLock } from './write-lock.js';
+
+export interface RunningServer {
+  /** http://host:port (the port the system gave when 0 was asked). */
+  url: string;
+  port: number;
+  context: ServeContext;
+  /**
+   * Graceful shutdown: stops accepting connections, lets requests in flight
+   * finish (up to shutdownGraceMs), then releases every session. The store
+   * stays open (the caller owns it).
+   */
+  close(): Promise<void>;
+}
+
+function buildRouter(ctx: ServeContext): Router {
+  const router = new Router();
+  healthRoutes(router, ctx);
+  repositoryRoutes(router, ctx);
+  // Files before the other model routes: their pattern is the more specific.
+  fileRoutes(router, ctx);
+  inferRoutes(router, ctx);
+  modelRoutes(router, ctx);
+  return router;
+}
+
+/**
+ * Serves the models of `store` over the Open Inference Protocol (REST), with
+ * Triton's binary tensor data and model repository extensions, model file
+ * downloads and uploads, and Prometheus metrics. Refuses a non-loopback
+ * address without a token.
+ */
+export async function startServer(store: Store, options: Partial<ServeOptions> = {}): Promise<RunningServer> {
+  const opts: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, ...options };
+  if (endianness() !== 'LE') throw new Error('the server assumes a little-endian machine (tensor data is little-endian on the wire)');
+  if (!isLoopback(opts.host) && !opts.token) {
+    throw new Error(`refusing to listen on ${opts.host}, which is not a loopback address, without a token: set --token or TESSERA_TOKEN`);
+  }
+  const auth = new Auth({ token: opts.token, tokenRead: opts.tokenRead });
+  const metrics = new Metrics();
+  const writes = new WriteLock();
+  const catalog = new Catalog(store, writes);
+  await catalog.refresh();
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`));
+  const ctx: ServeContext = {
+    store, catalog, metrics, writes, auth, opts, log, draining: false,
+    models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, chunkCacheBytes: opts.chunkCacheBytes, runtime: { intraOpThreads: opts.intraOpThreads } }),
+    layouts: new FileLayouts(store),
+  };
+  const router = buildRouter(ctx);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const t0 = performance.now();
+    const method = req.method ?? 'GET';
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    let route = 'unknown';
+    res.once('finish', () => {
+      metrics.requests.inc({ method, route, status: String(res.statusCode) });
+      metrics.requestSeconds.observe({ method, route }, (performance.now() - t0) / 1000);
+      const len = Number(res.getHeader('content-length') ?? 0);
+      if (len > 0 && method !== 'HEAD') metrics.responseBytes.inc({ route }, len);
+    });
+    if (ctx.draining) res.setHeader('Connection', 'close');
+    try {
+      route = router.routeName(rawPath);
+      const m = router.match(method, rawPath);
+      auth.check(req, m.method.write === true);
+      await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      const message = e instanceof Error ? e.message : String(e);
+      if (status >= 500) log(`${method} ${rawPath}: ${message}`);
+      if (res.headersSent) {
+        // Too late for a status: cut the response short so the client sees the failure.
+        res.destroy();
+        return;
+      }
+      const headers: Record<string, string> = e instanceof HttpError ? { ...e.headers } : {};
+      // A body left unread (refused early) is not worth draining: close the connection after the answer.
+      if (!req.complete) headers.Connection = 'close';
+      sendError(res, status, message, headers);
+    }
+  };
+
+  const server: Server = createServer({ keepAliveTimeout: 5000, requestTimeout: 300_000 }, (req, res) => void handle(req, res));
+  server.on('clientError', (_err, socket) => {
+    const body = '{"error":"malformed HTTP request"}';
+    if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      ctx.draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections go now; busy ones after their response (Connection: close).
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs);
+      await closed;
+      clearTimeout(timer);
+      await writes.idle();
+      await ctx.models.close();
+    })();
+    return closing;
+  };
+  return { url: `http://${host}:${port}`, port, context: ctx, close };
+}
