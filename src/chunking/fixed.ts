@@ -49,3 +49,35 @@ export function fixedChunkLengths(length: number, chunkSize: number): number[] {
   if (count > 0) lengths[count - 1] = length - (count - 1) * chunkSize;
   return lengths;
 }
+
+/**
+ * The streaming form, with FastCdc's interface: bytes arrive in pieces of
+ * any size; push() returns the lengths of the chunks completed so far.
+ */
+export class FixedCutter {
+  /** Bytes of the chunk in progress. */
+  private filled = 0;
+
+  constructor(private readonly chunkSize: number) {
+    check(0, chunkSize);
+  }
+
+  push(data: Uint8Array): number[] {
+    const cuts: number[] = [];
+    let left = data.length;
+    while (this.filled + left >= this.chunkSize) {
+      left -= this.chunkSize - this.filled;
+      this.filled = 0;
+      cuts.push(this.chunkSize);
+    }
+    this.filled += left;
+    return cuts;
+  }
+
+  /** Length of the last, shorter chunk (0 when none); resets for reuse. */
+  finish(): number {
+    const last = this.filled;
+    this.filled = 0;
+    return last;
+  }
+}
