@@ -51,6 +51,16 @@ export class Catalog {
     this.lastRefresh = Date.now();
   }
 
+  /**
+   * For a name (and version) the catalog lacks: one indexed query asks the
+   * store whether another process has imported it since; only then is the
+   * whole catalog read again. A stream of unknown names costs a query each.
+   */
+  async refreshFor(name: string, version?: number): Promise<void> {
+    await this.writes.idle();
+    if (await this.store.backend.findModel(name, version)) await this.reload();
+  }
+
   /** Reads the store again when the catalog is older than `maxAgeMs` (bounded re-reads for unknown names). */
   async refreshIfOlder(maxAgeMs: number): Promise<void> {
     if (Date.now() - this.lastRefresh >= maxAgeMs) await this.refresh();

@@ -3,8 +3,6 @@ import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { badRequest, notFound } from '../http/errors.js';
 
-/** How stale the catalog may be before an unknown name makes the server read the store again. */
-const MISS_REFRESH_MS = 500;
 
 export function parseVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -28,7 +26,7 @@ export async function findVersion(ctx: ServeContext, nameText: string | undefine
   let v = ctx.catalog.find(name, version);
   if (!v) {
     // Another process may have imported it since the catalog was read.
-    await ctx.catalog.refreshIfOlder(MISS_REFRESH_MS);
+    await ctx.catalog.refreshFor(name, version);
     v = ctx.catalog.find(name, version);
   }
   if (v) return v;
