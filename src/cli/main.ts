@@ -8,15 +8,16 @@ import { register as registerRm } from './commands/rm.js';
 import { register as registerGc } from './commands/gc.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerMigrate } from './commands/migrate.js';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
     .description('Tessera: a model store that keeps every distinct piece of weight data once')
-    .option('--store <path>', 'store location: SQLite file (default: $TESSERA_STORE or ./tessera.db)')
+    .option('--store <path>', 'store location: SQLite file or postgres://user@host:port/db URL (default: $TESSERA_STORE or ./tessera.db)')
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe]) {
+  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate]) {
     reg(program);
   }
   program.commands.forEach((c) => c.exitOverride());

@@ -99,6 +99,9 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
 
   try {
     const result = await backend.transaction(async () => {
+      // A backend may run this function again after a deadlock with another importer (PostgreSQL): start counting afresh.
+      done = 0;
+      tensors = 0;
       const existing = opts.version !== undefined ? await backend.findModel(opts.name, opts.version) : undefined;
       if (existing) {
         // An explicit version that already exists: fine when it is the same files.

@@ -1,3 +1,4 @@
+import { test } from 'node:test';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,122 @@ export function tempDir(prefix = 'tessera-test-'): { dir: string; cleanup: () =>
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A fresh SQLite store in a temporary directory. */
-export async function tempStore(): Promise<{ store: Store; dir: string; path: string; cleanup: () => Promise<void> }> {
+export type BackendKind = 'sqlite' | 'postgres';
+
+/** The PostgreSQL server the tests use: $TESSERA_TEST_PG, or the local default. */
+export const PG_TEST_URL = process.env.TESSERA_TEST_PG || 'postgres://postgres@127.0.0.1:5432/test';
+
+let pgProbe: Promise<string | undefined> | undefined;
+
+/** Why the test server cannot be used, or undefined when it answers (asked once per process). */
+export function pgProblem(): Promise<string | undefined> {
+  pgProbe ??= (async () => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: PG_TEST_URL, connectionTimeoutMillis: 3000 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+      await sweepLeftoverSchemas(c);
+      return undefined;
+    } catch (e) {
+      return (e as Error).message || String(e);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  })();
+  return pgProbe;
+}
+
+/** Test schemas are named tessera_t_<pid>_<random>: drop those whose process is gone (a run that was killed). */
+async function sweepLeftoverSchemas(c: { query(sql: string): Promise<{ rows: { nspname: string }[] }> }): Promise<void> {
+  const { rows } = await c.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tessera\\_t\\_%'`);
+  for (const { nspname } of rows) {
+    const pid = Number(/^tessera_t_(\d+)_/.exec(nspname)?.[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await c.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`).catch(() => {});
+  }
+}
+
+/**
+ * The backends every store test runs against: SQLite always, PostgreSQL when
+ * the test server answers. Where it does not, one loud skip line (and a
+ * skipped test, so the count shows it); under CI (process.env.CI) a failing
+ * test instead, since CI must run both.
+ */
+export async function testBackends(): Promise<BackendKind[]> {
+  const problem = await pgProblem();
+  if (problem === undefined) return ['sqlite', 'postgres'];
+  const what = `${PG_TEST_URL} not reachable (${problem})`;
+  if (process.env.CI) {
+    test('postgres: the test server answers (CI runs every store test on PostgreSQL too)', () => {
+      throw new Error(`postgres: ${what}; .ci/run should have started PostgreSQL`);
+    });
+  } else {
+    console.log(`# SKIP postgres: ${what}; set TESSERA_TEST_PG to a server to run this file's tests on PostgreSQL`);
+    test('postgres: this file\'s tests', { skip: `postgres: ${what}` }, () => {});
+  }
+  return ['sqlite'];
+}
+
+/** A store location in a schema of its own on the test server (created on open), and how to drop it. */
+export function pgTempLocation(): { url: string; schema: string; drop: () => Promise<void> } {
+  const schema = `tessera_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const u = new URL(PG_TEST_URL);
+  u.searchParams.set('options', `-csearch_path=${schema}`);
+  return { url: u.toString(), schema, drop: () => dropPgSchema(schema) };
+}
+
+export async function dropPgSchema(schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: PG_TEST_URL });
+  c.on('error', () => {});
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A location for a new store of the given kind (the CLI creates it): an SQLite file in `dir`, or a fresh PostgreSQL schema. */
+export function tempLocation(kind: BackendKind, dir: string, file = 'store.db'): { location: string; drop: () => Promise<void> } {
+  if (kind === 'postgres') {
+    const loc = pgTempLocation();
+    return { location: loc.url, drop: loc.drop };
+  }
+  return { location: join(dir, file), drop: async () => {} };
+}
+
+/** A fresh, empty store of the given kind: an SQLite file in a temporary directory, or a fresh PostgreSQL schema. */
+export async function tempStore(kind: BackendKind = 'sqlite'): Promise<{ store: Store; dir: string; path: string; kind: BackendKind; cleanup: () => Promise<void> }> {
   const { dir, cleanup } = tempDir();
+  if (kind === 'postgres') {
+    const loc = pgTempLocation();
+    const store = await Store.open(loc.url);
+    return {
+      store, dir, path: loc.url, kind,
+      cleanup: async () => {
+        await store.close();
+        await loc.drop();
+        cleanup();
+      },
+    };
+  }
   const path = join(dir, 'store.db');
   const store = await Store.open(path);
-  return { store, dir, path, cleanup: async () => { await store.close(); cleanup(); } };
+  return { store, dir, path, kind, cleanup: async () => { await store.close(); cleanup(); } };
+}
+
+/** Rows of a plain SQL query (written in the SQL both databases speak) run directly on a store's database. */
+export async function storeSql<R>(store: Store, sql: string): Promise<R[]> {
+  const b = store.backend as unknown as { kind: BackendKind; db?: { prepare(sql: string): { all(): unknown[] } }; query?(sql: string): Promise<unknown[]> };
+  return (b.kind === 'postgres' ? await b.query!(sql) : b.db!.prepare(sql).all()) as R[];
 }
 
 export function sha256(path: string): string {

@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import type { FileRow, ModelRow, NewChunk } from '../backends/backend.js';
+import { UserError } from './errors.js';
+import { formatModelRef } from './model-ref.js';
+import type { Store } from './store.js';
+
+/** Chunks read from the source and committed to the target at a time. */
+const CHUNK_BATCH = 256;
+
+export interface MigrateProgress {
+  /** What happened: a model copied or found already there, or a file verified. */
+  event: 'copied' | 'present' | 'verified';
+  model: string;
+  file?: string;
+  chunksCopied?: number;
+  chunksPresent?: number;
+}
+
+export interface MigrateOptions {
+  onProgress?: (p: MigrateProgress) => void;
+}
+
+export interface MigrateResult {
+  models: number;
+  /** Models copied by this run; the others were in the target already (an earlier, interrupted run). */
+  modelsCopied: number;
+  modelsPresent: number;
+  /** Chunks written to the target by this run, and their payload bytes. */
+  chunksCopied: number;
+  storedBytesCopied: number;
+  /** Chunks the target held already (same SHA-256). */
+  chunksPresent: number;
+  /** Files reconstructed from the target and checked against their SHA-256. */
+  filesVerified: number;
+  bytesVerified: number;
+}
+
+/**
+ * Copies every model of one store into another, whatever their backends
+ * (SQLite → PostgreSQL and back): chunk payloads as stored (no re-encoding),
+ * then each model's rows.
+ *
+ * - Chunks go in batches, each committed on its own, bases before the deltas
+ *   that decode against them. Before a chunk is written its payload is decoded
+ *   against its bases as stored in the target and the raw bytes' SHA-256 is
+ *   checked against the chunk's hash. A chunk whose hash the target holds
+ *   already is not copied again: it is referenced.
+ * - A model's rows (model, files, segments, the file's chunk list) commit in
+ *   one transaction, so the target never shows half a model. A model whose
+ *   name:version is in the target with the same files is skipped; with other
+ *   files, the migration stops (the stores disagree).
+ * - So a run that stops halfway (crash, Ctrl-C, lost connection) is resumed by
+ *   running it again: models and chunks already there are skipped.
+ * - Finally every file of every model is reconstructed from the target and its
+ *   SHA-256 checked against the digest recorded at import.
+ *
+ * Chunk ids differ between the stores (each hands out its own); the copy maps
+ * them by hash. Chunks no model references (garbage not yet collected) are
+ * not copied.
+ */
+export async function migrateStore(from: Store, to: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const src = from.backend;
+  const dst = to.backend;
+  const result: MigrateResult = {
+    models: 0, modelsCopied: 0, modelsPresent: 0, chunksCopied: 0, storedBytesCopied: 0, chunksPresent: 0, filesVerified: 0, bytesVerified: 0,
+  };
+
+  const srcChunkSize = await src.getSetting('chunk_size');
+  if (srcChunkSize !== undefined) {
+    const dstChunkSize = await dst.getSetting('chunk_size');
+    if (dstChunkSize !== undefined && dstChunkSize !== srcChunkSize) {
+      throw new UserError(`${dst.location} cuts tensors into ${dstChunkSize}-byte chunks, ${src.location} into ${srcChunkSize}-byte ones; migrate into a new store`);
+    }
+    if (dstChunkSize === undefined) await dst.setSetting('chunk_size', srcChunkSize);
+  }
+
+  /** Source chunk id → target chunk id. */
+  const idMap = new Map<number, number>();
+  const reader = to.reader();
+  let copiedNow = 0;
+  let presentNow = 0;
+
+  const ensureChunks = async (ids: number[]): Promise<void> => {
+    const need = [...new Set(ids)].filter((id) => !idMap.has(id));
+    for (let i = 0; i < need.length; i += CHUNK_BATCH) {
+      const batch = need.slice(i, i + CHUNK_BATCH).filter((id) => !idMap.has(id));
+      if (batch.length === 0) continue;
+      const fetched = await src.getChunks(batch);
+      const depth = new Map((await src.chunkInfo(batch)).map((c) => [c.id, c.depth]));
+      // Bases first: a delta is decoded and checked against its bases as the target holds them.
+      const bases = fetched.flatMap((c) => c.bases).filter((b) => !idMap.has(b));
+      if (bases.length) await ensureChunks(bases);
+      // (A base may have been in this batch: copied just now.)
+      const chunks = fetched.filter((c) => !idMap.has(c.id));
+      const found = await dst.lookupChunks(chunks.map((c) => c.hash));
+      const rows: NewChunk[] = [];
+      const rowSrcIds: number[] = [];
+      for (let j = 0; j < chunks.length; j++) {
+        const c = chunks[j]!;
+        const there = found[j];
+        if (there !== undefined) {
+          idMap.set(c.id, there);
+          presentNow++;
+          continue;
+        }
+        const mapped = c.bases.map((b) => idMap.get(b)!);
+        const raw = Buffer.allocUnsafe(c.rawSize);
+        await reader.decodeInto({ ...c, bases: mapped }, raw);
+        if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
+          throw new Error(`${src.location}: chunk ${c.id} does not decode to its SHA-256 ${c.hash.toString('hex')}; the source store is damaged`);
+        }
+        rows.push({ hash: c.hash, rawSize: c.rawSize, storedSize: c.data.length, codec: c.codec, bases: mapped, depth: depth.get(c.id)!, data: c.data });
+        rowSrcIds.push(c.id);
+      }
+      if (rows.length) {
+        const newIds = await dst.transaction(() => dst.insertChunks(rows));
+        rowSrcIds.forEach((id, j) => idMap.set(id, newIds[j]!));
+        copiedNow += rows.length;
+        result.storedBytesCopied += rows.reduce((n, r) => n + r.storedSize, 0);
+      }
+    }
+  };
+
+  // By id: the order of import, so a model's files are copied before those of models imported after it.
+  const models = (await src.listModels()).sort((a, b) => a.id - b.id);
+  const modelMap = new Map<number, ModelRow>();
+  for (const m of models) {
+    result.models++;
+    const ref = formatModelRef(m.name, m.version);
+    const files = await src.listFiles(m.id);
+    const existing = await dst.findModel(m.name, m.version);
+    if (existing) {
+      if (!sameFiles(files, await dst.listFiles(existing.id))) {
+        throw new UserError(`${ref} exists in ${dst.location} with other files than in ${src.location}; remove it there or migrate into a new store`);
+      }
+      modelMap.set(m.id, existing);
+      result.modelsPresent++;
+      opts.onProgress?.({ event: 'present', model: ref });
+      continue;
+    }
+    copiedNow = 0;
+    presentNow = 0;
+    const chunkLists = new Map<number, number[]>();
+    for (const f of files) {
+      const ids = await src.fileChunkIds(f.id);
+      await ensureChunks(ids);
+      chunkLists.set(f.id, ids);
+    }
+    const target = await dst.transaction(async () => {
+      const id = await dst.insertModel({
+        name: m.name, version: m.version, format: m.format, baseModelId: null, createdAt: m.createdAt, logicalBytes: m.logicalBytes,
+        newRawBytes: m.newRawBytes, newStoredBytes: m.newStoredBytes, deltaRawBytes: m.deltaRawBytes, deltaStoredBytes: m.deltaStoredBytes,
+        metadataJson: m.metadataJson,
+      });
+      for (const f of files) {
+        const fileId = await dst.insertFile({ modelId: id, path: f.path, size: f.size, sha256: f.sha256, format: f.format });
+        await dst.insertSegments(fileId, await src.listSegments(f.id));
+        await dst.insertFileChunks(fileId, 0, chunkLists.get(f.id)!.map((c) => idMap.get(c)!));
+      }
+      return (await dst.getModel(id))!;
+    });
+    modelMap.set(m.id, target);
+    result.modelsCopied++;
+    result.chunksCopied += copiedNow;
+    result.chunksPresent += presentNow;
+    opts.onProgress?.({ event: 'copied', model: ref, chunksCopied: copiedNow, chunksPresent: presentNow });
+  }
+
+  // Delta bases last: a model's base may have been imported after it (a half-precision copy rebased on its later float32 source).
+  for (const m of models) {
+    const t = modelMap.get(m.id)!;
+    const base = m.baseModelId === null ? null : modelMap.get(m.baseModelId)?.id ?? null;
+    if (t.baseModelId !== base) {
+      await dst.transaction(() => dst.updateModelAccounting(t.id, {
+        newRawBytes: t.newRawBytes, newStoredBytes: t.newStoredBytes, deltaRawBytes: t.deltaRawBytes, deltaStoredBytes: t.deltaStoredBytes, baseModelId: base,
+      }));
+    }
+  }
+
+  // Every file, rebuilt from the target alone, against the digest recorded at import.
+  for (const m of models) {
+    const t = modelMap.get(m.id)!;
+    const ref = formatModelRef(m.name, m.version);
+    for (const f of await dst.listFiles(t.id)) {
+      const h = createHash('sha256');
+      let n = 0;
+      for await (const block of to.fileBytes(f)) {
+        h.update(block);
+        n += block.length;
+      }
+      const digest = h.digest();
+      if (n !== f.size || !digest.equals(f.sha256)) {
+        throw new Error(`${dst.location}: ${ref} ${f.path} rebuilds to ${n} bytes with SHA-256 ${digest.toString('hex')}, expected ${f.size} bytes with ${f.sha256.toString('hex')}`);
+      }
+      result.filesVerified++;
+      result.bytesVerified += n;
+      opts.onProgress?.({ event: 'verified', model: ref, file: f.path });
+    }
+  }
+  return result;
+}
+
+function sameFiles(a: FileRow[], b: FileRow[]): boolean {
+  if (a.length !== b.length) return false;
+  const byPath = new Map(b.map((f) => [f.path, f]));
+  return a.every((f) => {
+    const o = byPath.get(f.path);
+    return o !== undefined && o.size === f.size && o.sha256.equals(f.sha256);
+  });
+}
