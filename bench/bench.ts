@@ -17,9 +17,10 @@ import type { BenchOptions } from './options.js';
 import { measurePeers } from './peers.js';
 import type { PeerResult, PeerSkip } from './peers.js';
 import { nodeSha256Timing, referenceHashes, sha256sumTiming } from './reference.js';
-import { mainTable, peerNotes, peersTable, sweepTable } from './report.js';
+import { mainTable, modelSummary, modelTable, peerNotes, peersTable, sweepTable } from './report.js';
 import { generateFamily } from './synthetic.js';
 import { StoreSite, measureTessera } from './tessera.js';
+import { benchServe } from './serve.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
 import { binSize, mb, pct } from './units.js';
@@ -38,6 +39,7 @@ interface CorpusReport {
   nodeSha256: Timing;
   /** For a synthetic family: what perfect tensor-level dedup would keep. */
   expectedDistinctBytes?: number;
+  expectedDistinctWhat?: string;
   sweep?: TesseraResult[];
   peers?: { results: PeerResult[]; skipped: PeerSkip[] };
 }
@@ -67,8 +69,13 @@ function tesseraVersion(): string {
 }
 
 /** The corpora of this run, in order: --corpus (or the demo models), then --synthetic; only the synthetic one when it alone is asked for. */
-function corpora(opts: BenchOptions, tmp: string): (() => { corpus: Corpus; expected?: number })[] {
-  const list: (() => { corpus: Corpus; expected?: number })[] = [];
+interface Expected {
+  bytes: number;
+  what: string;
+}
+
+function corpora(opts: BenchOptions, tmp: string): (() => { corpus: Corpus; expected?: Expected })[] {
+  const list: (() => { corpus: Corpus; expected?: Expected })[] = [];
   if (opts.corpus !== undefined || opts.synthetic === undefined) {
     list.push(() => ({ corpus: opts.corpus !== undefined ? corpusFromDir(opts.corpus) : demoCorpus(REPO_ROOT) }));
   }
@@ -79,13 +86,13 @@ function corpora(opts: BenchOptions, tmp: string): (() => { corpus: Corpus; expe
       mkdirSync(dir, { recursive: true });
       log(`generating ${binSize(size)} of synthetic safetensors in ${dir} …`);
       const fam = generateFamily(dir, size);
-      return { corpus: fam.corpus, expected: fam.distinctTensorBytes };
+      return { corpus: fam.corpus, expected: { bytes: fam.distinctTensorBytes, what: fam.distinctWhat } };
     });
   }
   return list;
 }
 
-async function benchCorpus(corpus: Corpus, expected: number | undefined, opts: BenchOptions, tmp: string): Promise<CorpusReport> {
+async function benchCorpus(corpus: Corpus, expected: Expected | undefined, opts: BenchOptions, tmp: string): Promise<CorpusReport> {
   const site = new StoreSite(opts.store, tmp);
   out(`corpus: ${corpus.label}: ${corpus.files.length} files as ${corpus.models.length} models, ${mb(corpus.bytes)} (${corpus.root})`);
   out(`store: ${site.describe()}`);
@@ -101,12 +108,20 @@ async function benchCorpus(corpus: Corpus, expected: number | undefined, opts: B
   const nodeSha = await nodeSha256Timing(corpus, opts.repeat);
   out(mainTable(corpus, tessera, sha, nodeSha));
   if (expected !== undefined) {
-    out(`(perfect tensor-level dedup would keep ${mb(expected)}, ${pct(expected, corpus.bytes)} of logical: the base, the fine-tune's new head and norm, and the unrelated model)`);
+    out(`(perfect tensor-level dedup, without compression or deltas, would keep ${mb(expected.bytes)}, ${pct(expected.bytes, corpus.bytes)} of logical: ${expected.what})`);
   }
+  out();
+  out(`per model, in import order (sizes as counted at the model's import: "dedup" = share already stored, "stored" = payload of the chunks it was`);
+  out(`first to store; MB/s: ${medianOf(opts.repeat)})`);
+  out(modelTable(tessera));
+  out();
+  out(`per group of models: sum of bytes / sum of times (${medianOf(opts.repeat)}); "read as deltas": share of the model's bytes in chunks that`);
+  out(`decode against a base, whichever import stored them; "deduplicated": share its import found already stored`);
+  out(modelSummary(tessera));
   out();
   const report: CorpusReport = {
     label: corpus.label, root: corpus.root, files: corpus.files.length, models: corpus.models.length, bytes: corpus.bytes,
-    tessera, sha256sum: sha, nodeSha256: nodeSha, expectedDistinctBytes: expected,
+    tessera, sha256sum: sha, nodeSha256: nodeSha, expectedDistinctBytes: expected?.bytes, expectedDistinctWhat: expected?.what,
   };
 
   if (opts.chunkSizes.length) {
@@ -162,8 +177,15 @@ async function main(): Promise<number> {
     const m = machine();
     out(`Tessera ${tesseraVersion()} bench: ${m.cpu}, ${m.cores} cores, node ${m.node}, ${m.os}, load average ${m.loadAverage.join(' ')}`);
     out('MB = 1e6 bytes, MB/s = 1e6 bytes per second; files are in the page cache (hashed once before any timing);');
-    out('import times exclude opening and closing the store; export writes and fsyncs every file and checks its SHA-256.');
+    out('import times exclude opening and closing the store; export writes and fsyncs every file and checks its SHA-256,');
+    out('each model starting from an empty cache of decoded base chunks (as `tessera export` in a new process).');
     out();
+    if (opts.serve) {
+      const { text, report } = await benchServe({ repoRoot: REPO_ROOT, tmp, seconds: 3, repeat: Math.max(opts.repeat, 5), log });
+      out(text);
+      if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
+      return 0;
+    }
     const reports: CorpusReport[] = [];
     for (const make of corpora(opts, tmp)) {
       const { corpus, expected } = make();

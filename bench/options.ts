@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** Timings per measurement; the median is reported. */
   repeat: number;
   help: boolean;
+  /** The inference server's benchmark (bench/serve.ts) instead of the store's. */
+  serve: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -29,6 +31,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --store PATH          store location for Tessera's runs (must be empty or absent; it is
                         emptied between runs and left empty)
   --repeat N            timings per measurement, median reported (default 3)
+  --serve               benchmark the inference server instead (latency vs onnxruntime-node,
+                        cold start, chunk-cache loads); takes about a minute
   --json                print the results as JSON after the tables
   --help                this text`;
 
@@ -58,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         json: { type: 'boolean', default: false },
         repeat: { type: 'string', default: '3' },
         help: { type: 'boolean', short: 'h', default: false },
+        serve: { type: 'boolean', default: false },
       },
     }));
   } catch (e) {
@@ -77,6 +82,6 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (synthetic !== undefined && synthetic < 4 << 20) throw new OptionsError('--synthetic: use at least 4MiB');
   return {
     corpus: values.corpus, synthetic, chunkSizes, peers: values.peers ?? false, store: values.store,
-    json: values.json ?? false, repeat, help: values.help ?? false,
+    json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
   };
 }

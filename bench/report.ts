@@ -1,9 +1,10 @@
 import { table } from '../src/cli/format.js';
 import type { Corpus } from './corpus.js';
 import type { PeerResult, PeerSkip } from './peers.js';
-import type { TesseraResult } from './tessera.js';
+import type { RunTimes, TesseraResult } from './tessera.js';
+import { timing } from './timing.js';
 import type { Timing } from './timing.js';
-import { binSize, int, mb, mbps, pct, rate, secs } from './units.js';
+import { MB, binSize, int, mb, mbps, pct, rate, secs } from './units.js';
 
 /** "123 MB/s  (0.66 s; runs 0.64-0.70 s)": the median rate, and the spread so that noise is visible. */
 function speed(bytes: number, t: Timing): [string, string] {
@@ -78,4 +79,66 @@ export function peerNotes(peers: PeerResult[], skipped: PeerSkip[]): string {
   });
   for (const s of skipped) lines.push(`  ${s.tool}: not run, ${s.reason}`);
   return lines.join('\n');
+}
+
+/** Share of a model's bytes its export decodes as deltas from which on it counts as a delta-compressed model. */
+export const DELTA_READ_SHARE = 0.5;
+/** Share of a model's bytes its import found already stored below which it counts as new data. */
+export const NEW_DATA_DEDUP_SHARE = 0.5;
+
+/**
+ * One row per model, in import order: what it added to the store (as counted
+ * at its import), what it was delta-coded against, how much of it its export
+ * decodes as deltas, and its own import and export speed.
+ */
+export function modelTable(r: TesseraResult): string {
+  const rows = r.models.map((m) => [
+    m.ref,
+    (m.logicalBytes / MB).toFixed(2),
+    pct(m.deduplicatedBytes, m.logicalBytes),
+    (m.storedBytes / MB).toFixed(2),
+    pct(m.storedBytes, m.logicalBytes),
+    m.base ?? '-',
+    m.deltaRawBytes > 0 ? `${(m.deltaRawBytes / MB).toFixed(2)} -> ${(m.deltaStoredBytes / MB).toFixed(2)}` : '-',
+    pct(m.deltaReadBytes, m.logicalBytes),
+    rate(mbps(m.logicalBytes, m.import.median)),
+    rate(mbps(m.logicalBytes, m.export.median)),
+  ]);
+  return table(
+    ['model', '>logical MB', '>dedup', '>stored MB', '>stored', 'delta base', '>new deltas MB (raw -> stored)', '>read as deltas', '>import MB/s', '>export MB/s'],
+    rows);
+}
+
+/** Bytes and time of a group of models: per run the group's sum of times, then the median over the runs. */
+function groupTiming(r: TesseraResult, idx: number[], times: (run: RunTimes) => number[]): Timing {
+  return timing(r.runs.map((run) => idx.reduce((s, i) => s + times(run)[i]!, 0)));
+}
+
+/**
+ * Import and export speed of groups of models, each as the sum of its bytes
+ * over the sum of its times: the models mostly new to the store at their
+ * import (the import speed of new data), the models whose import saved bytes
+ * by deltas, the models whose export mostly decodes deltas (delta-compressed
+ * models, whichever import stored their chunks), the others, and all.
+ */
+export function modelSummary(r: TesseraResult): string {
+  const all = r.models.map((_, i) => i);
+  const pc = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const share = pc(DELTA_READ_SHARE);
+  const mostlyDeltas = (i: number) => r.models[i]!.deltaReadBytes >= DELTA_READ_SHARE * r.models[i]!.logicalBytes;
+  const groups: [string, number[]][] = [
+    [`mostly new data (< ${pc(NEW_DATA_DEDUP_SHARE)} deduplicated)`, all.filter((i) => r.models[i]!.deduplicatedBytes < NEW_DATA_DEDUP_SHARE * r.models[i]!.logicalBytes)],
+    ['delta-coded at import (delta saved > 0)', all.filter((i) => r.models[i]!.deltaSavedBytes > 0)],
+    [`delta-compressed (>= ${share} read as deltas)`, all.filter(mostlyDeltas)],
+    [`the others (< ${share} read as deltas)`, all.filter((i) => !mostlyDeltas(i))],
+    ['all models', all],
+  ];
+  const rows = groups.filter(([, idx]) => idx.length > 0).map(([label, idx]) => {
+    const bytes = idx.reduce((s, i) => s + r.models[i]!.logicalBytes, 0);
+    const imp = groupTiming(r, idx, (run) => run.modelImportS);
+    const exp = groupTiming(r, idx, (run) => run.modelExportS);
+    const spread = (t: Timing) => (t.runs.length > 1 ? `${secs(t.median)} s (${secs(t.min)}-${secs(t.max)})` : `${secs(t.median)} s`);
+    return [label, String(idx.length), (bytes / MB).toFixed(2), rate(mbps(bytes, imp.median)), spread(imp), rate(mbps(bytes, exp.median)), spread(exp)];
+  });
+  return table(['models', '>count', '>logical MB', '>import MB/s', '>import time', '>export MB/s', '>export time'], rows);
 }

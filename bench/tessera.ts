@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StoreTotals } from '../src/backends/backend.js';
 import type { ModelRef } from '../src/store/model-ref.js';
+import { formatModelRef } from '../src/store/model-ref.js';
 import { Store } from '../src/store/store.js';
 import type { Corpus } from './corpus.js';
 import { timed, timing } from './timing.js';
@@ -55,6 +56,38 @@ export interface RunTimes {
   importS: number;
   reimportS?: number;
   exportS: number;
+  /** Per model, in import order: its import, and its export. */
+  modelImportS: number[];
+  modelExportS: number[];
+}
+
+/**
+ * One model of the corpus: how it was stored (as counted at its import,
+ * `store.stats().perModel`) and its own import and export times.
+ */
+export interface ModelResult {
+  /** name:version */
+  ref: string;
+  logicalBytes: number;
+  deduplicatedBytes: number;
+  compressionSavedBytes: number;
+  deltaSavedBytes: number;
+  /** Payload bytes of the chunks this model was first to store. */
+  storedBytes: number;
+  /** Raw bytes of those chunks stored as deltas, and their payload. */
+  deltaRawBytes: number;
+  deltaStoredBytes: number;
+  /** The model its deltas were taken against, or null. */
+  base: string | null;
+  /**
+   * Raw bytes of the model's chunks (each time a file uses one) that decode
+   * against a base, whichever import stored them: what its export decodes
+   * as deltas. A second version of a delta-coded model stores nothing new
+   * but reads as many deltas.
+   */
+  deltaReadBytes: number;
+  import: Timing;
+  export: Timing;
 }
 
 export interface TesseraResult {
@@ -70,27 +103,37 @@ export interface TesseraResult {
   import: Timing;
   reimport?: Timing;
   export: Timing;
+  /** Per model, in import order (sizes from the first run, times the medians). */
+  models: ModelResult[];
   runs: RunTimes[];
 }
+
+type ModelSizes = Omit<ModelResult, 'import' | 'export'>;
 
 /** Prefix of the names the re-import uses: the same files under other names. */
 const AGAIN = 'again/';
 
 async function oneRun(
   site: StoreSite, corpus: Corpus, chunkSize: number | undefined, withReimport: boolean, exportRoot: string,
-): Promise<{ times: RunTimes; backend: string; chunkSize: number; totals: StoreTotals; totalsAfterReimport?: StoreTotals; reimportNewChunks?: number }> {
+): Promise<{
+  times: RunTimes; backend: string; chunkSize: number; totals: StoreTotals; totalsAfterReimport?: StoreTotals; reimportNewChunks?: number;
+  models: ModelSizes[];
+}> {
   const { store, done } = await site.fresh();
   try {
     const refs: ModelRef[] = [];
+    const modelImportS: number[] = [];
     // Files of one stem (x.onnx, x.safetensors) get one name, so they become versions 1, 2… of it: keep the version.
     const imp = await timed(async () => {
       for (const m of corpus.models) {
-        const r = await store.import(m.abs, { name: m.name, chunkSize });
-        refs.push({ name: r.model.name, version: r.model.version });
+        const one = await timed(() => store.import(m.abs, { name: m.name, chunkSize }));
+        refs.push({ name: one.value.model.name, version: one.value.model.version });
+        modelImportS.push(one.seconds);
       }
     });
     const totals = await store.totals();
-    const times: RunTimes = { importS: imp.seconds, exportS: 0 };
+    const models = await modelSizes(store, refs);
+    const times: RunTimes = { importS: imp.seconds, exportS: 0, modelImportS, modelExportS: [] };
     let totalsAfterReimport: StoreTotals | undefined;
     let reimportNewChunks: number | undefined;
     if (withReimport) {
@@ -108,20 +151,53 @@ async function oneRun(
     const dirs = refs.map((_, i) => join(exportRoot, String(i)));
     for (const d of dirs) mkdirSync(d, { recursive: true });
     const exp = await timed(async () => {
-      for (let i = 0; i < refs.length; i++) await store.export(refs[i]!, dirs[i]!);
+      for (let i = 0; i < refs.length; i++) {
+        // Every export starts with an empty cache of decoded base chunks, as `tessera export` in a new process:
+        // otherwise a delta model's time would depend on what the imports and the previous exports left in it.
+        store.reader().clear();
+        times.modelExportS.push((await timed(() => store.export(refs[i]!, dirs[i]!))).seconds);
+      }
     });
     times.exportS = exp.seconds;
     rmSync(exportRoot, { recursive: true, force: true });
-    return { times, backend: store.backend.kind, chunkSize: await store.chunkSize(chunkSize), totals, totalsAfterReimport, reimportNewChunks };
+    return { times, backend: store.backend.kind, chunkSize: await store.chunkSize(chunkSize), totals, totalsAfterReimport, reimportNewChunks, models };
   } finally {
     await done();
   }
 }
 
 /**
+ * How each model was stored, in the order of `refs`: store.stats().perModel,
+ * the raw bytes its import coded as deltas (the model rows), and the bytes
+ * its export decodes as deltas (its chunks).
+ */
+async function modelSizes(store: Store, refs: ModelRef[]): Promise<ModelSizes[]> {
+  const stats = new Map((await store.stats()).perModel.map((m) => [m.model, m]));
+  const rows = new Map((await store.list()).map((m) => [formatModelRef(m.name, m.version), m]));
+  const out: ModelSizes[] = [];
+  for (const r of refs) {
+    const ref = formatModelRef(r.name, r.version!);
+    const s = stats.get(ref);
+    const row = rows.get(ref);
+    if (!s || !row) throw new Error(`bench: ${ref} is missing from the store's stats`);
+    let deltaReadBytes = 0;
+    for (const f of await store.files(row)) {
+      for (const c of await store.backend.chunkInfo(await store.backend.fileChunkIds(f.id))) if (c.bases.length > 0) deltaReadBytes += c.rawSize;
+    }
+    out.push({
+      ref, logicalBytes: s.logicalBytes, deduplicatedBytes: s.deduplicatedBytes, compressionSavedBytes: s.compressionSavedBytes,
+      deltaSavedBytes: s.deltaSavedBytes, storedBytes: s.storedBytes, deltaRawBytes: row.deltaRawBytes, deltaStoredBytes: row.deltaStoredBytes,
+      base: s.base, deltaReadBytes,
+    });
+  }
+  return out;
+}
+
+/**
  * `repeat` runs, each on an empty store: import the corpus, optionally import
  * it again under other names, export every model. Sizes come from the first
- * run (they are the same every run); timings are the medians.
+ * run (they are the same every run); timings are the medians, for the corpus
+ * and for each model.
  */
 export async function measureTessera(
   site: StoreSite, corpus: Corpus, tmp: string, opts: { chunkSize?: number; reimport: boolean; repeat: number; log: (s: string) => void },
@@ -140,6 +216,9 @@ export async function measureTessera(
     import: timing(runs.map((r) => r.importS)),
     reimport: opts.reimport ? timing(runs.map((r) => r.reimportS!)) : undefined,
     export: timing(runs.map((r) => r.exportS)),
+    models: f.models.map((m, i) => ({
+      ...m, import: timing(runs.map((r) => r.modelImportS[i]!)), export: timing(runs.map((r) => r.modelExportS[i]!)),
+    })),
     runs,
   };
 }

@@ -1,0 +1,379 @@
+/**
+ * The inference server's benchmark (`npm run bench -- --serve`): latency and
+ * throughput of `infer` through Tessera (a `tessera serve` child process, a
+ * keep-alive loopback client) against onnxruntime-node called in-process;
+ * time to the first answer from a cold store against creating a session
+ * from the original file; and the cold load of a model whose chunks are
+ * mostly in the decoded-chunk cache already. Tables only, no assertions.
+ * Every loop is bounded in time, and all traffic stays on 127.0.0.1.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
+import { table } from '../src/cli/format.js';
+import { demoModels } from '../src/cli/demo-models.js';
+import { startServer } from '../src/serve/server.js';
+import { sessionOptions } from '../src/serve/runtime/onnx-runtime.js';
+import { Store } from '../src/store/store.js';
+import { median } from './units.js';
+
+export interface ServeBenchOptions {
+  repoRoot: string;
+  tmp: string;
+  /** Seconds per latency measurement. */
+  seconds: number;
+  /** Repetitions of the cold-start and cache measurements (median reported). */
+  repeat: number;
+  log: (s: string) => void;
+}
+
+interface LatencyRow {
+  scenario: string;
+  /** For tessera at concurrency 1: mean time the server spent on a request, and in onnxruntime's run, from its /metrics. */
+  serverMs?: number;
+  serverRunMs?: number;
+  path: 'onnxruntime-node in-process' | 'tessera over HTTP';
+  concurrency: number;
+  requests: number;
+  p50ms: number;
+  p99ms: number;
+  perSecond: number;
+}
+
+interface Scenario {
+  label: string;
+  batch: number;
+  transport: 'json' | 'binary';
+}
+
+export interface ServeBenchReport {
+  model: string;
+  latency: LatencyRow[];
+  overheadAtP50: { scenario: string; directMs: number; tesseraMs: number; overhead: number }[];
+  coldStart: { directMs: number[]; tesseraMs: number[]; ratio: number };
+  cachedLoad: { withCache: LoadTiming; withoutCache: LoadTiming; cachedShare: number };
+}
+
+interface LoadTiming {
+  assembleMs: number;
+  sessionMs: number;
+  totalMs: number;
+}
+
+const MODEL = 'silero-vad-v5';
+const VARIANT = 'silero-vad-v5-variant';
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function sileroFeeds(n: number): { input: Float32Array; state: Float32Array; sr: BigInt64Array } {
+  const input = new Float32Array(n * 512);
+  for (let i = 0; i < input.length; i++) input[i] = 0.5 * Math.sin(i / 7) * Math.sin(i / 1000);
+  return { input, state: new Float32Array(2 * n * 128), sr: BigInt64Array.from([16000n]) };
+}
+
+function ortFeeds(n: number): Record<string, Tensor> {
+  const f = sileroFeeds(n);
+  return {
+    input: new ort.Tensor('float32', f.input, [n, 512]),
+    state: new ort.Tensor('float32', f.state, [2, n, 128]),
+    sr: new ort.Tensor('int64', f.sr, []),
+  };
+}
+
+/** The request body and headers of one scenario. */
+function inferBody(s: Scenario): { body: Buffer; headers: Record<string, string> } {
+  const n = s.batch;
+  const f = sileroFeeds(n);
+  if (s.transport === 'json') {
+    const body = JSON.stringify({
+      inputs: [
+        { name: 'input', shape: [n, 512], datatype: 'FP32', data: Array.from(f.input) },
+        { name: 'state', shape: [2, n, 128], datatype: 'FP32', data: Array.from(f.state) },
+        { name: 'sr', shape: [], datatype: 'INT64', data: [16000] },
+      ],
+    });
+    return { body: Buffer.from(body), headers: { 'Content-Type': 'application/json' } };
+  }
+  const parts = [f.input, f.state, f.sr].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  const head = Buffer.from(JSON.stringify({
+    inputs: [
+      { name: 'input', shape: [n, 512], datatype: 'FP32', parameters: { binary_data_size: parts[0]!.length } },
+      { name: 'state', shape: [2, n, 128], datatype: 'FP32', parameters: { binary_data_size: parts[1]!.length } },
+      { name: 'sr', shape: [], datatype: 'INT64', parameters: { binary_data_size: parts[2]!.length } },
+    ],
+    parameters: { binary_data_output: true },
+  }));
+  return {
+    body: Buffer.concat([head, ...parts]),
+    headers: { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(head.length) },
+  };
+}
+
+/** One POST on a keep-alive agent; resolves with the status once the whole response is read. */
+function post(agent: Agent, url: URL, body: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Runs `once` from `concurrency` loops until `seconds` have passed (after a short warm-up); latencies in ms. */
+async function loop(seconds: number, concurrency: number, once: () => Promise<void>): Promise<{ lat: number[]; wall: number }> {
+  const warm = performance.now() + 100;
+  while (performance.now() < warm) await once();
+  const lat: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const a = performance.now();
+      await once();
+      lat.push(performance.now() - a);
+    }
+  }));
+  return { lat: lat.sort((x, y) => x - y), wall: (performance.now() - t0) / 1000 };
+}
+
+function row(scenario: string, path: LatencyRow['path'], concurrency: number, r: { lat: number[]; wall: number }): LatencyRow {
+  return { scenario, path, concurrency, requests: r.lat.length, p50ms: quantile(r.lat, 0.5), p99ms: quantile(r.lat, 0.99), perSecond: r.lat.length / r.wall };
+}
+
+/** Sums and counts of the server's request and inference histograms (for means over an interval). */
+async function serverTotals(agent: Agent, url: URL): Promise<{ reqSum: number; reqCount: number; runSum: number; runCount: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ agent, host: url.hostname, port: url.port, path: '/metrics' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    reqSum: num(/^tessera_http_request_duration_seconds_sum\{method="POST",route="infer"\} (\S+)$/m),
+    reqCount: num(/^tessera_http_request_duration_seconds_count\{method="POST",route="infer"\} (\S+)$/m),
+    runSum: num(new RegExp(`^tessera_inference_duration_seconds_sum\\{model="${MODEL}:1"\\} (\\S+)$`, 'm')),
+    runCount: num(new RegExp(`^tessera_inference_duration_seconds_count\\{model="${MODEL}:1"\\} (\\S+)$`, 'm')),
+  };
+}
+
+/** Starts `tessera serve` on the store and resolves with its URL. */
+function spawnServer(repoRoot: string, store: string): Promise<{ child: ChildProcess; url: URL }> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/tessera.js'), 'serve', '--store', store, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve({ child, url: new URL(m[1]!) });
+    });
+    child.once('exit', (code) => reject(new Error(`tessera serve exited with ${code}: ${err}`)));
+    setTimeout(() => reject(new Error('tessera serve did not start within 30 s')), 30_000).unref();
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** A copy of the model with a few bytes of its largest tensor changed: a "fine-tune" sharing every other chunk. */
+async function makeVariant(store: Store, original: string, out: string): Promise<void> {
+  const model = await store.resolve({ name: MODEL });
+  const [file] = await store.files(model);
+  const tensors = (await store.segments(file!)).filter((s) => s.kind === 1).sort((a, b) => b.length - a.length);
+  const t = tensors[0]!;
+  const bytes = readFileSync(original);
+  for (let i = 0; i < 64; i++) bytes[t.fileOffset + (t.length >> 1) + i] ^= 0x01;
+  writeFileSync(out, bytes);
+}
+
+async function measureLoad(storePath: string, chunkCacheBytes: number): Promise<LoadTiming & { cachedBytes: number; size: number }> {
+  const store = await Store.open(storePath);
+  const server = await startServer(store, { port: 0, chunkCacheBytes, log: () => {} });
+  try {
+    const load = async (name: string): Promise<void> => {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${server.url}/v2/repository/models/${name}/load`, { method: 'POST' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      if (status !== 200) throw new Error(`loading ${name}: HTTP ${status}`);
+    };
+    await load(MODEL);
+    const t0 = performance.now();
+    await load(VARIANT);
+    const totalMs = performance.now() - t0;
+    const rec = server.context.models.loads.at(-1)!;
+    const v = server.context.catalog.find(VARIANT)!;
+    return { assembleMs: rec.assembleMs, sessionMs: rec.sessionMs, totalMs, cachedBytes: rec.stats.cachedBytes, size: v.files[0]!.size };
+  } finally {
+    await server.close();
+    await store.close();
+  }
+}
+
+const ms = (x: number): string => x.toFixed(x < 10 ? 3 : 1);
+
+export async function benchServe(opts: ServeBenchOptions): Promise<{ text: string; report: ServeBenchReport }> {
+  const { log } = opts;
+  const storePath = join(opts.tmp, 'serve-bench.db');
+  const demo = demoModels();
+  const original = demo.find((m) => m.name === MODEL)!.path;
+  const variantFile = join(opts.tmp, 'silero_vad_v5_variant.onnx');
+  {
+    const store = await Store.open(storePath);
+    for (const m of demo) await store.import(m.path, { name: m.name });
+    await makeVariant(store, original, variantFile);
+    await store.import(variantFile, { name: VARIANT });
+    await store.close();
+  }
+  copyFileSync(original, join(opts.tmp, 'original.onnx'));
+
+  // 1. Latency and throughput: in-process onnxruntime-node vs Tessera over HTTP. The two alternate in
+  //    short slices, so that load from elsewhere on the machine falls on both alike.
+  const scenarios: Scenario[] = [
+    { label: 'batch 1, JSON', batch: 1, transport: 'json' },
+    { label: 'batch 16, binary', batch: 16, transport: 'binary' },
+    { label: 'batch 32, binary', batch: 32, transport: 'binary' },
+    { label: 'batch 64, binary', batch: 64, transport: 'binary' },
+    { label: 'batch 32, JSON', batch: 32, transport: 'json' },
+  ];
+  const ROUNDS = 6;
+  const latency: LatencyRow[] = [];
+  const session = await ort.InferenceSession.create(original, sessionOptions());
+  const { child, url } = await spawnServer(opts.repoRoot, storePath);
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const inferUrl = new URL(`/v2/models/${MODEL}/infer`, url);
+    for (const s of scenarios) {
+      log(`${s.label}: onnxruntime-node and tessera, ${ROUNDS} alternating rounds …`);
+      const feeds = ortFeeds(s.batch);
+      const { body, headers } = inferBody(s);
+      const viaHttp = async (): Promise<void> => {
+        const status = await post(agent, inferUrl, body, headers);
+        if (status !== 200) throw new Error(`infer: HTTP ${status}`);
+      };
+      const direct = { lat: [] as number[], wall: 0 };
+      const tessera = { lat: [] as number[], wall: 0 };
+      let reqMs = 0;
+      let runMs = 0;
+      let reqN = 0;
+      let runN = 0;
+      for (let r = 0; r < ROUNDS; r++) {
+        const d = await loop(opts.seconds / ROUNDS, 1, async () => void (await session.run(feeds)));
+        direct.lat.push(...d.lat);
+        direct.wall += d.wall;
+        // The warm-up requests count in the server's means too; they are the same requests.
+        const before = await serverTotals(agent, url);
+        const t = await loop(opts.seconds / ROUNDS, 1, viaHttp);
+        const after = await serverTotals(agent, url);
+        tessera.lat.push(...t.lat);
+        tessera.wall += t.wall;
+        reqMs += 1000 * (after.reqSum - before.reqSum);
+        reqN += after.reqCount - before.reqCount;
+        runMs += 1000 * (after.runSum - before.runSum);
+        runN += after.runCount - before.runCount;
+      }
+      direct.lat.sort((x, y) => x - y);
+      tessera.lat.sort((x, y) => x - y);
+      latency.push(row(s.label, 'onnxruntime-node in-process', 1, direct),
+        { ...row(s.label, 'tessera over HTTP', 1, tessera), serverMs: reqMs / reqN, serverRunMs: runMs / runN });
+      latency.push(row(s.label, 'tessera over HTTP', 4, await loop(opts.seconds / 2, 4, viaHttp)));
+    }
+    agent.destroy();
+  } finally {
+    await stopServer(child);
+    await session.release();
+  }
+  const overheadAtP50 = scenarios.map((s) => {
+    const d = latency.find((r) => r.scenario === s.label && r.path === 'onnxruntime-node in-process')!;
+    const t = latency.find((r) => r.scenario === s.label && r.path === 'tessera over HTTP' && r.concurrency === 1)!;
+    return { scenario: s.label, directMs: d.p50ms, tesseraMs: t.p50ms, overhead: t.p50ms / d.p50ms - 1 };
+  });
+
+  // 2. Time to the first answer: a server on a freshly opened store (nothing loaded, no chunk cached)
+  //    vs creating a session from the original file on disk and running it once.
+  const directMs: number[] = [];
+  const tesseraMs: number[] = [];
+  const { body: firstBody, headers: firstHeaders } = inferBody(scenarios[0]!);
+  const firstFeeds = ortFeeds(1);
+  for (let i = 0; i < opts.repeat; i++) {
+    log(`cold start ${i + 1}/${opts.repeat} …`);
+    const t0 = performance.now();
+    const s = await ort.InferenceSession.create(join(opts.tmp, 'original.onnx'), sessionOptions());
+    await s.run(firstFeeds);
+    directMs.push(performance.now() - t0);
+    await s.release();
+    const store = await Store.open(storePath);
+    const server = await startServer(store, { port: 0, log: () => {} });
+    const agent = new Agent({ keepAlive: true });
+    const t1 = performance.now();
+    const status = await post(agent, new URL(`/v2/models/${MODEL}/infer`, server.url), firstBody, firstHeaders);
+    tesseraMs.push(performance.now() - t1);
+    agent.destroy();
+    await server.close();
+    await store.close();
+    if (status !== 200) throw new Error(`first answer: HTTP ${status}`);
+  }
+  const coldStart = { directMs, tesseraMs, ratio: median(tesseraMs) / median(directMs) };
+
+  // 3. Cold load of a model whose chunks are mostly cached (the base is loaded) vs the same with no chunk cache.
+  const withC: (LoadTiming & { cachedBytes: number; size: number })[] = [];
+  const withoutC: (LoadTiming & { cachedBytes: number; size: number })[] = [];
+  for (let i = 0; i < opts.repeat; i++) {
+    log(`cached load ${i + 1}/${opts.repeat} …`);
+    withC.push(await measureLoad(storePath, 256 << 20));
+    withoutC.push(await measureLoad(storePath, 0));
+  }
+  const med = (xs: LoadTiming[]): LoadTiming => ({
+    assembleMs: median(xs.map((x) => x.assembleMs)), sessionMs: median(xs.map((x) => x.sessionMs)), totalMs: median(xs.map((x) => x.totalMs)),
+  });
+  const cachedLoad = { withCache: med(withC), withoutCache: med(withoutC), cachedShare: withC[0]!.cachedBytes / withC[0]!.size };
+
+  const report: ServeBenchReport = { model: MODEL, latency, overheadAtP50, coldStart, cachedLoad };
+  const lines: string[] = [];
+  lines.push(`inference: ${MODEL} (Silero VAD v5, 2.3 MB ONNX); per scenario ${opts.seconds} s of each path at concurrency 1, in ${ROUNDS} alternating rounds`);
+  lines.push('(0.1 s warm-up each), then tessera at concurrency 4; HTTP/1.1 keep-alive on 127.0.0.1; tessera is a `tessera serve` child process');
+  lines.push('with default options; binary = the binary tensor data extension both ways; latencies in ms');
+  lines.push(table(['scenario', 'path', '>concurrency', '>requests', '>p50 ms', '>p99 ms', '>req/s', '>server: request ms', '>of which run ms'],
+    latency.map((r) => [r.scenario, r.path, r.concurrency, r.requests, ms(r.p50ms), ms(r.p99ms), r.perSecond.toFixed(0),
+      r.serverMs !== undefined ? ms(r.serverMs) : '', r.serverRunMs !== undefined ? ms(r.serverRunMs) : ''])));
+  lines.push('("server": means from the server\'s own /metrics over the same requests: time from the request\'s headers to the response handed');
+  lines.push(' to the socket, and the part of it inside onnxruntime\'s run; the rest of the client\'s latency is loopback TCP and scheduling)');
+  lines.push('');
+  lines.push(table(['scenario', '>direct p50 ms', '>tessera p50 ms', '>overhead'],
+    overheadAtP50.map((o) => [o.scenario, ms(o.directMs), ms(o.tesseraMs), `${(100 * o.overhead).toFixed(1)}%`])));
+  lines.push('(target: overhead <= 10% at p50 for a model whose inference takes >= 1 ms: batch 16 and up)');
+  lines.push('');
+  lines.push(`time to first answer (median of ${opts.repeat}): session from the original file on disk + first run ${ms(median(directMs))} ms;`);
+  lines.push(`tessera from a cold store (fresh server, nothing loaded or cached: HTTP + reconstruct + SHA-256 + session + run) ${ms(median(tesseraMs))} ms: ${coldStart.ratio.toFixed(2)}x (target <= 1.3x)`);
+  lines.push('');
+  lines.push(`cold load of ${VARIANT} (the base with 64 bytes of its largest tensor changed: ${(100 * cachedLoad.cachedShare).toFixed(1)}% of its bytes come from the chunk cache once ${MODEL} is loaded; median of ${opts.repeat})`);
+  lines.push(table(['chunk cache', '>reconstruct ms', '>session ms', '>load request ms'], [
+    ['256 MiB (base loaded first)', ms(cachedLoad.withCache.assembleMs), ms(cachedLoad.withCache.sessionMs), ms(cachedLoad.withCache.totalMs)],
+    ['off (--chunk-cache 0)', ms(cachedLoad.withoutCache.assembleMs), ms(cachedLoad.withoutCache.sessionMs), ms(cachedLoad.withoutCache.totalMs)],
+  ]));
+  return { text: lines.join('\n'), report };
+}
