@@ -34,6 +34,24 @@ export class ChunkReader {
     return out;
   }
 
+  /**
+   * Fetches and decodes, in one query per level, the bases these chunks need
+   * that the cache lacks (one query per base costs a round trip each on a
+   * networked database).
+   */
+  async prefetchBases(chunks: StoredChunk[], depth = 0): Promise<void> {
+    const want = [...new Set(chunks.flatMap((c) => c.bases))].filter((id) => !this.cache.has(id));
+    if (want.length === 0) return;
+    if (depth > 8) throw new Error(`${this.backend.location}: delta chain deeper than 8`);
+    const fetched = await this.backend.getChunks(want);
+    await this.prefetchBases(fetched, depth + 1);
+    for (const c of fetched) {
+      const raw = Buffer.allocUnsafe(c.rawSize);
+      await this.decodeInto(c, raw, depth + 1);
+      this.remember(c.id, raw);
+    }
+  }
+
   /** Decodes a fetched chunk into `out` (exactly its raw size). */
   async decodeInto(c: StoredChunk, out: Buffer, depth = 0): Promise<void> {
     if (depth > 8) throw new Error(`${this.backend.location}: delta chain of chunk ${c.id} is deeper than 8`);
@@ -52,6 +70,12 @@ export class ChunkReader {
     const [c] = await this.backend.getChunks([id]);
     const raw = Buffer.allocUnsafe(c!.rawSize);
     await this.decodeInto(c!, raw, depth);
+    this.remember(id, raw);
+    return raw;
+  }
+
+  private remember(id: number, raw: Buffer): void {
+    if (this.cache.has(id)) return;
     this.cache.set(id, raw);
     this.cachedBytes += raw.length;
     while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
@@ -59,6 +83,5 @@ export class ChunkReader {
       this.cache.delete(oldest);
       this.cachedBytes -= buf.length;
     }
-    return raw;
   }
 }

@@ -25,7 +25,9 @@ export async function* fileBlocks(backend: Backend, reader: ChunkReader, file: F
   let block: Buffer | undefined;
   let pos = 0;
   for (let i = 0; i < ids.length; i += FETCH_BATCH) {
-    for (const c of await backend.getChunks(ids.slice(i, i + FETCH_BATCH))) {
+    const chunks = await backend.getChunks(ids.slice(i, i + FETCH_BATCH));
+    await reader.prefetchBases(chunks);
+    for (const c of chunks) {
       if (block && pos + c.rawSize > block.length) {
         const full = block.subarray(0, pos);
         sink.take(full);

@@ -1,4 +1,4 @@
-import type { Backend, TensorRow } from '../backends/backend.js';
+import type { Backend, ChunkInfo, TensorRow } from '../backends/backend.js';
 import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../codec/index.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { MAX_DELTA_DEPTH } from './delta-encoder.js';
@@ -42,12 +42,16 @@ export async function rebaseHalfCopies(backend: Backend, reader: ChunkReader, mo
     const src = await idsOf(byName.get(h.name)!);
     const ids = await idsOf(h);
     const infos = await backend.chunkInfo(ids);
+    // Most candidates are no better (another checkpoint of the same names, the
+    // same source again): one probe piece decides before the whole tensor is decoded.
+    const probe = infos.findIndex((info) => !done.has(info.id) && mayRewrite(info) && info.storedSize > info.rawSize / 64);
+    if (probe < 0 || !(await improves(reader, h.dtype, infos[probe]!, src.slice(2 * probe, 2 * probe + 2)))) continue;
     let saved = 0;
     let raw = 0;
     let stored = 0;
     for (let i = 0; i < ids.length; i++) {
       const info = infos[i]!;
-      if (done.has(info.id) || codecUsesBase(info.codec) || (info.bases.length > 0 && !codecUsesCastSource(info.codec))) continue;
+      if (done.has(info.id) || !mayRewrite(info)) continue;
       const baseIds = src.slice(2 * i, 2 * i + 2);
       if (baseIds.length === 0 || baseIds.some((b) => info.bases.includes(b))) continue;
       const baseInfo = await backend.chunkInfo(baseIds);
@@ -76,6 +80,20 @@ export async function rebaseHalfCopies(backend: Backend, reader: ChunkReader, mo
     }
   }
   return result;
+}
+
+/** Self-contained chunks and cast deltas may be re-cast; XOR/integer deltas are left alone. */
+function mayRewrite(info: ChunkInfo): boolean {
+  return !codecUsesBase(info.codec) && (info.bases.length === 0 || codecUsesCastSource(info.codec));
+}
+
+/** Whether casting from these F32 chunks stores the chunk in fewer bytes than now. */
+async function improves(reader: ChunkReader, dtype: string, info: ChunkInfo, baseIds: number[]): Promise<boolean> {
+  if (baseIds.length === 0 || baseIds.some((b) => info.bases.includes(b))) return false;
+  const [raw] = await reader.read([info.id]);
+  const parts = await reader.read(baseIds);
+  const enc = encodeChunk({ raw: raw!, dtype, castSource: { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) } });
+  return enc.usesCastSource && enc.payload.length < info.storedSize;
 }
 
 function sameShape(a: number[], b: number[]): boolean {
