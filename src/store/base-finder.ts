@@ -9,6 +9,8 @@ import type { InputFile } from './inputs.js';
 const CANDIDATES = 4;
 /** How many sample pieces decide between candidates. */
 const SAMPLES = 12;
+/** A base must shrink the sample below this fraction of its size without one. */
+const MIN_GAIN = 0.97;
 
 export interface BaseChoice {
   model: ModelRow;
@@ -54,13 +56,16 @@ export async function findBase(
   if (ranked.length === 0) return undefined;
   const choices: BaseChoice[] = [];
   for (const [id, set] of ranked) choices.push({ model: (await backend.getModel(id))!, matches: set.size });
-  if (choices.length === 1) return choices[0];
 
-  // Sample: the first piece of the largest tensors that every candidate could serve.
-  const sample = tensors.filter(({ t }) => ranked.every(([, set]) => set.has(shapeKey(t.name, t.shape))))
+  // Sample: the first piece of the largest tensors the closest candidate could
+  // serve (a candidate lacking one encodes it alone: a fair penalty), encoded
+  // with each candidate as base and with none: a stored model of the same
+  // architecture but unrelated weights is no base at all, and trying deltas
+  // against it would only double the encoding work.
+  const sample = tensors.filter(({ t }) => ranked[0]![1].has(shapeKey(t.name, t.shape)))
     .sort((a, b) => b.t.length - a.t.length).slice(0, SAMPLES);
-  for (const c of choices) {
-    const enc = await DeltaEncoder.create(backend, reader, chunkSize, c.model.id);
+  const sampleBytes = async (baseId: number | null): Promise<number> => {
+    const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId);
     let bytes = 0;
     for (const { file, t } of sample) {
       const src = new FileSource(file.absPath);
@@ -71,7 +76,10 @@ export async function findBase(
         src.close();
       }
     }
-    c.sampleBytes = bytes;
-  }
-  return choices.sort((a, b) => a.sampleBytes! - b.sampleBytes! || b.matches - a.matches)[0];
+    return bytes;
+  };
+  const alone = await sampleBytes(null);
+  for (const c of choices) c.sampleBytes = await sampleBytes(c.model.id);
+  const best = choices.sort((a, b) => a.sampleBytes! - b.sampleBytes! || b.matches - a.matches)[0]!;
+  return best.sampleBytes! < MIN_GAIN * alone ? best : undefined;
 }
