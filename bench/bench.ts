@@ -177,7 +177,7 @@ async function main(): Promise<number> {
     const m = machine();
     out(`Tessera ${tesseraVersion()} bench: ${m.cpu}, ${m.cores} cores, node ${m.node}, ${m.os}, load average ${m.loadAverage.join(' ')}`);
     out('MB = 1e6 bytes, MB/s = 1e6 bytes per second; files are in the page cache (hashed once before any timing);');
-    out('import times exclude opening and closing the store; export writes and fsyncs every file and checks its SHA-256,');
+    out('import times exclude opening and closing the store; export writes every file (no fsync, like cp) and checks its SHA-256,');
     out('each model starting from an empty cache of decoded base chunks (as `tessera export` in a new process).');
     out();
     if (opts.serve) {
