@@ -36,9 +36,11 @@ test('graceful shutdown: a request in flight finishes, new connections are refus
 
 test('tessera serve: --demo imports into an empty store, prints the URL, serves, stops on SIGTERM', async () => {
   const { dir, cleanup } = tempDir();
+  let running: { exitCode: number | null; kill(sig: NodeJS.Signals): boolean } | undefined;
   try {
     const store = join(dir, 'demo.db');
     const child = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0', '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running = child;
     let out = '';
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
@@ -63,6 +65,8 @@ test('tessera serve: --demo imports into an empty store, prints the URL, serves,
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /^tessera: refusing to listen on 0\.0\.0\.0, which is not a loopback address, without a token/);
   } finally {
+    // A failed assertion must not leave the server running (the test run would hang on it).
+    if (running && running.exitCode === null) running.kill('SIGKILL');
     cleanup();
   }
 });

@@ -2,13 +2,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { withStore } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes } from '../format.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
-import { demoModels } from '../demo-models.js';
-import { runImport } from './import.js';
+import { importDemo } from './demo.js';
 import { startServer } from '../../serve/server.js';
 import { DEFAULT_SERVE_OPTIONS } from '../../serve/options.js';
-import type { Store } from '../../store/store.js';
 
 interface ServeFlags {
   host: string;
@@ -28,15 +25,6 @@ function parsePort(v: string): number {
   return Number(v);
 }
 
-/** Imports the demo models into an empty store (npm start). */
-async function importDemo(store: Store): Promise<void> {
-  if ((await store.list()).length > 0) return;
-  console.log(`the store is empty: importing the demo models into ${store.backend.location}`);
-  for (const m of demoModels()) {
-    const { result: r, seconds } = await runImport(store, m.path, { name: m.name });
-    console.log(`  ${r.model.name}:${r.model.version}  ${m.what}  ${bytes(r.logicalBytes)}, ${bytes(r.newStoredBytes)} new bytes stored (${seconds.toFixed(2)} s)`);
-  }
-}
 
 /** Resolves on SIGINT or SIGTERM; a second signal exits at once. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -70,7 +58,8 @@ export function register(program: Command): void {
     .action(async (flags: ServeFlags, cmd: Command) => {
       const token = flags.token ?? (process.env.TESSERA_TOKEN || undefined);
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        if (flags.demo) await importDemo(store);
+        // npm start: the demo models, when the store is empty.
+        if (flags.demo && (await store.list()).length === 0) await importDemo(store);
         const signal = untilSignal();
         const server = await startServer(store, {
           host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
