@@ -8,6 +8,8 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
 import { MIGRATIONS } from './schema.js';
+import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
+import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 import { int4, int8, parseCopyBinary } from './copy-binary.js';
 
 /**
@@ -40,52 +42,13 @@ const TYPES = {
     oid === 20 || oid === 1700 ? safeNumber : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
-interface ModelDbRow {
-  id: number; name: string; version: number; format: string; base_model_id: number | null;
-  created_at: string; logical_bytes: number; new_raw_bytes: number; new_stored_bytes: number;
-  delta_raw_bytes: number; delta_stored_bytes: number; metadata_json: string | null;
-}
-interface FileDbRow { id: number; model_id: number; path: string; size: number; sha256: Buffer; format: string }
-interface SegmentDbRow {
-  ordinal: number; kind: number; tensor_name: string | null; dtype: string | null; shape_json: string | null;
-  file_offset: number; length: number; first_chunk: number; chunk_count: number;
-}
-interface TensorDbRow {
-  model_id: number; file_id: number; tensor_name: string; dtype: string; shape_json: string; length: number;
-  first_chunk: number; chunk_count: number;
-}
-
-function tensorFromDb(r: TensorDbRow): TensorRow {
-  return {
-    modelId: r.model_id, fileId: r.file_id, name: r.tensor_name, dtype: r.dtype, shape: JSON.parse(r.shape_json) as number[],
-    length: r.length, firstChunk: r.first_chunk, chunkCount: r.chunk_count,
-  };
-}
-
-const TENSOR_COLUMNS = `f.model_id, s.file_id, s.tensor_name, s.dtype, s.shape_json, s.length, s.first_chunk, s.chunk_count`;
 /** A chunk's bases in order, as "12,34" (text: one round trip, no array decoding); only chunks with depth > 0 have any. */
 const BASES_COLUMN = `CASE WHEN c.depth > 0 THEN (SELECT string_agg(b.base_id::text, ',' ORDER BY b.ordinal) FROM chunk_bases b WHERE b.chunk_id = c.id) END`;
-
-function modelFromDb(r: ModelDbRow): ModelRow {
-  return {
-    id: r.id, name: r.name, version: r.version, format: r.format, baseModelId: r.base_model_id,
-    createdAt: r.created_at, logicalBytes: r.logical_bytes, newRawBytes: r.new_raw_bytes,
-    newStoredBytes: r.new_stored_bytes, deltaRawBytes: r.delta_raw_bytes,
-    deltaStoredBytes: r.delta_stored_bytes, metadataJson: r.metadata_json,
-  };
-}
-
-function fileFromDb(r: FileDbRow): FileRow {
-  return { id: r.id, modelId: r.model_id, path: r.path, size: r.size, sha256: r.sha256, format: r.format };
-}
 
 function parseBases(s: string | null): number[] {
   return s ? s.split(',').map(Number) : [];
 }
 
-function* batches<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
 
 /** `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of `cols` parameters, numbered from `first`. */
 function placeholders(rows: number, cols: number, first = 1): string {
@@ -446,11 +409,7 @@ export class PostgresBackend implements Backend {
 
   async listSegments(fileId: number): Promise<SegmentRow[]> {
     const rows = await this.query<SegmentDbRow>('SELECT * FROM segments WHERE file_id = $1 ORDER BY ordinal', [fileId]);
-    return rows.map((r) => ({
-      ordinal: r.ordinal, kind: r.kind === 1 ? 1 : 0, tensorName: r.tensor_name, dtype: r.dtype,
-      shape: r.shape_json ? (JSON.parse(r.shape_json) as number[]) : null,
-      fileOffset: r.file_offset, length: r.length, firstChunk: r.first_chunk, chunkCount: r.chunk_count,
-    }));
+    return rows.map(segmentFromDb);
   }
 
   async modelTensors(modelId: number): Promise<TensorRow[]> {

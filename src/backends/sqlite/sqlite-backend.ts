@@ -6,51 +6,14 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
 import { MIGRATIONS } from './schema.js';
+import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
+import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 
 /** SQLite's limit on bound parameters per statement is 32766; stay well below. */
 const IN_BATCH = 500;
 
-interface ModelDbRow {
-  id: number; name: string; version: number; format: string; base_model_id: number | null;
-  created_at: string; logical_bytes: number; new_raw_bytes: number; new_stored_bytes: number;
-  delta_raw_bytes: number; delta_stored_bytes: number; metadata_json: string | null;
-}
-interface FileDbRow { id: number; model_id: number; path: string; size: number; sha256: Buffer; format: string }
-interface SegmentDbRow {
-  ordinal: number; kind: number; tensor_name: string | null; dtype: string | null; shape_json: string | null;
-  file_offset: number; length: number; first_chunk: number; chunk_count: number;
-}
 interface ChunkDbRow { id: number; hash: Buffer; raw_size: number; stored_size: number; codec: number; depth: number; data: Buffer }
-interface TensorDbRow {
-  model_id: number; file_id: number; tensor_name: string; dtype: string; shape_json: string; length: number;
-  first_chunk: number; chunk_count: number;
-}
 
-function tensorFromDb(r: TensorDbRow): TensorRow {
-  return {
-    modelId: r.model_id, fileId: r.file_id, name: r.tensor_name, dtype: r.dtype, shape: JSON.parse(r.shape_json) as number[],
-    length: r.length, firstChunk: r.first_chunk, chunkCount: r.chunk_count,
-  };
-}
-
-const TENSOR_COLUMNS = `f.model_id, s.file_id, s.tensor_name, s.dtype, s.shape_json, s.length, s.first_chunk, s.chunk_count`;
-
-function modelFromDb(r: ModelDbRow): ModelRow {
-  return {
-    id: r.id, name: r.name, version: r.version, format: r.format, baseModelId: r.base_model_id,
-    createdAt: r.created_at, logicalBytes: r.logical_bytes, newRawBytes: r.new_raw_bytes,
-    newStoredBytes: r.new_stored_bytes, deltaRawBytes: r.delta_raw_bytes,
-    deltaStoredBytes: r.delta_stored_bytes, metadataJson: r.metadata_json,
-  };
-}
-
-function fileFromDb(r: FileDbRow): FileRow {
-  return { id: r.id, modelId: r.model_id, path: r.path, size: r.size, sha256: r.sha256, format: r.format };
-}
-
-function* batches<T>(items: T[], size = IN_BATCH): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
 
 /** The embedded default: one database file with everything in it. */
 export class SqliteBackend implements Backend {
@@ -193,11 +156,7 @@ export class SqliteBackend implements Backend {
 
   async listSegments(fileId: number): Promise<SegmentRow[]> {
     const rows = this.stmt('SELECT * FROM segments WHERE file_id = ? ORDER BY ordinal').all(fileId) as SegmentDbRow[];
-    return rows.map((r) => ({
-      ordinal: r.ordinal, kind: r.kind === 1 ? 1 : 0, tensorName: r.tensor_name, dtype: r.dtype,
-      shape: r.shape_json ? (JSON.parse(r.shape_json) as number[]) : null,
-      fileOffset: r.file_offset, length: r.length, firstChunk: r.first_chunk, chunkCount: r.chunk_count,
-    }));
+    return rows.map(segmentFromDb);
   }
 
   async modelTensors(modelId: number): Promise<TensorRow[]> {
@@ -208,7 +167,7 @@ export class SqliteBackend implements Backend {
 
   async tensorsNamed(names: string[]): Promise<TensorRow[]> {
     const out: TensorRow[] = [];
-    for (const b of batches(names)) {
+    for (const b of batches(names, IN_BATCH)) {
       const rows = this.stmt(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
           WHERE s.kind = 1 AND s.tensor_name IN (${b.map(() => '?').join(',')})`).all(...b) as TensorDbRow[];
       out.push(...rows.map(tensorFromDb));
@@ -253,7 +212,7 @@ export class SqliteBackend implements Backend {
 
   private basesOf(ids: number[]): Map<number, number[]> {
     const out = new Map<number, number[]>();
-    for (const b of batches(ids)) {
+    for (const b of batches(ids, IN_BATCH)) {
       const rows = this.stmt(`SELECT chunk_id, base_id FROM chunk_bases WHERE chunk_id IN (${b.map(() => '?').join(',')})
           ORDER BY chunk_id, ordinal`).all(...b) as { chunk_id: number; base_id: number }[];
       for (const r of rows) {
@@ -267,7 +226,7 @@ export class SqliteBackend implements Backend {
   /** Rows of `columns` for the distinct ids, fetched with batched IN lists (a query per id costs ~10 µs). */
   private chunkRows<T extends { id: number; depth: number }>(columns: string, ids: number[]): Map<number, T> {
     const out = new Map<number, T>();
-    for (const b of batches([...new Set(ids)])) {
+    for (const b of batches([...new Set(ids)], IN_BATCH)) {
       const rows = this.stmt(`SELECT ${columns} FROM chunks WHERE id IN (${b.map(() => '?').join(',')})`).all(...b) as T[];
       for (const r of rows) out.set(r.id, r);
     }
