@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, NewChunk } from '../backends/backend.js';
 import type { EncodePool } from '../codec/index.js';
 import type { Segment } from '../formats/segment.js';
-import type { ChunkEncoder, PreparedChunk } from './encoder.js';
+import type { ChunkEncoder } from './encoder.js';
 import type { Piece } from './pieces.js';
 
 export interface ChunkAccounting {
@@ -45,21 +45,28 @@ export class ChunkWriter {
       unknown.forEach((i, j) => (ids[i] = found[j]));
     }
     const freshAt: number[] = [];
-    const prepared: PreparedChunk[] = [];
     const settle: { resolve: (id: number) => void; reject: (e: unknown) => void }[] = [];
     for (let i = 0; i < batch.length; i++) {
       // A repeat of a chunk first seen earlier in this batch waits for that one.
       if (ids[i] === undefined) ids[i] = this.local.get(keys[i]!);
       if (ids[i] !== undefined) continue;
-      const p = batch[i]!;
-      const seg = segs[p.segment]!;
-      prepared.push(await this.encoder.prepare(p.data, seg.kind === 'tensor' ? { tensor: seg, index: p.index } : undefined));
       freshAt.push(i);
       // Later repeats of this chunk (in this batch or the next) wait for its id.
       const pending = new Promise<number>((resolve, reject) => settle.push({ resolve, reject }));
       pending.catch(() => {});
       this.local.set(keys[i]!, pending);
       ids[i] = pending;
+    }
+    let prepared;
+    try {
+      prepared = await this.encoder.prepareMany(freshAt.map((i) => {
+        const p = batch[i]!;
+        const seg = segs[p.segment]!;
+        return { raw: p.data, position: seg.kind === 'tensor' ? { tensor: seg, index: p.index } : undefined };
+      }));
+    } catch (e) {
+      settle.forEach((s) => s.reject(e));
+      throw e;
     }
     const encoded = this.pool.encodeMany(prepared.map((p) => p.input));
     encoded.catch(() => {});

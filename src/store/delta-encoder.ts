@@ -10,6 +10,13 @@ import type { ChunkEncoder, EncodedChunk, PreparedChunk, TensorPosition } from '
  */
 export const MAX_DELTA_DEPTH = 4;
 
+/** What a new piece is predicted from: nothing, a same-dtype base piece, or the F32 pieces of a cast. */
+interface Plan {
+  kind: 'none' | 'delta' | 'cast';
+  ids: number[];
+}
+const NO_PLAN: Plan = { kind: 'none', ids: [] };
+
 /**
  * Encodes new chunks with the smallest codec, against a base model when there
  * is one: a chunk of tensor T, piece i is XORed with piece i of the base
@@ -45,28 +52,70 @@ export class DeltaEncoder implements ChunkEncoder {
   }
 
   async prepare(raw: Buffer, pos: TensorPosition | undefined): Promise<PreparedChunk> {
-    const input: EncodeInput = { raw, dtype: pos?.tensor.dtype };
-    let candidates: number[] = [];
-    const bt = pos && this.baseTensors.get(pos.tensor.name);
-    if (pos && bt && sameShape(bt.shape, pos.tensor.shape) && this.chunkedAlike(bt)) {
-      if (bt.dtype === pos.tensor.dtype) {
-        const at = (await this.chunkIdsOf(bt))[pos.index];
-        const id = at === undefined ? undefined : await this.shallowAncestor(at);
-        if (id !== undefined) {
-          candidates = [id];
-          input.base = (await this.reader.read([id]))[0];
-        }
-      } else if (bt.dtype === 'F32' && (pos.tensor.dtype === 'F16' || pos.tensor.dtype === 'BF16') && this.chunkSize % 2 === 0) {
-        // Piece i covers elements [i·c/2, (i+1)·c/2); their F32 bytes are F32 pieces 2i and 2i+1.
-        const ids = (await this.chunkIdsOf(bt)).slice(2 * pos.index, 2 * pos.index + 2);
-        if (ids.length > 0 && (await Promise.all(ids.map((id) => this.depth(id)))).every((d) => d < MAX_DELTA_DEPTH)) {
-          const parts = await this.reader.read(ids);
-          candidates = ids;
-          input.castSource = { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
-        }
+    return (await this.prepareMany([{ raw, position: pos }]))[0]!;
+  }
+
+  /**
+   * prepare() for a batch, with one query for the depths and one for the
+   * bytes of all the base chunks it needs (a round trip per chunk is what a
+   * networked database makes expensive).
+   */
+  async prepareMany(items: { raw: Buffer; position: TensorPosition | undefined }[]): Promise<PreparedChunk[]> {
+    const plans: Plan[] = [];
+    const wanted: number[] = [];
+    for (const { position } of items) wanted.push(...(await this.candidateIds(position)));
+    await this.warmDepths(wanted);
+    for (const { position } of items) plans.push(await this.plan(position));
+    const ids = [...new Set(plans.flatMap((p) => p.ids))];
+    const bytes = new Map<number, Buffer>();
+    if (ids.length) (await this.reader.read(ids)).forEach((b, i) => bytes.set(ids[i]!, b));
+    return items.map(({ raw, position }, i) => {
+      const plan = plans[i]!;
+      const input: EncodeInput = { raw, dtype: position?.tensor.dtype };
+      if (plan.kind === 'delta') input.base = bytes.get(plan.ids[0]!);
+      if (plan.kind === 'cast') {
+        const parts = plan.ids.map((id) => bytes.get(id)!);
+        input.castSource = { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
       }
+      return { input, candidates: plan.ids };
+    });
+  }
+
+  /** The stored chunks a piece could be predicted from, before depth checks. */
+  private async candidateIds(pos: TensorPosition | undefined): Promise<number[]> {
+    const bt = this.baseTensorFor(pos);
+    if (!pos || !bt) return [];
+    const ids = await this.chunkIdsOf(bt);
+    if (bt.dtype === pos.tensor.dtype) return ids[pos.index] === undefined ? [] : [ids[pos.index]!];
+    return ids.slice(2 * pos.index, 2 * pos.index + 2);
+  }
+
+  /** The base model's same-named, same-shaped tensor, cut at the same chunk size. */
+  private baseTensorFor(pos: TensorPosition | undefined): TensorRow | undefined {
+    const bt = pos && this.baseTensors.get(pos.tensor.name);
+    return pos && bt && sameShape(bt.shape, pos.tensor.shape) && this.chunkedAlike(bt) ? bt : undefined;
+  }
+
+  private async plan(pos: TensorPosition | undefined): Promise<Plan> {
+    const bt = this.baseTensorFor(pos);
+    if (!pos || !bt) return NO_PLAN;
+    if (bt.dtype === pos.tensor.dtype) {
+      const at = (await this.chunkIdsOf(bt))[pos.index];
+      const id = at === undefined ? undefined : await this.shallowAncestor(at);
+      return id === undefined ? NO_PLAN : { kind: 'delta', ids: [id] };
     }
-    return { input, candidates };
+    if (bt.dtype === 'F32' && (pos.tensor.dtype === 'F16' || pos.tensor.dtype === 'BF16') && this.chunkSize % 2 === 0) {
+      // Piece i covers elements [i·c/2, (i+1)·c/2); their F32 bytes are F32 pieces 2i and 2i+1.
+      const ids = (await this.chunkIdsOf(bt)).slice(2 * pos.index, 2 * pos.index + 2);
+      if (ids.length > 0 && (await Promise.all(ids.map((id) => this.depth(id)))).every((d) => d < MAX_DELTA_DEPTH)) return { kind: 'cast', ids };
+    }
+    return NO_PLAN;
+  }
+
+  /** Depths of these chunks into the cache, in one query. */
+  private async warmDepths(ids: number[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.depths.has(id));
+    if (missing.length) for (const info of await this.backend.chunkInfo(missing)) this.depths.set(info.id, info.depth);
   }
 
   async complete(prepared: PreparedChunk, enc: Encoded): Promise<EncodedChunk> {

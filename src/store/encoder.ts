@@ -32,6 +32,8 @@ export interface ChunkEncoder {
   /** The model deltas are taken against, when there is one. */
   readonly baseModelId: number | null;
   prepare(raw: Buffer, position: TensorPosition | undefined): Promise<PreparedChunk>;
+  /** prepare() for many pieces at once (fewer queries). */
+  prepareMany(items: { raw: Buffer; position: TensorPosition | undefined }[]): Promise<PreparedChunk[]>;
   complete(prepared: PreparedChunk, encoded: Encoded): Promise<EncodedChunk>;
 }
 
@@ -53,6 +55,10 @@ export class LazyEncoder implements ChunkEncoder {
 
   async prepare(raw: Buffer, position: TensorPosition | undefined): Promise<PreparedChunk> {
     return (await this.encoder()).prepare(raw, position);
+  }
+
+  async prepareMany(items: { raw: Buffer; position: TensorPosition | undefined }[]): Promise<PreparedChunk[]> {
+    return (await this.encoder()).prepareMany(items);
   }
 
   async complete(prepared: PreparedChunk, encoded: Encoded): Promise<EncodedChunk> {
