@@ -55,11 +55,16 @@ export function fixedChunkLengths(length: number, chunkSize: number): number[] {
  * any size; push() returns the lengths of the chunks completed so far.
  */
 export class FixedCutter {
-  /** Bytes of the chunk in progress. */
+  /** Bytes of the chunk in progress, counting the phase's bytes that came before. */
   private filled = 0;
+  /** Of those, the ones before the first byte pushed (not part of this stream). */
+  private skipped = 0;
 
-  constructor(private readonly chunkSize: number) {
-    check(0, chunkSize);
+  /** `phase`: bytes of the tensor before the first byte pushed (a part of a split tensor). */
+  constructor(private readonly chunkSize: number, phase = 0) {
+    check(phase, chunkSize);
+    this.filled = phase % chunkSize;
+    this.skipped = this.filled;
   }
 
   push(data: Uint8Array): number[] {
@@ -67,8 +72,10 @@ export class FixedCutter {
     let left = data.length;
     while (this.filled + left >= this.chunkSize) {
       left -= this.chunkSize - this.filled;
+      // With a phase, the first chunk is the rest of the grid cell.
+      cuts.push(this.chunkSize - this.skipped);
       this.filled = 0;
-      cuts.push(this.chunkSize);
+      this.skipped = 0;
     }
     this.filled += left;
     return cuts;
@@ -76,8 +83,9 @@ export class FixedCutter {
 
   /** Length of the last, shorter chunk (0 when none); resets for reuse. */
   finish(): number {
-    const last = this.filled;
+    const last = this.filled - this.skipped;
     this.filled = 0;
+    this.skipped = 0;
     return last;
   }
 }

@@ -26,6 +26,12 @@ export interface TensorSegment {
   dtype: string;
   /** Dimensions, outermost first. */
   shape: number[];
+  /**
+   * For a part of a tensor split across files (TF.js shards): where this
+   * part starts within the whole tensor. Fixed chunks are cut on the whole
+   * tensor's grid, so they match the same tensor stored in one piece.
+   */
+  phase?: number;
 }
 
 export type Segment = LiteralSegment | TensorSegment;
@@ -36,6 +42,8 @@ export interface CompanionSegments {
   relPath: string;
   /** Tensor segments inside the companion; gaps are filled with literal segments by the caller. */
   tensors: TensorSegment[];
+  /** Format recorded for the companion file (default 'onnx-external-data'). */
+  format?: string;
 }
 
 export interface Segmentation {

@@ -68,7 +68,7 @@ export function collectInputs(path: string): InputFile[] {
   if (rels.length === 0) throw new Error(`${path}: no files to import`);
 
   const files = new Map<string, InputFile>();
-  const external = new Map<string, { tensors: TensorSegment[]; namedBy: string }>();
+  const external = new Map<string, { tensors: TensorSegment[]; namedBy: string; format: string }>();
   for (const rel of rels) {
     const absPath = join(root, rel);
     const size = statSync(absPath).size;
@@ -79,7 +79,7 @@ export function collectInputs(path: string): InputFile[] {
       if (target.startsWith('../') || target === '..' || posix.isAbsolute(target)) {
         throw new FormatError(absPath, `external data location "${c.relPath}" points outside the model directory`);
       }
-      const e = external.get(target) ?? { tensors: [], namedBy: absPath };
+      const e = external.get(target) ?? { tensors: [], namedBy: absPath, format: c.format ?? 'onnx-external-data' };
       e.tensors.push(...c.tensors);
       external.set(target, e);
     }
@@ -94,10 +94,10 @@ export function collectInputs(path: string): InputFile[] {
       } catch {
         throw new FormatError(e.namedBy, `external data file "${target}" is missing`);
       }
-      f = { absPath, relPath: target, size, segmentation: { format: 'onnx-external-data', segments: [] } };
+      f = { absPath, relPath: target, size, segmentation: { format: e.format, segments: [] } };
       files.set(target, f);
     }
-    f.segmentation = { format: 'onnx-external-data', segments: fillGaps(absPath, f.size, e.tensors) };
+    f.segmentation = { format: e.format, segments: fillGaps(absPath, f.size, e.tensors) };
   }
   return [...files.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
 }

@@ -41,7 +41,7 @@ interface Cutter {
 export function* filePieces(
   src: BlockSource, segments: Segment[], chunkSize: number, cdc: Partial<CdcParams> | undefined, sink: BlockSink,
 ): Generator<Piece[]> {
-  const cutterFor = (seg: Segment): Cutter => (seg.kind === 'tensor' ? new FixedCutter(chunkSize) : new FastCdc(cdc));
+  const cutterFor = (seg: Segment): Cutter => (seg.kind === 'tensor' ? new FixedCutter(chunkSize, seg.phase) : new FastCdc(cdc));
   let si = segments.findIndex((s) => s.length > 0);
   if (si < 0) return;
   let cutter = cutterFor(segments[si]!);
