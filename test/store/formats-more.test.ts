@@ -41,6 +41,7 @@ for (const kind of await testBackends()) {
       // The tensor is cut where the shards are: whole chunks inside each shard part still match,
       // so most of it deduplicates; the pieces around shard boundaries are new.
       assert.ok(tf.newRawBytes < 0.5 * w.length, `tfjs: ${tf.newRawBytes} new bytes of ${w.length}`);
+      console.log(`# ${kind}: a ${w.length}-byte tensor split over TF.js shards: ${tf.newRawBytes} new raw bytes (the pieces at the shard boundaries and model.json)`);
       const show = await store.show({ name: 'tfjs' });
       assert.ok(show.tensors.some((t) => t.name === 'dense/kernel'));
       for (const [name, path] of [['onnx', 'b.onnx'], ['tflite', 'c.tflite'], ['pt', 'd.pt']] as const) {
