@@ -8,8 +8,11 @@ import type { Piece } from './pieces.js';
 export interface ChunkAccounting {
   chunks: number;
   newChunks: number;
+  /** Raw bytes of chunks stored for the first time. */
   newRawBytes: number;
+  /** Payload bytes written for them. */
   newStoredBytes: number;
+  /** Of the new chunks, raw and payload bytes of those stored as deltas. */
   deltaRawBytes: number;
   deltaStoredBytes: number;
 }

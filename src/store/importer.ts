@@ -11,6 +11,7 @@ import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
 import { filePieces } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
+import type { ChunkAccounting } from './chunk-writer.js';
 import { EncodePool } from '../codec/index.js';
 import { validateModelName } from './model-ref.js';
 import type { ChunkEncoder } from './encoder.js';
@@ -29,22 +30,14 @@ export interface ImportOptions {
   afterChunks?: (modelId: number) => Promise<void>;
 }
 
-export interface ImportResult {
+/** What an import did: the chunk accounting of ChunkWriter (chunks seen, new, delta-coded) and the model. */
+export interface ImportResult extends ChunkAccounting {
   model: ModelRow;
   /** False when the files were already stored as this model (nothing written). */
   created: boolean;
   files: number;
   tensors: number;
   logicalBytes: number;
-  chunks: number;
-  newChunks: number;
-  /** Raw bytes of chunks stored for the first time. */
-  newRawBytes: number;
-  /** Payload bytes written for them. */
-  newStoredBytes: number;
-  /** Of the new chunks, raw and payload bytes of those stored as deltas. */
-  deltaRawBytes: number;
-  deltaStoredBytes: number;
   /** The model deltas were taken against, when there was one. */
   base?: ModelRow;
 }
