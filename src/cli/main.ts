@@ -9,6 +9,7 @@ import { register as registerGc } from './commands/gc.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerMigrate } from './commands/migrate.js';
+import { register as registerVerify } from './commands/verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate]) {
+  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate, registerVerify]) {
     reg(program);
   }
   program.commands.forEach((c) => c.exitOverride());

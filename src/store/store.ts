@@ -8,6 +8,8 @@ import { DeltaEncoder } from './delta-encoder.js';
 import { findBase } from './base-finder.js';
 import { LazyEncoder } from './encoder.js';
 import { rebaseHalfCopies } from './rebase.js';
+import { verifyStore } from './verify.js';
+import type { VerifyReport } from './verify.js';
 import { UserError } from './errors.js';
 import { exportFile, fileBlocks, outputPath } from './exporter.js';
 import { importModel } from './importer.js';
@@ -229,6 +231,11 @@ export class Store {
     const model = await this.resolve(ref);
     await this.backend.transaction(() => this.backend.deleteModel(model.id));
     return model;
+  }
+
+  /** Structural checks; with `deep`, every chunk decoded and every file rebuilt against its digest. */
+  verify(deep = false): Promise<VerifyReport> {
+    return verifyStore(this.backend, this.chunkReader, deep);
   }
 
   async gc(): Promise<GcResult> {

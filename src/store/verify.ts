@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import type { Backend, ChunkInfo, FileRow, ModelRow } from '../backends/backend.js';
+import type { ChunkReader } from './chunk-reader.js';
+import { fileBlocks } from './exporter.js';
+import { formatModelRef } from './model-ref.js';
+import { MAX_DELTA_DEPTH } from './delta-encoder.js';
+
+/** One thing wrong with the store, and the models it affects. */
+export interface Problem {
+  kind: 'missing-chunk' | 'missing-base' | 'depth' | 'size' | 'segments' | 'chunk-hash' | 'chunk-decode' | 'file-hash';
+  message: string;
+  models: string[];
+}
+
+export interface VerifyReport {
+  models: number;
+  files: number;
+  chunks: number;
+  /** Chunks decoded and hashed (deep only). */
+  chunksHashed: number;
+  /** Files reconstructed and hashed (deep only). */
+  filesHashed: number;
+  problems: Problem[];
+}
+
+/** Chunk ids per query. */
+const BATCH = 256;
+
+/**
+ * Checks the store's structure: every file's chunks exist and add up to its
+ * size, its segments tile the file and point inside its chunk list, every
+ * delta's bases exist, depths follow the bases and stay within the bound.
+ * With `deep`, also decodes every chunk (its SHA-256 must be its id) and
+ * rebuilds every file (its SHA-256 must be the one recorded at import).
+ */
+export async function verifyStore(backend: Backend, reader: ChunkReader, deep: boolean): Promise<VerifyReport> {
+  const report: VerifyReport = { models: 0, files: 0, chunks: 0, chunksHashed: 0, filesHashed: 0, problems: [] };
+  /** Models referencing each chunk, directly or as a base (for problem reports). */
+  const users = new Map<number, Set<string>>();
+  const fileList: { model: ModelRow; ref: string; file: FileRow }[] = [];
+  for (const model of await backend.listModels()) {
+    report.models++;
+    const ref = formatModelRef(model.name, model.version);
+    for (const file of await backend.listFiles(model.id)) {
+      report.files++;
+      fileList.push({ model, ref, file });
+      const ids = await backend.fileChunkIds(file.id);
+      for (const id of ids) (users.get(id) ?? users.set(id, new Set()).get(id)!).add(ref);
+      const infos = await chunkInfos(backend, ids);
+      const missing = ids.filter((id) => !infos.has(id));
+      if (missing.length) {
+        report.problems.push({ kind: 'missing-chunk', message: `${ref} ${file.path}: ${missing.length} chunk(s) missing from the store (e.g. ${missing[0]})`, models: [ref] });
+        continue;
+      }
+      const total = ids.reduce((n, id) => n + infos.get(id)!.rawSize, 0);
+      if (total !== file.size) report.problems.push({ kind: 'size', message: `${ref} ${file.path}: chunks add up to ${total} bytes, the file has ${file.size}`, models: [ref] });
+      let pos = 0;
+      for (const s of await backend.listSegments(file.id)) {
+        if (s.fileOffset !== pos || s.firstChunk < 0 || s.firstChunk + s.chunkCount > ids.length) {
+          report.problems.push({ kind: 'segments', message: `${ref} ${file.path}: segment ${s.ordinal} (offset ${s.fileOffset}, chunks ${s.firstChunk}+${s.chunkCount}) does not fit the file`, models: [ref] });
+          break;
+        }
+        pos += s.length;
+      }
+      if (pos !== file.size && report.problems.at(-1)?.kind !== 'segments') {
+        report.problems.push({ kind: 'segments', message: `${ref} ${file.path}: segments cover ${pos} of ${file.size} bytes`, models: [ref] });
+      }
+    }
+  }
+  // Bases, transitively: each must exist, and depth = 1 + the deepest base's depth, within the bound.
+  const seen = new Map<number, ChunkInfo>();
+  let frontier = [...users.keys()];
+  while (frontier.length) {
+    const infos = await chunkInfos(backend, frontier);
+    const next: number[] = [];
+    for (const id of frontier) {
+      const info = infos.get(id);
+      if (!info) continue;
+      seen.set(id, info);
+      for (const b of info.bases) {
+        for (const m of users.get(id) ?? []) (users.get(b) ?? users.set(b, new Set()).get(b)!).add(m);
+        if (!seen.has(b) && !next.includes(b)) next.push(b);
+      }
+    }
+    const baseInfos = await chunkInfos(backend, next);
+    for (const b of next) {
+      if (!baseInfos.has(b)) {
+        const dependents = [...seen.values()].filter((c) => c.bases.includes(b)).map((c) => c.id);
+        report.problems.push({ kind: 'missing-base', message: `base chunk ${b} of chunk(s) ${dependents.slice(0, 3).join(', ')} is missing`, models: [...(users.get(b) ?? [])] });
+      }
+    }
+    frontier = next.filter((b) => baseInfos.has(b));
+  }
+  for (const info of seen.values()) {
+    const want = info.bases.length === 0 ? 0 : 1 + Math.max(...info.bases.map((b) => seen.get(b)?.depth ?? 0));
+    if (info.depth !== want || info.depth > MAX_DELTA_DEPTH) {
+      report.problems.push({ kind: 'depth', message: `chunk ${info.id} records depth ${info.depth}, its bases make it ${want} (bound ${MAX_DELTA_DEPTH})`, models: [...(users.get(info.id) ?? [])] });
+    }
+  }
+  report.chunks = seen.size;
+  if (!deep || report.problems.some((p) => p.kind === 'missing-chunk' || p.kind === 'missing-base')) return report;
+
+  const ids = [...seen.keys()];
+  for (let i = 0; i < ids.length; i += BATCH) {
+    const batch = await backend.getChunks(ids.slice(i, i + BATCH));
+    for (const c of batch) {
+      const models = [...(users.get(c.id) ?? [])];
+      try {
+        const raw = Buffer.allocUnsafe(c.rawSize);
+        await reader.decodeInto(c, raw);
+        if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
+          report.problems.push({ kind: 'chunk-hash', message: `chunk ${c.id} decodes to bytes whose SHA-256 is not its id`, models });
+        }
+      } catch (e) {
+        report.problems.push({ kind: 'chunk-decode', message: `chunk ${c.id} does not decode: ${(e as Error).message}`, models });
+      }
+      report.chunksHashed++;
+    }
+  }
+  for (const { ref, file } of fileList) {
+    const h = createHash('sha256');
+    let n = 0;
+    try {
+      for await (const block of fileBlocks(backend, reader, file)) {
+        h.update(block);
+        n += block.length;
+      }
+      if (n !== file.size || !h.digest().equals(file.sha256)) {
+        report.problems.push({ kind: 'file-hash', message: `${ref} ${file.path}: rebuilds to other bytes than were imported`, models: [ref] });
+      }
+    } catch (e) {
+      report.problems.push({ kind: 'file-hash', message: `${ref} ${file.path}: cannot be rebuilt: ${(e as Error).message}`, models: [ref] });
+    }
+    report.filesHashed++;
+  }
+  return report;
+}
+
+/** chunkInfo for the ids that exist (a missing id is left out rather than thrown). */
+async function chunkInfos(backend: Backend, ids: number[]): Promise<Map<number, ChunkInfo>> {
+  const out = new Map<number, ChunkInfo>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += BATCH) {
+    const batch = unique.slice(i, i + BATCH);
+    try {
+      for (const c of await backend.chunkInfo(batch)) out.set(c.id, c);
+    } catch {
+      // Some id is missing: ask one by one to tell which.
+      for (const id of batch) {
+        try {
+          const [c] = await backend.chunkInfo([id]);
+          if (c) out.set(c.id, c);
+        } catch {
+          /* missing */
+        }
+      }
+    }
+  }
+  return out;
+}
