@@ -1,5 +1,6 @@
 import type { Backend, StoredChunk } from '../backends/backend.js';
 import type { ChunkDecoder } from './decoder.js';
+import { ByteLru } from './byte-lru.js';
 
 /** Default bytes of decoded base chunks kept for reuse. */
 export const DEFAULT_BASE_CACHE_BYTES = 128 << 20;
@@ -12,15 +13,15 @@ export const DEFAULT_BASE_CACHE_BYTES = 128 << 20;
  * ids are never reused (AUTOINCREMENT), so an entry cannot go stale.
  */
 export class ChunkReader {
-  private cache = new Map<number, Buffer>();
-  private cachedBytes = 0;
+  private cache: ByteLru<number>;
 
-  constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder, private readonly cacheBytes = DEFAULT_BASE_CACHE_BYTES) {}
+  constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder, cacheBytes = DEFAULT_BASE_CACHE_BYTES) {
+    this.cache = new ByteLru(cacheBytes);
+  }
 
   /** Drops every cached chunk. */
   clear(): void {
     this.cache.clear();
-    this.cachedBytes = 0;
   }
 
   /** The chunks' raw bytes, in the order of `ids`. */
@@ -48,7 +49,7 @@ export class ChunkReader {
     for (const c of fetched) {
       const raw = Buffer.allocUnsafe(c.rawSize);
       await this.decodeInto(c, raw, depth + 1);
-      this.remember(c.id, raw);
+      this.cache.set(c.id, raw);
     }
   }
 
@@ -62,26 +63,11 @@ export class ChunkReader {
 
   private async base(id: number, depth: number): Promise<Buffer> {
     const hit = this.cache.get(id);
-    if (hit) {
-      this.cache.delete(id);
-      this.cache.set(id, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const [c] = await this.backend.getChunks([id]);
     const raw = Buffer.allocUnsafe(c!.rawSize);
     await this.decodeInto(c!, raw, depth);
-    this.remember(id, raw);
-    return raw;
-  }
-
-  private remember(id: number, raw: Buffer): void {
-    if (this.cache.has(id)) return;
     this.cache.set(id, raw);
-    this.cachedBytes += raw.length;
-    while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
-      const [oldest, buf] = this.cache.entries().next().value!;
-      this.cache.delete(oldest);
-      this.cachedBytes -= buf.length;
-    }
+    return raw;
   }
 }
