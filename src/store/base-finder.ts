@@ -64,18 +64,19 @@ export async function findBase(
   // against it would only double the encoding work.
   const sample = tensors.filter(({ t }) => ranked[0]![1].has(shapeKey(t.name, t.shape)))
     .sort((a, b) => b.t.length - a.t.length).slice(0, SAMPLES);
+  // The sample pieces' bytes, read once for every candidate.
+  const pieces = sample.map(({ file, t }) => {
+    const src = new FileSource(file.absPath);
+    try {
+      return { raw: src.read(t.offset, Math.min(chunkSize, t.length)), position: { tensor: t, index: 0 } };
+    } finally {
+      src.close();
+    }
+  });
   const sampleBytes = async (baseId: number | null): Promise<number> => {
     const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId);
     let bytes = 0;
-    for (const { file, t } of sample) {
-      const src = new FileSource(file.absPath);
-      try {
-        const raw = src.read(t.offset, Math.min(chunkSize, t.length));
-        bytes += (await enc.encode(raw, { tensor: t, index: 0 })).payload.length;
-      } finally {
-        src.close();
-      }
-    }
+    for (const { raw, position } of pieces) bytes += (await enc.encode(raw, position)).payload.length;
     return bytes;
   };
   const alone = await sampleBytes(null);
