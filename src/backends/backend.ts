@@ -24,9 +24,14 @@ export interface ModelRow {
   deltaRawBytes: number;
   deltaStoredBytes: number;
   metadataJson: string | null;
+  /**
+   * Why the model must not be served or exported (`tessera repair` found
+   * chunks it could not restore), or null when it is whole.
+   */
+  unavailable: string | null;
 }
 
-export type NewModel = Omit<ModelRow, 'id'>;
+export type NewModel = Omit<ModelRow, 'id' | 'unavailable'>;
 
 export interface FileRow {
   id: number;
@@ -163,6 +168,10 @@ export interface Backend {
   insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void>;
   /** Whether any chunk decodes against this one. */
   hasDependents(id: number): Promise<boolean>;
+  /** Puts back a chunk row that went missing, under its old id (repair). */
+  restoreChunk(id: number, row: NewChunk): Promise<void>;
+  /** Marks a model unavailable (with the reason) or available again (null). */
+  setModelUnavailable(id: number, reason: string | null): Promise<void>;
   /** Stores a chunk's same raw bytes in another encoding (its hash and raw size stay). */
   rewriteChunk(id: number, enc: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void>;
   /** The file's chunk ids in order. */

@@ -8,7 +8,7 @@ import type { FileRow, ModelRow, SegmentRow, TensorRow } from './backend.js';
 export interface ModelDbRow {
   id: number; name: string; version: number; format: string; base_model_id: number | null;
   created_at: string; logical_bytes: number; new_raw_bytes: number; new_stored_bytes: number;
-  delta_raw_bytes: number; delta_stored_bytes: number; metadata_json: string | null;
+  delta_raw_bytes: number; delta_stored_bytes: number; metadata_json: string | null; unavailable: string | null;
 }
 export interface FileDbRow { id: number; model_id: number; path: string; size: number; sha256: Buffer; format: string }
 export interface SegmentDbRow {
@@ -34,7 +34,7 @@ export function modelFromDb(r: ModelDbRow): ModelRow {
     id: r.id, name: r.name, version: r.version, format: r.format, baseModelId: r.base_model_id,
     createdAt: r.created_at, logicalBytes: r.logical_bytes, newRawBytes: r.new_raw_bytes,
     newStoredBytes: r.new_stored_bytes, deltaRawBytes: r.delta_raw_bytes,
-    deltaStoredBytes: r.delta_stored_bytes, metadataJson: r.metadata_json,
+    deltaStoredBytes: r.delta_stored_bytes, metadataJson: r.metadata_json, unavailable: r.unavailable,
   };
 }
 

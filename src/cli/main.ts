@@ -10,6 +10,7 @@ import { register as registerDemo } from './commands/demo.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerRepair } from './commands/repair.js';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate, registerVerify]) {
+  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate, registerVerify, registerRepair]) {
     reg(program);
   }
   program.commands.forEach((c) => c.exitOverride());

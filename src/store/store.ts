@@ -9,6 +9,8 @@ import { findBase } from './base-finder.js';
 import { LazyEncoder } from './encoder.js';
 import { rebaseHalfCopies } from './rebase.js';
 import { verifyStore } from './verify.js';
+import { repairStore } from './repair.js';
+import type { RepairReport } from './repair.js';
 import type { VerifyReport } from './verify.js';
 import { UserError } from './errors.js';
 import { exportFile, fileBlocks, outputPath } from './exporter.js';
@@ -214,6 +216,7 @@ export class Store {
    */
   async export(ref: ModelRef, out: string): Promise<ExportResult> {
     const model = await this.resolve(ref);
+    assertAvailable(model);
     const files = await this.backend.listFiles(model.id);
     const outIsDir = existsSync(out) && statSync(out).isDirectory();
     const reader = this.reader();
@@ -236,6 +239,16 @@ export class Store {
   /** Structural checks; with `deep`, every chunk decoded and every file rebuilt against its digest. */
   verify(deep = false): Promise<VerifyReport> {
     return verifyStore(this.backend, this.chunkReader, deep);
+  }
+
+  /**
+   * Re-supplies missing or corrupt chunks from `sources` (the original model
+   * files or directories of them); marks every model still affected
+   * unavailable, and clears the mark of models found whole.
+   */
+  async repair(sources: string[]): Promise<RepairReport> {
+    for (const s of sources) if (!existsSync(s)) throw new UserError(`${s}: no such file or directory`);
+    return repairStore(this.backend, this.chunkReader, await this.chunkSize(), sources);
   }
 
   async gc(): Promise<GcResult> {
@@ -266,5 +279,12 @@ export class Store {
     if (id === null) return null;
     const m = await this.backend.getModel(id);
     return m ? formatModelRef(m.name, m.version) : null;
+  }
+}
+
+/** Refuses a model that `tessera repair` marked unavailable: its bytes are known to be wrong or missing. */
+export function assertAvailable(model: ModelRow): void {
+  if (model.unavailable !== null) {
+    throw new UserError(`${formatModelRef(model.name, model.version)} is marked unavailable (${model.unavailable}); run \`tessera repair --from <its original files>\` to restore it`);
   }
 }

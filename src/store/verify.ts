@@ -10,6 +10,8 @@ export interface Problem {
   kind: 'missing-chunk' | 'missing-base' | 'depth' | 'size' | 'segments' | 'chunk-hash' | 'chunk-decode' | 'file-hash';
   message: string;
   models: string[];
+  /** Chunk ids at fault (missing, or failing to decode to their hash); empty for problems of a file's structure. */
+  chunks: number[];
 }
 
 export interface VerifyReport {
@@ -49,21 +51,21 @@ export async function verifyStore(backend: Backend, reader: ChunkReader, deep: b
       const infos = await chunkInfos(backend, ids);
       const missing = ids.filter((id) => !infos.has(id));
       if (missing.length) {
-        report.problems.push({ kind: 'missing-chunk', message: `${ref} ${file.path}: ${missing.length} chunk(s) missing from the store (e.g. ${missing[0]})`, models: [ref] });
+        report.problems.push({ kind: 'missing-chunk', message: `${ref} ${file.path}: ${missing.length} chunk(s) missing from the store (e.g. ${missing[0]})`, models: [ref], chunks: missing });
         continue;
       }
       const total = ids.reduce((n, id) => n + infos.get(id)!.rawSize, 0);
-      if (total !== file.size) report.problems.push({ kind: 'size', message: `${ref} ${file.path}: chunks add up to ${total} bytes, the file has ${file.size}`, models: [ref] });
+      if (total !== file.size) report.problems.push({ kind: 'size', message: `${ref} ${file.path}: chunks add up to ${total} bytes, the file has ${file.size}`, models: [ref], chunks: [] });
       let pos = 0;
       for (const s of await backend.listSegments(file.id)) {
         if (s.fileOffset !== pos || s.firstChunk < 0 || s.firstChunk + s.chunkCount > ids.length) {
-          report.problems.push({ kind: 'segments', message: `${ref} ${file.path}: segment ${s.ordinal} (offset ${s.fileOffset}, chunks ${s.firstChunk}+${s.chunkCount}) does not fit the file`, models: [ref] });
+          report.problems.push({ kind: 'segments', message: `${ref} ${file.path}: segment ${s.ordinal} (offset ${s.fileOffset}, chunks ${s.firstChunk}+${s.chunkCount}) does not fit the file`, models: [ref], chunks: [] });
           break;
         }
         pos += s.length;
       }
       if (pos !== file.size && report.problems.at(-1)?.kind !== 'segments') {
-        report.problems.push({ kind: 'segments', message: `${ref} ${file.path}: segments cover ${pos} of ${file.size} bytes`, models: [ref] });
+        report.problems.push({ kind: 'segments', message: `${ref} ${file.path}: segments cover ${pos} of ${file.size} bytes`, models: [ref], chunks: [] });
       }
     }
   }
@@ -86,19 +88,22 @@ export async function verifyStore(backend: Backend, reader: ChunkReader, deep: b
     for (const b of next) {
       if (!baseInfos.has(b)) {
         const dependents = [...seen.values()].filter((c) => c.bases.includes(b)).map((c) => c.id);
-        report.problems.push({ kind: 'missing-base', message: `base chunk ${b} of chunk(s) ${dependents.slice(0, 3).join(', ')} is missing`, models: [...(users.get(b) ?? [])] });
+        report.problems.push({ kind: 'missing-base', message: `base chunk ${b} of chunk(s) ${dependents.slice(0, 3).join(', ')} is missing`, models: [...(users.get(b) ?? [])], chunks: [b] });
       }
     }
     frontier = next.filter((b) => baseInfos.has(b));
   }
   for (const info of seen.values()) {
+    // A recorded depth may exceed the chain's (repair shortens chains by storing re-supplied chunks whole);
+    // below it, the encoder could build chains past the bound.
     const want = info.bases.length === 0 ? 0 : 1 + Math.max(...info.bases.map((b) => seen.get(b)?.depth ?? 0));
-    if (info.depth !== want || info.depth > MAX_DELTA_DEPTH) {
-      report.problems.push({ kind: 'depth', message: `chunk ${info.id} records depth ${info.depth}, its bases make it ${want} (bound ${MAX_DELTA_DEPTH})`, models: [...(users.get(info.id) ?? [])] });
+    if (info.depth < want || info.depth > MAX_DELTA_DEPTH) {
+      report.problems.push({ kind: 'depth', message: `chunk ${info.id} records depth ${info.depth}, its bases make it ${want} (bound ${MAX_DELTA_DEPTH})`, models: [...(users.get(info.id) ?? [])], chunks: [] });
     }
   }
   report.chunks = seen.size;
-  if (!deep || report.problems.some((p) => p.kind === 'missing-chunk' || p.kind === 'missing-base')) return report;
+  if (!deep) return report;
+  // Deep checks go on past missing chunks: repair needs every chunk that fails to decode.
 
   const ids = [...seen.keys()];
   for (let i = 0; i < ids.length; i += BATCH) {
@@ -109,10 +114,10 @@ export async function verifyStore(backend: Backend, reader: ChunkReader, deep: b
         const raw = Buffer.allocUnsafe(c.rawSize);
         await reader.decodeInto(c, raw);
         if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
-          report.problems.push({ kind: 'chunk-hash', message: `chunk ${c.id} decodes to bytes whose SHA-256 is not its id`, models });
+          report.problems.push({ kind: 'chunk-hash', message: `chunk ${c.id} decodes to bytes whose SHA-256 is not its id`, models, chunks: [c.id] });
         }
       } catch (e) {
-        report.problems.push({ kind: 'chunk-decode', message: `chunk ${c.id} does not decode: ${(e as Error).message}`, models });
+        report.problems.push({ kind: 'chunk-decode', message: `chunk ${c.id} does not decode: ${(e as Error).message}`, models, chunks: [c.id] });
       }
       report.chunksHashed++;
     }
@@ -126,10 +131,10 @@ export async function verifyStore(backend: Backend, reader: ChunkReader, deep: b
         n += block.length;
       }
       if (n !== file.size || !h.digest().equals(file.sha256)) {
-        report.problems.push({ kind: 'file-hash', message: `${ref} ${file.path}: rebuilds to other bytes than were imported`, models: [ref] });
+        report.problems.push({ kind: 'file-hash', message: `${ref} ${file.path}: rebuilds to other bytes than were imported`, models: [ref], chunks: [] });
       }
     } catch (e) {
-      report.problems.push({ kind: 'file-hash', message: `${ref} ${file.path}: cannot be rebuilt: ${(e as Error).message}`, models: [ref] });
+      report.problems.push({ kind: 'file-hash', message: `${ref} ${file.path}: cannot be rebuilt: ${(e as Error).message}`, models: [ref], chunks: [] });
     }
     report.filesHashed++;
   }
@@ -137,7 +142,7 @@ export async function verifyStore(backend: Backend, reader: ChunkReader, deep: b
 }
 
 /** chunkInfo for the ids that exist (a missing id is left out rather than thrown). */
-async function chunkInfos(backend: Backend, ids: number[]): Promise<Map<number, ChunkInfo>> {
+export async function chunkInfos(backend: Backend, ids: number[]): Promise<Map<number, ChunkInfo>> {
   const out = new Map<number, ChunkInfo>();
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += BATCH) {

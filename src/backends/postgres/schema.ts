@@ -84,4 +84,8 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: see the SQLite schema.
+  `
+  ALTER TABLE models ADD COLUMN unavailable TEXT;
+  `,
 ];

@@ -71,4 +71,9 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: a model `tessera repair` could not make whole is marked unavailable
+  // (the reason), so nothing serves or exports wrong bytes; NULL = available.
+  `
+  ALTER TABLE models ADD COLUMN unavailable TEXT;
+  `,
 ];

@@ -199,6 +199,17 @@ export class SqliteBackend implements Backend {
     return this.stmt('SELECT 1 FROM chunk_bases WHERE base_id = ? LIMIT 1').get(id) !== undefined;
   }
 
+  async restoreChunk(id: number, r: NewChunk): Promise<void> {
+    this.stmt('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+    const base = this.stmt('INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES (?, ?, ?)');
+    r.bases.forEach((b, i) => base.run(id, i, b));
+  }
+
+  async setModelUnavailable(id: number, reason: string | null): Promise<void> {
+    this.stmt('UPDATE models SET unavailable = ? WHERE id = ?').run(reason, id);
+  }
+
   async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
     this.stmt('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?').run(e.codec, e.data, e.storedSize, e.depth, id);
     this.stmt('DELETE FROM chunk_bases WHERE chunk_id = ?').run(id);

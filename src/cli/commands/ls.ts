@@ -13,12 +13,12 @@ export function register(program: Command): void {
         if (flags.json) {
           return printJson(models.map((m) => ({
             name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
-            newStoredBytes: m.newStoredBytes, createdAt: m.createdAt,
+            newStoredBytes: m.newStoredBytes, createdAt: m.createdAt, unavailable: m.unavailable,
           })));
         }
         if (models.length === 0) return console.log('the store is empty');
         console.log(table(['model', 'format', '>files', '>size', '>new bytes stored', 'imported'],
-          models.map((m) => [`${m.name}:${m.version}`, m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
+          models.map((m) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`, m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
       });
     });
 }

@@ -17,6 +17,7 @@ export function register(program: Command): void {
         if (flags.json) return printJson(d);
         const m = d.model;
         console.log(`${d.ref}  (${m.format}, imported ${m.createdAt}${d.base ? `, delta base ${d.base}` : ''})`);
+        if (m.unavailable !== null) console.log(`  UNAVAILABLE: ${m.unavailable}`);
         console.log(`  logical ${bytes(m.logicalBytes)}; distinct chunk bytes ${bytes(d.distinctBytes)}; unique to this model ${bytes(d.uniqueBytes)} (${percent(d.uniqueBytes, m.logicalBytes)})`);
         console.log('\nsavings at import');
         console.log(table(SAVINGS_HEADERS, [savingsRow(d.ref, d.savings, d.base)]));

@@ -12,7 +12,7 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { readRange } from '../files/file-layout.js';
 import { checkModelPath, receiveUpload } from '../files/upload.js';
-import { checkName, findVersion, parseVersion } from './lookup.js';
+import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
 import { MODEL } from './models.js';
 
 /** A single `bytes=` range, resolved against the size; undefined: serve the whole file (absent, malformed or several ranges). */
@@ -170,7 +170,7 @@ export function fileRoutes(router: Router, ctx: ServeContext): void {
     methods: {
       GET: {
         handler: async ({ req, res, params }) => {
-          const v = await findVersion(ctx, params[0], params[1]);
+          const v = await findServable(ctx, params[0], params[1]);
           await download(ctx, v, params[2]!, req, res);
         },
       },

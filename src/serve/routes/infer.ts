@@ -8,7 +8,7 @@ import { HEADER_LENGTH, splitRequestBody } from '../oip/binary-extension.js';
 import { encodeInferResponse, parseInferRequest } from '../oip/infer.js';
 import { parseJsonBody } from '../oip/json-limits.js';
 import { MODEL } from './models.js';
-import { findVersion } from './lookup.js';
+import { findServable } from './lookup.js';
 
 export function inferRoutes(router: Router, ctx: ServeContext): void {
   router.add({
@@ -16,7 +16,7 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
     methods: {
       POST: {
         handler: async ({ req, res, params }) => {
-          const v = await findVersion(ctx, params[0], params[1]);
+          const v = await findServable(ctx, params[0], params[1]);
           const key = keyOf(v.model);
           const body = await readBody(req, ctx.opts.maxBodyBytes);
           if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {

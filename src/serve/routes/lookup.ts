@@ -1,7 +1,7 @@
 import { validateModelName } from '../../store/model-ref.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { badRequest, notFound } from '../http/errors.js';
+import { HttpError, badRequest, notFound } from '../http/errors.js';
 
 
 export function parseVersion(text: string | undefined): number | undefined {
@@ -32,4 +32,17 @@ export async function findVersion(ctx: ServeContext, nameText: string | undefine
   if (v) return v;
   if (!ctx.catalog.has(name)) throw notFound(`no model named "${name}"`);
   throw notFound(`model "${name}" has no version ${version}; it has ${ctx.catalog.versions(name).join(', ')}`);
+}
+
+/**
+ * A version whose bytes may be served: 503 for one `tessera repair` marked
+ * unavailable (some chunk is missing or fails its hash), never wrong bytes.
+ */
+export async function findServable(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined): Promise<CatalogVersion> {
+  const v = await findVersion(ctx, nameText, versionText);
+  if (v.model.unavailable !== null) {
+    ctx.log(`refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
+    throw new HttpError(503, `model ${v.model.name}:${v.model.version} is marked unavailable by tessera repair (${v.model.unavailable}); run \`tessera repair --from <its original files>\` to restore it`);
+  }
+  return v;
 }

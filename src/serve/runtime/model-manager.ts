@@ -60,6 +60,8 @@ export class ModelManager {
   /** The session of a model version, loading it if needed; release the lease when done. */
   async acquire(v: CatalogVersion): Promise<Lease> {
     const key = keyOf(v.model);
+    // Its bytes are known to be wrong or missing: never build a session from them.
+    if (v.model.unavailable !== null) throw new HttpError(503, `model ${key} is marked unavailable by tessera repair (${v.model.unavailable})`);
     const failed = this.failures.get(key);
     if (failed !== undefined) throw new HttpError(500, `${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
     const file = onnxFile(v);
@@ -89,6 +91,7 @@ export class ModelManager {
 
   state(v: CatalogVersion): { state: ModelState; reason: string } {
     const key = keyOf(v.model);
+    if (v.model.unavailable !== null) return { state: 'UNAVAILABLE', reason: `marked unavailable by tessera repair: ${v.model.unavailable}` };
     if (this.sessions.isLoaded(key)) return { state: 'READY', reason: 'loaded' };
     if (this.sessions.isLoading(key)) return { state: 'LOADING', reason: 'loading' };
     const failed = this.failures.get(key);
@@ -100,7 +103,7 @@ export class ModelManager {
 
   /** Can answer inference now or on demand: loaded, or an ONNX model that has not failed to load. */
   servable(v: CatalogVersion): boolean {
-    return !this.failures.has(keyOf(v.model)) && typeof onnxFile(v) !== 'string';
+    return v.model.unavailable === null && !this.failures.has(keyOf(v.model)) && typeof onnxFile(v) !== 'string';
   }
 
   /** Forgets what is known of a model version (it was removed). */
