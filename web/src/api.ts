@@ -1,0 +1,54 @@
+import { authHeaders } from './token.js';
+import type { ModelDetails, ModelListItem, OipInferResponse, OipMetadata, SharingMatrix, StoreStats } from './types.js';
+
+/** A failed request, with the server's own explanation (its JSON `error`) when it gave one. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+
+  /** The server wants a token (none given, or the wrong one). */
+  get needsToken(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+/** `name` may hold '/': each part is escaped on its own so the server sees the same path. */
+export function modelPath(name: string, version?: number | string): string {
+  const n = name.split('/').map(encodeURIComponent).join('/');
+  return version === undefined ? n : `${n}/versions/${encodeURIComponent(String(version))}`;
+}
+
+/** The server's error text from a response body (JSON `{error}`), or the status line. */
+export function errorText(status: number, statusText: string, body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && 'error' in parsed && typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    /* not JSON: fall through */
+  }
+  return body.trim() || `${status} ${statusText}`;
+}
+
+async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const r = await fetch(path, { ...init, headers: { Accept: 'application/json', ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
+  const text = await r.text();
+  if (!r.ok) throw new ApiError(r.status, errorText(r.status, r.statusText, text));
+  return JSON.parse(text) as T;
+}
+
+export const api = {
+  stats: () => request<StoreStats>('/api/stats'),
+  models: () => request<ModelListItem[]>('/api/models'),
+  model: (name: string, version: number) => request<ModelDetails>(`/api/models/${modelPath(name, version)}`),
+  sharing: () => request<SharingMatrix>('/api/sharing'),
+  metadata: (name: string, version: number) => request<OipMetadata>(`/v2/models/${modelPath(name, version)}`),
+  infer: (name: string, version: number, body: string) => request<OipInferResponse>(`/v2/models/${modelPath(name, version)}/infer`, {
+    method: 'POST', body, headers: { 'Content-Type': 'application/json' },
+  }),
+};
+
+/** The URL of a model file (GET downloads it, PUT uploads it). */
+export function fileUrl(name: string, version: number | undefined, path: string): string {
+  return `/v2/models/${modelPath(name, version)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
