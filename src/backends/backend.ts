@@ -184,6 +184,8 @@ export interface Backend {
   totals(): Promise<StoreTotals>;
   /** Per other model: bytes of this model's chunks it also references. */
   sharing(modelId: number): Promise<SharingRow[]>;
+  /** Which models reference each of these chunks (distinct pairs, in no order). */
+  chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]>;
   /** Raw bytes of this model's distinct chunks, and of those no other model references. */
   modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }>;
   gc(): Promise<GcResult>;

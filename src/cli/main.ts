@@ -11,6 +11,7 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerVerify } from './commands/verify.js';
 import { register as registerRepair } from './commands/repair.js';
+import { register as registerSharing } from './commands/sharing.js';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate, registerVerify, registerRepair]) {
+  for (const reg of [registerImport, registerExport, registerLs, registerShow, registerStats, registerRm, registerGc, registerDemo, registerServe, registerMigrate, registerVerify, registerRepair, registerSharing]) {
     reg(program);
   }
   program.commands.forEach((c) => c.exitOverride());

@@ -30,6 +30,9 @@ export function onnxFile(v: CatalogVersion): FileRow | string {
 export class Catalog {
   private byName = new Map<string, Map<number, CatalogVersion>>();
   private lastRefresh = 0;
+  /** Counts reloads that changed the model list, so derived views (the sharing matrix) know when to recompute. */
+  generation = 0;
+  private signature = '';
 
   constructor(private readonly store: Store, private readonly writes: WriteLock) {}
 
@@ -49,6 +52,11 @@ export class Catalog {
     }
     this.byName = next;
     this.lastRefresh = Date.now();
+    const signature = [...next.values()].flatMap((v) => [...v.values()].map((c) => `${c.model.id}:${c.model.unavailable ?? ''}`)).join(',');
+    if (signature !== this.signature) {
+      this.signature = signature;
+      this.generation++;
+    }
   }
 
   /**

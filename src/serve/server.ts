@@ -19,6 +19,8 @@ import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
+import { apiRoutes } from './routes/api.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { WriteLock } from './write-lock.js';
 
 export interface RunningServer {
@@ -42,6 +44,9 @@ function buildRouter(ctx: ServeContext): Router {
   fileRoutes(router, ctx);
   inferRoutes(router, ctx);
   modelRoutes(router, ctx);
+  apiRoutes(router, ctx);
+  // Last: its pattern takes any top-level name.
+  dashboardRoutes(router);
   return router;
 }
 
@@ -85,7 +90,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     try {
       route = router.routeName(rawPath);
       const m = router.match(method, rawPath);
-      auth.check(req, m.method.write === true);
+      if (!m.method.public) auth.check(req, m.method.write === true);
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;

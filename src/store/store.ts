@@ -10,6 +10,8 @@ import { LazyEncoder } from './encoder.js';
 import { rebaseHalfCopies } from './rebase.js';
 import { verifyStore } from './verify.js';
 import { repairStore } from './repair.js';
+import { sharingMatrix, tensorSharing } from './sharing.js';
+import type { SharingMatrix } from './sharing.js';
 import type { RepairReport } from './repair.js';
 import type { VerifyReport } from './verify.js';
 import { UserError } from './errors.js';
@@ -50,6 +52,29 @@ export interface ModelSummary extends ModelRow {
   files: number;
 }
 
+/** A model as `tessera ls --json` and GET /api/models list it. */
+export interface ModelListEntry {
+  name: string;
+  version: number;
+  format: string;
+  files: number;
+  logicalBytes: number;
+  newStoredBytes: number;
+  createdAt: string;
+  /** The model its deltas were taken against (name:version), if any. */
+  base: string | null;
+  unavailable: string | null;
+}
+
+export function listEntries(models: ModelSummary[]): ModelListEntry[] {
+  const refs = new Map(models.map((m) => [m.id, formatModelRef(m.name, m.version)]));
+  return models.map((m) => ({
+    name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
+    newStoredBytes: m.newStoredBytes, createdAt: m.createdAt, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
+    unavailable: m.unavailable,
+  }));
+}
+
 export interface TensorInfo {
   file: string;
   name: string;
@@ -57,6 +82,10 @@ export interface TensorInfo {
   shape: number[];
   bytes: number;
   chunks: number;
+  /** Raw bytes of the tensor's distinct chunks that no other model references. */
+  uniqueBytes: number;
+  /** Other models holding some of the tensor's chunks, and how many bytes of them. */
+  sharedWith: { model: string; bytes: number }[];
 }
 
 export interface ModelDetails {
@@ -76,6 +105,11 @@ export interface ModelDetails {
 
 export interface ModelStats extends Savings {
   model: string;
+  name: string;
+  version: number;
+  format: string;
+  createdAt: string;
+  unavailable: string | null;
   base: string | null;
   files: number;
 }
@@ -177,13 +211,19 @@ export class Store {
     const files = await this.backend.listFiles(model.id);
     const tensors: TensorInfo[] = [];
     const fileInfo: ModelDetails['files'] = [];
+    const sharing = await tensorSharing(this.backend, model, files);
     for (const f of files) {
       const segs = await this.backend.listSegments(f.id);
       let n = 0;
       for (const s of segs) {
         if (s.kind !== 1) continue;
+        // tensorSharing lists the same tensors in the same order (files, then tensor segments).
+        const shared = sharing[tensors.length]!;
         n++;
-        tensors.push({ file: f.path, name: s.tensorName ?? '', dtype: s.dtype ?? '', shape: s.shape ?? [], bytes: s.length, chunks: s.chunkCount });
+        tensors.push({
+          file: f.path, name: s.tensorName ?? '', dtype: s.dtype ?? '', shape: s.shape ?? [], bytes: s.length, chunks: s.chunkCount,
+          uniqueBytes: shared.uniqueBytes, sharedWith: shared.sharedWith,
+        });
       }
       fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segs.length, tensors: n });
     }
@@ -198,6 +238,11 @@ export class Store {
       savings: modelSavings(model), files: fileInfo, tensors,
       distinctBytes: bytes.distinctBytes, uniqueBytes: bytes.uniqueBytes, sharedWith,
     };
+  }
+
+  /** What every pair of models shares, ordered so families cluster (the dashboard's heatmap, `tessera sharing`). */
+  sharing(): Promise<SharingMatrix> {
+    return sharingMatrix(this.backend);
   }
 
   reader(): ChunkReader {
@@ -268,7 +313,7 @@ export class Store {
     const perModel: ModelStats[] = [];
     for (const m of models) {
       perModel.push({
-        model: refs.get(m.id)!, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
+        model: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
         files: (await this.backend.listFiles(m.id)).length, ...modelSavings(m),
       });
     }

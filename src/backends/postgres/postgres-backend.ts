@@ -592,6 +592,16 @@ export class PostgresBackend implements Backend {
     return rows.map((r) => ({ modelId: r.model_id, bytes: r.bytes, chunks: r.chunks }));
   }
 
+  async chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]> {
+    const out: { chunkId: number; modelId: number }[] = [];
+    for (const b of batches([...new Set(chunkIds)], 10000)) {
+      const rows = await this.query<{ chunk_id: number; model_id: number }>(`SELECT DISTINCT fc.chunk_id, f.model_id FROM file_chunks fc
+          JOIN files f ON f.id = fc.file_id WHERE fc.chunk_id = ANY($1::bigint[])`, [b]);
+      for (const r of rows) out.push({ chunkId: r.chunk_id, modelId: r.model_id });
+    }
+    return out;
+  }
+
   async modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }> {
     const [r] = await this.query<{ chunks: number; distinct_bytes: number; unique_bytes: number }>(`
       WITH mine AS (

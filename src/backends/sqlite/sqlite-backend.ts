@@ -291,6 +291,16 @@ export class SqliteBackend implements Backend {
     return rows.map((r) => ({ modelId: r.model_id, bytes: r.bytes, chunks: r.chunks }));
   }
 
+  async chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]> {
+    const out: { chunkId: number; modelId: number }[] = [];
+    for (const b of batches([...new Set(chunkIds)], IN_BATCH)) {
+      const rows = this.stmt(`SELECT DISTINCT fc.chunk_id AS chunk_id, f.model_id AS model_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id
+          WHERE fc.chunk_id IN (${b.map(() => '?').join(',')})`).all(...b) as { chunk_id: number; model_id: number }[];
+      for (const r of rows) out.push({ chunkId: r.chunk_id, modelId: r.model_id });
+    }
+    return out;
+  }
+
   async modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }> {
     const r = this.stmt(`
       WITH mine AS (

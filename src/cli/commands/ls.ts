@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { bytes, table } from '../format.js';
+import { listEntries } from '../../store/store.js';
 
 export function register(program: Command): void {
   program.command('ls')
@@ -11,10 +12,7 @@ export function register(program: Command): void {
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
         const models = await store.list();
         if (flags.json) {
-          return printJson(models.map((m) => ({
-            name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
-            newStoredBytes: m.newStoredBytes, createdAt: m.createdAt, unavailable: m.unavailable,
-          })));
+          return printJson(listEntries(models));
         }
         if (models.length === 0) return console.log('the store is empty');
         console.log(table(['model', 'format', '>files', '>size', '>new bytes stored', 'imported'],

@@ -15,6 +15,8 @@ export interface MethodHandler {
   handler: Handler;
   /** Changes the store or the loaded models: needs the token when the server has one. */
   write?: boolean;
+  /** Needs no token even under --token-read (the dashboard's static files, which hold no data). */
+  public?: boolean;
 }
 
 export interface Route {

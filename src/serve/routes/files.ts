@@ -12,6 +12,7 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { readRange } from '../files/file-layout.js';
 import { checkModelPath, receiveUpload } from '../files/upload.js';
+import { modelSavings } from '../../store/accounting.js';
 import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
 import { MODEL } from './models.js';
 
@@ -140,6 +141,8 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
     const location = `/v2/models/${encodeURIComponent(result.model.name)}/versions/${result.model.version}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
     sendJson(res, result.created ? 201 : 200, {
       name: result.model.name, version: String(result.model.version), created: result.created, path, bytes: up.size, sha256: up.sha256.toString('hex'),
+      // Where the file's bytes went (the same split as `tessera show`), for the uploader to report.
+      savings: modelSavings(result.model),
       ...(result.created ? {} : { note: 'this version already holds this file; nothing stored' }),
     }, { Location: location });
   } catch (e) {

@@ -1,0 +1,63 @@
+import type { ServeContext } from '../context.js';
+import type { Router } from '../http/router.js';
+import { sendJson } from '../http/respond.js';
+import { listEntries } from '../../store/store.js';
+import type { SharingMatrix } from '../../store/sharing.js';
+import { checkName, parseVersion } from './lookup.js';
+import { notFound } from '../http/errors.js';
+import { UserError } from '../../store/errors.js';
+
+/**
+ * The store as the CLI prints it with --json, for the dashboard and scripts:
+ * /api/stats = `tessera stats --json`, /api/models = `tessera ls --json`,
+ * /api/models/{name}[/versions/{v}] = `tessera show --json`,
+ * /api/sharing = `tessera sharing --json`. Reads wait for the server's own
+ * write in progress, so they never see half an upload.
+ */
+export function apiRoutes(router: Router, ctx: ServeContext): void {
+  const read = <T>(fn: () => Promise<T>): Promise<T> => ctx.writes.run(fn);
+  // The sharing matrix reads every model's chunk list: computed once per catalog state.
+  let sharing: { generation: number; value: Promise<SharingMatrix> } | undefined;
+
+  router.add({
+    name: 'api_stats', pattern: /^\/api\/stats$/,
+    methods: { GET: { handler: async ({ res }) => sendJson(res, 200, await read(() => ctx.store.stats())) } },
+  });
+  router.add({
+    name: 'api_models', pattern: /^\/api\/models$/,
+    methods: { GET: { handler: async ({ res }) => sendJson(res, 200, listEntries(await read(() => ctx.store.list()))) } },
+  });
+  router.add({
+    name: 'api_model', pattern: /^\/api\/models\/([^/]+)(?:\/versions\/([^/]+))?$/,
+    methods: {
+      GET: {
+        handler: async ({ res, params }) => {
+          const name = checkName(params[0]);
+          const version = parseVersion(params[1]);
+          try {
+            sendJson(res, 200, await read(() => ctx.store.show({ name, version })));
+          } catch (e) {
+            if (e instanceof UserError) throw notFound(e.message);
+            throw e;
+          }
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'api_sharing', pattern: /^\/api\/sharing$/,
+    methods: {
+      GET: {
+        handler: async ({ res }) => {
+          await ctx.catalog.refreshIfOlder(2000);
+          if (!sharing || sharing.generation !== ctx.catalog.generation) {
+            const value = read(() => ctx.store.sharing());
+            sharing = { generation: ctx.catalog.generation, value };
+            value.catch(() => (sharing = undefined));
+          }
+          sendJson(res, 200, await sharing.value);
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,144 @@
+import type { Backend, ChunkInfo, FileRow, ModelRow, SegmentRow } from '../backends/backend.js';
+import { clusterOrder } from './cluster-order.js';
+import { formatModelRef } from './model-ref.js';
+import { chunkInfos } from './verify.js';
+
+export interface SharingModel {
+  ref: string;
+  name: string;
+  version: number;
+  format: string;
+  logicalBytes: number;
+  /** Raw bytes of the model's distinct chunks (the matrix's diagonal). */
+  distinctBytes: number;
+  base: string | null;
+}
+
+/** Tensor names of one model that share chunks with another (at most NAMES_PER_PAIR of them), and how many there are. */
+export interface SharedTensors {
+  names: string[];
+  count: number;
+}
+
+/**
+ * What every pair of models shares: `bytes[i][j]` is the raw bytes of the
+ * distinct chunks both reference (the diagonal: the model's own distinct
+ * bytes), `tensors[i][j]` the tensors of model i holding them. `order` lists
+ * model indices so families sit together (see cluster-order.ts).
+ */
+export interface SharingMatrix {
+  models: SharingModel[];
+  order: number[];
+  bytes: number[][];
+  tensors: SharedTensors[][];
+}
+
+/** A tensor of one model, and what of it other models hold too. */
+export interface TensorSharing {
+  file: string;
+  name: string;
+  bytes: number;
+  /** Raw bytes of the tensor's distinct chunks no other model references. */
+  uniqueBytes: number;
+  sharedWith: { model: string; bytes: number }[];
+}
+
+export const NAMES_PER_PAIR = 8;
+/** Similarity given to a model and its delta base (as if they shared half their bytes). */
+const DELTA_KIN = 0.5;
+
+/** For each chunk ordinal of a file, the tensor it belongs to (null: header or other literal bytes). */
+function tensorAt(segments: SegmentRow[], chunks: number): (string | null)[] {
+  const out = new Array<string | null>(chunks).fill(null);
+  for (const s of segments) {
+    if (s.kind !== 1) continue;
+    for (let k = s.firstChunk; k < s.firstChunk + s.chunkCount && k < chunks; k++) out[k] = s.tensorName ?? '';
+  }
+  return out;
+}
+
+export async function sharingMatrix(backend: Backend): Promise<SharingMatrix> {
+  const rows: ModelRow[] = await backend.listModels();
+  const refs = new Map(rows.map((m) => [m.id, formatModelRef(m.name, m.version)]));
+  // chunk id → model index → tensor names of that model over the chunk.
+  const users = new Map<number, Map<number, Set<string>>>();
+  for (const [i, m] of rows.entries()) {
+    for (const f of await backend.listFiles(m.id)) {
+      const ids = await backend.fileChunkIds(f.id);
+      const names = tensorAt(await backend.listSegments(f.id), ids.length);
+      ids.forEach((id, k) => {
+        const byModel = users.get(id) ?? users.set(id, new Map()).get(id)!;
+        const set = byModel.get(i) ?? byModel.set(i, new Set()).get(i)!;
+        const name = names[k];
+        if (name) set.add(name);
+      });
+    }
+  }
+  const sizes = await chunkInfos(backend, [...users.keys()]);
+  const n = rows.length;
+  const bytes = rows.map(() => new Array<number>(n).fill(0));
+  const names = rows.map(() => rows.map(() => new Set<string>()));
+  for (const [id, byModel] of users) {
+    const size = sizes.get(id)?.rawSize ?? 0;
+    for (const [i, mine] of byModel) {
+      for (const j of byModel.keys()) {
+        bytes[i]![j]! += size;
+        if (i !== j) for (const t of mine) names[i]![j]!.add(t);
+      }
+    }
+  }
+  const models: SharingModel[] = rows.map((m, i) => ({
+    ref: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, logicalBytes: m.logicalBytes,
+    distinctBytes: bytes[i]![i]!, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
+  }));
+  // Similarity: the share of the smaller model that the pair has in common; a model stored as
+  // deltas against another is kin to it even when they share no chunk (a fine-tune, a bf16 copy).
+  const index = new Map(rows.map((m, i) => [m.id, i]));
+  const kin = (i: number, j: number): boolean => index.get(rows[i]!.baseModelId ?? -1) === j || index.get(rows[j]!.baseModelId ?? -1) === i;
+  const similarity = bytes.map((row, i) => row.map((b, j) => (i === j ? 1
+    : Math.max(b / Math.max(1, Math.min(bytes[i]![i]!, bytes[j]![j]!)), kin(i, j) ? DELTA_KIN : 0))));
+  return {
+    models,
+    order: clusterOrder(similarity, models.map((m) => m.ref)),
+    bytes,
+    tensors: names.map((row) => row.map((set) => ({ names: [...set].sort().slice(0, NAMES_PER_PAIR), count: set.size }))),
+  };
+}
+
+/** Per tensor of a model: its size, the bytes only it holds, and what each other model holds of it. */
+export async function tensorSharing(backend: Backend, model: ModelRow, files: FileRow[]): Promise<TensorSharing[]> {
+  const out: TensorSharing[] = [];
+  const perFile: { file: FileRow; ids: number[]; segments: SegmentRow[] }[] = [];
+  const all = new Set<number>();
+  for (const file of files) {
+    const ids = await backend.fileChunkIds(file.id);
+    perFile.push({ file, ids, segments: await backend.listSegments(file.id) });
+    for (const id of ids) all.add(id);
+  }
+  const others = new Map<number, Set<number>>();
+  for (const r of await backend.chunkModels([...all])) {
+    if (r.modelId !== model.id) (others.get(r.chunkId) ?? others.set(r.chunkId, new Set()).get(r.chunkId)!).add(r.modelId);
+  }
+  const sizes: Map<number, ChunkInfo> = await chunkInfos(backend, [...all]);
+  const refs = new Map<number, string>();
+  for (const m of await backend.listModels()) refs.set(m.id, formatModelRef(m.name, m.version));
+  for (const { file, ids, segments } of perFile) {
+    for (const s of segments) {
+      if (s.kind !== 1) continue;
+      const chunks = new Set(ids.slice(s.firstChunk, s.firstChunk + s.chunkCount));
+      let unique = 0;
+      const shared = new Map<number, number>();
+      for (const id of chunks) {
+        const size = sizes.get(id)?.rawSize ?? 0;
+        const users = others.get(id);
+        if (!users) unique += size;
+        else for (const m of users) shared.set(m, (shared.get(m) ?? 0) + size);
+      }
+      out.push({
+        file: file.path, name: s.tensorName ?? '', bytes: s.length, uniqueBytes: unique,
+        sharedWith: [...shared].map(([m, b]) => ({ model: refs.get(m) ?? String(m), bytes: b })).sort((a, b) => b.bytes - a.bytes || (a.model < b.model ? -1 : 1)),
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSafetensors } from '../helpers/build-safetensors.js';
+import { REPO_ROOT, VAD_MODELS, randomWeights } from '../helpers/store-fixtures.js';
+import { DASHBOARD_DIR } from '../../src/serve/routes/dashboard.js';
+import { http, serveModels } from './helpers.js';
+
+const BIN = join(REPO_ROOT, 'bin/tessera.js');
+
+function cliJson(args: string[], store: string): unknown {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--json', '--store', store], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('the /api endpoints answer exactly what the CLI prints with --json (stats, ls, show, sharing)', async () => {
+  const t = await serveModels([['vad5', VAD_MODELS[1]!], ['vad6', VAD_MODELS[2]!]]);
+  try {
+    // Two models sharing a tensor, so the sharing matrix and per-tensor sharing have something to show.
+    const w = randomWeights(40_000, 5);
+    const a = join(t.dir, 'a.safetensors');
+    const b = join(t.dir, 'b.safetensors');
+    writeFileSync(a, buildSafetensors([{ name: 'shared', dtype: 'F32', shape: [40_000], data: w }, { name: 'own', dtype: 'F32', shape: [100], data: randomWeights(100, 1) }]));
+    writeFileSync(b, buildSafetensors([{ name: 'shared', dtype: 'F32', shape: [40_000], data: w }, { name: 'mine', dtype: 'F32', shape: [100], data: randomWeights(100, 2) }]));
+    await t.store.import(a, { name: 'a' });
+    await t.store.import(b, { name: 'b' });
+    await t.server.context.catalog.refresh();
+
+    assert.deepEqual((await http(`${t.url}/api/stats`)).json(), cliJson(['stats'], t.path));
+    assert.deepEqual((await http(`${t.url}/api/models`)).json(), cliJson(['ls'], t.path));
+    assert.deepEqual((await http(`${t.url}/api/models/b/versions/1`)).json(), cliJson(['show', 'b:1'], t.path));
+    assert.deepEqual((await http(`${t.url}/api/models/b`)).json(), cliJson(['show', 'b'], t.path));
+    const sharing = (await http(`${t.url}/api/sharing`)).json<{ models: { ref: string }[]; bytes: number[][]; tensors: { names: string[] }[][]; order: number[] }>();
+    assert.deepEqual(sharing, cliJson(['sharing'], t.path));
+    const ia = sharing.models.findIndex((m) => m.ref === 'a:1');
+    const ib = sharing.models.findIndex((m) => m.ref === 'b:1');
+    assert.equal(sharing.bytes[ia]![ib], 160_000);
+    assert.deepEqual(sharing.tensors[ia]![ib]!.names, ['shared']);
+    assert.deepEqual([...sharing.order].sort(), [0, 1, 2, 3]);
+    // The pair sits side by side in the cluster order.
+    assert.equal(Math.abs(sharing.order.indexOf(ia) - sharing.order.indexOf(ib)), 1);
+
+    const show = (await http(`${t.url}/api/models/b`)).json<{ tensors: { name: string; uniqueBytes: number; sharedWith: { model: string; bytes: number }[] }[] }>();
+    const shared = show.tensors.find((x) => x.name === 'shared')!;
+    assert.deepEqual(shared.sharedWith, [{ model: 'a:1', bytes: 160_000 }]);
+    assert.equal(shared.uniqueBytes, 0);
+    assert.equal(show.tensors.find((x) => x.name === 'mine')!.uniqueBytes, 400);
+
+    assert.equal((await http(`${t.url}/api/models/nope`)).status, 404);
+    assert.equal((await http(`${t.url}/api/models/a/versions/x`)).status, 400);
+  } finally {
+    await t.close();
+  }
+});
+
+test('the dashboard is served at / (or a clear 404 when not built); its files need no token under --token-read, the API does', async () => {
+  const t = await serveModels([['vad5', VAD_MODELS[1]!]], { token: 'sekrit-token', tokenRead: true });
+  try {
+    const page = await http(`${t.url}/`);
+    if (existsSync(join(DASHBOARD_DIR, 'index.html'))) {
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(page.body.toString(), /<html/i);
+    } else {
+      assert.equal(page.status, 404);
+      assert.match(page.json<{ error: string }>().error, /dashboard is not built.*npm run build/);
+    }
+    assert.equal((await http(`${t.url}/api/stats`)).status, 401);
+    assert.equal((await http(`${t.url}/api/stats`, { headers: { Authorization: 'Bearer sekrit-token' } })).status, 200);
+    for (const bad of ['/..%2fpackage.json', '/assets/..%2f..%2fpackage.json', '/assets/../package.json', '/.env']) {
+      const r = await http(`${t.url}${bad}`);
+      assert.equal(r.status, 404, bad);
+    }
+  } finally {
+    await t.close();
+  }
+});
