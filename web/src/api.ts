@@ -1,5 +1,5 @@
 import { authHeaders } from './token.js';
-import type { ModelDetails, ModelListItem, OipInferResponse, OipMetadata, SharingMatrix, StoreStats } from './types.js';
+import type { ModelDetails, OipInferResponse, OipMetadata, SharingMatrix, StoreStats } from './types.js';
 
 /** A failed request, with the server's own explanation (its JSON `error`) when it gave one. */
 export class ApiError extends Error {
@@ -13,9 +13,13 @@ export class ApiError extends Error {
   }
 }
 
-/** `name` may hold '/': each part is escaped on its own so the server sees the same path. */
+/**
+ * `name[/versions/v]` for a URL. A '/' in a name is escaped too: the server
+ * matches routes on the raw path and decodes the name after, so `%2F` works
+ * on /api (whose route takes one segment) as on /v2.
+ */
 export function modelPath(name: string, version?: number | string): string {
-  const n = name.split('/').map(encodeURIComponent).join('/');
+  const n = encodeURIComponent(name);
   return version === undefined ? n : `${n}/versions/${encodeURIComponent(String(version))}`;
 }
 
@@ -39,7 +43,6 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
 
 export const api = {
   stats: () => request<StoreStats>('/api/stats'),
-  models: () => request<ModelListItem[]>('/api/models'),
   model: (name: string, version: number) => request<ModelDetails>(`/api/models/${modelPath(name, version)}`),
   sharing: () => request<SharingMatrix>('/api/sharing'),
   metadata: (name: string, version: number) => request<OipMetadata>(`/v2/models/${modelPath(name, version)}`),

@@ -29,7 +29,7 @@ export const COLORS = {
 } as const;
 
 /** Tooltips in the page's ink and size rather than ECharts' grey. */
-export const TOOLTIP_STYLE = { textStyle: { color: '#0f172a', fontSize: 13 }, borderColor: '#cbd5e1', extraCssText: 'box-shadow:0 4px 14px rgba(15,23,42,.15);max-width:440px;white-space:normal' };
+export const TOOLTIP_STYLE = { className: 'chart-tip', textStyle: { color: '#0f172a', fontSize: 13 }, borderColor: '#cbd5e1', extraCssText: 'box-shadow:0 4px 14px rgba(15,23,42,.15);max-width:440px;white-space:normal' };
 
 const charts = new Set<Chart>();
 

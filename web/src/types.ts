@@ -40,15 +40,21 @@ export interface StoreStats extends Savings {
   perModel: ModelStats[];
 }
 
-/** GET /api/models (`tessera ls --json`), one row. */
-export interface ModelListItem {
+/** A model's row in the store, as `tessera show --json` gives it. */
+export interface ModelRow {
+  id: number;
   name: string;
   version: number;
   format: string;
-  files: number;
-  logicalBytes: number;
-  newStoredBytes: number;
+  baseModelId: number | null;
   createdAt: string;
+  logicalBytes: number;
+  newRawBytes: number;
+  newStoredBytes: number;
+  deltaRawBytes: number;
+  deltaStoredBytes: number;
+  metadataJson: string | null;
+  /** Why `tessera repair` marked it unservable, or null. */
   unavailable: string | null;
 }
 
@@ -76,7 +82,7 @@ export interface ModelFile {
 
 /** GET /api/models/{name}/versions/{v} (`tessera show --json`). */
 export interface ModelDetails {
-  model: ModelListItem & { id: number; baseModelId: number | null };
+  model: ModelRow;
   ref: string;
   base: string | null;
   savings: Savings;

@@ -85,8 +85,10 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
       }
     }
   }
-  const cell = Math.max(10, Math.min(64, Math.floor(640 / n)));
   const labelWidth = Math.min(220, 7 * Math.max(...labels.map((l) => l.length)));
+  // Square cells as large as the panel allows (room for the labels and the colour scale), within reason.
+  const room = (chartEl.clientWidth || 800) - labelWidth - 120;
+  const cell = Math.max(10, Math.min(72, Math.floor(room / n), Math.floor(720 / n)));
   // Room below the grid for the column labels, turned 45°.
   chartEl.style.height = `${n * cell + Math.ceil(labelWidth * 0.75) + 24}px`;
   const showValues = cell >= 48;

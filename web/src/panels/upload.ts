@@ -78,7 +78,8 @@ export function renderUpload(root: HTMLElement, done: (refs: string[]) => void):
       const ref = `${r.name}:${r.version}`;
       // Older servers do not report savings in the upload answer: the model's details have them.
       const savings: Savings = r.savings ?? (await api.model(r.name, Number(r.version))).savings;
-      row.status.textContent = r.created ? `stored as ${ref}` : `${ref} already holds this file: nothing stored`;
+      row.bar.classList.add('done');
+      fill(row.status, r.created ? 'stored as ' : '', h('a', { href: `#model=${encodeURIComponent(ref)}` }, ref), r.created ? '' : ' already holds this file: nothing stored');
       fill(row.report, savingsBar(savings), h('p', { class: 'small', 'data-testid': 'upload-savings-text' }, savingsSentence(savings)));
       return r.created ? ref : undefined;
     } catch (e) {
