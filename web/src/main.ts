@@ -32,9 +32,16 @@ function showError(e: unknown): void {
   const banner = byId('banner');
   banner.hidden = false;
   const text = e instanceof Error ? e.message : String(e);
-  fill(banner, e instanceof ApiError && e.needsToken
-    ? `This server asks for an access token to show its store: enter it at the top right. (${text})`
-    : `Could not read the store: ${text}`);
+  const token = byId<HTMLInputElement>('token');
+  if (e instanceof ApiError && e.needsToken) {
+    fill(banner, token.value
+      ? 'The server refused this access token: check it in the field at the top right.'
+      : 'This server asks for an access token to show its store: enter it in the field at the top right.');
+    token.classList.add('attention');
+    token.focus();
+  } else {
+    fill(banner, `Could not read the store: ${text}`);
+  }
 }
 
 async function showDetail(scroll: boolean): Promise<void> {
@@ -64,6 +71,7 @@ async function refresh(): Promise<void> {
     const [s, sharing] = await Promise.all([api.stats(), api.sharing()]);
     stats = s;
     byId('banner').hidden = true;
+    byId('token').classList.remove('attention');
     byId('store').textContent = `${s.backend} store · ${s.location}`;
     renderOverview(byId('overview'), s);
     renderWhere(byId('where'), s);

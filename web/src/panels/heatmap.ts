@@ -1,8 +1,8 @@
-import { TOOLTIP_STYLE, draw, esc } from '../charts.js';
+import { COLORS, TOOLTIP_STYLE, draw, esc } from '../charts.js';
 import type { Chart } from '../charts.js';
 import { fill, h } from '../dom.js';
 import { bytes, listSome, percent } from '../format.js';
-import type { SharingMatrix } from '../types.js';
+import type { SharingMatrix, SharingModel } from '../types.js';
 
 /** The heatmap's chart element, with where a cell is drawn (for a pointer, a keyboard or the browser tests). */
 export interface HeatmapElement extends HTMLElement {
@@ -27,6 +27,14 @@ function topPairs(m: SharingMatrix, most: number): { a: number; b: number; bytes
   return pairs.sort((x, y) => y.bytes - x.bytes).slice(0, most);
 }
 
+/** Which of the two was stored as a delta of the other, in words, or ''. */
+function deltaNote(a: SharingModel, b: SharingModel): string {
+  const [derived, base] = a.base === b.ref ? [a, b] : b.base === a.ref ? [b, a] : [];
+  if (!derived || !base) return '';
+  return `<br><span style="color:${COLORS.delta}">■</span> ${esc(derived.ref)} is stored as a delta of ${esc(base.ref)}: `
+    + 'its changed tensors are kept as their differences from the base\'s, not as shared copies';
+}
+
 /** Tooltip text for cell (i, j), model indices. */
 function cellTip(m: SharingMatrix, i: number, j: number): string {
   const a = m.models[i]!;
@@ -36,11 +44,12 @@ function cellTip(m: SharingMatrix, i: number, j: number): string {
     return `<b>${esc(a.ref)}</b><br>${bytes(v)} of distinct tensor and file bytes (the file is ${bytes(a.logicalBytes)})`
       + `${a.base ? `<br>stored as a delta of ${esc(a.base)}` : ''}`;
   }
-  if (v === 0) return `<b>${esc(a.ref)}</b> and <b>${esc(b.ref)}</b><br>share nothing`;
+  if (v === 0) return `<b>${esc(a.ref)}</b> and <b>${esc(b.ref)}</b><br>share no identical bytes${deltaNote(a, b)}`;
   const t = m.tensors[i]![j]!;
   return `<b>${esc(a.ref)}</b> ↔ <b>${esc(b.ref)}</b><br>`
     + `share <b>${bytes(v)}</b>, stored once: ${percent(v, a.distinctBytes)} of ${esc(a.ref)}, ${percent(v, b.distinctBytes)} of ${esc(b.ref)}<br>`
-    + (t.count > 0 ? `<span style="color:#64748b">${t.count === 1 ? 'tensor' : `${t.count} tensors`}:</span> ${esc(listSome(t.names, t.count, 8))}` : '<span style="color:#64748b">(file bytes outside tensors)</span>');
+    + (t.count > 0 ? `<span style="color:#64748b">${t.count === 1 ? 'tensor' : `${t.count} tensors`}:</span> ${esc(listSome(t.names, t.count, 8))}` : '<span style="color:#64748b">(file bytes outside tensors)</span>')
+    + deltaNote(a, b);
 }
 
 /**
@@ -57,7 +66,7 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
     h('p', { class: 'explain' },
       'Each cell is how many bytes two models have in common. Tessera stores those bytes once. ',
       'Models are ordered so that families (a base model, its fine-tunes, the same weights in another format) sit together as dark blocks. ',
-      'The grey diagonal is each model on its own. Hover a cell to see the shared tensors; click a model to open it.'),
+      'The grey diagonal is each model on its own; an orange frame marks a fine-tune stored as a delta of its base. Hover a cell to see the shared tensors; click a model to open it.'),
     n < 2 ? h('p', { class: 'empty' }, 'Sharing shows once the store holds two models or more.') : h('div', { class: 'heatmap-wrap' }, chartEl,
       h('div', { class: 'pairs', 'data-testid': 'top-pairs' },
         h('h3', {}, 'Most shared pairs'),
@@ -73,16 +82,21 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
   const labels = order.map((i) => m.models[i]!.ref);
   const position = new Map(order.map((i, k) => [i, k]));
   let max = 1;
-  const cells: [number, number, number][] = [];
-  const diagonal: [number, number, number][] = [];
+  type Cell = [number, number, number];
+  const cells: Cell[] = [];
+  const deltas: Cell[] = [];
+  const diagonal: Cell[] = [];
   for (const i of order) {
     for (const j of order) {
-      const cell: [number, number, number] = [position.get(j)!, position.get(i)!, m.bytes[i]![j]!];
+      const cell: Cell = [position.get(j)!, position.get(i)!, m.bytes[i]![j]!];
+      const a = m.models[i]!;
+      const b = m.models[j]!;
       if (i === j) diagonal.push(cell);
-      else {
-        cells.push(cell);
-        max = Math.max(max, cell[2]);
-      }
+      // A delta pair shares few identical bytes: an orange frame shows the kinship the colour cannot.
+      // (A series of their own, drawn last, so no neighbour's white border covers the frame.)
+      else if (a.base === b.ref || b.base === a.ref) deltas.push(cell);
+      else cells.push(cell);
+      if (i !== j) max = Math.max(max, cell[2]);
     }
   }
   const labelWidth = Math.min(220, 7 * Math.max(...labels.map((l) => l.length)));
@@ -92,6 +106,13 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
   // Room below the grid for the column labels, turned 45°.
   chartEl.style.height = `${n * cell + Math.ceil(labelWidth * 0.75) + 24}px`;
   const showValues = cell >= 48;
+  const valueLabel = {
+    show: showValues, fontSize: 10,
+    formatter: (p: unknown) => {
+      const v = cellOf(p)[2];
+      return v > 0 ? bytes(v).replace(' ', '\u2009') : '';
+    },
+  };
   const byPosition = (x: number, y: number): [number, number] => [order[y]!, order[x]!];
   const chart: Chart = draw(chartEl, {
     grid: { left: labelWidth + 8, top: 8, width: n * cell, height: n * cell },
@@ -112,7 +133,7 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
       axisLabel: { interval: 0, fontSize: 11, width: labelWidth, overflow: 'truncate' }, axisTick: { show: false }, axisLine: { show: false },
     },
     visualMap: {
-      type: 'continuous', seriesIndex: 0, min: 0, max, calculable: false, orient: 'vertical', left: labelWidth + n * cell + 24, top: 8,
+      type: 'continuous', seriesIndex: [0, 2], min: 0, max, calculable: false, orient: 'vertical', left: labelWidth + n * cell + 24, top: 8,
       itemWidth: 12, itemHeight: Math.max(80, Math.min(220, n * cell - 40)), text: [`${bytes(max)} shared`, 'nothing'], textStyle: { fontSize: 11, color: '#475569' },
       formatter: (v: unknown) => bytes(Number(v)),
       inRange: { color: ['#f1f5f9', '#bfdbfe', '#3b82f6', '#1e3a8a'] },
@@ -122,18 +143,18 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
         type: 'heatmap', name: 'shared', data: cells,
         itemStyle: { borderColor: '#fff', borderWidth: 1 },
         emphasis: { itemStyle: { borderColor: '#0f172a', borderWidth: 2 } },
-        label: {
-          show: showValues, fontSize: 10,
-          formatter: (p) => {
-            const v = cellOf(p)[2];
-            return v > 0 ? bytes(v).replace(' ', '\u2009') : '';
-          },
-        },
+        label: valueLabel,
       },
       {
         type: 'heatmap', name: 'itself', data: diagonal,
         itemStyle: { color: DIAGONAL, borderColor: '#fff', borderWidth: 1 },
         label: { show: showValues, fontSize: 10, color: '#64748b', formatter: () => 'self' },
+      },
+      {
+        type: 'heatmap', name: 'delta', data: deltas,
+        itemStyle: { borderColor: COLORS.delta, borderWidth: 2 },
+        emphasis: { itemStyle: { borderColor: '#0f172a', borderWidth: 2 } },
+        label: valueLabel,
       },
     ],
   });

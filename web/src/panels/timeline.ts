@@ -45,7 +45,7 @@ export function renderTimeline(root: HTMLElement, perModel: ModelStats[]): void 
     },
     xAxis: {
       type: 'category', data: models.map((m) => m.model), boundaryGap: false,
-      axisLabel: { rotate: models.length > 4 ? 30 : 0, fontSize: 11, hideOverlap: true },
+      axisLabel: { rotate: models.length > 8 ? 45 : models.length > 4 ? 30 : 0, fontSize: 11, hideOverlap: true },
     },
     yAxis: { type: 'value', axisLabel: { formatter: (v: number) => bytes(v) }, splitLine: { lineStyle: { color: '#e2e8f0' } } },
     // Stored at the bottom, deduplicated on top: the top edge is the logical total.
