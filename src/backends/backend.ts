@@ -137,6 +137,12 @@ export interface Backend {
   /** Where the store lives, for messages. */
   readonly location: string;
   close(): Promise<void>;
+  /**
+   * `e` as a one-line error naming the store when it is an outside failure
+   * (disk full, the store locked by another process, the server gone: see
+   * errors.ts), else `e` itself.
+   */
+  explainError(e: unknown): unknown;
 
   /** Runs fn in one transaction: all of its writes commit together, or none. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;

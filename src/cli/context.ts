@@ -5,11 +5,17 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
-/** Opens the store the options name, runs fn, and closes the store whatever happens. */
+/**
+ * Opens the store the options name, runs fn, and closes the store whatever
+ * happens. A failure from outside (disk full, store locked, server gone) is
+ * reported in the store's own words: see src/backends/errors.ts.
+ */
 export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await Store.open(opts.store);
   try {
     return await fn(store);
+  } catch (e) {
+    throw store.backend.explainError(e);
   } finally {
     await store.close();
   }

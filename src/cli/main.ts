@@ -40,6 +40,9 @@ export async function main(argv: string[]): Promise<number> {
     const msg = (err?.message ?? String(e)).split('\n')[0];
     process.stderr.write(`tessera: ${msg}\n`);
     if (debug && err?.stack) process.stderr.write(err.stack + '\n');
+    // An explained error (src/backends/errors.ts) keeps the driver's error as its cause.
+    const cause = (err as { cause?: unknown } | undefined)?.cause;
+    if (debug && cause instanceof Error && cause.stack) process.stderr.write(`caused by: ${cause.stack}\n`);
     return 1;
   }
 }

@@ -4,6 +4,7 @@ import type { Backend, FileRow } from '../backends/backend.js';
 import { ParallelSha256 } from '../io/parallel-hash.js';
 import type { BlockSink } from '../io/parallel-hash.js';
 import type { ChunkReader } from './chunk-reader.js';
+import { noRoomCause } from '../backends/errors.js';
 
 /** Chunks fetched per query while streaming a file. */
 const FETCH_BATCH = 64;
@@ -72,15 +73,19 @@ export async function exportFile(backend: Backend, reader: ChunkReader, file: Fi
   let written = 0;
   try {
     for await (const buf of fileBlocks(backend, reader, file, hash)) {
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      written += buf.length;
+      for (let off = 0; off < buf.length;) {
+        const n = writeSync(fd, buf, off, buf.length - off);
+        off += n;
+        written += n;
+      }
     }
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });
     await hash.abort();
-    throw e;
+    // Node's ENOSPC names neither the file nor what happened to it.
+    const noRoom = noRoomCause(e);
+    throw noRoom ? new Error(`${dest}: ${noRoom} after ${written} bytes; the partial file was removed`, { cause: e }) : e;
   }
   closeSync(fd);
   const digest = await hash.digest();

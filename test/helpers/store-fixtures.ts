@@ -108,6 +108,18 @@ export async function dropPgSchema(schema: string): Promise<void> {
   }
 }
 
+/** The schema a pgTempLocation() URL puts the store in. */
+export function pgSchemaOf(url: string): string {
+  return new URL(url).searchParams.get('options')!.replace('-csearch_path=', '');
+}
+
+/** Whether a transaction holds the store's shared advisory lock (an import in flight) in this schema. */
+export async function importInFlight(c: { query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }> }, schema: string): Promise<boolean> {
+  const r = await c.query(`SELECT COUNT(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted
+      AND classid = $1 AND objsubid = 2 AND objid::bigint = ((hashtext($2)::bigint + 4294967296) % 4294967296)`, [0x74657373, schema]);
+  return (r.rows[0] as { n: number }).n > 0;
+}
+
 /** A location for a new store of the given kind (the CLI creates it): an SQLite file in `dir`, or a fresh PostgreSQL schema. */
 export function tempLocation(kind: BackendKind, dir: string, file = 'store.db'): { location: string; drop: () => Promise<void> } {
   if (kind === 'postgres') {

@@ -1,37 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
 import type { SafetensorsTensor } from '../helpers/build-safetensors.js';
-import { PG_TEST_URL, REPO_ROOT, randomWeights, sha256, storeSql, tempDir, tempLocation, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { PG_TEST_URL, importInFlight, pgSchemaOf, randomWeights, sha256, storeSql, tempDir, tempLocation, tempStore, testBackends } from '../helpers/store-fixtures.js';
 import type { BackendKind } from '../helpers/store-fixtures.js';
 import { Store } from '../../src/store/store.js';
+import { tessera } from '../helpers/cli.js';
+import type { Run } from '../helpers/cli.js';
 
 /**
  * Several processes on one store, for real: each importer and each gc is its
  * own `node bin/tessera.js` process.
  */
 
-const BIN = join(REPO_ROOT, 'bin/tessera.js');
 const kinds = await testBackends();
-
-interface Run { code: number | null; stdout: string; stderr: string; started: number; ended: number }
-
-function tessera(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, started, ended: Date.now() }));
-  });
-}
 
 const MIB_FLOATS = 1 << 18;
 const tensor = (name: string, seed: number): SafetensorsTensor => ({ name, dtype: 'F32', shape: [MIB_FLOATS], data: randomWeights(MIB_FLOATS, seed) });
@@ -89,19 +74,12 @@ for (const kind of kinds) {
   });
 }
 
-/** Whether a transaction holds the store's shared advisory lock (an import in flight) in this schema. */
-async function importInFlight(c: pg.Client, schema: string): Promise<boolean> {
-  const r = await c.query(`SELECT COUNT(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted
-      AND classid = $1 AND objsubid = 2 AND objid::bigint = ((hashtext($2)::bigint + 4294967296) % 4294967296)`, [0x74657373, schema]);
-  return (r.rows[0] as { n: number }).n > 0;
-}
-
 const pgOnly = (k: BackendKind[]) => (k.includes('postgres') ? false : 'no PostgreSQL server (SQLite has one writer at a time: gc cannot run beside an import there)');
 
 test('postgres: gc looping in other processes while a big import runs never deletes a chunk the import references', { skip: pgOnly(kinds) }, async () => {
   const { dir, cleanup } = tempDir();
   const loc = tempLocation('postgres', dir);
-  const schema = new URL(loc.location).searchParams.get('options')!.replace('-csearch_path=', '');
+  const schema = pgSchemaOf(loc.location);
   const admin = new pg.Client({ connectionString: PG_TEST_URL });
   await admin.connect();
   try {

@@ -11,6 +11,7 @@ import { MIGRATIONS } from './schema.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 import { int4, int8, parseCopyBinary } from './copy-binary.js';
+import { postgresFault } from '../errors.js';
 
 /**
  * Advisory lock keys (two int4s: a class, and the hash of the store's schema,
@@ -178,6 +179,9 @@ export class PostgresBackend implements Backend {
     this.location = redactUrl(url);
     this.pool = new pg.Pool({
       connectionString: url,
+      // Names this process's sessions in pg_stat_activity (an application_name in the URL or
+      // $PGAPPNAME wins): an operator, or a test, can tell which process holds which connection.
+      application_name: process.env.PGAPPNAME || `tessera pid ${process.pid}`,
       max: Number(process.env.TESSERA_PG_POOL) || 8,
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: 15_000,
@@ -186,6 +190,10 @@ export class PostgresBackend implements Backend {
     });
     // An idle connection that breaks (server restart) is dropped; the next query opens another.
     this.pool.on('error', () => {});
+    // A checked-out connection (a transaction's, gc's) whose session ends between two queries
+    // reports it as an 'error' event, which would crash the process with a stack trace: its
+    // next query fails instead, and that error is explained (errors.ts).
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /** Connects and brings the store's schema up to date (creating the schema when missing). */
@@ -200,13 +208,15 @@ export class PostgresBackend implements Backend {
     return b;
   }
 
+  explainError(e: unknown): unknown {
+    return postgresFault(e, this.location) ?? e;
+  }
+
+  /** An error while opening the store: explained, or at least prefixed with the store's location. */
   private wrap(e: unknown): Error {
-    const err = e as Error & { code?: string; errors?: Error[] };
-    // Connecting to "localhost" tries each address and fails with an AggregateError without a message.
-    const message = err?.message || (err?.errors ?? []).map((x) => x.message).join('; ') || String(e);
-    if (err && ((typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) || err.errors || /timeout/i.test(message))) {
-      return new Error(`${this.location}: cannot reach PostgreSQL (${message})`);
-    }
+    const fault = postgresFault(e, this.location);
+    if (fault) return fault;
+    const err = e as Error;
     if (err?.message && !err.message.includes(this.location)) err.message = `${this.location}: ${err.message}`;
     return err;
   }
@@ -330,7 +340,7 @@ export class PostgresBackend implements Backend {
           await sleep(20 + Math.random() * 100 * attempt);
           continue;
         }
-        throw cause;
+        throw this.explainError(cause);
       } finally {
         client.release(broken);
       }

@@ -6,6 +6,7 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
 import { MIGRATIONS } from './schema.js';
+import { sqliteFault } from '../errors.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 
@@ -14,6 +15,17 @@ const IN_BATCH = 500;
 
 interface ChunkDbRow { id: number; hash: Buffer; raw_size: number; stored_size: number; codec: number; depth: number; data: Buffer }
 
+/** How long a statement waits for another process's lock before failing ("the store is locked"). */
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/** The busy timeout: $TESSERA_BUSY_TIMEOUT_MS, else 10 s (long enough for another import's commit). */
+export function busyTimeoutMs(env: string | undefined = process.env.TESSERA_BUSY_TIMEOUT_MS): number {
+  if (env === undefined || env === '') return DEFAULT_BUSY_TIMEOUT_MS;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`TESSERA_BUSY_TIMEOUT_MS=${env}: expected a whole number of milliseconds`);
+  return n;
+}
+
 
 /** The embedded default: one database file with everything in it. */
 export class SqliteBackend implements Backend {
@@ -21,10 +33,26 @@ export class SqliteBackend implements Backend {
   private db: Db;
   private stmts = new Map<string, Statement>();
   private inTx = false;
+  private readonly busyTimeout = busyTimeoutMs();
 
   constructor(readonly location: string) {
     const fresh = !existsSync(location);
-    this.db = new Database(location);
+    try {
+      // The busy timeout is given at open, so that the pragmas and migration below wait for a lock too.
+      this.db = new Database(location, { timeout: this.busyTimeout });
+    } catch (e) {
+      throw this.explainError(e);
+    }
+    try {
+      this.configure(fresh);
+      this.migrate();
+    } catch (e) {
+      this.db.close();
+      throw this.explainError(e);
+    }
+  }
+
+  private configure(fresh: boolean): void {
     if (fresh) {
       // Incremental auto-vacuum lets `gc` hand freed pages back to the file system.
       this.db.pragma('auto_vacuum = INCREMENTAL');
@@ -37,10 +65,12 @@ export class SqliteBackend implements Backend {
     // FULL: a committed import survives a power cut, and a crash never leaves a half import.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 10000');
     this.db.pragma('cache_size = -65536');
     this.db.pragma('mmap_size = 1073741824');
-    this.migrate();
+  }
+
+  explainError(e: unknown): unknown {
+    return sqliteFault(e, this.location, this.busyTimeout) ?? e;
   }
 
   private migrate(): void {
@@ -82,8 +112,13 @@ export class SqliteBackend implements Backend {
       this.db.exec('COMMIT');
       return result;
     } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw e;
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // The cause is the first error, not this one; a rollback cut short leaves a hot
+        // journal, which the next connection to open the file rolls back.
+      }
+      throw this.explainError(e);
     } finally {
       this.inTx = false;
     }
