@@ -60,7 +60,7 @@ function tensorTable(tensors: TensorInfo[], all: boolean, open: (ref: string) =>
       h('th', { class: 'r' }, 'only in this model'), h('th', {}, 'shared'), h('th', {}, 'also held by'))),
     h('tbody', {}, rows.map((t) => h('tr', { 'data-testid': 'tensor-row' },
       h('td', { class: 'mono' }, multiFile ? h('span', { class: 'muted' }, `${t.file}: `) : null, t.name || h('span', { class: 'muted' }, '(unnamed)')),
-      h('td', {}, t.dtype), h('td', { class: 'mono' }, `[${t.shape.join(', ')}]`),
+      h('td', {}, t.dtype), h('td', { class: 'mono nowrap' }, `[${t.shape.join(', ')}]`),
       h('td', { class: 'r' }, num(bytes(t.bytes), t.bytes)),
       h('td', { class: 'r' }, t.uniqueBytes === undefined ? '' : num(bytes(t.uniqueBytes), t.uniqueBytes)),
       h('td', {}, uniqueBar(t)),

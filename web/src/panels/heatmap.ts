@@ -67,7 +67,7 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
       'Each cell is how many bytes two models have in common. Tessera stores those bytes once. ',
       'Models are ordered so that families (a base model, its fine-tunes, the same weights in another format) sit together as dark blocks. ',
       'The grey diagonal is each model on its own; an orange frame marks a fine-tune stored as a delta of its base. Hover a cell to see the shared tensors; click a model to open it.'),
-    n < 2 ? h('p', { class: 'empty' }, 'Sharing shows once the store holds two models or more.') : h('div', { class: 'heatmap-wrap' }, chartEl,
+    n < 2 ? h('p', { class: 'empty' }, 'Sharing shows once the store holds two models or more.') : h('div', { class: 'heatmap-wrap' }, h('div', { class: 'scroll-x' }, chartEl),
       h('div', { class: 'pairs', 'data-testid': 'top-pairs' },
         h('h3', {}, 'Most shared pairs'),
         pairs.length === 0 ? h('p', { class: 'muted' }, 'No two models share any bytes yet.') : h('ol', {}, pairs.map((p) => h('li', {},
@@ -105,6 +105,8 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
   const cell = Math.max(10, Math.min(72, Math.floor(room / n), Math.floor(720 / n)));
   // Room below the grid for the column labels, turned 45°.
   chartEl.style.height = `${n * cell + Math.ceil(labelWidth * 0.75) + 24}px`;
+  // A store too big for the panel scrolls sideways rather than squeezing cells below legibility.
+  chartEl.style.minWidth = `${labelWidth + n * cell + 120}px`;
   const showValues = cell >= 48;
   const valueLabel = {
     show: showValues, fontSize: 10,

@@ -32,7 +32,7 @@ function showOutputs(out: HTMLElement, r: OipInferResponse, ms: number): void {
     h('p', { class: 'ok small' }, `answered in ${ms.toFixed(0)} ms`),
     h('table', { class: 'outputs', 'data-testid': 'tryit-outputs' },
       h('thead', {}, h('tr', {}, h('th', {}, 'output'), h('th', {}, 'type'), h('th', {}, 'shape'), h('th', {}, 'values'))),
-      h('tbody', {}, r.outputs.map((o) => h('tr', {}, h('td', { class: 'mono' }, o.name), h('td', {}, o.datatype), h('td', { class: 'mono' }, `[${o.shape.join(', ')}]`),
+      h('tbody', {}, r.outputs.map((o) => h('tr', {}, h('td', { class: 'mono' }, o.name), h('td', {}, o.datatype), h('td', { class: 'mono nowrap' }, `[${o.shape.join(', ')}]`),
         h('td', { class: 'mono small' }, preview(o.data)))))),
     h('details', {}, h('summary', {}, 'whole response (JSON)'), h('pre', { class: 'json', 'data-testid': 'tryit-raw' }, JSON.stringify(r, null, 1))),
   );
