@@ -239,7 +239,8 @@ const ms = (x: number): string => x.toFixed(x < 10 ? 3 : 1);
 export async function benchServe(opts: ServeBenchOptions): Promise<{ text: string; report: ServeBenchReport }> {
   const { log } = opts;
   const storePath = join(opts.tmp, 'serve-bench.db');
-  const demo = demoModels();
+  // The ONNX demo models (the serving bench needs nothing else).
+  const demo = demoModels().filter((m) => m.path.endsWith('.onnx'));
   const original = demo.find((m) => m.name === MODEL)!.path;
   const variantFile = join(opts.tmp, 'silero_vad_v5_variant.onnx');
   {
