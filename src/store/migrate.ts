@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileRow, ModelRow, NewChunk } from '../backends/backend.js';
+import { encodeChunk } from '../codec/index.js';
+import { MAX_DELTA_DEPTH } from './delta-encoder.js';
 import { UserError } from './errors.js';
 import { formatModelRef } from './model-ref.js';
 import type { Store } from './store.js';
@@ -37,7 +39,8 @@ export interface MigrateResult {
 
 /**
  * Copies every model of one store into another, whatever their backends
- * (SQLite → PostgreSQL and back): chunk payloads as stored (no re-encoding),
+ * (SQLite → PostgreSQL and back): chunk payloads as stored (no re-encoding,
+ * but for a delta the target's deeper chains would push past the depth bound),
  * then each model's rows.
  *
  * - Chunks go in batches, each committed on its own, bases before the deltas
@@ -86,13 +89,18 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
       const batch = need.slice(i, i + CHUNK_BATCH).filter((id) => !idMap.has(id));
       if (batch.length === 0) continue;
       const fetched = await src.getChunks(batch);
-      const depth = new Map((await src.chunkInfo(batch)).map((c) => [c.id, c.depth]));
       // Bases first: a delta is decoded and checked against its bases as the target holds them.
       const bases = fetched.flatMap((c) => c.bases).filter((b) => !idMap.has(b));
       if (bases.length) await ensureChunks(bases);
       // (A base may have been in this batch: copied just now.)
       const chunks = fetched.filter((c) => !idMap.has(c.id));
       const found = await dst.lookupChunks(chunks.map((c) => c.hash));
+      // A delta's depth is taken from its bases as the target stores them, not
+      // copied from the source: a base the target already held (found by hash,
+      // e.g. kept from an earlier migration after the source re-imported it
+      // against another base) may sit at another depth there.
+      const targetBases = [...new Set(chunks.filter((_, j) => found[j] === undefined).flatMap((c) => c.bases.map((b) => idMap.get(b)!)))];
+      const targetDepth = new Map(targetBases.length ? (await dst.chunkInfo(targetBases)).map((b) => [b.id, b.depth]) : []);
       const rows: NewChunk[] = [];
       const rowSrcIds: number[] = [];
       for (let j = 0; j < chunks.length; j++) {
@@ -109,7 +117,15 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
         if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
           throw new Error(`${src.location}: chunk ${c.id} does not decode to its SHA-256 ${c.hash.toString('hex')}; the source store is damaged`);
         }
-        rows.push({ hash: c.hash, rawSize: c.rawSize, storedSize: c.data.length, codec: c.codec, bases: mapped, depth: depth.get(c.id)!, data: c.data });
+        const chunkDepth = mapped.length === 0 ? 0 : 1 + Math.max(...mapped.map((b) => targetDepth.get(b)!));
+        if (chunkDepth > MAX_DELTA_DEPTH) {
+          // The target's chain below this delta is deeper than the source's: stacking it
+          // there would break the depth bound, so it is stored self-contained instead.
+          const enc = encodeChunk({ raw });
+          rows.push({ hash: c.hash, rawSize: c.rawSize, storedSize: enc.payload.length, codec: enc.codec, bases: [], depth: 0, data: enc.payload });
+        } else {
+          rows.push({ hash: c.hash, rawSize: c.rawSize, storedSize: c.data.length, codec: c.codec, bases: mapped, depth: chunkDepth, data: c.data });
+        }
         rowSrcIds.push(c.id);
       }
       if (rows.length) {

@@ -146,3 +146,39 @@ test(`migrate: the tessera migrate command (sqlite -> ${middle})`, async () => {
     await to.drop();
   }
 });
+
+test(`migrate: a target holding some chunks already, deeper in its own delta chains, gets each delta's depth from its own bases (sqlite -> ${middle})`, async () => {
+  const a = await tempStore('sqlite');
+  const b = await tempStore(middle);
+  try {
+    // A lineage t0 → t5, each a slight change of the one before.
+    const files: string[] = [];
+    let cur = randomWeights(100_000, 11);
+    for (let g = 0; g < 6; g++) {
+      cur = Buffer.from(cur);
+      const f = new Float32Array(cur.buffer, cur.byteOffset, cur.length / 4);
+      for (let i = g % 3; i < f.length; i += 3) f[i] = f[i]! * 1.001;
+      files.push(join(a.dir, `t${g}.safetensors`));
+      writeFileSync(files[g]!, buildSafetensors([{ name: 'w', dtype: 'F32', shape: [100_000], data: cur }]));
+    }
+    // The target holds t0..t4 as a chain: t2's chunks at depth 2, t4's at the bound (4).
+    for (let g = 0; g <= 4; g++) await b.store.import(files[g]!, { name: `t${g}`, ...(g ? { base: { name: `t${g - 1}` } } : {}) });
+    // The source holds t2 and t4 self-contained (depth 0), t3 and t5 as deltas on them (depth 1).
+    await a.store.import(files[2]!, { name: 't2', base: null });
+    await a.store.import(files[3]!, { name: 'u3', base: { name: 't2' } });
+    await a.store.import(files[4]!, { name: 't4', base: null });
+    await a.store.import(files[5]!, { name: 't5', base: { name: 't4' } });
+    const r = await migrateStore(a.store, b.store);
+    assert.ok(r.chunksPresent > 0, 't2 and t4 were found in the target by hash');
+    // u3 lands on t2's chunks at depth 2 (so depth 3); t5 would land on t4's at 4, past the bound, so its chunks are stored self-contained.
+    assert.deepEqual((await b.store.verify(true)).problems, []);
+    for (const [name, g] of [['u3', 3], ['t5', 5]] as const) {
+      const out = join(b.dir, `${name}.out`);
+      await b.store.export({ name }, out);
+      assert.equal(sha256(out), sha256(files[g]!), name);
+    }
+  } finally {
+    await a.cleanup();
+    await b.cleanup();
+  }
+});
