@@ -4,7 +4,6 @@ import { withStore } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import { importDemo } from './demo.js';
-import { startServer } from '../../serve/server.js';
 import { DEFAULT_SERVE_OPTIONS } from '../../serve/options.js';
 
 interface ServeFlags {
@@ -61,6 +60,8 @@ export function register(program: Command): void {
         // npm start: the demo models, when the store is empty.
         if (flags.demo && (await store.list()).length === 0) await importDemo(store);
         const signal = untilSignal();
+        // Loaded here, not at the top: the server pulls in onnxruntime and prom-client, which every other command would pay for at start-up.
+        const { startServer } = await import('../../serve/server.js');
         const server = await startServer(store, {
           host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
           maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
