@@ -54,8 +54,12 @@ test('tessera serve: --demo imports into an empty store, prints the URL, serves,
     });
     assert.match(out, /importing the demo models/);
     assert.match(out, /silero-vad-v6:1/);
-    const list = (await http(`${url}/v2/models`)).json<{ models: { name: string }[] }>();
-    assert.deepEqual(list.models.map((m) => m.name), ['silero-vad-legacy', 'silero-vad-v5', 'silero-vad-v6']);
+    const list = (await http(`${url}/v2/models`)).json<{ models: { name: string; version: string }[] }>();
+    assert.deepEqual(list.models.map((m) => `${m.name}:${m.version}`), ['face-api:1', 'face-api:2', 'silero-vad-legacy:1', 'silero-vad-v5:1', 'silero-vad-v6:1']);
+    assert.match(out, /face-api:2 .* 0 B +100\.0%/, 'the second face-api release stores nothing new');
+    assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+    const page = await http(`${url}/`);
+    assert.equal(page.status, 200, 'the dashboard is served (npm run build made dist/web)');
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, err);
