@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { ExampleRequest } from '../store/example-request.js';
 
 export interface DemoModel {
   name: string;
@@ -8,6 +9,24 @@ export interface DemoModel {
   version?: number;
   path: string;
   what: string;
+  /** A request the model answers (kept with it: the dashboard's "try it" starts from it). */
+  example?: ExampleRequest;
+}
+
+/**
+ * A Silero VAD request: one 32 ms frame (512 samples at 16 kHz) of a 440 Hz
+ * tone, the sample rate, and a zero recurrent state in the version's layout.
+ */
+function sileroExample(state: 'h-c' | 'state'): ExampleRequest {
+  const frame = Array.from({ length: 512 }, (_, i) => Number((0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000)).toFixed(4)) || 0); // || 0: no -0, which JSON cannot keep
+  const zeros = (shape: number[]): ExampleRequest['inputs'][number] => ({ name: '', shape, datatype: 'FP32', data: new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0) });
+  const inputs: ExampleRequest['inputs'] = [
+    { name: 'input', shape: [1, 512], datatype: 'FP32', data: frame },
+    { name: 'sr', shape: [], datatype: 'INT64', data: [16000] },
+  ];
+  if (state === 'state') inputs.push({ ...zeros([2, 1, 128]), name: 'state' });
+  else inputs.push({ ...zeros([2, 1, 64]), name: 'h' }, { ...zeros([2, 1, 64]), name: 'c' });
+  return { inputs };
 }
 
 /**
@@ -23,9 +42,9 @@ export function demoModels(): DemoModel[] {
     throw new Error('the demo models come from the npm package @ricky0123/vad-web; run `npm install` in the Tessera directory first');
   }
   const models: DemoModel[] = [
-    { name: 'silero-vad-legacy', path: join(dist, 'silero_vad_legacy.onnx'), what: 'Silero VAD v4 (legacy), ONNX' },
-    { name: 'silero-vad-v5', path: join(dist, 'silero_vad_v5.onnx'), what: 'Silero VAD v5, ONNX' },
-    { name: 'silero-vad-v6', path: join(dist, 'silero_vad_v6.onnx'), what: 'Silero VAD v6, ONNX' },
+    { name: 'silero-vad-legacy', path: join(dist, 'silero_vad_legacy.onnx'), what: 'Silero VAD v4 (legacy), ONNX', example: sileroExample('h-c') },
+    { name: 'silero-vad-v5', path: join(dist, 'silero_vad_v5.onnx'), what: 'Silero VAD v5, ONNX', example: sileroExample('state') },
+    { name: 'silero-vad-v6', path: join(dist, 'silero_vad_v6.onnx'), what: 'Silero VAD v6, ONNX', example: sileroExample('state') },
   ];
   // Two releases of face-api's weights (TF.js, 7 models in one directory), as versions 1 and 2 of one model:
   // the second release ships the same weights, so it stores (almost) nothing new.

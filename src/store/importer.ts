@@ -26,6 +26,8 @@ export interface ImportOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Compress and hash on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
+  /** Kept with the model (e.g. an example inference request). */
+  metadata?: Record<string, unknown>;
   /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
   afterChunks?: (modelId: number) => Promise<void>;
 }
@@ -107,7 +109,8 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       const version = opts.version ?? (await backend.nextVersion(opts.name));
       const modelId = await backend.insertModel({
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
-        newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0, metadataJson: null,
+        newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
+        metadataJson: opts.metadata ? JSON.stringify(opts.metadata) : null,
       });
       const writer = new ChunkWriter(backend, encoder, pool);
       const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];

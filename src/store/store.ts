@@ -10,6 +10,7 @@ import { LazyEncoder } from './encoder.js';
 import { rebaseHalfCopies } from './rebase.js';
 import { verifyStore } from './verify.js';
 import { repairStore } from './repair.js';
+import type { ExampleRequest } from './example-request.js';
 import { sharingMatrix, tensorSharing } from './sharing.js';
 import type { SharingMatrix } from './sharing.js';
 import type { RepairReport } from './repair.js';
@@ -46,6 +47,8 @@ export interface StoreImportOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Compress and hash on worker threads (default: when the import is big enough to pay for them). */
   workerThreads?: boolean;
+  /** An example inference request kept with the model (the dashboard's "try it" starts from it). */
+  example?: ExampleRequest;
 }
 
 export interface ModelSummary extends ModelRow {
@@ -171,7 +174,7 @@ export class Store {
     const explicit = opts.base ? await this.resolve(opts.base) : undefined;
     const reader = this.reader();
     return importModel(this.backend, path, {
-      ...opts, chunkSize,
+      ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
       makeEncoder: async (inputs) => new LazyEncoder(async () => {
         const base = opts.base === null ? undefined : explicit ?? (await findBase(this.backend, reader, chunkSize, inputs))?.model;

@@ -78,3 +78,34 @@ test('the dashboard is served at / (or a clear 404 when not built); its files ne
     await t.close();
   }
 });
+
+test('import --example keeps a request with the model (shown by show --json); the demo models\' examples are answered; a bad example is refused before anything is stored', async () => {
+  const { demoModels } = await import('../../src/cli/demo-models.js');
+  const t = await serveModels([]);
+  try {
+    const vad = demoModels().filter((m) => m.example);
+    assert.equal(vad.length, 3);
+    for (const m of vad) {
+      const file = join(t.dir, `${m.name}.json`);
+      writeFileSync(file, JSON.stringify(m.example));
+      const r = spawnSync(process.execPath, [BIN, 'import', m.path, '--name', m.name, '--example', file, '--store', t.path], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    await t.server.context.catalog.refresh();
+    for (const m of vad) {
+      const show = (await http(`${t.url}/api/models/${m.name}`)).json<{ model: { metadataJson: string } }>();
+      const example = (JSON.parse(show.model.metadataJson) as { example: unknown }).example;
+      assert.deepEqual(example, m.example);
+      const r = await http(`${t.url}/v2/models/${m.name}/infer`, { method: 'POST', body: JSON.stringify(example) });
+      assert.equal(r.status, 200, r.body.toString());
+    }
+    const bad = join(t.dir, 'bad.json');
+    writeFileSync(bad, '{"inputs": [{"name": "x"}]}');
+    const refused = spawnSync(process.execPath, [BIN, 'import', VAD_MODELS[0]!, '--name', 'other', '--example', bad, '--store', t.path], { encoding: 'utf8' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /bad\.json: inputs\[0\] needs a name, a datatype/);
+    assert.equal((await http(`${t.url}/api/models/other`)).status, 404);
+  } finally {
+    await t.close();
+  }
+});

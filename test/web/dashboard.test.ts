@@ -19,6 +19,9 @@ import type { Store } from '../../src/store/store.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { REPO_ROOT, VAD_MODELS, randomWeights, tempStore } from '../helpers/store-fixtures.js';
 import { postJson } from '../serve/helpers.js';
+import { demoModels } from '../../src/cli/demo-models.js';
+
+const legacyExample = demoModels().find((m) => m.name === 'silero-vad-legacy')!.example!;
 
 const CHROMIUM = process.env.TESSERA_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'test-output/dashboard');
@@ -116,7 +119,8 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   t = await tempStore();
   const fam = writeFamily(t.dir);
-  await t.store.import(VAD_MODELS[0]!, { name: 'silero-vad-legacy' });
+  // With the example request the demo keeps for it: "try it" starts from that, not from zeros.
+  await t.store.import(VAD_MODELS[0]!, { name: 'silero-vad-legacy', example: legacyExample });
   await t.store.import(VAD_MODELS[1]!, { name: 'silero-vad-v5' });
   await t.store.import(fam.base, { name: 'digits-base' });
   await t.store.import(fam.tuned, { name: 'digits-tuned', base: { name: 'digits-base' } });
@@ -226,9 +230,20 @@ test('upload by drag-and-drop: refused without the token, then progress to 100%,
 test('try it: an inference from the panel shows what the server answers', { skip }, async () => {
   const panel = page.getByTestId('tryit');
   await panel.scrollIntoViewIfNeeded();
+  // A model stored with an example request runs as it is.
+  await page.getByTestId('tryit-model').selectOption('silero-vad-legacy:1');
+  await page.getByTestId('tryit-source').filter({ hasText: 'example stored with the model' }).waitFor();
+  assert.deepEqual(JSON.parse(await page.getByTestId('tryit-body').inputValue()), legacyExample);
+  await page.getByTestId('tryit-run').click();
+  await page.getByTestId('tryit-outputs').waitFor({ timeout: 20_000 });
+  const exampleReply = JSON.parse((await page.getByTestId('tryit-raw').textContent())!) as { outputs: unknown[] };
+  const exampleDirect = (await postJson(`${server.url}/v2/models/silero-vad-legacy/versions/1/infer`, legacyExample)).json<{ outputs: unknown[] }>();
+  assert.deepEqual(exampleReply.outputs, exampleDirect.outputs);
+
+  // Without one, the template follows the model's metadata: zeros, dynamic dimensions as 1.
   await page.getByTestId('tryit-model').selectOption('silero-vad-v5:1');
   await page.getByTestId('tryit-signature').filter({ hasText: 'state' }).waitFor();
-  // The template follows the model's metadata, dynamic dimensions as 1.
+  await page.getByTestId('tryit-source').filter({ hasText: 'zeros' }).waitFor();
   const template = JSON.parse(await page.getByTestId('tryit-body').inputValue()) as { inputs: { name: string; shape: number[]; data: unknown[] }[] };
   const meta = (await (await fetch(`${server.url}/v2/models/silero-vad-v5/versions/1`)).json()) as { inputs: { name: string; shape: number[] }[] };
   assert.deepEqual(template.inputs.map((i) => [i.name, i.shape]), meta.inputs.map((i) => [i.name, i.shape.map((d) => (d < 0 ? 1 : d))]));

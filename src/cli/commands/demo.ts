@@ -12,7 +12,7 @@ export async function importDemo(store: Store): Promise<void> {
   console.log(`importing the demo models into ${store.backend.location}`);
   const rows: (string | number)[][] = [];
   for (const m of demoModels()) {
-    const { result: r, seconds } = await runImport(store, m.path, { name: m.name, version: m.version });
+    const { result: r, seconds } = await runImport(store, m.path, { name: m.name, version: m.version }, m.example);
     const s = modelSavings(r.model);
     rows.push([`${r.model.name}:${r.model.version}`, m.what, bytes(r.logicalBytes),
       r.created ? bytes(r.newStoredBytes) : 'already stored', r.created ? percent(s.deduplicatedBytes, r.logicalBytes) : '',

@@ -8,6 +8,8 @@ import type { ImportResult } from '../../store/importer.js';
 import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
+import { readExample } from '../../store/example-request.js';
+import type { ExampleRequest } from '../../store/example-request.js';
 
 export interface ImportFlags {
   name: string;
@@ -16,6 +18,8 @@ export interface ImportFlags {
   base?: string;
   /** False with --no-delta. */
   delta?: boolean;
+  /** A JSON file: an example inference request kept with the model. */
+  example?: string;
   json?: boolean;
 }
 
@@ -30,12 +34,13 @@ export function describeImport(r: ImportResult, seconds: number): string {
   ].join('\n');
 }
 
-export async function runImport(store: Store, path: string, flags: ImportFlags): Promise<{ result: ImportResult; seconds: number }> {
+export async function runImport(store: Store, path: string, flags: ImportFlags, example?: ExampleRequest): Promise<{ result: ImportResult; seconds: number }> {
+  const ex = example ?? (flags.example !== undefined ? readExample(flags.example) : undefined);
   const bar = byteProgress(`importing ${flags.name}`);
   const t0 = performance.now();
   try {
     const result = await store.import(path, {
-      name: flags.name, version: flags.version, chunkSize: flags.chunkSize, onProgress: bar.update,
+      name: flags.name, version: flags.version, chunkSize: flags.chunkSize, onProgress: bar.update, example: ex,
       base: flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined,
     });
     return { result, seconds: (performance.now() - t0) / 1000 };
@@ -53,6 +58,7 @@ export function register(program: Command): void {
     .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
     .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
     .option('--no-delta', 'store no deltas against another model')
+    .option('--example <request.json>', 'an example inference request ({"inputs": [...]}) kept with the model; the dashboard\'s "try it" starts from it')
     .option('--json', 'print the result as JSON')
     .action(async (path: string, flags: ImportFlags, cmd: Command) => {
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {

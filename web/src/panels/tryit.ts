@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
-import type { ModelStats, OipInferResponse, OipMetadata, OipTensorMeta } from '../types.js';
+import type { ModelStats, OipInferResponse, OipTensorMeta } from '../types.js';
 
 /** A value of the right type for a datatype, to pre-fill a request. */
 function zero(datatype: string): number | string | boolean {
@@ -9,15 +9,27 @@ function zero(datatype: string): number | string | boolean {
 
 /** A request body for the model's inputs: zeros, dynamic (-1) dimensions as 1. */
 export function sampleRequest(inputs: OipTensorMeta[]): string {
-  const body = {
-    inputs: inputs.map((i) => {
-      const shape = i.shape.map((d) => (d < 0 ? 1 : d));
-      const count = shape.reduce((a, b) => a * b, 1);
-      return { name: i.name, shape, datatype: i.datatype, data: new Array<number | string | boolean>(count).fill(zero(i.datatype)) };
-    }),
-  };
-  // One input per line keeps a long zero array from hiding the other inputs.
-  return `{"inputs": [\n${body.inputs.map((i) => `  ${JSON.stringify(i)}`).join(',\n')}\n]}`;
+  return formatRequest(inputs.map((i) => {
+    const shape = i.shape.map((d) => (d < 0 ? 1 : d));
+    const count = shape.reduce((a, b) => a * b, 1);
+    return { name: i.name, shape, datatype: i.datatype, data: new Array<number | string | boolean>(count).fill(zero(i.datatype)) };
+  }));
+}
+
+/** One input per line: a long data array does not hide the other inputs. */
+function formatRequest(inputs: unknown[]): string {
+  return `{"inputs": [\n${inputs.map((i) => `  ${JSON.stringify(i)}`).join(',\n')}\n]}`;
+}
+
+/** The example request kept with the model at import (`tessera import --example`), if any. */
+function exampleInputs(metadataJson: string | null): unknown[] | undefined {
+  if (!metadataJson) return undefined;
+  try {
+    const inputs = (JSON.parse(metadataJson) as { example?: { inputs?: unknown } }).example?.inputs;
+    return Array.isArray(inputs) ? inputs : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const sig = (t: OipTensorMeta): string => `${t.name}: ${t.datatype} [${t.shape.map((d) => (d < 0 ? 'any' : d)).join(', ')}]`;
@@ -59,10 +71,12 @@ export function renderTryIt(root: HTMLElement, models: ModelStats[], preferred?:
     inputs.textContent = 'reading the model\'s inputs…';
     fill(out);
     try {
-      const meta: OipMetadata = await api.metadata(m.name, m.version);
+      const [meta, details] = await Promise.all([api.metadata(m.name, m.version), api.model(m.name, m.version)]);
       if (mine !== asked) return;
-      fill(inputs, h('div', {}, 'inputs: ', meta.inputs.map(sig).join(' · ')), h('div', {}, 'outputs: ', meta.outputs.map(sig).join(' · ')));
-      body.value = sampleRequest(meta.inputs);
+      const example = exampleInputs(details.model.metadataJson);
+      fill(inputs, h('div', {}, 'inputs: ', meta.inputs.map(sig).join(' · ')), h('div', {}, 'outputs: ', meta.outputs.map(sig).join(' · ')),
+        h('div', { 'data-testid': 'tryit-source' }, example ? 'the request below is the example stored with the model' : 'the request below is zeros in the shapes the model expects'));
+      body.value = example ? formatRequest(example) : sampleRequest(meta.inputs);
     } catch (e) {
       if (mine === asked) fill(inputs, h('span', { class: 'error' }, e instanceof Error ? e.message : String(e)));
     }
@@ -77,7 +91,7 @@ export function renderTryIt(root: HTMLElement, models: ModelStats[], preferred?:
       showOutputs(out, await api.infer(m.name, m.version, body.value), performance.now() - t0);
     } catch (e) {
       fill(out, h('p', { class: 'error', 'data-testid': 'tryit-error' }, e instanceof Error ? e.message : String(e)),
-        h('p', { class: 'muted small' }, 'The zeros are only a template of the shapes: many models want real data (a longer signal, a valid setting). Edit the request and run it again.'));
+        h('p', { class: 'muted small' }, 'Many models want real data (a longer signal, a valid setting) rather than zeros: edit the request and run it again. `tessera import --example request.json` keeps a working request with a model.'));
     } finally {
       run.disabled = false;
     }
@@ -86,7 +100,7 @@ export function renderTryIt(root: HTMLElement, models: ModelStats[], preferred?:
 
   fill(root,
     h('h2', {}, 'Try it: run a model'),
-    h('p', { class: 'explain' }, 'Tessera serves its ONNX models over the Open Inference Protocol, straight from the store. Pick one: the request below is pre-filled with zeros in the shapes it expects. Edit the data and run it.'),
+    h('p', { class: 'explain' }, 'Tessera serves its ONNX models over the Open Inference Protocol, straight from the store. Pick one: the request below is its stored example, or zeros in the shapes it expects. Edit the data and run it.'),
     servable.length === 0 ? h('p', { class: 'empty' }, 'No ONNX model in the store to run.') : [
       h('label', { class: 'row' }, 'model ', select), inputs, body, h('div', { class: 'row' }, run), out],
   );

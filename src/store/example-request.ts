@@ -1,0 +1,49 @@
+import { readFileSync, statSync } from 'node:fs';
+import { UserError } from './errors.js';
+
+/** Largest example request kept with a model: it is shown in a form, not a dataset. */
+export const MAX_EXAMPLE_BYTES = 1 << 20;
+
+/**
+ * An example inference request kept with a model (in its metadata), so the
+ * dashboard's "try it" panel can start from data the model accepts instead
+ * of zeros. It must be an OIP JSON request: `{"inputs": [{name, shape,
+ * datatype, data}, …]}`; it is checked for that shape, not run.
+ */
+export interface ExampleRequest {
+  inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[];
+}
+
+export function parseExample(text: string, where: string): ExampleRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${where}: not JSON (${(e as Error).message})`);
+  }
+  const inputs = (value as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new UserError(`${where}: expected {"inputs": [...]} with at least one input`);
+  for (const [i, t] of inputs.entries()) {
+    const x = t as Record<string, unknown> | null;
+    if (typeof x?.name !== 'string' || typeof x.datatype !== 'string' || !Array.isArray(x.shape) || !x.shape.every((d) => Number.isInteger(d) && (d as number) >= 0) || !Array.isArray(x.data)) {
+      throw new UserError(`${where}: inputs[${i}] needs a name, a datatype, a shape of non-negative integers and a data array`);
+    }
+  }
+  return { inputs: inputs as ExampleRequest['inputs'] };
+}
+
+export function readExample(path: string): ExampleRequest {
+  const size = statSync(path).size;
+  if (size > MAX_EXAMPLE_BYTES) throw new UserError(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
+  return parseExample(readFileSync(path, 'utf8'), path);
+}
+
+/** The example kept in a model's metadata, if any. */
+export function exampleOf(metadataJson: string | null): ExampleRequest | undefined {
+  if (!metadataJson) return undefined;
+  try {
+    return (JSON.parse(metadataJson) as { example?: ExampleRequest }).example;
+  } catch {
+    return undefined;
+  }
+}
