@@ -9,6 +9,7 @@ import type { ServeContext } from './context.js';
 import { FileLayouts } from './files/file-layout.js';
 import { answerClientError } from './http/client-error.js';
 import { HttpError } from './http/errors.js';
+import { discardRest } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
 import { Metrics } from './metrics.js';
@@ -101,8 +102,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
         return;
       }
       const headers: Record<string, string> = e instanceof HttpError ? { ...e.headers } : {};
-      // A body left unread (refused early) is not worth draining: close the connection after the answer.
-      if (!req.complete) headers.Connection = 'close';
+      // A body left unread (refused early): drop the rest as it comes, so that the client gets this answer.
+      discardRest(req);
       sendError(res, status, message, headers);
     }
   };
