@@ -6,6 +6,7 @@ export class Metrics {
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly requestSeconds: Histogram<'method' | 'route'>;
   readonly responseBytes: Counter<'route'>;
+  readonly clientErrors: Counter<'code'>;
   readonly inferences: Counter<'model' | 'status'>;
   readonly inferenceSeconds: Histogram<'model'>;
   readonly modelsLoaded: Gauge;
@@ -28,6 +29,10 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     this.responseBytes = new Counter({ name: 'tessera_http_response_bytes_total', help: 'Response body bytes sent', labelNames: ['route'], registers });
+    this.clientErrors = new Counter({
+      name: 'tessera_http_client_errors_total', help: 'Connections answered or closed outside any handler: malformed requests, headers or bodies too slow (ERR_HTTP_REQUEST_TIMEOUT), resets',
+      labelNames: ['code'], registers,
+    });
     this.inferences = new Counter({ name: 'tessera_inference_requests_total', help: 'Inference requests per model', labelNames: ['model', 'status'], registers });
     this.inferenceSeconds = new Histogram({
       name: 'tessera_inference_duration_seconds', help: 'onnxruntime run time per model', labelNames: ['model'], registers,

@@ -19,6 +19,12 @@ export interface ServeOptions {
   intraOpThreads?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
   shutdownGraceMs: number;
+  /** A request's headers must have arrived within this long of its first byte (408 and close otherwise: slowloris). */
+  headersTimeoutMs: number;
+  /** A whole request, body included, must have arrived within this long (408 and close otherwise); bounds uploads too. */
+  requestTimeoutMs: number;
+  /** A download whose client reads nothing for this long is cut off (it would otherwise hold its connection and buffers forever). */
+  sendTimeoutMs: number;
   /** One line per notable event (load failures, shutdown); default: stderr. */
   log?: (line: string) => void;
 }
@@ -35,4 +41,8 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxUploadBytes: 16 * GiB,
   maxJsonDepth: 64,
   shutdownGraceMs: 10_000,
+  // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
+  headersTimeoutMs: 60_000,
+  requestTimeoutMs: 300_000,
+  sendTimeoutMs: 60_000,
 };

@@ -7,7 +7,9 @@ import { Auth, isLoopback } from './auth.js';
 import { Catalog } from './catalog.js';
 import type { ServeContext } from './context.js';
 import { FileLayouts } from './files/file-layout.js';
+import { answerClientError } from './http/client-error.js';
 import { HttpError } from './http/errors.js';
+import { discardRest } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
 import { Metrics } from './metrics.js';
@@ -59,6 +61,9 @@ function buildRouter(ctx: ServeContext): Router {
 export async function startServer(store: Store, options: Partial<ServeOptions> = {}): Promise<RunningServer> {
   const opts: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, ...options };
   if (endianness() !== 'LE') throw new Error('the server assumes a little-endian machine (tensor data is little-endian on the wire)');
+  if (opts.headersTimeoutMs > opts.requestTimeoutMs) {
+    throw new Error(`the headers timeout (${opts.headersTimeoutMs} ms) cannot be longer than the request timeout (${opts.requestTimeoutMs} ms)`);
+  }
   if (!isLoopback(opts.host) && !opts.token) {
     throw new Error(`refusing to listen on ${opts.host}, which is not a loopback address, without a token: set --token or TESSERA_TOKEN`);
   }
@@ -102,17 +107,22 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
         return;
       }
       const headers: Record<string, string> = e instanceof HttpError ? { ...e.headers } : {};
-      // A body left unread (refused early) is not worth draining: close the connection after the answer.
-      if (!req.complete) headers.Connection = 'close';
+      // A body left unread (refused early): drop the rest as it comes, so that the client gets this answer.
+      discardRest(req);
       sendError(res, status, message, headers);
     }
   };
 
-  const server: Server = createServer({ keepAliveTimeout: 5000, requestTimeout: 300_000 }, (req, res) => void handle(req, res));
-  server.on('clientError', (_err, socket) => {
-    const body = '{"error":"malformed HTTP request"}';
-    if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    else socket.destroy();
+  const server: Server = createServer({
+    keepAliveTimeout: 5000,
+    headersTimeout: opts.headersTimeoutMs,
+    requestTimeout: opts.requestTimeoutMs,
+    // Node checks those timeouts on a timer (every 30 s by default), so a short limit would be enforced late: check at a quarter of the shorter one.
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 4))),
+  }, (req, res) => void handle(req, res));
+  server.on('clientError', (err: Error & { code?: string }, socket) => {
+    metrics.clientErrors.inc({ code: err.code ?? 'unknown' });
+    answerClientError(err, socket);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

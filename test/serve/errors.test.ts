@@ -1,12 +1,14 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { VAD_MODELS, randomBytes } from '../helpers/store-fixtures.js';
+import { oversizedBodies, slowBodies, slowHeaders, stalledDownloads } from './abuse.js';
 import { binaryBody, http, postJson, serveModels } from './helpers.js';
 import type { TestServer } from './helpers.js';
+import { rawExchange } from './raw-http.js';
 
 const V5 = VAD_MODELS[1]!;
 
@@ -161,6 +163,28 @@ test('a model whose stored bytes are damaged fails to load with a 500, and the o
     assert.equal(dl, 'cut');
     assert.equal((await postJson(`${d.url}/v2/models/good/infer`, { inputs: good() })).status, 200);
     assert.equal((await http(`${d.url}/v2/health/ready`)).status, 200);
+  } finally {
+    await d.close();
+  }
+});
+
+test('slow and oversized clients: a 413 reaches a client that sends its whole body, slow headers and bodies get 408, headers too large 431, an unread download is cut off', async () => {
+  const limits = { maxBodyBytes: 1 << 20, headersTimeoutMs: 1000, requestTimeoutMs: 2000, sendTimeoutMs: 500 };
+  const d = await serveModels([['vad', V5]], limits);
+  try {
+    const large = join(d.dir, 'large.bin');
+    writeFileSync(large, randomBytes(16 << 20, 6));
+    await d.store.import(large, { name: 'large' });
+    await d.server.context.catalog.refresh();
+    const t = { url: d.url, port: d.server.port, inferPath: '/v2/models/vad/infer', ...limits, rss: async () => 0 };
+    // A connection closed with the rest of the body unread was reset, and the client, still sending, often lost its 413.
+    await oversizedBodies(t, 2);
+    await Promise.all([slowHeaders(t, 1), slowBodies(t, 1)]);
+    const huge = await rawExchange(d.server.port, [`GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`], 0, 5000);
+    assert.equal(huge.status, 431, huge.head);
+    const stalled = await stalledDownloads({ ...t, large: { model: 'large', path: 'large.bin', bytes: readFileSync(large) } }, 1, 1500);
+    assert.match(stalled.line, /cut off/);
+    assert.equal((await http(`${d.url}/v2/health/live`)).status, 200);
   } finally {
     await d.close();
   }

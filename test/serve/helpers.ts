@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import type { Tensor } from 'onnxruntime-node';
@@ -6,7 +7,7 @@ import type { RunningServer } from '../../src/serve/server.js';
 import type { ServeOptions } from '../../src/serve/options.js';
 import { sessionOptions } from '../../src/serve/runtime/onnx-runtime.js';
 import type { Store } from '../../src/store/store.js';
-import { prng, tempStore } from '../helpers/store-fixtures.js';
+import { VAD_MODELS, prng, tempStore } from '../helpers/store-fixtures.js';
 
 export interface TestServer {
   server: RunningServer;
@@ -62,6 +63,18 @@ export interface RefInput {
   data: Float32Array | BigInt64Array;
 }
 
+/** Silero inputs for a batch of `n` windows of 512 samples, with a non-zero recurrent state (the legacy model has h and c, the later ones one state). */
+export function sileroInputs(file: string, n: number, seed: number): RefInput[] {
+  const audio: RefInput = { name: 'input', type: 'float32', dims: [n, 512], data: floats(n * 512, seed, 0.5) };
+  const sr: RefInput = { name: 'sr', type: 'int64', dims: [], data: BigInt64Array.from([16000n]) };
+  if (file === VAD_MODELS[0]) {
+    return [audio, sr,
+      { name: 'h', type: 'float32', dims: [2, n, 64], data: floats(2 * n * 64, seed + 1, 0.1) },
+      { name: 'c', type: 'float32', dims: [2, n, 64], data: floats(2 * n * 64, seed + 2, 0.1) }];
+  }
+  return [audio, { name: 'state', type: 'float32', dims: [2, n, 128], data: floats(2 * n * 128, seed + 1, 0.1) }, sr];
+}
+
 /** Runs the original file with onnxruntime-node directly, with the server's session options. */
 export async function runDirect(file: string, inputs: RefInput[]): Promise<Record<string, Tensor>> {
   const s = await ort.InferenceSession.create(readFileSync(file), sessionOptions());
@@ -71,6 +84,27 @@ export async function runDirect(file: string, inputs: RefInput[]): Promise<Recor
     return await s.run(feeds);
   } finally {
     await s.release();
+  }
+}
+
+/** An output of an OIP inference response. */
+export interface OipOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data?: number[];
+  parameters?: { binary_data_size?: number };
+}
+
+/** FP32 JSON outputs equal, bit for bit, what onnxruntime-node gave on the original file. */
+export function assertSameAsDirect(outputs: OipOutput[], direct: Record<string, { dims: readonly number[]; data: unknown }>, what: string): void {
+  for (const o of outputs) {
+    const ref = direct[o.name];
+    assert.ok(ref, `${what}: output ${o.name} not produced directly`);
+    assert.deepEqual(o.shape, [...ref.dims], `${what}: ${o.name} shape`);
+    const got = Buffer.from(new Float32Array(o.data!).buffer);
+    const want = Buffer.from((ref.data as Float32Array).buffer, (ref.data as Float32Array).byteOffset, (ref.data as Float32Array).byteLength);
+    assert.ok(got.equals(want), `${what}: ${o.name} differs from onnxruntime-node on the original file`);
   }
 }
 

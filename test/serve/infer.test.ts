@@ -3,41 +3,10 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CORPUS_ABSENT, VAD_MODELS, corpusDir } from '../helpers/store-fixtures.js';
-import { binaryBody, floats, http, oipInput, postJson, runDirect, serveModels, splitBinaryReply, tensorBytes } from './helpers.js';
-import type { RefInput, TestServer } from './helpers.js';
-
-interface OipOutput {
-  name: string;
-  datatype: string;
-  shape: number[];
-  data?: number[];
-  parameters?: { binary_data_size?: number };
-}
+import { assertSameAsDirect, binaryBody, floats, http, oipInput, postJson, runDirect, serveModels, sileroInputs, splitBinaryReply, tensorBytes } from './helpers.js';
+import type { OipOutput, RefInput, TestServer } from './helpers.js';
 
 const [LEGACY, V5, V6] = VAD_MODELS as [string, string, string];
-
-/** Silero inputs for a batch of `n` windows of 512 samples, with a non-zero recurrent state. */
-function sileroInputs(file: string, n: number, seed: number): RefInput[] {
-  const audio: RefInput = { name: 'input', type: 'float32', dims: [n, 512], data: floats(n * 512, seed, 0.5) };
-  const sr: RefInput = { name: 'sr', type: 'int64', dims: [], data: BigInt64Array.from([16000n]) };
-  if (file === LEGACY) {
-    return [audio, sr,
-      { name: 'h', type: 'float32', dims: [2, n, 64], data: floats(2 * n * 64, seed + 1, 0.1) },
-      { name: 'c', type: 'float32', dims: [2, n, 64], data: floats(2 * n * 64, seed + 2, 0.1) }];
-  }
-  return [audio, { name: 'state', type: 'float32', dims: [2, n, 128], data: floats(2 * n * 128, seed + 1, 0.1) }, sr];
-}
-
-function assertSameAsDirect(outputs: OipOutput[], direct: Record<string, { dims: readonly number[]; data: unknown }>, what: string): void {
-  for (const o of outputs) {
-    const ref = direct[o.name];
-    assert.ok(ref, `${what}: output ${o.name} not produced directly`);
-    assert.deepEqual(o.shape, [...ref.dims], `${what}: ${o.name} shape`);
-    const got = Buffer.from(new Float32Array(o.data!).buffer);
-    const want = Buffer.from((ref.data as Float32Array).buffer, (ref.data as Float32Array).byteOffset, (ref.data as Float32Array).byteLength);
-    assert.ok(got.equals(want), `${what}: ${o.name} differs from onnxruntime-node on the original file`);
-  }
-}
 
 let s: TestServer;
 before(async () => {

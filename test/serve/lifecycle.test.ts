@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { REPO_ROOT, VAD_MODELS, tempDir } from '../helpers/store-fixtures.js';
+import { VAD_MODELS, tempDir } from '../helpers/store-fixtures.js';
+import { BIN, spawnServe } from './child-server.js';
+import type { ChildServer } from './child-server.js';
 import { http, serveModels } from './helpers.js';
-
-const BIN = join(REPO_ROOT, 'bin/tessera.js');
 
 test('graceful shutdown: a request in flight finishes, new connections are refused', async () => {
   const s = await serveModels([['v5', VAD_MODELS[1]!]]);
@@ -36,41 +36,29 @@ test('graceful shutdown: a request in flight finishes, new connections are refus
 
 test('tessera serve: --demo imports into an empty store, prints the URL, serves, stops on SIGTERM', async () => {
   const { dir, cleanup } = tempDir();
-  let running: { exitCode: number | null; kill(sig: NodeJS.Signals): boolean } | undefined;
+  let running: ChildServer | undefined;
   try {
     const store = join(dir, 'demo.db');
-    const child = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0', '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
-    running = child;
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${err}`)));
-    });
+    running = await spawnServe(['--demo', '--port', '0', '--store', store]);
+    const { url } = running;
+    const out = running.stdout();
     assert.match(out, /importing the demo models/);
     assert.match(out, /silero-vad-v6:1/);
     const list = (await http(`${url}/v2/models`)).json<{ models: { name: string; version: string }[] }>();
     assert.deepEqual(list.models.map((m) => `${m.name}:${m.version}`), ['face-api:1', 'face-api:2', 'silero-vad-legacy:1', 'silero-vad-v5:1', 'silero-vad-v6:1']);
     assert.match(out, /face-api:2 .* 0 B +100\.0%/, 'the second face-api release stores nothing new');
-    assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     const page = await http(`${url}/`);
+    assert.match(running.stdout(), /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     assert.equal(page.status, 200, 'the dashboard is served (npm run build made dist/web)');
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
-    assert.match(out, /SIGTERM: finishing requests in flight/);
+    assert.equal(await running.stop(), 0, running.stderr());
+    assert.match(running.stdout(), /SIGTERM: finishing requests in flight/);
     // A non-loopback address without a token is refused with one line and exit code 1.
     const refused = spawnSync(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', '0', '--store', store], { encoding: 'utf8', env: { ...process.env, TESSERA_TOKEN: '' } });
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /^tessera: refusing to listen on 0\.0\.0\.0, which is not a loopback address, without a token/);
   } finally {
     // A failed assertion must not leave the server running (the test run would hang on it).
-    if (running && running.exitCode === null) running.kill('SIGKILL');
+    running?.kill();
     cleanup();
   }
 });

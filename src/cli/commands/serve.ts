@@ -16,6 +16,9 @@ interface ServeFlags {
   token?: string;
   tokenRead?: boolean;
   threads?: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  sendTimeout: number;
   demo?: boolean;
 }
 
@@ -53,6 +56,9 @@ export function register(program: Command): void {
     .option('--token <token>', 'bearer token for uploads, deletes, load and unload (default: $TESSERA_TOKEN)')
     .option('--token-read', 'require the token for reads too')
     .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
+    .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
+    .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
+    .option('--send-timeout <ms>', 'cut off a download whose client reads nothing for this long', parsePositiveInt, d.sendTimeoutMs)
     .option('--demo', 'import the demo models first when the store is empty')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const token = flags.token ?? (process.env.TESSERA_TOKEN || undefined);
@@ -65,6 +71,7 @@ export function register(program: Command): void {
         const server = await startServer(store, {
           host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
           maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
+          headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
         });
         const models = server.context.catalog.all();
         console.log(`tessera: serving ${models.length} model version(s) from ${store.backend.location} at ${server.url}  (${token ? 'writes need the token' : 'no token: writes open to loopback clients'}; Ctrl-C stops)`);

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FileRow } from '../../backends/backend.js';
 import { FormatError } from '../../formats/errors.js';
@@ -39,10 +38,34 @@ function fileOf(v: CatalogVersion, path: string): FileRow {
   return f;
 }
 
-async function write(res: ServerResponse, b: Buffer): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (!res.write(b)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+/** Resolves when `res` takes more ('drain'), is gone ('close') or after `ms` without either; its listeners are removed whichever comes first. */
+function drained(res: ServerResponse, ms: number): Promise<'drain' | 'close' | 'stalled'> {
+  return new Promise((resolve) => {
+    const done = (why: 'drain' | 'close' | 'stalled'): void => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(why);
+    };
+    const onDrain = (): void => done('drain');
+    const onClose = (): void => done('close');
+    const timer = setTimeout(() => done('stalled'), ms);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** Bytes handed to the socket at once: the stall timer below restarts after each, so it measures a client that reads (almost) nothing. */
+const SLICE = 256 * 1024;
+
+/**
+ * Sends one block, waiting while the client is behind; false when the client
+ * is gone. A client that takes not one slice in `stallMs` is cut off: waiting
+ * on it forever would pin its connection and the blocks in flight.
+ */
+async function write(res: ServerResponse, b: Buffer, stallMs: number): Promise<boolean> {
+  for (let at = 0; at < b.length && !res.destroyed; at += SLICE) {
+    if (!res.write(b.subarray(at, at + SLICE)) && (await drained(res, stallMs)) === 'stalled') res.destroy();
   }
   return !res.destroyed;
 }
@@ -92,7 +115,7 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
     hash?.update(block);
     // Hold the latest block back until the next arrives, so the last one goes out only after the digest is checked.
     if (pending) {
-      if (!(await write(res, pending))) return;
+      if (!(await write(res, pending, ctx.opts.sendTimeoutMs))) return;
       sent += pending.length;
       ctx.metrics.fileBytesServed.inc(pending.length);
     }
@@ -103,7 +126,7 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
     res.destroy();
     return;
   }
-  if (pending && (await write(res, pending))) {
+  if (pending && (await write(res, pending, ctx.opts.sendTimeoutMs))) {
     sent += pending.length;
     ctx.metrics.fileBytesServed.inc(pending.length);
   }
