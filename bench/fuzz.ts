@@ -1,6 +1,9 @@
-import { runCampaign } from './campaign.js';
+import { runCampaign } from '../test/fuzz/campaign.js';
 
-/** `npm run fuzz -- [cases per seed] [seed]`: a larger campaign than CI's, with a table of what happened. */
+/**
+ * `npm run fuzz -- [cases per seed] [seed]`: a larger campaign than CI's, with a table of what happened.
+ * Kept out of test/: `node --test dist/test/` runs every file below a test directory.
+ */
 const cases = Number(process.argv[2] ?? 20000);
 const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
 const t0 = performance.now();
