@@ -513,11 +513,15 @@ export class PostgresBackend implements Backend {
   async restoreChunk(id: number, r: NewChunk): Promise<void> {
     await this.query('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data]);
-    if (r.bases.length) {
-      const params: number[] = [];
-      r.bases.forEach((b, i) => params.push(id, i, b));
-      await this.query(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${placeholders(r.bases.length, 3)}`, params);
-    }
+    await this.insertBases(id, r.bases);
+  }
+
+  /** One chunk's bases, in order, in one statement. */
+  private async insertBases(id: number, bases: number[]): Promise<void> {
+    if (bases.length === 0) return;
+    const params: number[] = [];
+    bases.forEach((b, i) => params.push(id, i, b));
+    await this.query(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${placeholders(bases.length, 3)}`, params);
   }
 
   async setModelUnavailable(id: number, reason: string | null): Promise<void> {
@@ -527,11 +531,7 @@ export class PostgresBackend implements Backend {
   async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
     await this.query('UPDATE chunks SET codec = $1, data = $2, stored_size = $3, depth = $4 WHERE id = $5', [e.codec, e.data, e.storedSize, e.depth, id]);
     await this.query('DELETE FROM chunk_bases WHERE chunk_id = $1', [id]);
-    if (e.bases.length) {
-      const params: number[] = [];
-      e.bases.forEach((b, i) => params.push(id, i, b));
-      await this.query(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${placeholders(e.bases.length, 3)}`, params);
-    }
+    await this.insertBases(id, e.bases);
   }
 
   async fileChunkIds(fileId: number): Promise<number[]> {

@@ -217,12 +217,17 @@ export class SqliteBackend implements Backend {
 
   async insertChunks(rows: NewChunk[]): Promise<number[]> {
     const ins = this.stmt('INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?)');
-    const base = this.stmt('INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES (?, ?, ?)');
     return rows.map((r) => {
       const id = Number(ins.run(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data).lastInsertRowid);
-      r.bases.forEach((b, i) => base.run(id, i, b));
+      this.insertBases(id, r.bases);
       return id;
     });
+  }
+
+  /** One chunk's bases, in order. */
+  private insertBases(id: number, bases: number[]): void {
+    const ins = this.stmt('INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES (?, ?, ?)');
+    bases.forEach((b, i) => ins.run(id, i, b));
   }
 
   async insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void> {
@@ -237,8 +242,7 @@ export class SqliteBackend implements Backend {
   async restoreChunk(id: number, r: NewChunk): Promise<void> {
     this.stmt('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
-    const base = this.stmt('INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES (?, ?, ?)');
-    r.bases.forEach((b, i) => base.run(id, i, b));
+    this.insertBases(id, r.bases);
   }
 
   async setModelUnavailable(id: number, reason: string | null): Promise<void> {
@@ -248,8 +252,7 @@ export class SqliteBackend implements Backend {
   async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
     this.stmt('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?').run(e.codec, e.data, e.storedSize, e.depth, id);
     this.stmt('DELETE FROM chunk_bases WHERE chunk_id = ?').run(id);
-    const ins = this.stmt('INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES (?, ?, ?)');
-    e.bases.forEach((b, i) => ins.run(id, i, b));
+    this.insertBases(id, e.bases);
   }
 
   async fileChunkIds(fileId: number): Promise<number[]> {
