@@ -330,9 +330,18 @@ export class Store {
   }
 }
 
-/** Refuses a model that `tessera repair` marked unavailable: its bytes are known to be wrong or missing. */
+/**
+ * Why a model's bytes must not be handed out (`tessera repair` marked it
+ * unavailable: some chunk is missing or fails its hash), or undefined. The
+ * CLI and the server give the same words.
+ */
+export function unavailableMessage(model: ModelRow): string | undefined {
+  if (model.unavailable === null) return undefined;
+  return `${formatModelRef(model.name, model.version)} is marked unavailable by tessera repair (${model.unavailable}); run \`tessera repair --from <its original files>\` to restore it`;
+}
+
+/** Refuses a model that `tessera repair` marked unavailable. */
 export function assertAvailable(model: ModelRow): void {
-  if (model.unavailable !== null) {
-    throw new UserError(`${formatModelRef(model.name, model.version)} is marked unavailable (${model.unavailable}); run \`tessera repair --from <its original files>\` to restore it`);
-  }
+  const why = unavailableMessage(model);
+  if (why !== undefined) throw new UserError(why);
 }

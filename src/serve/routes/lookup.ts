@@ -1,4 +1,5 @@
 import { validateModelName } from '../../store/model-ref.js';
+import { unavailableMessage } from '../../store/store.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { HttpError, badRequest, notFound } from '../http/errors.js';
@@ -40,9 +41,10 @@ export async function findVersion(ctx: ServeContext, nameText: string | undefine
  */
 export async function findServable(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined): Promise<CatalogVersion> {
   const v = await findVersion(ctx, nameText, versionText);
-  if (v.model.unavailable !== null) {
+  const why = unavailableMessage(v.model);
+  if (why !== undefined) {
     ctx.log(`refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
-    throw new HttpError(503, `model ${v.model.name}:${v.model.version} is marked unavailable by tessera repair (${v.model.unavailable}); run \`tessera repair --from <its original files>\` to restore it`);
+    throw new HttpError(503, why);
   }
   return v;
 }

@@ -1,4 +1,5 @@
 import type { Store } from '../../store/store.js';
+import { unavailableMessage } from '../../store/store.js';
 import { keyOf, onnxFile } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
 import { HttpError } from '../http/errors.js';
@@ -61,7 +62,8 @@ export class ModelManager {
   async acquire(v: CatalogVersion): Promise<Lease> {
     const key = keyOf(v.model);
     // Its bytes are known to be wrong or missing: never build a session from them.
-    if (v.model.unavailable !== null) throw new HttpError(503, `model ${key} is marked unavailable by tessera repair (${v.model.unavailable})`);
+    const unavailable = unavailableMessage(v.model);
+    if (unavailable !== undefined) throw new HttpError(503, unavailable);
     const failed = this.failures.get(key);
     if (failed !== undefined) throw new HttpError(500, `${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
     const file = onnxFile(v);
