@@ -37,10 +37,21 @@ export interface SharingMatrix {
 export interface TensorSharing {
   file: string;
   name: string;
+  dtype: string;
+  shape: number[];
   bytes: number;
-  /** Raw bytes of the tensor's distinct chunks no other model references. */
+  chunks: number;
+  /** Raw bytes of the tensor's distinct chunks that no other model references. */
   uniqueBytes: number;
+  /** Other models holding some of the tensor's chunks, and how many bytes of them. */
   sharedWith: { model: string; bytes: number }[];
+}
+
+/** One file of a model: its segments, and its tensors with what they share. */
+export interface FileSharing {
+  file: FileRow;
+  segments: SegmentRow[];
+  tensors: TensorSharing[];
 }
 
 export const NAMES_PER_PAIR = 8;
@@ -105,9 +116,8 @@ export async function sharingMatrix(backend: Backend): Promise<SharingMatrix> {
   };
 }
 
-/** Per tensor of a model: its size, the bytes only it holds, and what each other model holds of it. */
-export async function tensorSharing(backend: Backend, model: ModelRow, files: FileRow[]): Promise<TensorSharing[]> {
-  const out: TensorSharing[] = [];
+/** Per file of a model, per tensor: its size, the bytes only it holds, and what each other model holds of it. */
+export async function tensorSharing(backend: Backend, model: ModelRow, files: FileRow[]): Promise<FileSharing[]> {
   const perFile: { file: FileRow; ids: number[]; segments: SegmentRow[] }[] = [];
   const all = new Set<number>();
   for (const file of files) {
@@ -122,9 +132,9 @@ export async function tensorSharing(backend: Backend, model: ModelRow, files: Fi
   const sizes: Map<number, ChunkInfo> = await chunkInfos(backend, [...all]);
   const refs = new Map<number, string>();
   for (const m of await backend.listModels()) refs.set(m.id, formatModelRef(m.name, m.version));
-  for (const { file, ids, segments } of perFile) {
-    for (const s of segments) {
-      if (s.kind !== 1) continue;
+  return perFile.map(({ file, ids, segments }) => ({
+    file, segments,
+    tensors: segments.filter((s) => s.kind === 1).map((s) => {
       const chunks = new Set(ids.slice(s.firstChunk, s.firstChunk + s.chunkCount));
       let unique = 0;
       const shared = new Map<number, number>();
@@ -134,11 +144,11 @@ export async function tensorSharing(backend: Backend, model: ModelRow, files: Fi
         if (!users) unique += size;
         else for (const m of users) shared.set(m, (shared.get(m) ?? 0) + size);
       }
-      out.push({
-        file: file.path, name: s.tensorName ?? '', bytes: s.length, uniqueBytes: unique,
+      return {
+        file: file.path, name: s.tensorName ?? '', dtype: s.dtype ?? '', shape: s.shape ?? [], bytes: s.length, chunks: s.chunkCount,
+        uniqueBytes: unique,
         sharedWith: [...shared].map(([m, b]) => ({ model: refs.get(m) ?? String(m), bytes: b })).sort((a, b) => b.bytes - a.bytes || (a.model < b.model ? -1 : 1)),
-      });
-    }
-  }
-  return out;
+      };
+    }),
+  }));
 }

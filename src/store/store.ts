@@ -12,7 +12,7 @@ import { verifyStore } from './verify.js';
 import { repairStore } from './repair.js';
 import type { ExampleRequest } from './example-request.js';
 import { sharingMatrix, tensorSharing } from './sharing.js';
-import type { SharingMatrix } from './sharing.js';
+import type { SharingMatrix, TensorSharing } from './sharing.js';
 import type { RepairReport } from './repair.js';
 import type { VerifyReport } from './verify.js';
 import { UserError } from './errors.js';
@@ -78,18 +78,8 @@ export function listEntries(models: ModelSummary[]): ModelListEntry[] {
   }));
 }
 
-export interface TensorInfo {
-  file: string;
-  name: string;
-  dtype: string;
-  shape: number[];
-  bytes: number;
-  chunks: number;
-  /** Raw bytes of the tensor's distinct chunks that no other model references. */
-  uniqueBytes: number;
-  /** Other models holding some of the tensor's chunks, and how many bytes of them. */
-  sharedWith: { model: string; bytes: number }[];
-}
+/** A model's tensor as `show` lists it (with what it shares). */
+export type TensorInfo = TensorSharing;
 
 export interface ModelDetails {
   model: ModelRow;
@@ -214,21 +204,9 @@ export class Store {
     const files = await this.backend.listFiles(model.id);
     const tensors: TensorInfo[] = [];
     const fileInfo: ModelDetails['files'] = [];
-    const sharing = await tensorSharing(this.backend, model, files);
-    for (const f of files) {
-      const segs = await this.backend.listSegments(f.id);
-      let n = 0;
-      for (const s of segs) {
-        if (s.kind !== 1) continue;
-        // tensorSharing lists the same tensors in the same order (files, then tensor segments).
-        const shared = sharing[tensors.length]!;
-        n++;
-        tensors.push({
-          file: f.path, name: s.tensorName ?? '', dtype: s.dtype ?? '', shape: s.shape ?? [], bytes: s.length, chunks: s.chunkCount,
-          uniqueBytes: shared.uniqueBytes, sharedWith: shared.sharedWith,
-        });
-      }
-      fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segs.length, tensors: n });
+    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.backend, model, files)) {
+      tensors.push(...ts);
+      fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segments.length, tensors: ts.length });
     }
     const bytes = await this.backend.modelChunkBytes(model.id);
     const sharedWith: ModelDetails['sharedWith'] = [];
