@@ -16,6 +16,13 @@ export function percent(part: number, whole: number): string {
   return whole === 0 ? '0%' : `${((100 * part) / whole).toFixed(1)}%`;
 }
 
+/** "a, b, c and 3 more": the first `shown` of `total` items. */
+export function listSome(items: string[], total = items.length, shown = 3): string {
+  const head = items.slice(0, shown);
+  const rest = total - head.length;
+  return rest > 0 ? `${head.join(', ')} and ${rest} more` : head.join(', ');
+}
+
 /** Left-aligned text columns, right-aligned columns whose header starts with '>'. */
 export function table(headers: string[], rows: (string | number)[][]): string {
   const right = headers.map((h) => h.startsWith('>'));

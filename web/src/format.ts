@@ -2,7 +2,7 @@
  * Sizes and percentages written the way the CLI writes them (the same
  * functions), so a number on the page reads the same as in `tessera stats`.
  */
-export { bytes, percent } from '../../src/cli/format.js';
+export { bytes, listSome, percent } from '../../src/cli/format.js';
 
 /** A date and time in the reader's locale, to the minute. */
 export function when(iso: string): string {
@@ -12,11 +12,4 @@ export function when(iso: string): string {
 
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
-}
-
-/** "a, b and 3 more" */
-export function listSome(items: string[], total = items.length, shown = 3): string {
-  const head = items.slice(0, shown);
-  const rest = total - head.length;
-  return rest > 0 ? `${head.join(', ')} and ${rest} more` : head.join(', ');
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes, percent, table } from '../format.js';
+import { bytes, listSome, percent, table } from '../format.js';
 
 export function register(program: Command): void {
   program.command('sharing')
@@ -23,7 +23,7 @@ export function register(program: Command): void {
           const t = m.tensors[p.a]![p.b]!;
           const smaller = Math.min(m.models[p.a]!.distinctBytes, m.models[p.b]!.distinctBytes);
           return [m.models[p.a]!.ref, m.models[p.b]!.ref, bytes(p.bytes), percent(p.bytes, smaller),
-            `${t.names.slice(0, 3).join(', ')}${t.count > 3 ? ` and ${t.count - 3} more` : ''}`];
+            listSome(t.names, t.count)];
         })));
         if (pairs.length > top) console.log(`(${pairs.length - top} more pairs; --top N or --json for all)`);
         console.log(`\nfamilies (models in cluster order): ${m.order.map((i) => m.models[i]!.ref).join(' ')}`);
