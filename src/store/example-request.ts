@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { UserError } from './errors.js';
 
 /** Largest example request kept with a model: it is shown in a form, not a dataset. */
@@ -8,7 +7,8 @@ export const MAX_EXAMPLE_BYTES = 1 << 20;
  * An example inference request kept with a model (in its metadata), so the
  * dashboard's "try it" panel can start from data the model accepts instead
  * of zeros. It must be an OIP JSON request: `{"inputs": [{name, shape,
- * datatype, data}, …]}`; it is checked for that shape, not run.
+ * datatype, data}, …]}`; it is checked for that shape, not run. No Node
+ * imports here: the dashboard reads examples with exampleOf too.
  */
 export interface ExampleRequest {
   inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[];
@@ -30,12 +30,6 @@ export function parseExample(text: string, where: string): ExampleRequest {
     }
   }
   return { inputs: inputs as ExampleRequest['inputs'] };
-}
-
-export function readExample(path: string): ExampleRequest {
-  const size = statSync(path).size;
-  if (size > MAX_EXAMPLE_BYTES) throw new UserError(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
-  return parseExample(readFileSync(path, 'utf8'), path);
 }
 
 /** The example kept in a model's metadata, if any. */

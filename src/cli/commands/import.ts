@@ -8,8 +8,10 @@ import type { ImportResult } from '../../store/importer.js';
 import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
-import { readExample } from '../../store/example-request.js';
+import { readFileSync, statSync } from 'node:fs';
+import { MAX_EXAMPLE_BYTES, parseExample } from '../../store/example-request.js';
 import type { ExampleRequest } from '../../store/example-request.js';
+import { UserError } from '../../store/errors.js';
 
 export interface ImportFlags {
   name: string;
@@ -32,6 +34,13 @@ export function describeImport(r: ImportResult, seconds: number): string {
     `  logical ${bytes(r.logicalBytes)}, new bytes stored ${bytes(r.newStoredBytes)} (${percent(r.newStoredBytes, r.logicalBytes)}), deduplicated ${bytes(s.deduplicatedBytes)} (${percent(s.deduplicatedBytes, r.logicalBytes)})`,
     `  saved by compression ${bytes(s.compressionSavedBytes)}, by delta ${bytes(s.deltaSavedBytes)}${r.base ? ` against ${r.base.name}:${r.base.version}` : ''}`,
   ].join('\n');
+}
+
+/** An --example file: bounded before it is read, then checked for the shape of a request. */
+function readExample(path: string): ExampleRequest {
+  const size = statSync(path).size;
+  if (size > MAX_EXAMPLE_BYTES) throw new UserError(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
+  return parseExample(readFileSync(path, 'utf8'), path);
 }
 
 export async function runImport(store: Store, path: string, flags: ImportFlags, example?: ExampleRequest): Promise<{ result: ImportResult; seconds: number }> {

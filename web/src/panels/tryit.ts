@@ -1,5 +1,6 @@
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
+import { exampleOf } from '../../../src/store/example-request.js';
 import type { ModelStats, OipInferResponse, OipTensorMeta } from '../types.js';
 
 /** A value of the right type for a datatype, to pre-fill a request. */
@@ -19,17 +20,6 @@ export function sampleRequest(inputs: OipTensorMeta[]): string {
 /** One input per line: a long data array does not hide the other inputs. */
 function formatRequest(inputs: unknown[]): string {
   return `{"inputs": [\n${inputs.map((i) => `  ${JSON.stringify(i)}`).join(',\n')}\n]}`;
-}
-
-/** The example request kept with the model at import (`tessera import --example`), if any. */
-function exampleInputs(metadataJson: string | null): unknown[] | undefined {
-  if (!metadataJson) return undefined;
-  try {
-    const inputs = (JSON.parse(metadataJson) as { example?: { inputs?: unknown } }).example?.inputs;
-    return Array.isArray(inputs) ? inputs : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const sig = (t: OipTensorMeta): string => `${t.name}: ${t.datatype} [${t.shape.map((d) => (d < 0 ? 'any' : d)).join(', ')}]`;
@@ -73,7 +63,8 @@ export function renderTryIt(root: HTMLElement, models: ModelStats[], preferred?:
     try {
       const [meta, details] = await Promise.all([api.metadata(m.name, m.version), api.model(m.name, m.version)]);
       if (mine !== asked) return;
-      const example = exampleInputs(details.model.metadataJson);
+      const stored = exampleOf(details.model.metadataJson)?.inputs;
+      const example = Array.isArray(stored) ? stored : undefined;
       fill(inputs, h('div', {}, 'inputs: ', meta.inputs.map(sig).join(' · ')), h('div', {}, 'outputs: ', meta.outputs.map(sig).join(' · ')),
         h('div', { 'data-testid': 'tryit-source' }, example ? 'the request below is the example stored with the model' : 'the request below is zeros in the shapes the model expects'));
       body.value = example ? formatRequest(example) : sampleRequest(meta.inputs);
