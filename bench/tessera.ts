@@ -4,6 +4,8 @@ import type { StoreTotals } from '../src/backends/backend.js';
 import type { ModelRef } from '../src/store/model-ref.js';
 import { formatModelRef } from '../src/store/model-ref.js';
 import { Store } from '../src/store/store.js';
+import type { ModelSummary } from '../src/store/store.js';
+import { openBackend } from '../src/backends/open.js';
 import type { Corpus } from './corpus.js';
 import { timed, timing } from './timing.js';
 import type { Timing } from './timing.js';
@@ -154,13 +156,13 @@ async function oneRun(
       for (let i = 0; i < refs.length; i++) {
         // Every export starts with an empty cache of decoded base chunks, as `tessera export` in a new process:
         // otherwise a delta model's time would depend on what the imports and the previous exports left in it.
-        store.reader().clear();
+        store.dropCaches();
         times.modelExportS.push((await timed(() => store.export(refs[i]!, dirs[i]!))).seconds);
       }
     });
     times.exportS = exp.seconds;
     rmSync(exportRoot, { recursive: true, force: true });
-    return { times, backend: store.backend.kind, chunkSize: await store.chunkSize(chunkSize), totals, totalsAfterReimport, reimportNewChunks, models };
+    return { times, backend: store.kind, chunkSize: await store.chunkSize(chunkSize), totals, totalsAfterReimport, reimportNewChunks, models };
   } finally {
     await done();
   }
@@ -174,23 +176,32 @@ async function oneRun(
 async function modelSizes(store: Store, refs: ModelRef[]): Promise<ModelSizes[]> {
   const stats = new Map((await store.stats()).perModel.map((m) => [m.model, m]));
   const rows = new Map((await store.list()).map((m) => [formatModelRef(m.name, m.version), m]));
-  const out: ModelSizes[] = [];
-  for (const r of refs) {
-    const ref = formatModelRef(r.name, r.version!);
-    const s = stats.get(ref);
-    const row = rows.get(ref);
-    if (!s || !row) throw new Error(`bench: ${ref} is missing from the store's stats`);
-    let deltaReadBytes = 0;
+  // Which chunks are deltas is the database's business, not the store's API: the bench reads it directly.
+  const db = await openBackend(store.location);
+  const deltaBytes = async (row: ModelSummary): Promise<number> => {
+    let n = 0;
     for (const f of await store.files(row)) {
-      for (const c of await store.backend.chunkInfo(await store.backend.fileChunkIds(f.id))) if (c.bases.length > 0) deltaReadBytes += c.rawSize;
+      for (const c of await db.chunkInfo(await db.fileChunkIds(f.id))) if (c.bases.length > 0) n += c.rawSize;
     }
-    out.push({
-      ref, logicalBytes: s.logicalBytes, deduplicatedBytes: s.deduplicatedBytes, compressionSavedBytes: s.compressionSavedBytes,
-      deltaSavedBytes: s.deltaSavedBytes, storedBytes: s.storedBytes, deltaRawBytes: row.deltaRawBytes, deltaStoredBytes: row.deltaStoredBytes,
-      base: s.base, deltaReadBytes,
-    });
+    return n;
+  };
+  try {
+    const out: ModelSizes[] = [];
+    for (const r of refs) {
+      const ref = formatModelRef(r.name, r.version!);
+      const s = stats.get(ref);
+      const row = rows.get(ref);
+      if (!s || !row) throw new Error(`bench: ${ref} is missing from the store's stats`);
+      out.push({
+        ref, logicalBytes: s.logicalBytes, deduplicatedBytes: s.deduplicatedBytes, compressionSavedBytes: s.compressionSavedBytes,
+        deltaSavedBytes: s.deltaSavedBytes, storedBytes: s.storedBytes, deltaRawBytes: row.deltaRawBytes, deltaStoredBytes: row.deltaStoredBytes,
+        base: s.base, deltaReadBytes: await deltaBytes(row),
+      });
+    }
+    return out;
+  } finally {
+    await db.close();
   }
-  return out;
 }
 
 /**

@@ -15,7 +15,7 @@ export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Pr
   try {
     return await fn(store);
   } catch (e) {
-    throw store.backend.explainError(e);
+    throw store.explainError(e);
   } finally {
     await store.close();
   }

@@ -10,6 +10,9 @@ export interface BlockSink {
   take(block: Buffer): void;
 }
 
+/** Fresh buffers, nothing done with them: for readers whose caller hashes nothing. */
+export const plainBlocks: BlockSink = { alloc: (n) => Buffer.allocUnsafe(n), take: () => {} };
+
 /** Blocks in flight between the reading thread and the hashing worker. */
 const RING = 4;
 

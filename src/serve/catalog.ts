@@ -1,11 +1,9 @@
-import type { FileRow, ModelRow } from '../backends/backend.js';
-import type { Store } from '../store/store.js';
+import type { FileRow } from '../backends/backend.js';
+import type { CatalogEntry, Store } from '../store/store.js';
 import type { WriteLock } from './write-lock.js';
 
-export interface CatalogVersion {
-  model: ModelRow;
-  files: FileRow[];
-}
+/** A model version and its files. */
+export type CatalogVersion = CatalogEntry;
 
 /** `name:version`, the key of a model version everywhere in the server. */
 export const keyOf = (m: { name: string; version: number }): string => `${m.name}:${m.version}`;
@@ -45,10 +43,11 @@ export class Catalog {
   /** Reads the store again now: only from inside the write lock (after the write) or when no write runs. */
   async reload(): Promise<void> {
     const next = new Map<string, Map<number, CatalogVersion>>();
-    for (const m of await this.store.backend.listModels()) {
+    for (const entry of await this.store.catalog()) {
+      const m = entry.model;
       let versions = next.get(m.name);
       if (!versions) next.set(m.name, (versions = new Map()));
-      versions.set(m.version, { model: m, files: await this.store.backend.listFiles(m.id) });
+      versions.set(m.version, entry);
     }
     this.byName = next;
     this.lastRefresh = Date.now();
@@ -66,7 +65,7 @@ export class Catalog {
    */
   async refreshFor(name: string, version?: number): Promise<void> {
     await this.writes.idle();
-    if (await this.store.backend.findModel(name, version)) await this.reload();
+    if (await this.store.find({ name, version })) await this.reload();
   }
 
   /** Reads the store again when the catalog is older than `maxAgeMs` (bounded re-reads for unknown names). */

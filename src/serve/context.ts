@@ -1,7 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { Auth } from './auth.js';
 import type { Catalog } from './catalog.js';
-import type { FileLayouts } from './files/file-layout.js';
 import type { Metrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
 import type { ModelManager } from './runtime/model-manager.js';
@@ -14,7 +13,6 @@ export interface ServeContext {
   models: ModelManager;
   metrics: Metrics;
   writes: WriteLock;
-  layouts: FileLayouts;
   auth: Auth;
   opts: ServeOptions;
   /** Set when shutdown has begun: readiness turns false. */

@@ -6,7 +6,6 @@ import type { Store } from '../store/store.js';
 import { Auth, isLoopback } from './auth.js';
 import { Catalog } from './catalog.js';
 import type { ServeContext } from './context.js';
-import { FileLayouts } from './files/file-layout.js';
 import { answerClientError } from './http/client-error.js';
 import { HttpError } from './http/errors.js';
 import { discardRest } from './http/linger.js';
@@ -70,13 +69,14 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   const auth = new Auth({ token: opts.token, tokenRead: opts.tokenRead });
   const metrics = new Metrics();
   const writes = new WriteLock();
+  // The store's decoded-chunk cache serves model loads and downloads alike: sized by --chunk-cache.
+  store.resizeCache(opts.chunkCacheBytes);
   const catalog = new Catalog(store, writes);
   await catalog.refresh();
   const log = opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`));
   const ctx: ServeContext = {
     store, catalog, metrics, writes, auth, opts, log, draining: false,
-    models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, chunkCacheBytes: opts.chunkCacheBytes, runtime: { intraOpThreads: opts.intraOpThreads } }),
-    layouts: new FileLayouts(store),
+    models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads } }),
   };
   const router = buildRouter(ctx);
 

@@ -7,7 +7,11 @@ export class ByteLru<K> {
   private map = new Map<K, Buffer>();
   private used = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(private limit: number) {}
+
+  get capacity(): number {
+    return this.limit;
+  }
 
   get bytes(): number {
     return this.used;
@@ -36,15 +40,26 @@ export class ByteLru<K> {
     if (this.map.has(key)) return;
     this.map.set(key, value);
     this.used += value.length;
-    for (const [k, v] of this.map) {
-      if (this.used <= this.capacity || this.map.size === 1) break;
-      this.map.delete(k);
-      this.used -= v.length;
-    }
+    this.evict(1);
+  }
+
+  /** A new capacity; entries past it go at once, oldest first. */
+  resize(capacity: number): void {
+    this.limit = capacity;
+    this.evict(0);
   }
 
   clear(): void {
     this.map.clear();
     this.used = 0;
+  }
+
+  /** Drops the oldest entries until the rest fit, keeping at least `keep` of the newest. */
+  private evict(keep: number): void {
+    for (const [k, v] of this.map) {
+      if (this.used <= this.limit || this.map.size <= keep) break;
+      this.map.delete(k);
+      this.used -= v.length;
+    }
   }
 }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { FileRow, ModelRow, NewChunk } from '../backends/backend.js';
+import type { Backend, FileRow, ModelRow, NewChunk } from '../backends/backend.js';
 import { encodeChunk } from '../codec/index.js';
 import { MAX_DELTA_DEPTH } from './delta-encoder.js';
 import { UserError } from './errors.js';
 import { formatModelRef } from './model-ref.js';
-import type { Store } from './store.js';
+import type { StoreReaders } from './file-reader.js';
+import { DamagedFileError } from './file-reader.js';
 
 /** Chunks read from the source and committed to the target at a time. */
 const CHUNK_BATCH = 256;
@@ -61,9 +62,7 @@ export interface MigrateResult {
  * them by hash. Chunks no model references (garbage not yet collected) are
  * not copied.
  */
-export async function migrateStore(from: Store, to: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
-  const src = from.backend;
-  const dst = to.backend;
+export async function migrateStore(src: Backend, dst: Backend, target: StoreReaders, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const result: MigrateResult = {
     models: 0, modelsCopied: 0, modelsPresent: 0, chunksCopied: 0, storedBytesCopied: 0, chunksPresent: 0, filesVerified: 0, bytesVerified: 0,
   };
@@ -79,7 +78,7 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
 
   /** Source chunk id → target chunk id. */
   const idMap = new Map<number, number>();
-  const reader = to.reader();
+  const reader = target.chunks;
   let copiedNow = 0;
   let presentNow = 0;
 
@@ -103,17 +102,18 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
       const targetDepth = new Map(targetBases.length ? (await dst.chunkInfo(targetBases)).map((b) => [b.id, b.depth]) : []);
       const rows: NewChunk[] = [];
       const rowSrcIds: number[] = [];
-      for (let j = 0; j < chunks.length; j++) {
-        const c = chunks[j]!;
-        const there = found[j];
-        if (there !== undefined) {
-          idMap.set(c.id, there);
-          presentNow++;
-          continue;
-        }
-        const mapped = c.bases.map((b) => idMap.get(b)!);
-        const raw = Buffer.allocUnsafe(c.rawSize);
-        await reader.decodeInto({ ...c, bases: mapped }, raw);
+      const copy = chunks.filter((_, j) => found[j] === undefined).map((c) => ({ ...c, bases: c.bases.map((b) => idMap.get(b)!) }));
+      chunks.forEach((c, j) => {
+        if (found[j] === undefined) return;
+        idMap.set(c.id, found[j]!);
+        presentNow++;
+      });
+      // Decoded against the target's bases, all of the batch's fetched at once.
+      const decoded = await reader.decodeEach(copy);
+      for (const [j, c] of copy.entries()) {
+        const mapped = c.bases;
+        const raw = decoded[j]!;
+        if (raw instanceof Error) throw raw;
         if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
           throw new Error(`${src.location}: chunk ${c.id} does not decode to its SHA-256 ${c.hash.toString('hex')}; the source store is damaged`);
         }
@@ -198,18 +198,15 @@ export async function migrateStore(from: Store, to: Store, opts: MigrateOptions 
     const t = modelMap.get(m.id)!;
     const ref = formatModelRef(m.name, m.version);
     for (const f of await dst.listFiles(t.id)) {
-      const h = createHash('sha256');
-      let n = 0;
-      for await (const block of to.fileBytes(f)) {
-        h.update(block);
-        n += block.length;
-      }
-      const digest = h.digest();
-      if (n !== f.size || !digest.equals(f.sha256)) {
-        throw new Error(`${dst.location}: ${ref} ${f.path} rebuilds to ${n} bytes with SHA-256 ${digest.toString('hex')}, expected ${f.size} bytes with ${f.sha256.toString('hex')}`);
+      try {
+        // A whole-file read checks the digest recorded at import.
+        for await (const block of target.files.read(f)) void block;
+      } catch (e) {
+        if (e instanceof DamagedFileError) throw new Error(`${dst.location}: ${ref} ${e.message}`, { cause: e });
+        throw e;
       }
       result.filesVerified++;
-      result.bytesVerified += n;
+      result.bytesVerified += f.size;
       opts.onProgress?.({ event: 'verified', model: ref, file: f.path });
     }
   }

@@ -6,8 +6,8 @@ import { encodeChunk } from '../codec/index.js';
 import type { Segment } from '../formats/segment.js';
 import { FileSource } from '../io/file-source.js';
 import { hashFileSync } from '../io/hash-file-sync.js';
-import type { ChunkReader } from './chunk-reader.js';
-import { plainBlocks } from './exporter.js';
+import type { StoreReaders } from './file-reader.js';
+import { plainBlocks } from '../io/parallel-hash.js';
 import { formatModelRef } from './model-ref.js';
 import { filePieces } from './pieces.js';
 import { chunkInfos, verifyStore } from './verify.js';
@@ -50,8 +50,8 @@ export interface RepairReport {
  * All writes happen in one transaction per step, so a crash leaves either
  * the old state or the repaired one.
  */
-export async function repairStore(backend: Backend, reader: ChunkReader, chunkSize: number, sources: string[]): Promise<RepairReport> {
-  const first = await verifyStore(backend, reader, true);
+export async function repairStore(backend: Backend, readers: StoreReaders, chunkSize: number, sources: string[]): Promise<RepairReport> {
+  const first = await verifyStore(backend, readers, true);
   const bad = new Set(first.problems.flatMap((p) => p.chunks));
   const report: RepairReport = { badChunks: bad.size, rewritten: 0, restored: 0, sourcesUsed: [], unavailable: [], madeAvailable: [], problems: [] };
 
@@ -71,10 +71,10 @@ export async function repairStore(backend: Backend, reader: ChunkReader, chunkSi
       if (used) report.sourcesUsed.push(path);
     }
     // Cached decodes of bad chunks (or of chunks built on them) are wrong.
-    reader.clear();
+    readers.chunks.clear();
   }
 
-  const after = report.rewritten + report.restored === 0 ? first : await verifyStore(backend, reader, true);
+  const after = report.rewritten + report.restored === 0 ? first : await verifyStore(backend, readers, true);
   report.problems = after.problems;
   const reasons = new Map<string, string>();
   for (const p of after.problems) for (const m of p.models) if (!reasons.has(m)) reasons.set(m, `${p.kind}: ${p.message}`);

@@ -2,6 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
 import { ChunkReader } from './chunk-reader.js';
+import type { ReadStats } from './chunk-reader.js';
+import { ChunkCache, DEFAULT_CHUNK_CACHE_BYTES } from './chunk-cache.js';
+import { FileReader } from './file-reader.js';
+import type { FileLayout, StoreReaders } from './file-reader.js';
 import type { ChunkDecoder } from './decoder.js';
 import { codecDecoder } from './codec-decoder.js';
 import { DeltaEncoder } from './delta-encoder.js';
@@ -10,13 +14,15 @@ import { LazyEncoder } from './encoder.js';
 import { rebaseHalfCopies } from './rebase.js';
 import { verifyStore } from './verify.js';
 import { repairStore } from './repair.js';
+import { migrateStore } from './migrate.js';
+import type { MigrateOptions, MigrateResult } from './migrate.js';
 import type { ExampleRequest } from './example-request.js';
 import { sharingMatrix, tensorSharing } from './sharing.js';
 import type { SharingMatrix, TensorSharing } from './sharing.js';
 import type { RepairReport } from './repair.js';
 import type { VerifyReport } from './verify.js';
 import { UserError } from './errors.js';
-import { exportFile, fileBlocks, outputPath } from './exporter.js';
+import { exportFile, outputPath } from './exporter.js';
 import { importModel } from './importer.js';
 import type { ImportResult } from './importer.js';
 import type { ModelRef } from './model-ref.js';
@@ -118,22 +124,68 @@ export interface ExportResult {
   bytes: number;
 }
 
-/** The model store: import, export, inspect, remove, collect garbage. */
+/** A model version and its files, as the server's catalog keeps them. */
+export interface CatalogEntry {
+  model: ModelRow;
+  files: FileRow[];
+}
+
+export interface StoreOptions {
+  /** Bytes of decoded chunks kept (default 128 MiB; the server sets --chunk-cache). */
+  chunkCacheBytes?: number;
+}
+
+/** The decoded-chunk cache's counters (the server's metrics). */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  hitBytes: number;
+  bytes: number;
+  entries: number;
+  capacity: number;
+}
+
+/**
+ * The model store: import, export, read, inspect, remove, collect garbage.
+ * It is the one door to stored data: the CLI and the server use its methods
+ * and never the database behind it (src/backends), so every read of a stored
+ * file goes through one reader and one decoded-chunk cache.
+ */
 export class Store {
-  /** One reader for the store's life: its cache of decoded base chunks serves every import and export. */
-  private readonly chunkReader: ChunkReader;
+  private readonly cache: ChunkCache;
+  private readonly chunks: ChunkReader;
+  private readonly files_: FileReader;
 
-
-  private constructor(readonly backend: Backend, decoder: ChunkDecoder) {
-    this.chunkReader = new ChunkReader(backend, decoder);
+  private constructor(private readonly db: Backend, decoder: ChunkDecoder, opts: StoreOptions) {
+    this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
+    this.chunks = new ChunkReader(db, decoder, this.cache);
+    this.files_ = new FileReader(db, this.chunks);
   }
 
-  static async open(location?: string): Promise<Store> {
-    return new Store(await openBackend(location), codecDecoder);
+  static async open(location?: string, opts: StoreOptions = {}): Promise<Store> {
+    return new Store(await openBackend(location), codecDecoder, opts);
+  }
+
+  /** 'sqlite' or 'postgres'. */
+  get kind(): Backend['kind'] {
+    return this.db.kind;
+  }
+
+  /** Where the store lives, for messages (a PostgreSQL URL without its password). */
+  get location(): string {
+    return this.db.location;
+  }
+
+  /**
+   * `e` as a one-line error naming the store when it is an outside failure
+   * (disk full, the store locked by another process, the server gone), else `e`.
+   */
+  explainError(e: unknown): unknown {
+    return this.db.explainError(e);
   }
 
   async close(): Promise<void> {
-    await this.backend.close();
+    await this.db.close();
   }
 
   /**
@@ -142,7 +194,7 @@ export class Store {
    * mixed sizes would stop deduplicating. Asking for another size is refused.
    */
   async chunkSize(requested?: number): Promise<number> {
-    const stored = await this.backend.getSetting('chunk_size');
+    const stored = await this.db.getSetting('chunk_size');
     if (requested !== undefined) {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
         throw new UserError(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
@@ -158,64 +210,75 @@ export class Store {
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
     if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
     const chunkSize = await this.chunkSize(opts.chunkSize);
-    if ((await this.backend.getSetting('chunk_size')) === undefined) {
-      await this.backend.setSetting('chunk_size', String(chunkSize));
+    if ((await this.db.getSetting('chunk_size')) === undefined) {
+      await this.db.setSetting('chunk_size', String(chunkSize));
     }
     const explicit = opts.base ? await this.resolve(opts.base) : undefined;
-    const reader = this.reader();
-    return importModel(this.backend, path, {
+    const { db, chunks } = this;
+    return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
       makeEncoder: async (inputs) => new LazyEncoder(async () => {
-        const base = opts.base === null ? undefined : explicit ?? (await findBase(this.backend, reader, chunkSize, inputs))?.model;
-        return DeltaEncoder.create(this.backend, reader, chunkSize, base?.id ?? null);
+        const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs))?.model;
+        return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null);
       }),
       afterChunks: async (modelId) => {
-        if (opts.base !== null) await rebaseHalfCopies(this.backend, reader, modelId, chunkSize);
+        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize);
       },
     });
   }
 
+  /** The model a reference names (its latest version without one), or undefined. */
+  find(ref: ModelRef): Promise<ModelRow | undefined> {
+    return this.db.findModel(ref.name, ref.version);
+  }
+
+  /** The model a reference names; not found is an error that says what is missing. */
   async resolve(ref: ModelRef): Promise<ModelRow> {
-    const m = await this.backend.findModel(ref.name, ref.version);
+    const m = await this.find(ref);
     if (!m) {
       throw new UserError(ref.version === undefined ? `no model named "${ref.name}" in the store` : `no model ${ref.name}:${ref.version} in the store`);
     }
     return m;
   }
 
+  /** Every model version with its files, in two queries (the server's catalog). */
+  async catalog(): Promise<CatalogEntry[]> {
+    const models = await this.db.listModels();
+    const files = await this.allFiles();
+    return models.map((model) => ({ model, files: files.get(model.id) ?? [] }));
+  }
+
   async list(): Promise<ModelSummary[]> {
-    const models = await this.backend.listModels();
-    const out: ModelSummary[] = [];
-    for (const m of models) out.push({ ...m, files: (await this.backend.listFiles(m.id)).length });
-    return out;
+    return (await this.catalog()).map(({ model, files }) => ({ ...model, files: files.length }));
   }
 
-  async files(model: ModelRow): Promise<FileRow[]> {
-    return this.backend.listFiles(model.id);
+  files(model: ModelRow): Promise<FileRow[]> {
+    return this.db.listFiles(model.id);
   }
 
-  async segments(file: FileRow): Promise<SegmentRow[]> {
-    return this.backend.listSegments(file.id);
+  segments(file: FileRow): Promise<SegmentRow[]> {
+    return this.db.listSegments(file.id);
   }
 
   async show(ref: ModelRef): Promise<ModelDetails> {
     const model = await this.resolve(ref);
-    const files = await this.backend.listFiles(model.id);
+    const files = await this.db.listFiles(model.id);
     const tensors: TensorInfo[] = [];
     const fileInfo: ModelDetails['files'] = [];
-    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.backend, model, files)) {
+    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.db, model, files)) {
       tensors.push(...ts);
       fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segments.length, tensors: ts.length });
     }
-    const bytes = await this.backend.modelChunkBytes(model.id);
+    const bytes = await this.db.modelChunkBytes(model.id);
+    const refs = await this.refs();
     const sharedWith: ModelDetails['sharedWith'] = [];
-    for (const s of await this.backend.sharing(model.id)) {
-      const other = await this.backend.getModel(s.modelId);
-      if (other) sharedWith.push({ model: formatModelRef(other.name, other.version), bytes: s.bytes, chunks: s.chunks });
+    for (const s of await this.db.sharing(model.id)) {
+      const other = refs.get(s.modelId);
+      if (other) sharedWith.push({ model: other, bytes: s.bytes, chunks: s.chunks });
     }
     return {
-      model, ref: formatModelRef(model.name, model.version), base: await this.refOf(model.baseModelId),
+      model, ref: formatModelRef(model.name, model.version), base: model.baseModelId === null ? null : refs.get(model.baseModelId) ?? null,
       savings: modelSavings(model), files: fileInfo, tensors,
       distinctBytes: bytes.distinctBytes, uniqueBytes: bytes.uniqueBytes, sharedWith,
     };
@@ -223,16 +286,46 @@ export class Store {
 
   /** What every pair of models shares, ordered so families cluster (the dashboard's heatmap, `tessera sharing`). */
   sharing(): Promise<SharingMatrix> {
-    return sharingMatrix(this.backend);
+    return sharingMatrix(this.db);
   }
 
-  reader(): ChunkReader {
-    return this.chunkReader;
+  /** Which chunks make up a stored file and where each starts. */
+  fileLayout(file: FileRow): Promise<FileLayout> {
+    return this.files_.layout(file);
   }
 
-  /** A stored file's bytes, in order, in blocks of about 8 MiB (not yet checked against its digest). */
-  fileBytes(file: FileRow): AsyncGenerator<Buffer> {
-    return fileBlocks(this.backend, this.reader(), file);
+  /**
+   * A stored file's bytes [start, end) in order, in blocks. Reading the whole
+   * file checks it against the SHA-256 recorded at import: on a mismatch the
+   * read fails before its last block, so no one gets a complete wrong file.
+   */
+  readFile(file: FileRow, range: { start?: number; end?: number } = {}): AsyncGenerator<Buffer> {
+    return this.files_.read(file, range);
+  }
+
+  /**
+   * A stored file whole, in one buffer, SHA-256 checked (a model load). Its
+   * decoded chunks stay in the cache, so models sharing them load faster.
+   */
+  loadFile(file: FileRow): Promise<{ bytes: Buffer; stats: ReadStats }> {
+    return this.files_.readWhole(file);
+  }
+
+  /** The decoded-chunk cache's counters. */
+  cacheStats(): CacheStats {
+    const c = this.cache;
+    return { hits: c.hits, misses: c.misses, hitBytes: c.hitBytes, bytes: c.bytes, entries: c.entries, capacity: c.capacity };
+  }
+
+  /** Bytes of decoded chunks kept from now on (0: none kept between reads). */
+  resizeCache(bytes: number): void {
+    this.cache.resize(bytes);
+  }
+
+  /** Forgets every decoded chunk and layout (a benchmark's cold read; after gc). */
+  dropCaches(): void {
+    this.chunks.clear();
+    this.files_.clear();
   }
 
   /**
@@ -243,13 +336,12 @@ export class Store {
   async export(ref: ModelRef, out: string): Promise<ExportResult> {
     const model = await this.resolve(ref);
     assertAvailable(model);
-    const files = await this.backend.listFiles(model.id);
+    const files = await this.db.listFiles(model.id);
     const outIsDir = existsSync(out) && statSync(out).isDirectory();
-    const reader = this.reader();
     const result: ExportResult = { files: [], bytes: 0 };
     for (const f of files) {
       const dest = files.length === 1 && !outIsDir ? out : outputPath(out, f.path);
-      const bytes = await exportFile(this.backend, reader, f, dest);
+      const bytes = await exportFile(this.files_, f, dest);
       result.files.push({ path: f.path, dest, bytes });
       result.bytes += bytes;
     }
@@ -258,13 +350,15 @@ export class Store {
 
   async remove(ref: ModelRef): Promise<ModelRow> {
     const model = await this.resolve(ref);
-    await this.backend.transaction(() => this.backend.deleteModel(model.id));
+    await this.db.transaction(() => this.db.deleteModel(model.id));
     return model;
   }
 
   /** Structural checks; with `deep`, every chunk decoded and every file rebuilt against its digest. */
   verify(deep = false): Promise<VerifyReport> {
-    return verifyStore(this.backend, this.chunkReader, deep);
+    // A deep check decodes what the database holds, not what an earlier read left in memory.
+    if (deep) this.dropCaches();
+    return verifyStore(this.db, this.readers(), deep);
   }
 
   /**
@@ -274,37 +368,52 @@ export class Store {
    */
   async repair(sources: string[]): Promise<RepairReport> {
     for (const s of sources) if (!existsSync(s)) throw new UserError(`${s}: no such file or directory`);
-    return repairStore(this.backend, this.chunkReader, await this.chunkSize(), sources);
+    return repairStore(this.db, this.readers(), await this.chunkSize(), sources);
   }
 
   async gc(): Promise<GcResult> {
-    this.chunkReader.clear();
-    return this.backend.gc();
+    this.dropCaches();
+    return this.db.gc();
   }
 
   totals(): Promise<StoreTotals> {
-    return this.backend.totals();
+    return this.db.totals();
   }
 
   /** Totals and savings for the store and for each model. */
   async stats(): Promise<StoreStats> {
-    const totals = await this.backend.totals();
-    const models = await this.backend.listModels();
-    const refs = new Map(models.map((m) => [m.id, formatModelRef(m.name, m.version)]));
-    const perModel: ModelStats[] = [];
-    for (const m of models) {
-      perModel.push({
-        model: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
-        files: (await this.backend.listFiles(m.id)).length, ...modelSavings(m),
-      });
-    }
-    return { ...totals, ...storeSavings(totals), backend: this.backend.kind, location: this.backend.location, perModel };
+    const totals = await this.db.totals();
+    const entries = await this.catalog();
+    const refs = new Map(entries.map(({ model: m }) => [m.id, formatModelRef(m.name, m.version)]));
+    const perModel: ModelStats[] = entries.map(({ model: m, files }) => ({
+      model: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
+      files: files.length, ...modelSavings(m),
+    }));
+    return { ...totals, ...storeSavings(totals), backend: this.db.kind, location: this.db.location, perModel };
   }
 
-  private async refOf(id: number | null): Promise<string | null> {
-    if (id === null) return null;
-    const m = await this.backend.getModel(id);
-    return m ? formatModelRef(m.name, m.version) : null;
+  /**
+   * Copies every model of one store into another, whatever their backends
+   * (see migrate.ts); resumable, every file verified in the target.
+   */
+  static migrate(from: Store, to: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
+    return migrateStore(from.db, to.db, to.readers(), opts);
+  }
+
+  private readers(): StoreReaders {
+    return { chunks: this.chunks, files: this.files_ };
+  }
+
+  /** Files of every model, by model id, in one query. */
+  private async allFiles(): Promise<Map<number, FileRow[]>> {
+    const out = new Map<number, FileRow[]>();
+    for (const m of await this.db.listModels()) out.set(m.id, await this.db.listFiles(m.id));
+    return out;
+  }
+
+  /** name:version of every model, by id. */
+  private async refs(): Promise<Map<number, string>> {
+    return new Map((await this.db.listModels()).map((m) => [m.id, formatModelRef(m.name, m.version)]));
   }
 }
 

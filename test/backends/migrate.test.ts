@@ -7,7 +7,6 @@ import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { REPO_ROOT, VAD_MODELS, randomBytes, randomWeights, sha256, tempDir, tempLocation, tempStore, testBackends } from '../helpers/store-fixtures.js';
 import type { BackendKind } from '../helpers/store-fixtures.js';
 import { Store } from '../../src/store/store.js';
-import { migrateStore } from '../../src/store/migrate.js';
 import { f32ToBF16Bits } from '../../src/codec/index.js';
 
 const kinds = await testBackends();
@@ -65,11 +64,11 @@ test(`migrate: sqlite -> ${middle} -> sqlite keeps every model, its accounting a
   try {
     const files = await fill(a.store, a.dir);
     assert.ok((await a.store.stats()).perModel.find((m) => m.model === 'copy:1')?.base === 'gen2:1', 'the copy was rebased on its later source');
-    const r1 = await migrateStore(a.store, b.store);
+    const r1 = await Store.migrate(a.store, b.store);
     assert.equal(r1.modelsCopied, files.size);
     assert.equal(r1.chunksCopied, (await a.store.totals()).chunks);
     assert.equal(r1.filesVerified, files.size + 1);
-    const r2 = await migrateStore(b.store, c.store);
+    const r2 = await Store.migrate(b.store, c.store);
     assert.equal(r2.chunksCopied, r1.chunksCopied);
     const want = await describe(a.store);
     assert.deepEqual(await describe(b.store), want);
@@ -98,23 +97,23 @@ test(`migrate: an interrupted run resumes where it stopped; a target with other 
   try {
     const files = await fill(a.store, a.dir);
     let copied = 0;
-    await assert.rejects(migrateStore(a.store, b.store, {
+    await assert.rejects(Store.migrate(a.store, b.store, {
       onProgress: (p) => {
         if (p.event === 'copied' && ++copied === 3) throw new Error('interrupted');
       },
     }), /interrupted/);
     assert.equal((await b.store.list()).length, 3);
-    const r = await migrateStore(a.store, b.store);
+    const r = await Store.migrate(a.store, b.store);
     assert.equal(r.modelsPresent, 3);
     assert.equal(r.modelsCopied, files.size - 3);
     assert.deepEqual(await describe(b.store), await describe(a.store));
-    const again = await migrateStore(a.store, b.store);
+    const again = await Store.migrate(a.store, b.store);
     assert.equal(again.modelsCopied + again.chunksCopied, 0, 'a finished migration has nothing left to copy');
     assert.equal(again.filesVerified, files.size + 1, 'and still checks every file');
 
     await b.store.remove({ name: 'vad', version: 1 });
     await b.store.import(VAD_MODELS[0]!, { name: 'vad', version: 1 });
-    await assert.rejects(migrateStore(a.store, b.store), /vad:1 exists in .* with other files/);
+    await assert.rejects(Store.migrate(a.store, b.store), /vad:1 exists in .* with other files/);
   } finally {
     await a.cleanup();
     await b.cleanup();
@@ -168,7 +167,7 @@ test(`migrate: a target holding some chunks already, deeper in its own delta cha
     await a.store.import(files[3]!, { name: 'u3', base: { name: 't2' } });
     await a.store.import(files[4]!, { name: 't4', base: null });
     await a.store.import(files[5]!, { name: 't5', base: { name: 't4' } });
-    const r = await migrateStore(a.store, b.store);
+    const r = await Store.migrate(a.store, b.store);
     assert.ok(r.chunksPresent > 0, 't2 and t4 were found in the target by hash');
     // u3 lands on t2's chunks at depth 2 (so depth 3); t5 would land on t4's at 4, past the bound, so its chunks are stored self-contained.
     assert.deepEqual((await b.store.verify(true)).problems, []);

@@ -157,10 +157,13 @@ test('postgres: gc waits for a transaction in flight and spares the chunk it is 
   const loc = pgTempLocation();
   const one = await Store.open(loc.url);
   const two = await Store.open(loc.url);
+  const closers: (() => Promise<void>)[] = [];
   try {
     await one.import(VAD_MODELS[0]!, { name: 'old' });
     await one.remove({ name: 'old' });
-    const b = one.backend as PostgresBackend;
+    // The "import" below runs on a connection of its own to the same store, as another process would.
+    const b = await PostgresBackend.open(loc.url);
+    closers.push(() => b.close());
     const orphan = (await b.query<{ id: number }>('SELECT id FROM chunks ORDER BY id LIMIT 1'))[0]!;
     const looked = deferred();
     const proceed = deferred();
@@ -187,6 +190,7 @@ test('postgres: gc waits for a transaction in flight and spares the chunk it is 
     assert.ok(freed.chunks > 0, 'the other orphans went');
     assert.equal((await b.chunkInfo([orphan.id]))[0]!.id, orphan.id, 'the referenced chunk stayed');
   } finally {
+    for (const close of closers) await close();
     await one.close();
     await two.close();
     await loc.drop();

@@ -149,10 +149,30 @@ export async function tempStore(kind: BackendKind = 'sqlite'): Promise<{ store: 
   return { store, dir, path, kind, cleanup: async () => { await store.close(); cleanup(); } };
 }
 
-/** Rows of a plain SQL query (written in the SQL both databases speak) run directly on a store's database. */
+/**
+ * Rows of a plain SQL query (written in the SQL both databases speak) run
+ * directly on a store's database, over a connection of its own.
+ */
 export async function storeSql<R>(store: Store, sql: string): Promise<R[]> {
-  const b = store.backend as unknown as { kind: BackendKind; db?: { prepare(sql: string): { all(): unknown[] } }; query?(sql: string): Promise<unknown[]> };
-  return (b.kind === 'postgres' ? await b.query!(sql) : b.db!.prepare(sql).all()) as R[];
+  if (store.kind === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(store.location, { readonly: true });
+    try {
+      return db.prepare(sql).all() as R[];
+    } finally {
+      db.close();
+    }
+  }
+  const { default: pg } = await import('pg');
+  // COUNT and bigint columns as numbers, as the store's own connections read them.
+  const asNumber = (oid: number, format?: 'text' | 'binary') => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format ?? 'text'));
+  const c = new pg.Client({ connectionString: store.location, types: { getTypeParser: asNumber as typeof pg.types.getTypeParser } });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as R[];
+  } finally {
+    await c.end();
+  }
 }
 
 export function sha256(path: string): string {

@@ -72,7 +72,7 @@ test('upload with PUT, then Range downloads of the multi-chunk file match the or
   assert.match(conflict.json<{ error: string }>().error, /already exists with other files/);
 
   const file = s.server.context.catalog.find('blob', 1)!.files[0]!;
-  const layout = await s.server.context.layouts.get(file);
+  const layout = await s.server.context.store.fileLayout(file);
   assert.ok(layout.ids.length > 64, `${layout.ids.length} chunks: more than one read batch`);
   const whole = await http(url);
   assert.equal(whole.status, 200);

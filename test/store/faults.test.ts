@@ -12,7 +12,7 @@ import { fullDiskMechanism, mountTmpfs } from '../helpers/full-disk.js';
 import type { Tmpfs } from '../helpers/full-disk.js';
 import { Store } from '../../src/store/store.js';
 import type { StoreTotals } from '../../src/backends/backend.js';
-import type { PostgresBackend } from '../../src/backends/postgres/postgres-backend.js';
+import { PostgresBackend } from '../../src/backends/postgres/postgres-backend.js';
 
 /**
  * Faults from outside, for real, on CLI processes: a full disk, a store
@@ -288,8 +288,11 @@ test('postgres: a session ended while its transaction is between two queries fai
   const { store, cleanup } = await tempStore('postgres');
   const admin = new pg.Client({ connectionString: PG_TEST_URL });
   await admin.connect();
+  const closers: (() => Promise<void>)[] = [];
   try {
-    const backend = store.backend as PostgresBackend;
+    // The store's own database, reached directly: the test drives a transaction by hand.
+    const backend = await PostgresBackend.open(store.location);
+    closers.push(() => backend.close());
     await backend.setSetting('probe', 'before');
     // Idle between queries is when pg reports the end of a session as an 'error' event on the
     // client (with a query running, the query fails instead); unhandled, it ends the process.
@@ -306,6 +309,7 @@ test('postgres: a session ended while its transaction is between two queries fai
     assert.equal(await backend.getSetting('probe'), 'before', 'nothing of the transaction was kept; the pool opens a new session');
     console.log(`# postgres session ended between two queries: ${failed.message}`);
   } finally {
+    for (const close of closers) await close();
     await admin.end();
     await cleanup();
   }

@@ -9,6 +9,7 @@ import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { REPO_ROOT, VAD_MODELS, randomWeights, sha256, tempStore, testBackends } from '../helpers/store-fixtures.js';
 import type { BackendKind } from '../helpers/store-fixtures.js';
 import { Store } from '../../src/store/store.js';
+import { openBackend } from '../../src/backends/open.js';
 import { startServer } from '../../src/serve/server.js';
 
 const BIN = join(REPO_ROOT, 'bin/tessera.js');
@@ -45,7 +46,7 @@ async function deleteChunkRow(kind: BackendKind, location: string, id: number): 
 async function modelChunks(store: Store, name: string): Promise<number[]> {
   const m = await store.resolve({ name });
   const out: number[] = [];
-  for (const f of await store.files(m)) out.push(...(await store.backend.fileChunkIds(f.id)));
+  for (const f of await store.files(m)) out.push(...(await store.fileLayout(f)).ids);
   return out;
 }
 
@@ -73,13 +74,19 @@ for (const kind of kinds) {
 
       // Damage 1: a bit flipped in a base chunk that the fine-tune's deltas decode against.
       const tunedChunks = new Set(await modelChunks(store, 'tuned'));
-      const infos = await store.backend.chunkInfo([...tunedChunks]);
-      const baseOfDelta = infos.find((c) => c.bases.length > 0)!.bases[0]!;
-      const [victim] = await store.backend.getChunks([baseOfDelta]);
-      const flipped = Buffer.from(victim!.data);
-      flipped[flipped.length >> 1] ^= 0x04;
-      const info = (await store.backend.chunkInfo([baseOfDelta]))[0]!;
-      await store.backend.rewriteChunk(baseOfDelta, { codec: info.codec, data: flipped, storedSize: flipped.length, depth: info.depth, bases: info.bases });
+      // (Through a connection of its own: damage comes from outside the store.)
+      const db = await openBackend(location);
+      try {
+        const infos = await db.chunkInfo([...tunedChunks]);
+        const baseOfDelta = infos.find((c) => c.bases.length > 0)!.bases[0]!;
+        const [victim] = await db.getChunks([baseOfDelta]);
+        const flipped = Buffer.from(victim!.data);
+        flipped[flipped.length >> 1] ^= 0x04;
+        const info = (await db.chunkInfo([baseOfDelta]))[0]!;
+        await db.rewriteChunk(baseOfDelta, { codec: info.codec, data: flipped, storedSize: flipped.length, depth: info.depth, bases: info.bases });
+      } finally {
+        await db.close();
+      }
       // Damage 2: a chunk row of the ONNX model gone.
       const vadChunks = await modelChunks(store, 'vad');
       const lost = vadChunks[Math.floor(vadChunks.length / 2)]!;

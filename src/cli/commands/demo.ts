@@ -9,7 +9,7 @@ import { modelSavings } from '../../store/accounting.js';
 
 /** Imports the demo models (a no-op for those already stored) and prints what was saved. */
 export async function importDemo(store: Store): Promise<void> {
-  console.log(`importing the demo models into ${store.backend.location}`);
+  console.log(`importing the demo models into ${store.location}`);
   const rows: (string | number)[][] = [];
   for (const m of demoModels()) {
     const { result: r, seconds } = await runImport(store, m.path, { name: m.name, version: m.version }, m.example);

@@ -5,7 +5,6 @@ import { printJson } from '../context.js';
 import { bytes } from '../format.js';
 import { Store } from '../../store/store.js';
 import { UserError } from '../../store/errors.js';
-import { migrateStore } from '../../store/migrate.js';
 import { isPostgresUrl } from '../../backends/open.js';
 
 interface MigrateFlags {
@@ -30,7 +29,7 @@ export function register(program: Command): void {
         const to = await Store.open(flags.to);
         try {
           const t0 = performance.now();
-          const r = await migrateStore(from, to, {
+          const r = await Store.migrate(from, to, {
             onProgress: flags.json ? undefined : (p) => {
               if (p.event === 'copied') console.log(`copied ${p.model}: ${p.chunksCopied} chunks written, ${p.chunksPresent} already there`);
               else if (p.event === 'present') console.log(`${p.model}: already in the target, skipped`);
@@ -38,7 +37,7 @@ export function register(program: Command): void {
           });
           const seconds = (performance.now() - t0) / 1000;
           if (flags.json) return printJson({ ...r, seconds });
-          console.log(`migrated ${r.models} model(s) from ${from.backend.location} to ${to.backend.location} in ${seconds.toFixed(2)} s: `
+          console.log(`migrated ${r.models} model(s) from ${from.location} to ${to.location} in ${seconds.toFixed(2)} s: `
             + `${r.modelsCopied} copied, ${r.modelsPresent} already there; ${r.chunksCopied} chunks (${bytes(r.storedBytesCopied)}) written, ${r.chunksPresent} already there`);
           console.log(`verified ${r.filesVerified} file(s), ${bytes(r.bytesVerified)}: every one rebuilt from the target matches its SHA-256`);
         } finally {

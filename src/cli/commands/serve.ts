@@ -74,7 +74,7 @@ export function register(program: Command): void {
           headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
         });
         const models = server.context.catalog.all();
-        console.log(`tessera: serving ${models.length} model version(s) from ${store.backend.location} at ${server.url}  (${token ? 'writes need the token' : 'no token: writes open to loopback clients'}; Ctrl-C stops)`);
+        console.log(`tessera: serving ${models.length} model version(s) from ${store.location} at ${server.url}  (${token ? 'writes need the token' : 'no token: writes open to loopback clients'}; Ctrl-C stops)`);
         const first = models.find((v) => v.files.some((f) => f.format === 'onnx'));
         console.log(`dashboard: ${server.url}/  (what is stored, what is shared, what Tessera saved)`);
         if (first) console.log(`try: curl ${server.url}/v2/models/${first.model.name}`);

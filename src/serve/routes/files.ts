@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FileRow } from '../../backends/backend.js';
 import { FormatError } from '../../formats/errors.js';
@@ -9,7 +8,7 @@ import type { ServeContext } from '../context.js';
 import { HttpError, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
-import { readRange } from '../files/file-layout.js';
+import { DamagedFileError } from '../../store/file-reader.js';
 import { checkModelPath, receiveUpload } from '../files/upload.js';
 import { modelSavings } from '../../store/accounting.js';
 import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
@@ -99,36 +98,28 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
   const { start, end } = range ?? { start: 0, end: file.size };
   if (range) headers['Content-Range'] = `bytes ${start}-${end - 1}/${file.size}`;
   headers['Content-Length'] = String(end - start);
-  const layout = await ctx.layouts.get(file);
+  // A file whose chunks do not add up is refused with a status, before any header goes out.
+  await ctx.store.fileLayout(file);
   res.writeHead(range ? 206 : 200, headers);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  // The whole file is checked against its SHA-256 as it goes: on a mismatch the
+  // A whole file is checked against its SHA-256 by the store's reader, which
+  // hands on the last block only once the digest matched: on a mismatch the
   // connection is cut before the last byte, so a client never gets a complete bad file.
-  const whole = start === 0 && end === file.size;
-  const hash = whole ? createHash('sha256') : undefined;
   let sent = 0;
-  let pending: Buffer | undefined;
-  for await (const block of readRange(ctx.store, layout, start, end)) {
-    hash?.update(block);
-    // Hold the latest block back until the next arrives, so the last one goes out only after the digest is checked.
-    if (pending) {
-      if (!(await write(res, pending, ctx.opts.sendTimeoutMs))) return;
-      sent += pending.length;
-      ctx.metrics.fileBytesServed.inc(pending.length);
+  try {
+    for await (const block of ctx.store.readFile(file, { start, end })) {
+      if (!(await write(res, block, ctx.opts.sendTimeoutMs))) return;
+      sent += block.length;
+      ctx.metrics.fileBytesServed.inc(block.length);
     }
-    pending = block;
-  }
-  if (hash && !hash.digest().equals(file.sha256)) {
+  } catch (e) {
+    if (!(e instanceof DamagedFileError)) throw e;
     ctx.log(`${keyOf(v.model)}/${path}: reconstructed bytes do not match the file's SHA-256; the download was cut off (the store is damaged)`);
     res.destroy();
     return;
-  }
-  if (pending && (await write(res, pending, ctx.opts.sendTimeoutMs))) {
-    sent += pending.length;
-    ctx.metrics.fileBytesServed.inc(pending.length);
   }
   if (sent !== end - start) {
     res.destroy();

@@ -5,9 +5,7 @@ import type { CatalogVersion } from '../catalog.js';
 import { HttpError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelSignature } from '../oip/signature.js';
-import { ChunkCache } from './chunk-cache.js';
-import { assembleFile } from './model-bytes.js';
-import type { AssembleStats } from './model-bytes.js';
+import type { ReadStats } from '../../store/chunk-reader.js';
 import { OnnxModel } from './onnx-runtime.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
 import { SessionCache } from './session-cache.js';
@@ -16,8 +14,6 @@ import type { Lease } from './session-cache.js';
 export interface ModelManagerOptions {
   /** Bytes of models kept loaded at once. */
   memoryBudget: number;
-  /** Bytes of decoded chunks kept for later loads. */
-  chunkCacheBytes: number;
   runtime?: RuntimeOptions;
 }
 
@@ -28,19 +24,19 @@ export interface LoadRecord {
   /** Milliseconds to reconstruct the bytes (store and chunk cache) and to create the session. */
   assembleMs: number;
   sessionMs: number;
-  stats: AssembleStats;
+  /** Chunks read, and those the store's decoded-chunk cache had. */
+  stats: ReadStats;
 }
 
 /**
- * Turns catalog entries into running sessions: reconstructs the ONNX file
- * from the store (through the decoded-chunk cache, SHA-256 checked), creates
+ * Turns catalog entries into running sessions: reads the ONNX file whole
+ * from the store (through its decoded-chunk cache, SHA-256 checked), creates
  * the onnxruntime session from memory, and keeps it in the session cache.
  * Remembers each model's signature (metadata requests need no session once
  * it is known) and each failed load (answered at once until an explicit load
  * retries it).
  */
 export class ModelManager {
-  readonly chunks: ChunkCache;
   readonly sessions: SessionCache;
   private signatures = new Map<string, ModelSignature>();
   private failures = new Map<string, string>();
@@ -48,7 +44,6 @@ export class ModelManager {
   readonly loads: LoadRecord[] = [];
 
   constructor(private readonly store: Store, private readonly metrics: Metrics, private readonly opts: ModelManagerOptions) {
-    this.chunks = new ChunkCache(opts.chunkCacheBytes);
     this.sessions = new SessionCache(opts.memoryBudget, {
       evicted: (_key, reason) => metrics.modelEvictions.inc({ reason }),
       changed: (models, bytes) => {
@@ -118,7 +113,6 @@ export class ModelManager {
 
   async close(): Promise<void> {
     await this.sessions.close();
-    this.chunks.clear();
   }
 
   private async load(v: CatalogVersion): Promise<OnnxModel> {
@@ -126,10 +120,15 @@ export class ModelManager {
     const file = onnxFile(v);
     if (typeof file === 'string') throw new HttpError(400, file);
     const t0 = performance.now();
-    const hits0 = this.chunks.hits;
-    const misses0 = this.chunks.misses;
+    const cache0 = this.store.cacheStats();
     try {
-      const { bytes, stats } = await assembleFile(this.store, file, this.chunks);
+      let read;
+      try {
+        read = await this.store.loadFile(file);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}, the model is not served`, { cause: e });
+      }
+      const { bytes, stats } = read;
       const t1 = performance.now();
       let model: OnnxModel;
       try {
@@ -151,9 +150,10 @@ export class ModelManager {
       this.metrics.modelLoads.inc({ result: 'error' });
       throw new HttpError(500, `model ${key} failed to load: ${msg}`);
     } finally {
-      this.metrics.chunkCacheHits.inc(this.chunks.hits - hits0);
-      this.metrics.chunkCacheMisses.inc(this.chunks.misses - misses0);
-      this.metrics.chunkCacheBytes.set(this.chunks.bytes);
+      const cache = this.store.cacheStats();
+      this.metrics.chunkCacheHits.inc(cache.hits - cache0.hits);
+      this.metrics.chunkCacheMisses.inc(cache.misses - cache0.misses);
+      this.metrics.chunkCacheBytes.set(cache.bytes);
     }
   }
 }
