@@ -12,6 +12,7 @@ import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerVerify } from './commands/verify.js';
 import { register as registerRepair } from './commands/repair.js';
 import { register as registerSharing } from './commands/sharing.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -27,14 +28,14 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Every failure is one line on stderr naming the file or the cause; exit code 1; stack only with --debug. */
+/** Every failure is one line on stderr naming the file or the cause; the exit code tells its kind (exit-codes.ts); stack only with --debug. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT.ok;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     const debug = argv.includes('--debug');
     const err = e as Error;
     const msg = (err?.message ?? String(e)).split('\n')[0];
@@ -43,6 +44,6 @@ export async function main(argv: string[]): Promise<number> {
     // An explained error (src/backends/errors.ts) keeps the driver's error as its cause.
     const cause = (err as { cause?: unknown } | undefined)?.cause;
     if (debug && cause instanceof Error && cause.stack) process.stderr.write(`caused by: ${cause.stack}\n`);
-    return 1;
+    return exitCodeOf(e);
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { HttpError } from './http/errors.js';
+import { TesseraError } from '../errors.js';
 
 export interface AuthOptions {
   /** Bearer token for write endpoints (and for reads with `tokenRead`); undefined: no authentication. */
@@ -33,9 +33,8 @@ export class Auth {
     if (!this.expected || (!write && !this.opts.tokenRead)) return;
     const h = req.headers.authorization;
     const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-    const challenge = { 'WWW-Authenticate': 'Bearer realm="tessera"' };
-    if (!m) throw new HttpError(401, `${write ? 'this endpoint changes the store and' : 'this server'} needs "Authorization: Bearer <token>"`, challenge);
-    if (!timingSafeEqual(digest(m[1]!), this.expected)) throw new HttpError(401, 'wrong token', challenge);
+    if (!m) throw new TesseraError('unauthorized', `${write ? 'this endpoint changes the store and' : 'this server'} needs "Authorization: Bearer <token>"`);
+    if (!timingSafeEqual(digest(m[1]!), this.expected)) throw new TesseraError('unauthorized', 'wrong token');
   }
 }
 

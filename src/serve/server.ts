@@ -7,7 +7,7 @@ import { Auth, isLoopback } from './auth.js';
 import { Catalog } from './catalog.js';
 import type { ServeContext } from './context.js';
 import { answerClientError } from './http/client-error.js';
-import { HttpError } from './http/errors.js';
+import { answerOf } from './http/errors.js';
 import { discardRest } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
@@ -98,15 +98,13 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       if (!m.method.public) auth.check(req, m.method.write === true);
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
     } catch (e) {
-      const status = e instanceof HttpError ? e.status : 500;
-      const message = e instanceof Error ? e.message : String(e);
+      const { status, message, headers } = answerOf(e);
       if (status >= 500) log(`${method} ${rawPath}: ${message}`);
       if (res.headersSent) {
         // Too late for a status: cut the response short so the client sees the failure.
         res.destroy();
         return;
       }
-      const headers: Record<string, string> = e instanceof HttpError ? { ...e.headers } : {};
       // A body left unread (refused early): drop the rest as it comes, so that the client gets this answer.
       discardRest(req);
       sendError(res, status, message, headers);

@@ -1,6 +1,7 @@
 import type { Backend, StoredChunk } from '../backends/backend.js';
 import type { ChunkDecoder } from './decoder.js';
 import type { ChunkCache } from './chunk-cache.js';
+import { damaged } from '../errors.js';
 import { MAX_DELTA_DEPTH } from './delta-encoder.js';
 
 /** What a read took from the cache (for the server's load records). */
@@ -65,7 +66,7 @@ export class ChunkReader {
     const fetched = await this.backend.getChunks(missing);
     const outs = fetched.map((c, k) => {
       const start = missingAt[k]!;
-      if (start + c.rawSize > out.length) throw new Error(`chunk ${c.id} (${c.rawSize} bytes) does not fit its place in the file; the store is damaged`);
+      if (start + c.rawSize > out.length) throw damaged(`chunk ${c.id} (${c.rawSize} bytes) does not fit its place in the file; the store is damaged`);
       return out.subarray(start, start + c.rawSize);
     });
     await this.decodeAll(fetched, outs);
@@ -116,7 +117,7 @@ export class ChunkReader {
     for (let level = 1; want.length; level++) {
       const missing = [...new Set(want)].filter((id) => !decoded.has(id) && !fetched.has(id) && !this.cachedInto(id, decoded));
       if (missing.length === 0) break;
-      if (level > MAX_DELTA_DEPTH) throw new Error(`${this.backend.location}: delta chain of chunk ${chunks[0]!.id} is deeper than ${MAX_DELTA_DEPTH}; the store is damaged`);
+      if (level > MAX_DELTA_DEPTH) throw damaged(`${this.backend.location}: delta chain of chunk ${chunks[0]!.id} is deeper than ${MAX_DELTA_DEPTH}; the store is damaged`);
       const rows = await this.backend.getChunks(missing);
       for (const r of rows) fetched.set(r.id, r);
       want = rows.flatMap((r) => r.bases);

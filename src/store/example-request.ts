@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { invalid } from '../errors.js';
 
 /** Largest example request kept with a model: it is shown in a form, not a dataset. */
 export const MAX_EXAMPLE_BYTES = 1 << 20;
@@ -19,14 +19,14 @@ export function parseExample(text: string, where: string): ExampleRequest {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${where}: not JSON (${(e as Error).message})`);
+    throw invalid(`${where}: not JSON (${(e as Error).message})`);
   }
   const inputs = (value as { inputs?: unknown } | null)?.inputs;
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new UserError(`${where}: expected {"inputs": [...]} with at least one input`);
+  if (!Array.isArray(inputs) || inputs.length === 0) throw invalid(`${where}: expected {"inputs": [...]} with at least one input`);
   for (const [i, t] of inputs.entries()) {
     const x = t as Record<string, unknown> | null;
     if (typeof x?.name !== 'string' || typeof x.datatype !== 'string' || !Array.isArray(x.shape) || !x.shape.every((d) => Number.isInteger(d) && (d as number) >= 0) || !Array.isArray(x.data)) {
-      throw new UserError(`${where}: inputs[${i}] needs a name, a datatype, a shape of non-negative integers and a data array`);
+      throw invalid(`${where}: inputs[${i}] needs a name, a datatype, a shape of non-negative integers and a data array`);
     }
   }
   return { inputs: inputs as ExampleRequest['inputs'] };

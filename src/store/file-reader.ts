@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:buffer';
 import type { Backend, FileRow } from '../backends/backend.js';
+import { TesseraError, damaged } from '../errors.js';
 import type { BlockSink } from '../io/parallel-hash.js';
 import type { ChunkReader, ReadStats } from './chunk-reader.js';
 import { emptyStats } from './chunk-reader.js';
@@ -54,9 +55,9 @@ export class Sha256Sink implements HashingSink {
 }
 
 /** A file whose rebuilt bytes are not the ones imported: the store is damaged. */
-export class DamagedFileError extends Error {
+export class DamagedFileError extends TesseraError {
   constructor(file: FileRow, bytes: number, digest: Buffer) {
-    super(`${file.path}: reconstructed ${bytes} bytes with SHA-256 ${digest.toString('hex')}, expected ${file.size} bytes with ${file.sha256.toString('hex')}; the store is damaged`);
+    super('damaged', `${file.path}: reconstructed ${bytes} bytes with SHA-256 ${digest.toString('hex')}, expected ${file.size} bytes with ${file.sha256.toString('hex')}; the store is damaged`);
     this.name = 'DamagedFileError';
   }
 }
@@ -92,7 +93,7 @@ export class FileReader {
       for (const [k, c] of infos.entries()) offsets[i + k + 1] = offsets[i + k]! + c.rawSize;
     }
     if (offsets[ids.length] !== file.size) {
-      throw new Error(`${file.path}: its chunks hold ${offsets[ids.length]} bytes, the file has ${file.size}; the store is damaged`);
+      throw damaged(`${file.path}: its chunks hold ${offsets[ids.length]} bytes, the file has ${file.size}; the store is damaged`);
     }
     const layout = { ids, offsets };
     this.layouts.set(file.id, layout);

@@ -6,7 +6,7 @@ import { hashFileSync } from '../io/hash-file-sync.js';
 import { ParallelSha256 } from '../io/parallel-hash.js';
 import type { Segment } from '../formats/segment.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
-import { UserError } from './errors.js';
+import { conflict } from '../errors.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
 import { filePieces } from './pieces.js';
@@ -102,7 +102,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         // An explicit version that already exists: fine when it is the same files.
         const hashes = inputs.map((f) => ({ relPath: f.relPath, size: f.size, sha256: hashFileSync(f.absPath) }));
         if (await sameFiles(backend, existing, hashes)) throw new Unchanged(existing);
-        throw new UserError(`${opts.name}:${opts.version} already exists with different files; choose another version or omit --version`);
+        throw conflict(`${opts.name}:${opts.version} already exists with different files; choose another version or omit --version`);
       }
       const latest = await backend.findModel(opts.name);
       const encoder = await opts.makeEncoder(inputs);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, FileRow, ModelRow, NewChunk } from '../backends/backend.js';
 import { encodeChunk } from '../codec/index.js';
 import { MAX_DELTA_DEPTH } from './delta-encoder.js';
-import { UserError } from './errors.js';
+import { conflict } from '../errors.js';
 import { formatModelRef } from './model-ref.js';
 import type { StoreReaders } from './file-reader.js';
 import { DamagedFileError } from './file-reader.js';
@@ -71,7 +71,7 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
   if (srcChunkSize !== undefined) {
     const dstChunkSize = await dst.getSetting('chunk_size');
     if (dstChunkSize !== undefined && dstChunkSize !== srcChunkSize) {
-      throw new UserError(`${dst.location} cuts tensors into ${dstChunkSize}-byte chunks, ${src.location} into ${srcChunkSize}-byte ones; migrate into a new store`);
+      throw conflict(`${dst.location} cuts tensors into ${dstChunkSize}-byte chunks, ${src.location} into ${srcChunkSize}-byte ones; migrate into a new store`);
     }
     if (dstChunkSize === undefined) await dst.setSetting('chunk_size', srcChunkSize);
   }
@@ -147,7 +147,7 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
     const existing = await dst.findModel(m.name, m.version);
     if (existing) {
       if (!sameFiles(files, await dst.listFiles(existing.id))) {
-        throw new UserError(`${ref} exists in ${dst.location} with other files than in ${src.location}; remove it there or migrate into a new store`);
+        throw conflict(`${ref} exists in ${dst.location} with other files than in ${src.location}; remove it there or migrate into a new store`);
       }
       modelMap.set(m.id, existing);
       result.modelsPresent++;

@@ -21,7 +21,7 @@ import { sharingMatrix, tensorSharing } from './sharing.js';
 import type { SharingMatrix, TensorSharing } from './sharing.js';
 import type { RepairReport } from './repair.js';
 import type { VerifyReport } from './verify.js';
-import { UserError } from './errors.js';
+import { conflict, invalid, notFound, unavailable } from '../errors.js';
 import { exportFile, outputPath } from './exporter.js';
 import { importModel } from './importer.js';
 import type { ImportResult } from './importer.js';
@@ -197,10 +197,10 @@ export class Store {
     const stored = await this.db.getSetting('chunk_size');
     if (requested !== undefined) {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
-        throw new UserError(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
+        throw invalid(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
       }
       if (stored !== undefined && Number(stored) !== requested) {
-        throw new UserError(`this store cuts tensors into ${stored}-byte chunks; importing with ${requested} would deduplicate nothing against it (use a new store for another chunk size)`);
+        throw conflict(`this store cuts tensors into ${stored}-byte chunks; importing with ${requested} would deduplicate nothing against it (use a new store for another chunk size)`);
       }
       return requested;
     }
@@ -208,7 +208,7 @@ export class Store {
   }
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
-    if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
+    if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
     const chunkSize = await this.chunkSize(opts.chunkSize);
     if ((await this.db.getSetting('chunk_size')) === undefined) {
       await this.db.setSetting('chunk_size', String(chunkSize));
@@ -237,7 +237,7 @@ export class Store {
   async resolve(ref: ModelRef): Promise<ModelRow> {
     const m = await this.find(ref);
     if (!m) {
-      throw new UserError(ref.version === undefined ? `no model named "${ref.name}" in the store` : `no model ${ref.name}:${ref.version} in the store`);
+      throw notFound(ref.version === undefined ? `no model named "${ref.name}" in the store` : `no model ${ref.name}:${ref.version} in the store`);
     }
     return m;
   }
@@ -367,7 +367,7 @@ export class Store {
    * unavailable, and clears the mark of models found whole.
    */
   async repair(sources: string[]): Promise<RepairReport> {
-    for (const s of sources) if (!existsSync(s)) throw new UserError(`${s}: no such file or directory`);
+    for (const s of sources) if (!existsSync(s)) throw notFound(`${s}: no such file or directory`);
     return repairStore(this.db, this.readers(), await this.chunkSize(), sources);
   }
 
@@ -430,5 +430,5 @@ export function unavailableMessage(model: ModelRow): string | undefined {
 /** Refuses a model that `tessera repair` marked unavailable. */
 export function assertAvailable(model: ModelRow): void {
   const why = unavailableMessage(model);
-  if (why !== undefined) throw new UserError(why);
+  if (why !== undefined) throw unavailable(why);
 }

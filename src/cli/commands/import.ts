@@ -11,7 +11,7 @@ import { parseModelRef } from '../../store/model-ref.js';
 import { readFileSync, statSync } from 'node:fs';
 import { MAX_EXAMPLE_BYTES, parseExample } from '../../store/example-request.js';
 import type { ExampleRequest } from '../../store/example-request.js';
-import { UserError } from '../../store/errors.js';
+import { tooLarge } from '../../errors.js';
 
 export interface ImportFlags {
   name: string;
@@ -39,7 +39,7 @@ export function describeImport(r: ImportResult, seconds: number): string {
 /** An --example file: bounded before it is read, then checked for the shape of a request. */
 function readExample(path: string): ExampleRequest {
   const size = statSync(path).size;
-  if (size > MAX_EXAMPLE_BYTES) throw new UserError(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
+  if (size > MAX_EXAMPLE_BYTES) throw tooLarge(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
   return parseExample(readFileSync(path, 'utf8'), path);
 }
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { printJson } from '../context.js';
 import { bytes } from '../format.js';
 import { Store } from '../../store/store.js';
-import { UserError } from '../../store/errors.js';
+import { invalid, notFound } from '../../errors.js';
 import { isPostgresUrl } from '../../backends/open.js';
 
 interface MigrateFlags {
@@ -20,9 +20,9 @@ export function register(program: Command): void {
     .requiredOption('--to <store>', 'target store: SQLite file or postgres:// URL (created when missing)')
     .option('--json', 'print JSON')
     .action(async (flags: MigrateFlags) => {
-      if (!isPostgresUrl(flags.from) && !existsSync(flags.from)) throw new UserError(`${flags.from}: no such store`);
+      if (!isPostgresUrl(flags.from) && !existsSync(flags.from)) throw notFound(`${flags.from}: no such store`);
       if (flags.from === flags.to || (!isPostgresUrl(flags.from) && !isPostgresUrl(flags.to) && resolve(flags.from) === resolve(flags.to))) {
-        throw new UserError('--from and --to name the same store');
+        throw invalid('--from and --to name the same store');
       }
       const from = await Store.open(flags.from);
       try {

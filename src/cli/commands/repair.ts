@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { UserError } from '../../store/errors.js';
+import { damaged } from '../../errors.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -25,7 +25,7 @@ export function register(program: Command): void {
           console.log(r.problems.length === 0 ? 'the store is clean' : `${r.problems.length} problem(s) remain; the affected models will not be served or exported`);
         }
         // Exit code 0 only when the store is whole again.
-        if (r.problems.length) throw new UserError(`${r.unavailable.length} model(s) marked unavailable${flags.from.length ? '' : '; pass --from <original files> to re-supply their chunks'}`);
+        if (r.problems.length) throw damaged(`${r.unavailable.length} model(s) marked unavailable${flags.from.length ? '' : '; pass --from <original files> to re-supply their chunks'}`);
       });
     });
 }

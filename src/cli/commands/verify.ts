@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { UserError } from '../../store/errors.js';
+import { damaged } from '../../errors.js';
 
 export function register(program: Command): void {
   program.command('verify')
@@ -19,7 +19,7 @@ export function register(program: Command): void {
           console.log(`checked ${r.models} models, ${r.files} files, ${r.chunks} chunks${flags.deep ? `; decoded ${r.chunksHashed} chunks and rebuilt ${r.filesHashed} files` : ''} in ${seconds.toFixed(2)} s: ${r.problems.length === 0 ? 'clean' : `${r.problems.length} problem(s)`}`);
         }
         // Exit code 0 only when clean.
-        if (r.problems.length) throw new UserError(`${r.problems.length} problem(s) found in the store`);
+        if (r.problems.length) throw damaged(`${r.problems.length} problem(s) found in the store`);
       });
     });
 }

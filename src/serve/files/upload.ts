@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HttpError, badRequest } from '../http/errors.js';
+import { TesseraError, invalid, tooLarge } from '../../errors.js';
 
 export interface ReceivedUpload {
   /** The directory to import: it holds the one file at its relative path. */
@@ -20,7 +20,7 @@ export interface ReceivedUpload {
 export function checkModelPath(p: string): string {
   const parts = p.split('/');
   if (p.length === 0 || p.length > 1024 || parts.some((s) => s === '' || s === '.' || s === '..') || p.includes('\\') || p.includes('\0') || posix.isAbsolute(p)) {
-    throw badRequest(`invalid file path "${p}": use a relative path of '/'-separated names, without '.', '..' or empty parts`);
+    throw invalid(`invalid file path "${p}": use a relative path of '/'-separated names, without '.', '..' or empty parts`);
   }
   return p;
 }
@@ -33,7 +33,7 @@ export function checkModelPath(p: string): string {
 export async function receiveUpload(req: IncomingMessage, relPath: string, limit: number): Promise<ReceivedUpload> {
   checkModelPath(relPath);
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw new HttpError(413, `upload of ${declared} bytes is over the limit of ${limit} bytes (--max-upload)`);
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(`upload of ${declared} bytes is over the limit of ${limit} bytes (--max-upload)`);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-upload-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   const root = join(dir, 'model');
@@ -46,7 +46,7 @@ export async function receiveUpload(req: IncomingMessage, relPath: string, limit
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
         if (size > limit) {
-          cb(new HttpError(413, `upload is over the limit of ${limit} bytes (--max-upload)`));
+          cb(tooLarge(`upload is over the limit of ${limit} bytes (--max-upload)`));
           return;
         }
         hash.update(chunk);
@@ -56,12 +56,12 @@ export async function receiveUpload(req: IncomingMessage, relPath: string, limit
     await pipeline(req, count, createWriteStream(dest));
   } catch (e) {
     cleanup();
-    if (e instanceof HttpError) throw e;
-    throw new HttpError(400, `upload failed: ${(e as Error).message}`);
+    if (e instanceof TesseraError) throw e;
+    throw invalid(`upload failed: ${(e as Error).message}`);
   }
   if (size === 0) {
     cleanup();
-    throw badRequest('the upload is empty');
+    throw invalid('the upload is empty');
   }
   return { root, relPath, size, sha256: hash.digest(), cleanup };
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from './errors.js';
+import { invalid, tooLarge } from '../../errors.js';
 
 /**
  * The request body, refused with 413 as soon as it is known to exceed
@@ -8,7 +8,7 @@ import { HttpError } from './errors.js';
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new HttpError(413, `request body of ${declared} bytes is over the limit of ${limit} bytes`));
+    return Promise.reject(tooLarge(`request body of ${declared} bytes is over the limit of ${limit} bytes`));
   }
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -24,7 +24,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onData = (b: Buffer): void => {
       size += b.length;
-      if (size > limit) fail(new HttpError(413, `request body is over the limit of ${limit} bytes`));
+      if (size > limit) fail(tooLarge(`request body is over the limit of ${limit} bytes`));
       else parts.push(b);
     };
     req.on('data', onData);
@@ -34,6 +34,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
     });
     req.once('error', fail);
-    req.once('aborted', () => fail(new HttpError(400, 'the client aborted the request')));
+    req.once('aborted', () => fail(invalid('the client aborted the request')));
   });
 }

@@ -1,10 +1,44 @@
-/** An error with the HTTP status it answers with; the message goes to the client as {"error": message}. */
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
-    super(message);
-    this.name = 'HttpError';
+import type { ErrorKind } from '../../errors.js';
+import { TesseraError } from '../../errors.js';
+
+/**
+ * The one place an error becomes an HTTP answer: a TesseraError's kind picks
+ * the status; anything else is an internal failure (500). The message goes
+ * to the client as {"error": message}.
+ */
+const STATUS: Record<ErrorKind, number> = {
+  'invalid': 400,
+  'unauthorized': 401,
+  'not-found': 404,
+  'not-allowed': 405,
+  'conflict': 409,
+  'too-large': 413,
+  'unsupported': 415,
+  'unavailable': 503,
+  'over-capacity': 507,
+  'damaged': 500,
+};
+
+/** A method the endpoint does not have: 405 with the methods it does. */
+export class NotAllowed extends TesseraError {
+  constructor(message: string, readonly allow: string[]) {
+    super('not-allowed', message);
   }
 }
 
-export const badRequest = (message: string): HttpError => new HttpError(400, message);
-export const notFound = (message: string): HttpError => new HttpError(404, message);
+export interface ErrorAnswer {
+  status: number;
+  message: string;
+  headers: Record<string, string>;
+}
+
+export function statusOf(e: unknown): number {
+  return e instanceof TesseraError ? STATUS[e.kind] : 500;
+}
+
+export function answerOf(e: unknown): ErrorAnswer {
+  const headers: Record<string, string> = {};
+  if (e instanceof NotAllowed) headers.Allow = e.allow.join(', ');
+  if (e instanceof TesseraError && e.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="tessera"';
+  return { status: statusOf(e), message: e instanceof Error ? e.message : String(e), headers };
+}

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from './errors.js';
+import { invalid, notFound } from '../../errors.js';
+import { NotAllowed } from './errors.js';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -39,7 +40,7 @@ function decode(s: string | undefined): string | undefined {
   try {
     return decodeURIComponent(s);
   } catch {
-    throw new HttpError(400, `malformed percent-encoding in "${s}"`);
+    throw invalid(`malformed percent-encoding in "${s}"`);
   }
 }
 
@@ -65,10 +66,10 @@ export class Router {
       if (!h) {
         const allowed = Object.keys(route.methods);
         if (allowed.includes('GET')) allowed.push('HEAD');
-        throw new HttpError(405, `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
+        throw new NotAllowed(`${method} is not allowed on ${path}; use ${allowed.join(', ')}`, allowed);
       }
       return { route, method: h, params: m.slice(1).map(decode) };
     }
-    throw new HttpError(404, `no such endpoint: ${method} ${path}`);
+    throw notFound(`no such endpoint: ${method} ${path}`);
   }
 }

@@ -1,4 +1,4 @@
-import { badRequest } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 
 /**
  * Triton's binary tensor data extension (see binary-extension.md): the body
@@ -18,10 +18,10 @@ export interface SplitBody {
 export function splitRequestBody(body: Buffer, headerLength: string | string[] | undefined): SplitBody {
   if (headerLength === undefined) return { json: body, binary: body.subarray(body.length) };
   const text = Array.isArray(headerLength) ? headerLength[0] ?? '' : headerLength;
-  if (!/^[0-9]{1,15}$/.test(text.trim())) throw badRequest(`Inference-Header-Content-Length must be a non-negative integer, got "${text}"`);
+  if (!/^[0-9]{1,15}$/.test(text.trim())) throw invalid(`Inference-Header-Content-Length must be a non-negative integer, got "${text}"`);
   const n = Number(text.trim());
   if (n === 0) return { json: body, binary: body.subarray(body.length) };
-  if (n > body.length) throw badRequest(`Inference-Header-Content-Length is ${n}, the body has only ${body.length} bytes`);
+  if (n > body.length) throw invalid(`Inference-Header-Content-Length is ${n}, the body has only ${body.length} bytes`);
   return { json: body.subarray(0, n), binary: body.subarray(n) };
 }
 
@@ -32,9 +32,9 @@ export class BinaryCursor {
   constructor(private readonly binary: Buffer) {}
 
   take(size: number, what: string): Buffer {
-    if (!Number.isSafeInteger(size) || size < 0) throw badRequest(`${what}: binary_data_size must be a non-negative integer`);
+    if (!Number.isSafeInteger(size) || size < 0) throw invalid(`${what}: binary_data_size must be a non-negative integer`);
     if (this.pos + size > this.binary.length) {
-      throw badRequest(`${what}: binary_data_size ${size} runs past the end of the binary data (${this.binary.length - this.pos} bytes left)`);
+      throw invalid(`${what}: binary_data_size ${size} runs past the end of the binary data (${this.binary.length - this.pos} bytes left)`);
     }
     const out = this.binary.subarray(this.pos, this.pos + size);
     this.pos += size;
@@ -43,7 +43,7 @@ export class BinaryCursor {
 
   finish(): void {
     if (this.pos !== this.binary.length) {
-      throw badRequest(`the body has ${this.binary.length} bytes of binary data after the JSON header, the inputs' binary_data_size add up to ${this.pos}`);
+      throw invalid(`the body has ${this.binary.length} bytes of binary data after the JSON header, the inputs' binary_data_size add up to ${this.pos}`);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { badRequest } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 import { BinaryCursor, binaryResponse } from './binary-extension.js';
 import { isOipDatatype } from './datatypes.js';
 import type { OipDatatype } from './datatypes.js';
@@ -36,10 +36,10 @@ function isObject(v: unknown): v is Json {
 /** A `parameters` object: string keys to strings, numbers or booleans. */
 function parameters(v: unknown, what: string): Json {
   if (v === undefined) return {};
-  if (!isObject(v)) throw badRequest(`${what}: "parameters" must be an object`);
+  if (!isObject(v)) throw invalid(`${what}: "parameters" must be an object`);
   for (const [k, x] of Object.entries(v)) {
     if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') {
-      throw badRequest(`${what}: parameter "${k}" must be a string, number or boolean`);
+      throw invalid(`${what}: parameter "${k}" must be a string, number or boolean`);
     }
   }
   return v;
@@ -48,7 +48,7 @@ function parameters(v: unknown, what: string): Json {
 function boolParam(p: Json, key: string, what: string): boolean | undefined {
   const v = p[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw badRequest(`${what}: parameter "${key}" must be true or false`);
+  if (typeof v !== 'boolean') throw invalid(`${what}: parameter "${key}" must be true or false`);
   return v;
 }
 
@@ -56,7 +56,7 @@ const fmtShape = (s: readonly number[]): string => `[${s.join(',')}]`;
 
 function checkShape(spec: TensorSpec, shape: number[], what: string): void {
   const bad = shape.length !== spec.shape.length || spec.shape.some((d, i) => d >= 0 && d !== shape[i]);
-  if (bad) throw badRequest(`${what}: shape ${fmtShape(shape)} does not match the model's ${fmtShape(spec.shape)} (-1: any size)`);
+  if (bad) throw invalid(`${what}: shape ${fmtShape(shape)} does not match the model's ${fmtShape(spec.shape)} (-1: any size)`);
 }
 
 /**
@@ -65,73 +65,73 @@ function checkShape(spec: TensorSpec, shape: number[], what: string): void {
  * allocated), binary data sizes, requested outputs.
  */
 export function parseInferRequest(body: unknown, binary: Buffer, sig: ModelSignature): InferRequest {
-  if (!isObject(body)) throw badRequest('the request body must be a JSON object');
+  if (!isObject(body)) throw invalid('the request body must be a JSON object');
   const out: InferRequest = { inputs: [], outputs: [] };
   if (body.id !== undefined) {
-    if (typeof body.id !== 'string') throw badRequest('"id" must be a string');
+    if (typeof body.id !== 'string') throw invalid('"id" must be a string');
     out.id = body.id;
   }
   const reqParams = parameters(body.parameters, 'request');
   const binaryAll = boolParam(reqParams, 'binary_data_output', 'request') ?? false;
 
-  if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw badRequest('"inputs" must be a non-empty array');
+  if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw invalid('"inputs" must be a non-empty array');
   const specs = new Map(sig.inputs.map((s) => [s.name, s]));
   const seen = new Set<string>();
   const cursor = new BinaryCursor(binary);
   for (const [i, raw] of body.inputs.entries()) {
-    if (!isObject(raw)) throw badRequest(`inputs[${i}] must be an object`);
-    if (typeof raw.name !== 'string') throw badRequest(`inputs[${i}]: "name" must be a string`);
+    if (!isObject(raw)) throw invalid(`inputs[${i}] must be an object`);
+    if (typeof raw.name !== 'string') throw invalid(`inputs[${i}]: "name" must be a string`);
     const name = raw.name;
     const what = `input "${name}"`;
     const spec = specs.get(name);
-    if (!spec) throw badRequest(`unknown input "${name}"; the model's inputs are ${sig.inputs.map((s) => `"${s.name}"`).join(', ')}`);
-    if (seen.has(name)) throw badRequest(`${what} is given twice`);
+    if (!spec) throw invalid(`unknown input "${name}"; the model's inputs are ${sig.inputs.map((s) => `"${s.name}"`).join(', ')}`);
+    if (seen.has(name)) throw invalid(`${what} is given twice`);
     seen.add(name);
     if (typeof raw.datatype !== 'string' || !isOipDatatype(raw.datatype)) {
-      throw badRequest(`${what}: "datatype" must be one of BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES`);
+      throw invalid(`${what}: "datatype" must be one of BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES`);
     }
-    if (raw.datatype !== spec.datatype) throw badRequest(`${what}: datatype ${raw.datatype} does not match the model's ${spec.datatype}`);
-    if (!Array.isArray(raw.shape)) throw badRequest(`${what}: "shape" must be an array of dimensions`);
+    if (raw.datatype !== spec.datatype) throw invalid(`${what}: datatype ${raw.datatype} does not match the model's ${spec.datatype}`);
+    if (!Array.isArray(raw.shape)) throw invalid(`${what}: "shape" must be an array of dimensions`);
     const shape = raw.shape as unknown[];
     for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw badRequest(`${what}: shape dimension ${JSON.stringify(d)} is not a non-negative integer`);
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw invalid(`${what}: shape dimension ${JSON.stringify(d)} is not a non-negative integer`);
     }
     const dims = shape as number[];
     checkShape(spec, dims, what);
     const count = elementCount(dims, what);
     const p = parameters(raw.parameters, what);
-    if (p.shared_memory_region !== undefined) throw badRequest(`${what}: shared memory is not supported by this server`);
+    if (p.shared_memory_region !== undefined) throw invalid(`${what}: shared memory is not supported by this server`);
     let data: TensorData;
     if (p.binary_data_size !== undefined) {
-      if (raw.data !== undefined) throw badRequest(`${what}: give either "data" or parameters.binary_data_size, not both`);
+      if (raw.data !== undefined) throw invalid(`${what}: give either "data" or parameters.binary_data_size, not both`);
       data = binaryToTensorData(spec.datatype, cursor.take(Number(p.binary_data_size), what), count, what);
     } else {
-      if (raw.data === undefined) throw badRequest(`${what}: "data" is missing (or give parameters.binary_data_size with the binary tensor data extension)`);
+      if (raw.data === undefined) throw invalid(`${what}: "data" is missing (or give parameters.binary_data_size with the binary tensor data extension)`);
       data = jsonToTensorData(spec.datatype, flattenJsonData(raw.data, dims, count, what), what);
     }
     out.inputs.push({ name, datatype: spec.datatype, shape: dims, data });
   }
   cursor.finish();
   const missing = sig.inputs.filter((s) => !seen.has(s.name));
-  if (missing.length) throw badRequest(`missing input(s) ${missing.map((s) => `"${s.name}"`).join(', ')}`);
+  if (missing.length) throw invalid(`missing input(s) ${missing.map((s) => `"${s.name}"`).join(', ')}`);
 
   if (body.outputs === undefined) {
     out.outputs = sig.outputs.map((s) => ({ name: s.name, binary: binaryAll }));
   } else {
-    if (!Array.isArray(body.outputs)) throw badRequest('"outputs" must be an array');
+    if (!Array.isArray(body.outputs)) throw invalid('"outputs" must be an array');
     const known = new Set(sig.outputs.map((s) => s.name));
     const wanted = new Set<string>();
     for (const [i, raw] of body.outputs.entries()) {
-      if (!isObject(raw) || typeof raw.name !== 'string') throw badRequest(`outputs[${i}] must be an object with a "name"`);
-      if (!known.has(raw.name)) throw badRequest(`unknown output "${raw.name}"; the model's outputs are ${sig.outputs.map((s) => `"${s.name}"`).join(', ')}`);
-      if (wanted.has(raw.name)) throw badRequest(`output "${raw.name}" is requested twice`);
+      if (!isObject(raw) || typeof raw.name !== 'string') throw invalid(`outputs[${i}] must be an object with a "name"`);
+      if (!known.has(raw.name)) throw invalid(`unknown output "${raw.name}"; the model's outputs are ${sig.outputs.map((s) => `"${s.name}"`).join(', ')}`);
+      if (wanted.has(raw.name)) throw invalid(`output "${raw.name}" is requested twice`);
       wanted.add(raw.name);
       const p = parameters(raw.parameters, `output "${raw.name}"`);
-      if (p.classification !== undefined) throw badRequest(`output "${raw.name}": the classification extension is not supported`);
-      if (p.shared_memory_region !== undefined) throw badRequest(`output "${raw.name}": shared memory is not supported by this server`);
+      if (p.classification !== undefined) throw invalid(`output "${raw.name}": the classification extension is not supported`);
+      if (p.shared_memory_region !== undefined) throw invalid(`output "${raw.name}": shared memory is not supported by this server`);
       out.outputs.push({ name: raw.name, binary: boolParam(p, 'binary_data', `output "${raw.name}"`) ?? binaryAll });
     }
-    if (out.outputs.length === 0) throw badRequest('"outputs" is empty: leave it out to get every output');
+    if (out.outputs.length === 0) throw invalid('"outputs" is empty: leave it out to get every output');
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { badRequest } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 
 /**
  * Refuses JSON nested deeper than `maxDepth` before it is parsed: one pass
@@ -17,7 +17,7 @@ export function checkJsonDepth(buf: Buffer, maxDepth: number): void {
     } else if (c === 0x22) {
       inString = true;
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > maxDepth) throw badRequest(`JSON nested deeper than ${maxDepth} levels`);
+      if (++depth > maxDepth) throw invalid(`JSON nested deeper than ${maxDepth} levels`);
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
@@ -30,6 +30,6 @@ export function parseJsonBody(buf: Buffer, maxDepth: number): unknown {
   try {
     return JSON.parse(buf.toString('utf8')) as unknown;
   } catch (e) {
-    throw badRequest(`malformed JSON: ${(e as Error).message}`);
+    throw invalid(`malformed JSON: ${(e as Error).message}`);
   }
 }

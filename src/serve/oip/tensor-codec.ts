@@ -1,4 +1,4 @@
-import { badRequest } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 import { elementSize } from './datatypes.js';
 import type { OipDatatype } from './datatypes.js';
 import { halfToNumber, numberToHalf } from './fp16.js';
@@ -26,9 +26,9 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
 export function elementCount(shape: readonly number[], what: string): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw badRequest(`${what}: shape dimension ${String(d)} is not a non-negative integer`);
+    if (!Number.isSafeInteger(d) || d < 0) throw invalid(`${what}: shape dimension ${String(d)} is not a non-negative integer`);
     n *= d;
-    if (n > MAX_ELEMENTS) throw badRequest(`${what}: shape [${shape.join(',')}] has more than ${MAX_ELEMENTS} elements`);
+    if (n > MAX_ELEMENTS) throw invalid(`${what}: shape [${shape.join(',')}] has more than ${MAX_ELEMENTS} elements`);
   }
   return n;
 }
@@ -42,25 +42,25 @@ export function flattenJsonData(data: unknown, shape: readonly number[], count: 
   if (!Array.isArray(data)) {
     // A scalar tensor may be given as a bare value.
     if (shape.length === 0 && data !== null && typeof data !== 'object') return [data];
-    throw badRequest(`${what}: "data" must be an array`);
+    throw invalid(`${what}: "data" must be an array`);
   }
   if (data.length > 0 && Array.isArray(data[0])) {
     const out: unknown[] = [];
     const walk = (v: unknown, d: number, at: string): void => {
       if (d === shape.length) {
-        if (Array.isArray(v)) throw badRequest(`${what}: nested data is deeper than the shape [${shape.join(',')}] at ${at}`);
+        if (Array.isArray(v)) throw invalid(`${what}: nested data is deeper than the shape [${shape.join(',')}] at ${at}`);
         out.push(v);
         return;
       }
-      if (!Array.isArray(v)) throw badRequest(`${what}: nested data has a value where the shape [${shape.join(',')}] needs an array of ${shape[d]} at ${at}`);
-      if (v.length !== shape[d]) throw badRequest(`${what}: nested data has ${v.length} entries at ${at}, the shape [${shape.join(',')}] says ${shape[d]}`);
+      if (!Array.isArray(v)) throw invalid(`${what}: nested data has a value where the shape [${shape.join(',')}] needs an array of ${shape[d]} at ${at}`);
+      if (v.length !== shape[d]) throw invalid(`${what}: nested data has ${v.length} entries at ${at}, the shape [${shape.join(',')}] says ${shape[d]}`);
       for (let i = 0; i < v.length; i++) walk(v[i], d + 1, `${at}[${i}]`);
     };
     walk(data, 0, 'data');
     return out;
   }
   if (data.length !== count) {
-    throw badRequest(`${what}: "data" has ${data.length} elements, the shape [${shape.join(',')}] needs ${count}`);
+    throw invalid(`${what}: "data" has ${data.length} elements, the shape [${shape.join(',')}] needs ${count}`);
   }
   return data;
 }
@@ -70,12 +70,12 @@ function floatValue(v: unknown, what: string, i: number): number {
   if (v === 'NaN') return NaN;
   if (v === 'Infinity' || v === 'inf') return Infinity;
   if (v === '-Infinity' || v === '-inf') return -Infinity;
-  throw badRequest(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a number`);
+  throw invalid(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a number`);
 }
 
 function intValue(v: unknown, lo: number, hi: number, dt: string, what: string, i: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw badRequest(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a ${dt} value (an integer from ${lo} to ${hi})`);
+    throw invalid(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a ${dt} value (an integer from ${lo} to ${hi})`);
   }
   return v;
 }
@@ -94,7 +94,7 @@ function bigValue(v: unknown, unsigned: boolean, what: string, i: number): bigin
   if (b === undefined || b < lo || b > hi) {
     const dt = unsigned ? 'UINT64' : 'INT64';
     const hint = typeof v === 'number' && Number.isInteger(v) ? ' (integers beyond 2^53 must be sent as decimal strings or with the binary extension)' : '';
-    throw badRequest(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a ${dt} value${hint}`);
+    throw invalid(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a ${dt} value${hint}`);
   }
   return b;
 }
@@ -124,7 +124,7 @@ export function jsonToTensorData(dt: OipDatatype, values: unknown[], what: strin
         const v = values[i];
         if (v === true || v === 1) a[i] = 1;
         else if (v === false || v === 0) a[i] = 0;
-        else throw badRequest(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a BOOL value (true or false)`);
+        else throw invalid(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a BOOL value (true or false)`);
       }
       return a;
     }
@@ -148,7 +148,7 @@ export function jsonToTensorData(dt: OipDatatype, values: unknown[], what: strin
       const a: string[] = new Array<string>(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'string') throw badRequest(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a string`);
+        if (typeof v !== 'string') throw invalid(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a string`);
         a[i] = v;
       }
       return a;
@@ -174,21 +174,21 @@ export function binaryToTensorData(dt: OipDatatype, bytes: Buffer, count: number
     let pos = 0;
     while (pos < bytes.length) {
       if (out.length === count) break;
-      if (pos + 4 > bytes.length) throw badRequest(`${what}: binary BYTES element ${out.length} has a truncated 4-byte length`);
+      if (pos + 4 > bytes.length) throw invalid(`${what}: binary BYTES element ${out.length} has a truncated 4-byte length`);
       const len = bytes.readUInt32LE(pos);
       pos += 4;
-      if (pos + len > bytes.length) throw badRequest(`${what}: binary BYTES element ${out.length} claims ${len} bytes, ${bytes.length - pos} remain`);
+      if (pos + len > bytes.length) throw invalid(`${what}: binary BYTES element ${out.length} claims ${len} bytes, ${bytes.length - pos} remain`);
       out.push(bytes.toString('utf8', pos, pos + len));
       pos += len;
     }
     if (out.length !== count || pos !== bytes.length) {
-      throw badRequest(`${what}: binary data holds ${out.length} BYTES elements in ${pos} of ${bytes.length} bytes, the shape needs ${count} elements using all bytes`);
+      throw invalid(`${what}: binary data holds ${out.length} BYTES elements in ${pos} of ${bytes.length} bytes, the shape needs ${count} elements using all bytes`);
     }
     return out;
   }
   const size = elementSize(dt);
   if (bytes.length !== count * size) {
-    throw badRequest(`${what}: binary_data_size is ${bytes.length} bytes, the shape and datatype ${dt} need ${count * size} (${count} elements of ${size} bytes)`);
+    throw invalid(`${what}: binary_data_size is ${bytes.length} bytes, the shape and datatype ${dt} need ${count * size} (${count} elements of ${size} bytes)`);
   }
   const ab = new ArrayBuffer(bytes.length);
   new Uint8Array(ab).set(bytes);
@@ -198,7 +198,7 @@ export function binaryToTensorData(dt: OipDatatype, bytes: Buffer, count: number
     case 'FP16': case 'UINT16': return new Uint16Array(ab);
     case 'BOOL': {
       const a = new Uint8Array(ab);
-      for (let i = 0; i < a.length; i++) if (a[i]! > 1) throw badRequest(`${what}: binary BOOL element ${i} is ${a[i]}, not 0 or 1`);
+      for (let i = 0; i < a.length; i++) if (a[i]! > 1) throw invalid(`${what}: binary BOOL element ${i} is ${a[i]}, not 0 or 1`);
       return a;
     }
     case 'UINT8': return new Uint8Array(ab);

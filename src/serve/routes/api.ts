@@ -4,8 +4,6 @@ import { sendJson } from '../http/respond.js';
 import { listEntries } from '../../store/store.js';
 import type { SharingMatrix } from '../../store/sharing.js';
 import { checkName, parseVersion } from './lookup.js';
-import { notFound } from '../http/errors.js';
-import { UserError } from '../../store/errors.js';
 
 /**
  * The store as the CLI prints it with --json, for the dashboard and scripts:
@@ -34,12 +32,7 @@ export function apiRoutes(router: Router, ctx: ServeContext): void {
         handler: async ({ res, params }) => {
           const name = checkName(params[0]);
           const version = parseVersion(params[1]);
-          try {
-            sendJson(res, 200, await read(() => ctx.store.show({ name, version })));
-          } catch (e) {
-            if (e instanceof UserError) throw notFound(e.message);
-            throw e;
-          }
+          sendJson(res, 200, await read(() => ctx.store.show({ name, version })));
         },
       },
     },

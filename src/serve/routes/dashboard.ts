@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { extname, join } from 'node:path';
 import type { Router } from '../http/router.js';
-import { HttpError } from '../http/errors.js';
+import { notFound } from '../../errors.js';
 
 /** Where `npm run build` puts the dashboard (Vite's output): dist/web beside dist/src. */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
@@ -43,9 +43,9 @@ export function dashboardRoutes(router: Router, dir = DASHBOARD_DIR): void {
             body = await load(rel);
           } catch {
             if (rel === 'index.html') {
-              throw new HttpError(404, `the dashboard is not built (no ${join(dir, 'index.html')}): run \`npm run build\``);
+              throw notFound(`the dashboard is not built (no ${join(dir, 'index.html')}): run \`npm run build\``);
             }
-            throw new HttpError(404, `no such file: /${rel}`);
+            throw notFound(`no such file: /${rel}`);
           }
           res.writeHead(200, {
             'Content-Type': TYPES[extname(rel)] ?? 'application/octet-stream',

@@ -1,11 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { FileRow } from '../../backends/backend.js';
-import { FormatError } from '../../formats/errors.js';
-import { UserError } from '../../store/errors.js';
 import { keyOf } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { HttpError, notFound } from '../http/errors.js';
+import { TesseraError, conflict, notFound } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/file-reader.js';
@@ -139,7 +137,7 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
       const existing = version !== undefined ? ctx.catalog.find(name, version) : undefined;
       if (existing) {
         const same = existing.files.length === 1 && existing.files[0]!.path === path && existing.files[0]!.sha256.equals(up.sha256);
-        if (!same) throw new HttpError(409, `model ${keyOf(existing.model)} already exists with other files; upload as another version or without a version`);
+        if (!same) throw conflict(`model ${keyOf(existing.model)} already exists with other files; upload as another version or without a version`);
         return { model: existing.model, created: false };
       }
       try {
@@ -147,7 +145,8 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
         await ctx.catalog.reload();
         return { model: r.model, created: r.created };
       } catch (e) {
-        if (e instanceof FormatError || e instanceof UserError) throw new HttpError(400, (e as Error).message.split(up.root + '/').join(''));
+        // Name the file as the client sent it, not by the temporary directory it was received into.
+        if (e instanceof TesseraError) throw new TesseraError(e.kind, e.message.split(up.root + '/').join(''), { cause: e });
         throw e;
       }
     });

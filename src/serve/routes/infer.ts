@@ -1,6 +1,7 @@
 import type { ServeContext } from '../context.js';
 import { keyOf } from '../catalog.js';
-import { HttpError } from '../http/errors.js';
+import { unsupported } from '../../errors.js';
+import { statusOf } from '../http/errors.js';
 import { readBody } from '../http/body.js';
 import type { Router } from '../http/router.js';
 import { sendBuffers } from '../http/respond.js';
@@ -20,7 +21,7 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
           const key = keyOf(v.model);
           const body = await readBody(req, ctx.opts.maxBodyBytes);
           if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
-            throw new HttpError(415, `Content-Encoding ${req.headers['content-encoding']} is not supported; send the body uncompressed`);
+            throw unsupported(`Content-Encoding ${req.headers['content-encoding']} is not supported; send the body uncompressed`);
           }
           const { json, binary } = splitRequestBody(body, req.headers[HEADER_LENGTH]);
           const parsed = parseJsonBody(json, ctx.opts.maxJsonDepth);
@@ -36,7 +37,7 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
             ctx.metrics.inferences.inc({ model: key, status: '200' });
             sendBuffers(res, 200, headers, r.body, r.length);
           } catch (e) {
-            ctx.metrics.inferences.inc({ model: key, status: String(e instanceof HttpError ? e.status : 500) });
+            ctx.metrics.inferences.inc({ model: key, status: String(statusOf(e)) });
             throw e;
           } finally {
             lease.release();

@@ -2,21 +2,21 @@ import { validateModelName } from '../../store/model-ref.js';
 import { unavailableMessage } from '../../store/store.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { HttpError, badRequest, notFound } from '../http/errors.js';
+import { invalid, notFound, unavailable } from '../../errors.js';
 
 
 export function parseVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw badRequest(`invalid model version "${text}": expected a positive integer`);
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw invalid(`invalid model version "${text}": expected a positive integer`);
   return Number(text);
 }
 
 export function checkName(name: string | undefined): string {
-  if (name === undefined) throw badRequest('no model name');
+  if (name === undefined) throw invalid('no model name');
   try {
     return validateModelName(name);
   } catch (e) {
-    throw badRequest((e as Error).message);
+    throw invalid((e as Error).message);
   }
 }
 
@@ -44,7 +44,7 @@ export async function findServable(ctx: ServeContext, nameText: string | undefin
   const why = unavailableMessage(v.model);
   if (why !== undefined) {
     ctx.log(`refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
-    throw new HttpError(503, why);
+    throw unavailable(why);
   }
   return v;
 }

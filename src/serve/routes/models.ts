@@ -1,6 +1,6 @@
 import { keyOf } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { badRequest } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { findVersion } from './lookup.js';
@@ -57,7 +57,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
       DELETE: {
         write: true,
         handler: async ({ res, params }) => {
-          if (params[1] === undefined) throw badRequest('name the version to delete: DELETE /v2/models/<name>/versions/<version>');
+          if (params[1] === undefined) throw invalid('name the version to delete: DELETE /v2/models/<name>/versions/<version>');
           const v = await findVersion(ctx, params[0], params[1]);
           await ctx.writes.run(async () => {
             ctx.models.forget(v);

@@ -1,6 +1,6 @@
 import { keyOf } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { badRequest } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 import { readBody } from '../http/body.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
@@ -12,7 +12,7 @@ async function optionalObject(ctx: ServeContext, ctxReq: Parameters<typeof readB
   const body = await readBody(ctxReq, 1 << 20);
   if (body.length === 0) return {};
   const v = parseJsonBody(body, ctx.opts.maxJsonDepth);
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('the request body must be a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('the request body must be a JSON object');
   return v as Record<string, unknown>;
 }
 
@@ -24,7 +24,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
       POST: {
         handler: async ({ req, res }) => {
           const body = await optionalObject(ctx, req);
-          if (body.ready !== undefined && typeof body.ready !== 'boolean') throw badRequest('"ready" must be true or false');
+          if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalid('"ready" must be true or false');
           await ctx.catalog.refresh();
           const rows = ctx.catalog.all().map((v) => ({ name: v.model.name, version: String(v.model.version), ...ctx.models.state(v) }));
           sendJson(res, 200, body.ready ? rows.filter((r) => r.state === 'READY') : rows);

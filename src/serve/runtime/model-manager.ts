@@ -1,8 +1,8 @@
 import type { Store } from '../../store/store.js';
 import { unavailableMessage } from '../../store/store.js';
+import { invalid, unavailable } from '../../errors.js';
 import { keyOf, onnxFile } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
-import { HttpError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelSignature } from '../oip/signature.js';
 import type { ReadStats } from '../../store/chunk-reader.js';
@@ -57,12 +57,12 @@ export class ModelManager {
   async acquire(v: CatalogVersion): Promise<Lease> {
     const key = keyOf(v.model);
     // Its bytes are known to be wrong or missing: never build a session from them.
-    const unavailable = unavailableMessage(v.model);
-    if (unavailable !== undefined) throw new HttpError(503, unavailable);
+    const why = unavailableMessage(v.model);
+    if (why !== undefined) throw unavailable(why);
     const failed = this.failures.get(key);
-    if (failed !== undefined) throw new HttpError(500, `${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
+    if (failed !== undefined) throw new Error(`${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
     const file = onnxFile(v);
-    if (typeof file === 'string') throw new HttpError(400, file);
+    if (typeof file === 'string') throw invalid(file);
     return this.sessions.acquire(key, file.size, () => this.load(v));
   }
 
@@ -118,7 +118,7 @@ export class ModelManager {
   private async load(v: CatalogVersion): Promise<OnnxModel> {
     const key = keyOf(v.model);
     const file = onnxFile(v);
-    if (typeof file === 'string') throw new HttpError(400, file);
+    if (typeof file === 'string') throw invalid(file);
     const t0 = performance.now();
     const cache0 = this.store.cacheStats();
     try {
@@ -148,7 +148,7 @@ export class ModelManager {
       const msg = (e as Error).message;
       this.failures.set(key, `model ${key} failed to load: ${msg}`);
       this.metrics.modelLoads.inc({ result: 'error' });
-      throw new HttpError(500, `model ${key} failed to load: ${msg}`);
+      throw new Error(`model ${key} failed to load: ${msg}`, { cause: e });
     } finally {
       const cache = this.store.cacheStats();
       this.metrics.chunkCacheHits.inc(cache.hits - cache0.hits);

@@ -4,7 +4,7 @@ import { oipToOrt, ortToOip } from '../oip/datatypes.js';
 import type { ModelSignature, TensorSpec } from '../oip/signature.js';
 import type { HostTensor, TensorData } from '../oip/tensor-codec.js';
 import type { OutputTensor } from '../oip/infer.js';
-import { HttpError } from '../http/errors.js';
+import { invalid } from '../../errors.js';
 
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
@@ -57,7 +57,7 @@ export class OnnxModel {
     try {
       result = await this.session.run(feeds, outputNames);
     } catch (e) {
-      throw new HttpError(400, `inference failed: ${(e as Error).message}`);
+      throw invalid(`inference failed: ${(e as Error).message}`);
     }
     return outputNames.map((name) => {
       const v = result[name];

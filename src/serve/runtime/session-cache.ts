@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { TesseraError } from '../../errors.js';
 import type { OnnxModel } from './onnx-runtime.js';
 
 /** A model in use: release it when the request is done with it. */
@@ -55,7 +55,7 @@ export class SessionCache {
     let e = this.entries.get(key);
     if (!e) {
       if (bytes > this.budget) {
-        throw new HttpError(507, `model ${key} needs ${bytes} bytes, more than the server's whole memory budget of ${this.budget} bytes (--memory-budget)`);
+        throw new TesseraError('over-capacity', `model ${key} needs ${bytes} bytes, more than the server's whole memory budget of ${this.budget} bytes (--memory-budget)`);
       }
       this.makeRoom(bytes);
       const entry: Entry = { key, bytes, refs: 0, evicted: false, lastUsed: Date.now() };
