@@ -1,6 +1,6 @@
 import { COLORS } from './charts.js';
 import { h } from './dom.js';
-import { bytes, percent } from './format.js';
+import { bytes, percent } from '../../src/wire/format.js';
 import type { Savings } from './types.js';
 
 /** The four places a logical byte can go, in the order the bars stack them. */

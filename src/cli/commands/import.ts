@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { byteProgress } from '../progress.js';
-import { bytes, percent } from '../format.js';
+import { bytes, percent } from '../../wire/format.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import type { ImportResult } from '../../store/importer.js';
 import type { Store } from '../../store/store.js';

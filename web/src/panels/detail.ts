@@ -1,6 +1,7 @@
 import { ApiError, api, fileUrl, modelPath } from '../api.js';
 import { fill, h, num } from '../dom.js';
-import { bytes, percent, plural, when } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { plural, when } from '../format.js';
 import { savingsBar, savingsSentence } from '../savings.js';
 import { authHeaders, getToken } from '../token.js';
 import type { ModelDetails, ModelStats, TensorInfo } from '../types.js';

@@ -1,5 +1,6 @@
 import { fill, h, num } from '../dom.js';
-import { bytes, percent, when } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { when } from '../format.js';
 import { partsKey, savedBytes, savingsBar } from '../savings.js';
 import type { ModelStats } from '../types.js';
 

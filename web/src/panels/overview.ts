@@ -1,6 +1,7 @@
 import { TOOLTIP_STYLE, draw, esc } from '../charts.js';
 import { fill, h, num } from '../dom.js';
-import { bytes, percent, plural } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { plural } from '../format.js';
 import { PARTS, savedBytes } from '../savings.js';
 import type { StoreStats } from '../types.js';
 

@@ -1,6 +1,6 @@
 import { api, errorText, fileUrl } from '../api.js';
 import { fill, h } from '../dom.js';
-import { bytes } from '../format.js';
+import { bytes } from '../../../src/wire/format.js';
 import { savingsBar, savingsSentence } from '../savings.js';
 import { authHeaders } from '../token.js';
 import type { Savings, UploadResult } from '../types.js';
