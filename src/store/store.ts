@@ -10,7 +10,7 @@ import { LazyEncoder } from './encoder.js';
 import { rebaseHalfCopies } from './rebase.js';
 import { verifyStore } from './verify.js';
 import { repairStore } from './repair.js';
-import type { ExampleRequest } from './example-request.js';
+import type { ExampleRequest } from '../wire/example.js';
 import { sharingMatrix, tensorSharing } from './sharing.js';
 import type { SharingMatrix, TensorSharing } from './sharing.js';
 import type { RepairReport } from './repair.js';

@@ -9,8 +9,8 @@ import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
 import { readFileSync, statSync } from 'node:fs';
-import { MAX_EXAMPLE_BYTES, parseExample } from '../../store/example-request.js';
-import type { ExampleRequest } from '../../store/example-request.js';
+import { ExampleError, MAX_EXAMPLE_BYTES, parseExample } from '../../wire/example.js';
+import type { ExampleRequest } from '../../wire/example.js';
 import { UserError } from '../../store/errors.js';
 
 export interface ImportFlags {
@@ -40,7 +40,12 @@ export function describeImport(r: ImportResult, seconds: number): string {
 function readExample(path: string): ExampleRequest {
   const size = statSync(path).size;
   if (size > MAX_EXAMPLE_BYTES) throw new UserError(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
-  return parseExample(readFileSync(path, 'utf8'), path);
+  try {
+    return parseExample(readFileSync(path, 'utf8'), path);
+  } catch (e) {
+    // src/wire knows no UserError (it is the store's); a bad example is the user's to fix.
+    throw e instanceof ExampleError ? new UserError(e.message) : e;
+  }
 }
 
 export async function runImport(store: Store, path: string, flags: ImportFlags, example?: ExampleRequest): Promise<{ result: ImportResult; seconds: number }> {

@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
-import { exampleOf } from '../../../src/store/example-request.js';
+import { exampleOf } from '../../../src/wire/example.js';
 import type { ModelStats, OipInferResponse, OipTensorMeta } from '../types.js';
 
 /** A value of the right type for a datatype, to pre-fill a request. */
