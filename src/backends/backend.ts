@@ -6,7 +6,7 @@
  * backend (PostgreSQL) talks over the network; the embedded one (SQLite)
  * answers at once.
  */
-import type { ModelRecord } from '../wire/store-json.js';
+import type { ModelRecord, StoreTotals as WireStoreTotals } from '../wire/store-json.js';
 
 /** A model's row; its shape is JSON too (`show --json`'s `model`), so it is declared in src/wire. */
 export type ModelRow = ModelRecord;
@@ -82,21 +82,8 @@ export interface TensorRow {
   chunkCount: number;
 }
 
-export interface StoreTotals {
-  models: number;
-  files: number;
-  logicalBytes: number;
-  chunks: number;
-  /** Sum of raw sizes of distinct chunks. */
-  uniqueRawBytes: number;
-  /** Sum of payload bytes kept. */
-  storedBytes: number;
-  /** Raw and payload bytes of chunks stored as deltas (they have bases). */
-  deltaRawBytes: number;
-  deltaStoredBytes: number;
-  /** Database size on disk, all of its files. */
-  dbBytes: number;
-}
+/** The store's totals; they are JSON too (`stats --json` spreads them), so declared in src/wire. */
+export type StoreTotals = WireStoreTotals;
 
 export interface SharingRow {
   modelId: number;

@@ -99,10 +99,7 @@ export interface ModelStats extends Savings {
   files: number;
 }
 
-/**
- * The store's totals, from the chunks it holds now (the backends' StoreTotals
- * must keep at least these fields: Store.stats() spreads them into StoreStats).
- */
+/** The store's totals, from the chunks it holds now (the backends' StoreTotals). */
 export interface StoreTotals {
   models: number;
   files: number;
