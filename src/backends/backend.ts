@@ -6,30 +6,10 @@
  * backend (PostgreSQL) talks over the network; the embedded one (SQLite)
  * answers at once.
  */
+import type { ModelRecord, StoreTotals as WireStoreTotals } from '../wire/store-json.js';
 
-export interface ModelRow {
-  id: number;
-  name: string;
-  version: number;
-  format: string;
-  baseModelId: number | null;
-  createdAt: string;
-  /** Sum of the sizes of the model's files. */
-  logicalBytes: number;
-  /** Raw bytes of chunks this model's import stored for the first time. */
-  newRawBytes: number;
-  /** Payload bytes of those chunks. */
-  newStoredBytes: number;
-  /** Raw and payload bytes of the new chunks that were stored as deltas against a base. */
-  deltaRawBytes: number;
-  deltaStoredBytes: number;
-  metadataJson: string | null;
-  /**
-   * Why the model must not be served or exported (`tessera repair` found
-   * chunks it could not restore), or null when it is whole.
-   */
-  unavailable: string | null;
-}
+/** A model's row; its shape is JSON too (`show --json`'s `model`), so it is declared in src/wire. */
+export type ModelRow = ModelRecord;
 
 export type NewModel = Omit<ModelRow, 'id' | 'unavailable'>;
 
@@ -102,21 +82,8 @@ export interface TensorRow {
   chunkCount: number;
 }
 
-export interface StoreTotals {
-  models: number;
-  files: number;
-  logicalBytes: number;
-  chunks: number;
-  /** Sum of raw sizes of distinct chunks. */
-  uniqueRawBytes: number;
-  /** Sum of payload bytes kept. */
-  storedBytes: number;
-  /** Raw and payload bytes of chunks stored as deltas (they have bases). */
-  deltaRawBytes: number;
-  deltaStoredBytes: number;
-  /** Database size on disk, all of its files. */
-  dbBytes: number;
-}
+/** The store's totals; they are JSON too (`stats --json` spreads them), so declared in src/wire. */
+export type StoreTotals = WireStoreTotals;
 
 export interface SharingRow {
   modelId: number;

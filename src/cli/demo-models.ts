@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { ExampleRequest } from '../store/example-request.js';
+import type { ExampleRequest } from '../wire/example.js';
 
 export interface DemoModel {
   name: string;

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { bytes } from './format.js';
+import { bytes } from '../wire/format.js';
 
 /** A byte progress bar on stderr when it is a terminal; nothing otherwise (logs and pipes stay clean). */
 export function byteProgress(label: string): { update: (done: number, total: number) => void; stop: () => void } {

@@ -1,17 +1,8 @@
 import type { ModelRow, StoreTotals } from '../backends/backend.js';
+import type { Savings } from '../wire/store-json.js';
 
-/**
- * Where the logical bytes went: every byte is either deduplicated (already
- * stored), saved by compression, saved by a delta against a base, or stored.
- * The four add up to the logical bytes.
- */
-export interface Savings {
-  logicalBytes: number;
-  deduplicatedBytes: number;
-  compressionSavedBytes: number;
-  deltaSavedBytes: number;
-  storedBytes: number;
-}
+/** Savings (where the logical bytes went) are JSON the dashboard reads too: declared in src/wire. */
+export type { Savings };
 
 /** A model's savings, as counted when it was imported (chunks it was first to store). */
 export function modelSavings(m: ModelRow): Savings {

@@ -2,50 +2,10 @@ import type { Backend, ChunkInfo, FileRow, ModelRow, SegmentRow } from '../backe
 import { clusterOrder } from './cluster-order.js';
 import { formatModelRef } from './model-ref.js';
 import { chunkInfos } from './verify.js';
+import type { SharedTensors, SharingMatrix, SharingModel, TensorSharing } from '../wire/sharing-json.js';
 
-export interface SharingModel {
-  ref: string;
-  name: string;
-  version: number;
-  format: string;
-  logicalBytes: number;
-  /** Raw bytes of the model's distinct chunks (the matrix's diagonal). */
-  distinctBytes: number;
-  base: string | null;
-}
-
-/** Tensor names of one model that share chunks with another (at most NAMES_PER_PAIR of them), and how many there are. */
-export interface SharedTensors {
-  names: string[];
-  count: number;
-}
-
-/**
- * What every pair of models shares: `bytes[i][j]` is the raw bytes of the
- * distinct chunks both reference (the diagonal: the model's own distinct
- * bytes), `tensors[i][j]` the tensors of model i holding them. `order` lists
- * model indices so families sit together (see cluster-order.ts).
- */
-export interface SharingMatrix {
-  models: SharingModel[];
-  order: number[];
-  bytes: number[][];
-  tensors: SharedTensors[][];
-}
-
-/** A tensor of one model, and what of it other models hold too. */
-export interface TensorSharing {
-  file: string;
-  name: string;
-  dtype: string;
-  shape: number[];
-  bytes: number;
-  chunks: number;
-  /** Raw bytes of the tensor's distinct chunks that no other model references. */
-  uniqueBytes: number;
-  /** Other models holding some of the tensor's chunks, and how many bytes of them. */
-  sharedWith: { model: string; bytes: number }[];
-}
+/** The sharing JSON (`tessera sharing --json`, show's tensors) is declared in src/wire, shared with the dashboard. */
+export type { SharedTensors, SharingMatrix, SharingModel, TensorSharing };
 
 /** One file of a model: its segments, and its tensors with what they share. */
 export interface FileSharing {

@@ -16,9 +16,9 @@ import { verifyStore } from './verify.js';
 import { repairStore } from './repair.js';
 import { migrateStore } from './migrate.js';
 import type { MigrateOptions, MigrateResult } from './migrate.js';
-import type { ExampleRequest } from './example-request.js';
+import type { ExampleRequest } from '../wire/example.js';
 import { sharingMatrix, tensorSharing } from './sharing.js';
-import type { SharingMatrix, TensorSharing } from './sharing.js';
+import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
 import type { RepairReport } from './repair.js';
 import type { VerifyReport } from './verify.js';
 import { conflict, invalid, notFound, unavailable } from '../errors.js';
@@ -29,7 +29,10 @@ import type { ModelRef } from './model-ref.js';
 import { formatModelRef } from './model-ref.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './accounting.js';
-import type { Savings } from './accounting.js';
+import type { ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
+
+/** The store's JSON (stats, ls, show) is declared in src/wire, shared with the dashboard. */
+export type { ModelDetails, ModelListEntry, ModelStats, StoreStats };
 
 /**
  * Default tensor chunk size. Chosen by measurement on real models (see the
@@ -61,20 +64,6 @@ export interface ModelSummary extends ModelRow {
   files: number;
 }
 
-/** A model as `tessera ls --json` and GET /api/models list it. */
-export interface ModelListEntry {
-  name: string;
-  version: number;
-  format: string;
-  files: number;
-  logicalBytes: number;
-  newStoredBytes: number;
-  createdAt: string;
-  /** The model its deltas were taken against (name:version), if any. */
-  base: string | null;
-  unavailable: string | null;
-}
-
 export function listEntries(models: ModelSummary[]): ModelListEntry[] {
   const refs = new Map(models.map((m) => [m.id, formatModelRef(m.name, m.version)]));
   return models.map((m) => ({
@@ -86,38 +75,6 @@ export function listEntries(models: ModelSummary[]): ModelListEntry[] {
 
 /** A model's tensor as `show` lists it (with what it shares). */
 export type TensorInfo = TensorSharing;
-
-export interface ModelDetails {
-  model: ModelRow;
-  ref: string;
-  /** The model deltas were taken against at import. */
-  base: string | null;
-  savings: Savings;
-  files: { path: string; size: number; sha256: string; format: string; segments: number; tensors: number }[];
-  tensors: TensorInfo[];
-  /** Raw bytes of the model's distinct chunks. */
-  distinctBytes: number;
-  /** Of those, bytes no other model references. */
-  uniqueBytes: number;
-  sharedWith: { model: string; bytes: number; chunks: number }[];
-}
-
-export interface ModelStats extends Savings {
-  model: string;
-  name: string;
-  version: number;
-  format: string;
-  createdAt: string;
-  unavailable: string | null;
-  base: string | null;
-  files: number;
-}
-
-export interface StoreStats extends StoreTotals, Savings {
-  backend: string;
-  location: string;
-  perModel: ModelStats[];
-}
 
 export interface ExportResult {
   files: { path: string; dest: string; bytes: number }[];

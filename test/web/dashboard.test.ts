@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { bytes } from '../../src/cli/format.js';
+import { bytes } from '../../src/wire/format.js';
 import { DASHBOARD_DIR } from '../../src/serve/routes/dashboard.js';
 import { startServer } from '../../src/serve/server.js';
 import type { RunningServer } from '../../src/serve/server.js';

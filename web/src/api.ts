@@ -1,5 +1,7 @@
 import { authHeaders } from './token.js';
-import type { ModelDetails, OipInferResponse, OipMetadata, SharingMatrix, StoreStats } from './types.js';
+import type { ModelDetails, StoreStats } from '../../src/wire/store-json.js';
+import type { OipInferResponse, OipMetadata } from '../../src/wire/oip.js';
+import type { SharingMatrix } from '../../src/wire/sharing-json.js';
 
 /** A failed request, with the server's own explanation (its JSON `error`) when it gave one. */
 export class ApiError extends Error {

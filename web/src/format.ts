@@ -1,8 +1,8 @@
 /**
- * Sizes and percentages written the way the CLI writes them (the same
- * functions), so a number on the page reads the same as in `tessera stats`.
+ * The page's own wording of dates and counts. Sizes and percentages come from
+ * src/wire/format.ts, the CLI's own functions, so a number on the page reads
+ * the same as in `tessera stats`.
  */
-export { bytes, listSome, percent } from '../../src/cli/format.js';
 
 /** A date and time in the reader's locale, to the minute. */
 export function when(iso: string): string {

@@ -13,7 +13,7 @@ import { renderTimeline } from './panels/timeline.js';
 import { renderTryIt } from './panels/tryit.js';
 import { renderUpload } from './panels/upload.js';
 import { getToken, setToken } from './token.js';
-import type { StoreStats } from './types.js';
+import type { StoreStats } from '../../src/wire/store-json.js';
 
 let stats: StoreStats | undefined;
 

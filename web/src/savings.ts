@@ -1,7 +1,7 @@
 import { COLORS } from './charts.js';
 import { h } from './dom.js';
-import { bytes, percent } from './format.js';
-import type { Savings } from './types.js';
+import { bytes, percent } from '../../src/wire/format.js';
+import type { Savings } from '../../src/wire/store-json.js';
 
 /** The four places a logical byte can go, in the order the bars stack them. */
 export const PARTS = [

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withStore } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes, percent, table } from '../format.js';
+import { bytes, percent } from '../../wire/format.js';
+import { table } from '../format.js';
 import { demoModels } from '../demo-models.js';
 import { runImport } from './import.js';
 import type { Store } from '../../store/store.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes } from '../format.js';
+import { bytes } from '../../wire/format.js';
 
 export function register(program: Command): void {
   program.command('gc')

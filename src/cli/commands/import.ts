@@ -2,16 +2,16 @@ import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { byteProgress } from '../progress.js';
-import { bytes, percent } from '../format.js';
+import { bytes, percent } from '../../wire/format.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import type { ImportResult } from '../../store/importer.js';
 import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
 import { readFileSync, statSync } from 'node:fs';
-import { MAX_EXAMPLE_BYTES, parseExample } from '../../store/example-request.js';
-import type { ExampleRequest } from '../../store/example-request.js';
-import { tooLarge } from '../../errors.js';
+import { ExampleError, MAX_EXAMPLE_BYTES, parseExample } from '../../wire/example.js';
+import type { ExampleRequest } from '../../wire/example.js';
+import { invalid, tooLarge } from '../../errors.js';
 
 export interface ImportFlags {
   name: string;
@@ -40,7 +40,12 @@ export function describeImport(r: ImportResult, seconds: number): string {
 function readExample(path: string): ExampleRequest {
   const size = statSync(path).size;
   if (size > MAX_EXAMPLE_BYTES) throw tooLarge(`${path}: example request is ${size} bytes; at most ${MAX_EXAMPLE_BYTES} are kept`);
-  return parseExample(readFileSync(path, 'utf8'), path);
+  try {
+    return parseExample(readFileSync(path, 'utf8'), path);
+  } catch (e) {
+    // src/wire imports nothing from outside it: its error becomes the taxonomy's here.
+    throw e instanceof ExampleError ? invalid(e.message) : e;
+  }
 }
 
 export async function runImport(store: Store, path: string, flags: ImportFlags, example?: ExampleRequest): Promise<{ result: ImportResult; seconds: number }> {

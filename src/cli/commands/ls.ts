@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes, table } from '../format.js';
+import { bytes } from '../../wire/format.js';
+import { table } from '../format.js';
 import { listEntries } from '../../store/store.js';
 
 export function register(program: Command): void {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { printJson } from '../context.js';
-import { bytes } from '../format.js';
+import { bytes } from '../../wire/format.js';
 import { Store } from '../../store/store.js';
 import { invalid, notFound } from '../../errors.js';
 import { isPostgresUrl } from '../../backends/open.js';

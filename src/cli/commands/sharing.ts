@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes, listSome, percent, table } from '../format.js';
+import { bytes, listSome, percent } from '../../wire/format.js';
+import { table } from '../format.js';
 
 export function register(program: Command): void {
   program.command('sharing')

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes, percent, table } from '../format.js';
+import { bytes, percent } from '../../wire/format.js';
+import { table } from '../format.js';
 import { parseModelRef } from '../../store/model-ref.js';
 import { SAVINGS_HEADERS, savingsRow } from './stats.js';
 

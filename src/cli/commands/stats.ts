@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { bytes, percent, table } from '../format.js';
+import { bytes, percent } from '../../wire/format.js';
+import { table } from '../format.js';
 import type { Savings } from '../../store/accounting.js';
 
 /** One table row of where a model's (or the store's) bytes went. */

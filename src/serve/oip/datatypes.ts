@@ -3,9 +3,10 @@
  * to. BF16 has no onnxruntime-node tensor type, so it is not served.
  */
 
-export type OipDatatype =
-  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64'
-  | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
+import type { OipDatatype } from '../../wire/oip.js';
+
+/** Declared in src/wire: the dashboard reads datatypes in model metadata too. */
+export type { OipDatatype };
 
 export type OrtType =
   | 'bool' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'int8' | 'int16' | 'int32' | 'int64'

@@ -1,11 +1,7 @@
-import type { OipDatatype } from './datatypes.js';
+import type { OipTensorMeta } from '../../wire/oip.js';
 
-/** A model input or output as the protocol describes it: -1 for a dimension of any size. */
-export interface TensorSpec {
-  name: string;
-  datatype: OipDatatype;
-  shape: number[];
-}
+/** A model input or output as the protocol describes it: -1 for a dimension of any size (its JSON, declared in src/wire). */
+export type TensorSpec = OipTensorMeta;
 
 export interface ModelSignature {
   inputs: TensorSpec[];

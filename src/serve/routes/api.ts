@@ -2,7 +2,7 @@ import type { ServeContext } from '../context.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { listEntries } from '../../store/store.js';
-import type { SharingMatrix } from '../../store/sharing.js';
+import type { SharingMatrix } from '../../wire/sharing-json.js';
 import { checkName, parseVersion } from './lookup.js';
 
 /**

@@ -9,6 +9,7 @@ import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/file-reader.js';
 import { checkModelPath, receiveUpload } from '../files/upload.js';
 import { modelSavings } from '../../store/accounting.js';
+import type { UploadResult } from '../../wire/upload.js';
 import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
 import { MODEL } from './models.js';
 
@@ -157,7 +158,7 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
       // Where the file's bytes went (the same split as `tessera show`), for the uploader to report.
       savings: modelSavings(result.model),
       ...(result.created ? {} : { note: 'this version already holds this file; nothing stored' }),
-    }, { Location: location });
+    } satisfies UploadResult, { Location: location });
   } catch (e) {
     ctx.metrics.uploads.inc({ result: 'error' });
     throw e;

@@ -4,6 +4,7 @@ import { invalid } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { findVersion } from './lookup.js';
+import type { OipMetadata } from '../../wire/oip.js';
 
 /** The platform name the protocol's metadata uses for onnxruntime (Triton's). */
 export const PLATFORM = 'onnxruntime_onnx';
@@ -51,7 +52,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
             name: v.model.name, versions: ctx.catalog.versions(v.model.name).map(String), platform: PLATFORM,
             inputs: sig.inputs, outputs: sig.outputs,
             parameters: { version: String(v.model.version), files: v.files.length, bytes: v.model.logicalBytes },
-          });
+          } satisfies OipMetadata);
         },
       },
       DELETE: {

@@ -1,9 +1,11 @@
 import { ApiError, api, fileUrl, modelPath } from '../api.js';
 import { fill, h, num } from '../dom.js';
-import { bytes, percent, plural, when } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { plural, when } from '../format.js';
 import { savingsBar, savingsSentence } from '../savings.js';
 import { authHeaders, getToken } from '../token.js';
-import type { ModelDetails, ModelStats, TensorInfo } from '../types.js';
+import type { ModelDetails, ModelStats } from '../../../src/wire/store-json.js';
+import type { TensorSharing } from '../../../src/wire/sharing-json.js';
 import { renderLineage } from './lineage.js';
 
 /** Tensors listed before "show all": a big model has hundreds. */
@@ -32,7 +34,7 @@ async function download(name: string, version: number, path: string, status: HTM
   status.textContent = '';
 }
 
-function sharedWithCell(t: TensorInfo, open: (ref: string) => void): Node {
+function sharedWithCell(t: TensorSharing, open: (ref: string) => void): Node {
   // Older servers do not say per tensor: then say nothing rather than "only here".
   if (t.sharedWith === undefined) return h('span', {});
   const others = t.sharedWith;
@@ -44,14 +46,14 @@ function sharedWithCell(t: TensorInfo, open: (ref: string) => void): Node {
 }
 
 /** Unique vs shared share of a tensor, as a two-part bar. */
-function uniqueBar(t: TensorInfo): Node {
+function uniqueBar(t: TensorSharing): Node {
   if (t.uniqueBytes === undefined || t.bytes === 0) return h('span', {});
   const unique = Math.min(1, t.uniqueBytes / t.bytes);
   return h('div', { class: 'mini-bar tensor-bar', title: `${bytes(t.uniqueBytes)} only in this model, the rest also in other models` },
     h('span', { class: 'shared', style: `width:${100 * (1 - unique)}%` }), h('span', { class: 'unique', style: `width:${100 * unique}%` }));
 }
 
-function tensorTable(tensors: TensorInfo[], all: boolean, open: (ref: string) => void): HTMLElement {
+function tensorTable(tensors: TensorSharing[], all: boolean, open: (ref: string) => void): HTMLElement {
   const sorted = [...tensors].sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
   const rows = all ? sorted : sorted.slice(0, FIRST_TENSORS);
   const multiFile = new Set(tensors.map((t) => t.file)).size > 1;

@@ -1,8 +1,8 @@
 import { COLORS, TOOLTIP_STYLE, draw, esc } from '../charts.js';
 import type { Chart } from '../charts.js';
 import { fill, h } from '../dom.js';
-import { bytes, listSome, percent } from '../format.js';
-import type { SharingMatrix, SharingModel } from '../types.js';
+import { bytes, listSome, percent } from '../../../src/wire/format.js';
+import type { SharingMatrix, SharingModel } from '../../../src/wire/sharing-json.js';
 
 /** The heatmap's chart element, with where a cell is drawn (for a pointer, a keyboard or the browser tests). */
 export interface HeatmapElement extends HTMLElement {

@@ -1,6 +1,6 @@
 import { COLORS, TOOLTIP_STYLE, draw } from '../charts.js';
 import { fill, h } from '../dom.js';
-import type { ModelStats } from '../types.js';
+import type { ModelStats } from '../../../src/wire/store-json.js';
 
 /** The models linked to `ref` by base → derived edges (its ancestors, descendants and their relatives). */
 export function family(models: ModelStats[], ref: string): ModelStats[] {

@@ -1,7 +1,8 @@
 import { fill, h, num } from '../dom.js';
-import { bytes, percent, when } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { when } from '../format.js';
 import { partsKey, savedBytes, savingsBar } from '../savings.js';
-import type { ModelStats } from '../types.js';
+import type { ModelStats } from '../../../src/wire/store-json.js';
 
 /** Every model with what its import saved; a click opens its details. */
 export function renderModels(root: HTMLElement, models: ModelStats[], selected: string | undefined, open: (ref: string) => void): void {

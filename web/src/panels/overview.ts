@@ -1,8 +1,9 @@
 import { TOOLTIP_STYLE, draw, esc } from '../charts.js';
 import { fill, h, num } from '../dom.js';
-import { bytes, percent, plural } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { plural } from '../format.js';
 import { PARTS, savedBytes } from '../savings.js';
-import type { StoreStats } from '../types.js';
+import type { StoreStats } from '../../../src/wire/store-json.js';
 
 /** The headline: how many models, how much is stored, how much was saved. */
 export function renderOverview(root: HTMLElement, s: StoreStats): void {

@@ -1,8 +1,9 @@
 import { TOOLTIP_STYLE, draw, esc } from '../charts.js';
 import { fill, h } from '../dom.js';
-import { bytes, percent, when } from '../format.js';
+import { bytes, percent } from '../../../src/wire/format.js';
+import { when } from '../format.js';
 import { PARTS } from '../savings.js';
-import type { ModelStats } from '../types.js';
+import type { ModelStats } from '../../../src/wire/store-json.js';
 
 /**
  * Cumulative bytes as models were imported: the stacked areas add up to the

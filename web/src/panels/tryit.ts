@@ -1,7 +1,8 @@
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
-import { exampleOf } from '../../../src/store/example-request.js';
-import type { ModelStats, OipInferResponse, OipTensorMeta } from '../types.js';
+import { exampleOf } from '../../../src/wire/example.js';
+import type { ModelStats } from '../../../src/wire/store-json.js';
+import type { OipInferResponse, OipTensorMeta } from '../../../src/wire/oip.js';
 
 /** A value of the right type for a datatype, to pre-fill a request. */
 function zero(datatype: string): number | string | boolean {

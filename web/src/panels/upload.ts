@@ -1,9 +1,10 @@
 import { api, errorText, fileUrl } from '../api.js';
 import { fill, h } from '../dom.js';
-import { bytes } from '../format.js';
+import { bytes } from '../../../src/wire/format.js';
 import { savingsBar, savingsSentence } from '../savings.js';
 import { authHeaders } from '../token.js';
-import type { Savings, UploadResult } from '../types.js';
+import type { Savings } from '../../../src/wire/store-json.js';
+import type { UploadResult } from '../../../src/wire/upload.js';
 
 /** A model name from a file name: "Silero VAD v5.onnx" → "Silero-VAD-v5" (the store's name rules: letters, digits, . _ - /). */
 export function nameFromFile(file: string): string {
