@@ -6,6 +6,7 @@
  * backend (PostgreSQL) talks over the network; the embedded one (SQLite)
  * answers at once.
  */
+import type { SegmentKindCode } from '../store/format.js';
 
 export interface ModelRow {
   id: number;
@@ -44,12 +45,9 @@ export interface FileRow {
 
 export type NewFile = Omit<FileRow, 'id'>;
 
-export const SEG_LITERAL = 0;
-export const SEG_TENSOR = 1;
-
 export interface SegmentRow {
   ordinal: number;
-  kind: typeof SEG_LITERAL | typeof SEG_TENSOR;
+  kind: SegmentKindCode;
   tensorName: string | null;
   dtype: string | null;
   shape: number[] | null;

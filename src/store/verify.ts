@@ -3,7 +3,7 @@ import type { Backend, ChunkInfo, FileRow, ModelRow } from '../backends/backend.
 import type { ChunkReader } from './chunk-reader.js';
 import { fileBlocks } from './exporter.js';
 import { formatModelRef } from './model-ref.js';
-import { MAX_DELTA_DEPTH } from './delta-encoder.js';
+import { chunkHash, MAX_DELTA_DEPTH } from './format.js';
 
 /** One thing wrong with the store, and the models it affects. */
 export interface Problem {
@@ -113,7 +113,7 @@ export async function verifyStore(backend: Backend, reader: ChunkReader, deep: b
       try {
         const raw = Buffer.allocUnsafe(c.rawSize);
         await reader.decodeInto(c, raw);
-        if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
+        if (!chunkHash(raw).equals(c.hash)) {
           report.problems.push({ kind: 'chunk-hash', message: `chunk ${c.id} decodes to bytes whose SHA-256 is not its id`, models, chunks: [c.id] });
         }
       } catch (e) {
