@@ -1,6 +1,7 @@
 import type { Backend, StoredChunk } from '../backends/backend.js';
 import type { ChunkDecoder } from './decoder.js';
 import { ByteLru } from './byte-lru.js';
+import { MAX_DELTA_DEPTH } from './format.js';
 
 /** Default bytes of decoded base chunks kept for reuse. */
 export const DEFAULT_BASE_CACHE_BYTES = 128 << 20;
@@ -43,7 +44,7 @@ export class ChunkReader {
   async prefetchBases(chunks: StoredChunk[], depth = 0): Promise<void> {
     const want = [...new Set(chunks.flatMap((c) => c.bases))].filter((id) => !this.cache.has(id));
     if (want.length === 0) return;
-    if (depth > 8) throw new Error(`${this.backend.location}: delta chain deeper than 8`);
+    if (depth > MAX_DELTA_DEPTH) throw new Error(`${this.backend.location}: delta chain deeper than ${MAX_DELTA_DEPTH}`);
     const fetched = await this.backend.getChunks(want);
     await this.prefetchBases(fetched, depth + 1);
     for (const c of fetched) {
@@ -55,7 +56,7 @@ export class ChunkReader {
 
   /** Decodes a fetched chunk into `out` (exactly its raw size). */
   async decodeInto(c: StoredChunk, out: Buffer, depth = 0): Promise<void> {
-    if (depth > 8) throw new Error(`${this.backend.location}: delta chain of chunk ${c.id} is deeper than 8`);
+    if (depth > MAX_DELTA_DEPTH) throw new Error(`${this.backend.location}: delta chain of chunk ${c.id} is deeper than ${MAX_DELTA_DEPTH}`);
     const bases: Buffer[] = [];
     for (const b of c.bases) bases.push(await this.base(b, depth + 1));
     this.decoder.decodeInto(c, bases, out);
