@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseSize } from '../src/cli/parse.js';
-import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../src/store/store.js';
+import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../src/store/format.js';
 
 export interface BenchOptions {
   /** Directory (or file) of models; undefined means the demo models unless --synthetic replaces them. */

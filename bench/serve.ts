@@ -19,6 +19,7 @@ import { demoModels } from '../src/cli/demo-models.js';
 import { startServer } from '../src/serve/server.js';
 import { sessionOptions } from '../src/serve/runtime/onnx-runtime.js';
 import { Store } from '../src/store/store.js';
+import { SEG_TENSOR } from '../src/store/format.js';
 import { median } from './units.js';
 
 export interface ServeBenchOptions {
@@ -199,7 +200,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 async function makeVariant(store: Store, original: string, out: string): Promise<void> {
   const model = await store.resolve({ name: MODEL });
   const [file] = await store.files(model);
-  const tensors = (await store.segments(file!)).filter((s) => s.kind === 1).sort((a, b) => b.length - a.length);
+  const tensors = (await store.segments(file!)).filter((s) => s.kind === SEG_TENSOR).sort((a, b) => b.length - a.length);
   const t = tensors[0]!;
   const bytes = readFileSync(original);
   for (let i = 0; i < 64; i++) bytes[t.fileOffset + (t.length >> 1) + i] ^= 0x01;

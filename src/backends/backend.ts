@@ -7,6 +7,7 @@
  * answers at once.
  */
 import type { ModelRecord, StoreTotals as WireStoreTotals } from '../wire/store-json.js';
+import type { SegmentKindCode } from '../store/format.js';
 
 /** A model's row; its shape is JSON too (`show --json`'s `model`), so it is declared in src/wire. */
 export type ModelRow = ModelRecord;
@@ -24,12 +25,9 @@ export interface FileRow {
 
 export type NewFile = Omit<FileRow, 'id'>;
 
-export const SEG_LITERAL = 0;
-export const SEG_TENSOR = 1;
-
 export interface SegmentRow {
   ordinal: number;
-  kind: typeof SEG_LITERAL | typeof SEG_TENSOR;
+  kind: SegmentKindCode;
   tensorName: string | null;
   dtype: string | null;
   shape: number[] | null;

@@ -1,4 +1,5 @@
 import type { FileRow, ModelRow, SegmentRow, TensorRow } from './backend.js';
+import { SEG_LITERAL, SEG_TENSOR } from '../store/format.js';
 
 /**
  * Rows as both SQL backends return them (the same schema, column for column)
@@ -44,7 +45,7 @@ export function fileFromDb(r: FileDbRow): FileRow {
 
 export function segmentFromDb(r: SegmentDbRow): SegmentRow {
   return {
-    ordinal: r.ordinal, kind: r.kind === 1 ? 1 : 0, tensorName: r.tensor_name, dtype: r.dtype,
+    ordinal: r.ordinal, kind: r.kind === SEG_TENSOR ? SEG_TENSOR : SEG_LITERAL, tensorName: r.tensor_name, dtype: r.dtype,
     shape: r.shape_json ? (JSON.parse(r.shape_json) as number[]) : null,
     fileOffset: r.file_offset, length: r.length, firstChunk: r.first_chunk, chunkCount: r.chunk_count,
   };

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Backend, NewChunk } from '../backends/backend.js';
 import type { EncodePool } from '../codec/index.js';
 import type { Segment } from '../formats/segment.js';
 import type { ChunkEncoder } from './encoder.js';
 import type { Piece } from './pieces.js';
+import { chunkHash } from './format.js';
 
 export interface ChunkAccounting {
   chunks: number;
@@ -39,7 +39,7 @@ export class ChunkWriter {
    * Pieces' bytes are not used after this resolves.
    */
   async submit(batch: Piece[], segs: Segment[]): Promise<{ ids: Promise<number[]> }> {
-    const hashes = batch.map((p) => createHash('sha256').update(p.data).digest());
+    const hashes = batch.map((p) => chunkHash(p.data));
     const keys = hashes.map((h) => h.toString('base64'));
     const ids: (number | Promise<number> | undefined)[] = keys.map((k) => this.local.get(k));
     const unknown = ids.flatMap((id, i) => (id === undefined ? [i] : []));

@@ -3,12 +3,7 @@ import { codecUsesBase, encodeChunk } from '../codec/index.js';
 import type { EncodeInput, Encoded } from '../codec/index.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { ChunkEncoder, EncodedChunk, PreparedChunk, TensorPosition } from './encoder.js';
-
-/**
- * Deltas never stack deeper than this: reading a chunk decodes at most this
- * many bases below it, so export stays fast however long a lineage grows.
- */
-export const MAX_DELTA_DEPTH = 4;
+import { MAX_DELTA_DEPTH } from './format.js';
 
 /** What a new piece is predicted from: nothing, a same-dtype base piece, or the F32 pieces of a cast. */
 interface Plan {

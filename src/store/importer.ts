@@ -1,6 +1,5 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Backend, ModelRow, SegmentRow } from '../backends/backend.js';
-import { SEG_LITERAL, SEG_TENSOR } from '../backends/backend.js';
 import { FileSource } from '../io/file-source.js';
 import { hashFileSync } from '../io/hash-file-sync.js';
 import { ParallelSha256 } from '../io/parallel-hash.js';
@@ -15,6 +14,7 @@ import type { ChunkAccounting } from './chunk-writer.js';
 import { EncodePool } from '../codec/index.js';
 import { validateModelName } from './model-ref.js';
 import type { ChunkEncoder } from './encoder.js';
+import { segmentKindCode } from './format.js';
 
 export interface ImportOptions {
   name: string;
@@ -57,11 +57,11 @@ class Unchanged extends Error {
 }
 
 function segmentRow(seg: Segment, ordinal: number): SegmentRow {
-  return seg.kind === 'tensor'
-    ? { ordinal, kind: SEG_TENSOR, tensorName: seg.name, dtype: seg.dtype, shape: seg.shape, fileOffset: seg.offset,
-        length: seg.length, firstChunk: 0, chunkCount: 0 }
-    : { ordinal, kind: SEG_LITERAL, tensorName: null, dtype: null, shape: null, fileOffset: seg.offset,
-        length: seg.length, firstChunk: 0, chunkCount: 0 };
+  const t = seg.kind === 'tensor' ? seg : undefined;
+  return {
+    ordinal, kind: segmentKindCode(seg.kind), tensorName: t?.name ?? null, dtype: t?.dtype ?? null, shape: t?.shape ?? null,
+    fileOffset: seg.offset, length: seg.length, firstChunk: 0, chunkCount: 0,
+  };
 }
 
 async function sameFiles(backend: Backend, model: ModelRow, files: { relPath: string; size: number; sha256: Buffer }[]): Promise<boolean> {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Backend, FileRow, ModelRow, NewChunk } from '../backends/backend.js';
 import { encodeChunk } from '../codec/index.js';
-import { MAX_DELTA_DEPTH } from './delta-encoder.js';
+import { chunkHash, MAX_DELTA_DEPTH, SETTING_CHUNK_SIZE } from './format.js';
 import { conflict } from '../errors.js';
 import { formatModelRef } from './model-ref.js';
 import type { StoreReaders } from './file-reader.js';
@@ -67,13 +66,13 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
     models: 0, modelsCopied: 0, modelsPresent: 0, chunksCopied: 0, storedBytesCopied: 0, chunksPresent: 0, filesVerified: 0, bytesVerified: 0,
   };
 
-  const srcChunkSize = await src.getSetting('chunk_size');
+  const srcChunkSize = await src.getSetting(SETTING_CHUNK_SIZE);
   if (srcChunkSize !== undefined) {
-    const dstChunkSize = await dst.getSetting('chunk_size');
+    const dstChunkSize = await dst.getSetting(SETTING_CHUNK_SIZE);
     if (dstChunkSize !== undefined && dstChunkSize !== srcChunkSize) {
       throw conflict(`${dst.location} cuts tensors into ${dstChunkSize}-byte chunks, ${src.location} into ${srcChunkSize}-byte ones; migrate into a new store`);
     }
-    if (dstChunkSize === undefined) await dst.setSetting('chunk_size', srcChunkSize);
+    if (dstChunkSize === undefined) await dst.setSetting(SETTING_CHUNK_SIZE, srcChunkSize);
   }
 
   /** Source chunk id → target chunk id. */
@@ -114,7 +113,7 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
         const mapped = c.bases;
         const raw = decoded[j]!;
         if (raw instanceof Error) throw raw;
-        if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
+        if (!chunkHash(raw).equals(c.hash)) {
           throw new Error(`${src.location}: chunk ${c.id} does not decode to its SHA-256 ${c.hash.toString('hex')}; the source store is damaged`);
         }
         const chunkDepth = mapped.length === 0 ? 0 : 1 + Math.max(...mapped.map((b) => targetDepth.get(b)!));

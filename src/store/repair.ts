@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend, FileRow, ModelRow, SegmentRow } from '../backends/backend.js';
@@ -10,6 +9,7 @@ import type { StoreReaders } from './file-reader.js';
 import { plainBlocks } from '../io/parallel-hash.js';
 import { formatModelRef } from './model-ref.js';
 import { filePieces } from './pieces.js';
+import { chunkHash, segmentKind } from './format.js';
 import { chunkInfos, verifyStore } from './verify.js';
 import type { Problem } from './verify.js';
 
@@ -118,7 +118,7 @@ function* sourceFiles(paths: string[]): Generator<string> {
 }
 
 function segmentOf(s: SegmentRow): Segment {
-  return s.kind === 1
+  return segmentKind(s.kind) === 'tensor'
     ? { kind: 'tensor', offset: s.fileOffset, length: s.length, name: s.tensorName ?? '', dtype: s.dtype ?? 'UNKNOWN', shape: s.shape ?? [] }
     : { kind: 'literal', offset: s.fileOffset, length: s.length };
 }
@@ -144,7 +144,7 @@ async function resupply(backend: Backend, file: FileRow, path: string, chunkSize
         for (const piece of batch) {
           const id = ids[ordinal++];
           if (id === undefined || !wanted.has(id)) continue;
-          const hash = createHash('sha256').update(piece.data).digest();
+          const hash = chunkHash(piece.data);
           const seg = segments[piece.segment]!;
           const enc = encodeChunk({ raw: piece.data, dtype: seg.kind === 'tensor' ? seg.dtype : undefined });
           const row = { codec: enc.codec, data: enc.payload, storedSize: enc.payload.length, depth: 0, bases: [] };

@@ -3,6 +3,7 @@ import { clusterOrder } from './cluster-order.js';
 import { formatModelRef } from './model-ref.js';
 import { chunkInfos } from './verify.js';
 import type { SharedTensors, SharingMatrix, SharingModel, TensorSharing } from '../wire/sharing-json.js';
+import { SEG_TENSOR } from './format.js';
 
 /** The sharing JSON (`tessera sharing --json`, show's tensors) is declared in src/wire, shared with the dashboard. */
 export type { SharedTensors, SharingMatrix, SharingModel, TensorSharing };
@@ -22,7 +23,7 @@ const DELTA_KIN = 0.5;
 function tensorAt(segments: SegmentRow[], chunks: number): (string | null)[] {
   const out = new Array<string | null>(chunks).fill(null);
   for (const s of segments) {
-    if (s.kind !== 1) continue;
+    if (s.kind !== SEG_TENSOR) continue;
     for (let k = s.firstChunk; k < s.firstChunk + s.chunkCount && k < chunks; k++) out[k] = s.tensorName ?? '';
   }
   return out;
@@ -94,7 +95,7 @@ export async function tensorSharing(backend: Backend, model: ModelRow, files: Fi
   for (const m of await backend.listModels()) refs.set(m.id, formatModelRef(m.name, m.version));
   return perFile.map(({ file, ids, segments }) => ({
     file, segments,
-    tensors: segments.filter((s) => s.kind === 1).map((s) => {
+    tensors: segments.filter((s) => s.kind === SEG_TENSOR).map((s) => {
       const chunks = new Set(ids.slice(s.firstChunk, s.firstChunk + s.chunkCount));
       let unique = 0;
       const shared = new Map<number, number>();

@@ -27,21 +27,13 @@ import { importModel } from './importer.js';
 import type { ImportResult } from './importer.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef } from './model-ref.js';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './accounting.js';
 import type { ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
 
 /** The store's JSON (stats, ls, show) is declared in src/wire, shared with the dashboard. */
 export type { ModelDetails, ModelListEntry, ModelStats, StoreStats };
-
-/**
- * Default tensor chunk size. Chosen by measurement on real models (see the
- * README's table): smaller pieces find little more sharing in practice and
- * cost more rows and hashing calls per byte.
- */
-export const DEFAULT_CHUNK_SIZE = 64 * 1024;
-export const MIN_CHUNK_SIZE = 4 * 1024;
-export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 
 export interface StoreImportOptions {
   name: string;
@@ -151,7 +143,7 @@ export class Store {
    * mixed sizes would stop deduplicating. Asking for another size is refused.
    */
   async chunkSize(requested?: number): Promise<number> {
-    const stored = await this.db.getSetting('chunk_size');
+    const stored = await this.db.getSetting(SETTING_CHUNK_SIZE);
     if (requested !== undefined) {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
         throw invalid(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
@@ -167,8 +159,8 @@ export class Store {
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
     if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
     const chunkSize = await this.chunkSize(opts.chunkSize);
-    if ((await this.db.getSetting('chunk_size')) === undefined) {
-      await this.db.setSetting('chunk_size', String(chunkSize));
+    if ((await this.db.getSetting(SETTING_CHUNK_SIZE)) === undefined) {
+      await this.db.setSetting(SETTING_CHUNK_SIZE, String(chunkSize));
     }
     const explicit = opts.base ? await this.resolve(opts.base) : undefined;
     const { db, chunks } = this;

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Backend, ChunkInfo, FileRow, ModelRow } from '../backends/backend.js';
 import type { StoreReaders } from './file-reader.js';
 import { DamagedFileError } from './file-reader.js';
 import { formatModelRef } from './model-ref.js';
-import { MAX_DELTA_DEPTH } from './delta-encoder.js';
+import { chunkHash, MAX_DELTA_DEPTH } from './format.js';
 
 /** One thing wrong with the store, and the models it affects. */
 export interface Problem {
@@ -114,7 +113,7 @@ export async function verifyStore(backend: Backend, readers: StoreReaders, deep:
       const raw = decoded[k]!;
       if (raw instanceof Error) {
         report.problems.push({ kind: 'chunk-decode', message: `chunk ${c.id} does not decode: ${raw.message}`, models, chunks: [c.id] });
-      } else if (!createHash('sha256').update(raw).digest().equals(c.hash)) {
+      } else if (!chunkHash(raw).equals(c.hash)) {
         report.problems.push({ kind: 'chunk-hash', message: `chunk ${c.id} decodes to bytes whose SHA-256 is not its id`, models, chunks: [c.id] });
       }
       report.chunksHashed++;

@@ -8,6 +8,7 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
 import { MIGRATIONS } from './schema.js';
+import { SEG_TENSOR } from '../../store/format.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 import { int4, int8, parseCopyBinary } from './copy-binary.js';
@@ -424,14 +425,14 @@ export class PostgresBackend implements Backend {
 
   async modelTensors(modelId: number): Promise<TensorRow[]> {
     const rows = await this.query<TensorDbRow>(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
-        WHERE f.model_id = $1 AND s.kind = 1 ORDER BY f.path COLLATE "C", s.ordinal`, [modelId]);
+        WHERE f.model_id = $1 AND s.kind = ${SEG_TENSOR} ORDER BY f.path COLLATE "C", s.ordinal`, [modelId]);
     return rows.map(tensorFromDb);
   }
 
   async tensorsNamed(names: string[]): Promise<TensorRow[]> {
     if (names.length === 0) return [];
     const rows = await this.query<TensorDbRow>(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
-        WHERE s.kind = 1 AND s.tensor_name = ANY($1::text[])`, [names]);
+        WHERE s.kind = ${SEG_TENSOR} AND s.tensor_name = ANY($1::text[])`, [names]);
     return rows.map(tensorFromDb);
   }
 

@@ -6,6 +6,7 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
 import { MIGRATIONS } from './schema.js';
+import { SEG_TENSOR } from '../../store/format.js';
 import { sqliteFault } from '../errors.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
@@ -196,7 +197,7 @@ export class SqliteBackend implements Backend {
 
   async modelTensors(modelId: number): Promise<TensorRow[]> {
     const rows = this.stmt(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
-        WHERE f.model_id = ? AND s.kind = 1 ORDER BY f.path, s.ordinal`).all(modelId) as TensorDbRow[];
+        WHERE f.model_id = ? AND s.kind = ${SEG_TENSOR} ORDER BY f.path, s.ordinal`).all(modelId) as TensorDbRow[];
     return rows.map(tensorFromDb);
   }
 
@@ -204,7 +205,7 @@ export class SqliteBackend implements Backend {
     const out: TensorRow[] = [];
     for (const b of batches(names, IN_BATCH)) {
       const rows = this.stmt(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
-          WHERE s.kind = 1 AND s.tensor_name IN (${b.map(() => '?').join(',')})`).all(...b) as TensorDbRow[];
+          WHERE s.kind = ${SEG_TENSOR} AND s.tensor_name IN (${b.map(() => '?').join(',')})`).all(...b) as TensorDbRow[];
       out.push(...rows.map(tensorFromDb));
     }
     return out;
