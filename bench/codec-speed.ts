@@ -7,7 +7,7 @@
  *   npx tsc -p tsconfig.json && node dist/bench/codec-speed.js [MiB per case, default 8]
  */
 import { ALL_CODECS, codecName, decodeChunk, encodeChunk, encodeWith, type CodecId, type EncodeInput, type Encoded } from '../src/codec/index.js';
-import { castF32, normalF32, perturbF32, Rng } from '../test/codec/synth.js';
+import { castF32, normalF32, perturbF32, Rng } from './synth.js';
 
 const MiB = 1 << 20;
 const totalBytes = Number(process.argv[2] ?? 8) * MiB;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { f32ToBF16Bits, f32ToF16Bits } from '../../src/codec/index.js';
-import { Rng } from './synth.js';
+import { Rng } from '../../bench/synth.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALL_CODECS, codecName, decodeChunk, encodeChunk, encodeWith, type EncodeInput } from '../../src/codec/index.js';
-import { castF32, normalF32, perturbF32, Rng } from './synth.js';
+import { castF32, normalF32, perturbF32, Rng } from '../../bench/synth.js';
 
 const CHUNK = 64 * 1024;
 const ELEMENTS = 512 * 1024; // 2 MiB of F32

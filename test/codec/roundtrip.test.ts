@@ -21,7 +21,7 @@ import {
   type EncodeInput,
   type Encoded,
 } from '../../src/codec/index.js';
-import { castF32, Rng } from './synth.js';
+import { castF32, Rng } from '../../bench/synth.js';
 
 const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'F8_E4M3', 'F8_E5M2'] as const;
 type Dtype = (typeof DTYPES)[number];

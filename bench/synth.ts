@@ -1,9 +1,9 @@
 /**
- * Seeded synthetic tensors for the codec tests and bench/codec-speed.ts.
+ * Seeded synthetic tensors for bench/codec-speed.ts and the codec tests.
  * Everything is reproducible from the seed: a failing fuzz case prints its
  * seed and can be rerun alone.
  */
-import { f32ToBF16Bits, f32ToF16Bits } from '../../src/codec/index.js';
+import { f32ToBF16Bits, f32ToF16Bits } from '../src/codec/index.js';
 
 /** mulberry32: small, fast, good enough for test data. Returns uint32s. */
 export class Rng {

@@ -2,7 +2,7 @@ import { runCampaign } from '../test/fuzz/campaign.js';
 
 /**
  * `npm run fuzz -- [cases per seed] [seed]`: a larger campaign than CI's, with a table of what happened.
- * Kept out of test/: `node --test dist/test/` runs every file below a test directory.
+ * A script, not a test or a benchmark: `node --test dist/test/` runs every file below test/, and bench/ stays independent of test/.
  */
 const cases = Number(process.argv[2] ?? 20000);
 const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
