@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { collectInputs } from '../src/store/inputs.js';
+import { collectInputs } from '../src/store/import/inputs.js';
 
 /** One file on disk, by its path under the corpus root ('/'-separated). */
 export interface CorpusFile {

@@ -14,10 +14,10 @@ import type { RunningServer } from './serve/server.js';
 
 export { Store };
 export type { CacheStats, CatalogEntry, ExportResult, ModelSummary, StoreImportOptions, StoreOptions } from './store/store.js';
-export type { ImportResult } from './store/importer.js';
-export type { VerifyReport, Problem } from './store/verify.js';
-export type { RepairReport } from './store/repair.js';
-export type { MigrateOptions, MigrateResult } from './store/migrate.js';
+export type { ImportResult } from './store/import/importer.js';
+export type { VerifyReport, Problem } from './store/maintain/verify.js';
+export type { RepairReport } from './store/maintain/repair.js';
+export type { MigrateOptions, MigrateResult } from './store/maintain/migrate.js';
 export type { FileRow, ModelRow, SegmentRow } from './backends/backend.js';
 export { formatModelRef, parseModelRef } from './store/model-ref.js';
 export type { ModelRef } from './store/model-ref.js';

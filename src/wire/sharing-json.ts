@@ -14,7 +14,7 @@ export interface SharingModel {
   base: string | null;
 }
 
-/** Tensor names of one model that share chunks with another (the first few: src/store/sharing.ts's NAMES_PER_PAIR), and how many there are. */
+/** Tensor names of one model that share chunks with another (the first few: src/store/inspect/sharing.ts's NAMES_PER_PAIR), and how many there are. */
 export interface SharedTensors {
   names: string[];
   count: number;

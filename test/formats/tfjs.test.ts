@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { BufferSource, FileSource } from '../../src/io/file-source.js';
 import { MAX_MODEL_JSON_BYTES, readTfjs, tfjsReader } from '../../src/formats/tfjs.js';
 import type { Segmentation, TensorSegment } from '../../src/formats/segment.js';
-import { fillGaps } from '../../src/store/inputs.js';
+import { fillGaps } from '../../src/store/import/inputs.js';
 import { buildTfjsModel, type TfjsWeight } from '../helpers/build-tfjs.js';
 import { assertFormatError, pseudoRandom, RecordingSource } from '../helpers/sources.js';
 import { assertCovers, repoRoot } from '../helpers/segments.js';

@@ -15,7 +15,7 @@ import type { Backend, SegmentRow } from '../../src/backends/backend.js';
 import { openBackend } from '../../src/backends/open.js';
 import { codecLayout, codecPredictor, Layout, Predictor } from '../../src/codec/ids.js';
 import { codecUsesBase, codecUsesCastSource, encodeWith, type CodecName } from '../../src/codec/index.js';
-import { codecDecoder } from '../../src/store/codec-decoder.js';
+import { codecDecoder } from '../../src/store/read/codec-decoder.js';
 import * as format from '../../src/store/format.js';
 import { chunkHash, Codec, SCHEMA_VERSION, segmentKind, segmentKindCode, SETTING_CHUNK_SIZE } from '../../src/store/format.js';
 import type { Store } from '../../src/store/store.js';

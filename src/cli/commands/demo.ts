@@ -6,7 +6,7 @@ import { table } from '../format.js';
 import { demoModels } from '../demo-models.js';
 import { runImport } from './import.js';
 import type { Store } from '../../store/store.js';
-import { modelSavings } from '../../store/accounting.js';
+import { modelSavings } from '../../store/inspect/accounting.js';
 
 /** Imports the demo models (a no-op for those already stored) and prints what was saved. */
 export async function importDemo(store: Store): Promise<void> {

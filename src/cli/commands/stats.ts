@@ -3,7 +3,7 @@ import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { bytes, percent } from '../../wire/format.js';
 import { table } from '../format.js';
-import type { Savings } from '../../store/accounting.js';
+import type { Savings } from '../../store/inspect/accounting.js';
 
 /** One table row of where a model's (or the store's) bytes went. */
 export function savingsRow(label: string, s: Savings, base: string | null): (string | number)[] {

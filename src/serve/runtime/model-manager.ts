@@ -5,7 +5,7 @@ import { keyOf, onnxFile } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelSignature } from '../oip/signature.js';
-import type { ReadStats } from '../../store/chunk-reader.js';
+import type { ReadStats } from '../../store/read/chunk-reader.js';
 import { OnnxModel } from './onnx-runtime.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
 import { SessionCache } from './session-cache.js';

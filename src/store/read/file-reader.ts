@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:buffer';
-import type { Backend, FileRow } from '../backends/backend.js';
-import { TesseraError, damaged } from '../errors.js';
-import type { BlockSink } from '../io/parallel-hash.js';
+import type { Backend, FileRow } from '../../backends/backend.js';
+import { TesseraError, damaged } from '../../errors.js';
+import type { BlockSink } from '../../io/parallel-hash.js';
 import type { ChunkReader, ReadStats } from './chunk-reader.js';
 import { emptyStats } from './chunk-reader.js';
 

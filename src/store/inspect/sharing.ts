@@ -1,9 +1,9 @@
-import type { Backend, ChunkInfo, FileRow, ModelRow, SegmentRow } from '../backends/backend.js';
+import type { Backend, ChunkInfo, FileRow, ModelRow, SegmentRow } from '../../backends/backend.js';
 import { clusterOrder } from './cluster-order.js';
-import { formatModelRef } from './model-ref.js';
-import { chunkInfos } from './verify.js';
-import type { SharedTensors, SharingMatrix, SharingModel, TensorSharing } from '../wire/sharing-json.js';
-import { SEG_TENSOR } from './format.js';
+import { formatModelRef } from '../model-ref.js';
+import { chunkInfos } from '../maintain/verify.js';
+import type { SharedTensors, SharingMatrix, SharingModel, TensorSharing } from '../../wire/sharing-json.js';
+import { SEG_TENSOR } from '../format.js';
 
 /** The sharing JSON (`tessera sharing --json`, show's tensors) is declared in src/wire, shared with the dashboard. */
 export type { SharedTensors, SharingMatrix, SharingModel, TensorSharing };

@@ -1,9 +1,9 @@
-import type { Backend, TensorRow } from '../backends/backend.js';
-import { codecUsesBase, encodeChunk } from '../codec/index.js';
-import type { EncodeInput, Encoded } from '../codec/index.js';
-import type { ChunkReader } from './chunk-reader.js';
+import type { Backend, TensorRow } from '../../backends/backend.js';
+import { codecUsesBase, encodeChunk } from '../../codec/index.js';
+import type { EncodeInput, Encoded } from '../../codec/index.js';
+import type { ChunkReader } from '../read/chunk-reader.js';
 import type { ChunkEncoder, EncodedChunk, PreparedChunk, TensorPosition } from './encoder.js';
-import { MAX_DELTA_DEPTH } from './format.js';
+import { MAX_DELTA_DEPTH } from '../format.js';
 
 /** What a new piece is predicted from: nothing, a same-dtype base piece, or the F32 pieces of a cast. */
 interface Plan {

@@ -1,5 +1,5 @@
-import type { TensorSegment } from '../formats/segment.js';
-import type { EncodeInput, Encoded } from '../codec/index.js';
+import type { TensorSegment } from '../../formats/segment.js';
+import type { EncodeInput, Encoded } from '../../codec/index.js';
 
 /** Where a piece sits: in which tensor, and which fixed-size piece of it. */
 export interface TensorPosition {

@@ -1,5 +1,5 @@
-import type { StoredChunk } from '../backends/backend.js';
-import { Codec, codecUsesBase, codecUsesCastSource, decodeChunkInto } from '../codec/index.js';
+import type { StoredChunk } from '../../backends/backend.js';
+import { Codec, codecUsesBase, codecUsesCastSource, decodeChunkInto } from '../../codec/index.js';
 import type { ChunkDecoder } from './decoder.js';
 
 /**

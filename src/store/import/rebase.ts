@@ -1,7 +1,7 @@
-import type { Backend, ChunkInfo, TensorRow } from '../backends/backend.js';
-import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../codec/index.js';
-import type { ChunkReader } from './chunk-reader.js';
-import { MAX_DELTA_DEPTH } from './format.js';
+import type { Backend, ChunkInfo, TensorRow } from '../../backends/backend.js';
+import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../../codec/index.js';
+import type { ChunkReader } from '../read/chunk-reader.js';
+import { MAX_DELTA_DEPTH } from '../format.js';
 
 export interface RebaseResult {
   chunks: number;

@@ -1,8 +1,8 @@
-import type { Backend, StoredChunk } from '../backends/backend.js';
+import type { Backend, StoredChunk } from '../../backends/backend.js';
 import type { ChunkDecoder } from './decoder.js';
 import type { ChunkCache } from './chunk-cache.js';
-import { damaged } from '../errors.js';
-import { MAX_DELTA_DEPTH } from './format.js';
+import { damaged } from '../../errors.js';
+import { MAX_DELTA_DEPTH } from '../format.js';
 
 /** What a read took from the cache (for the server's load records). */
 export interface ReadStats {

@@ -1,20 +1,20 @@
 import { setImmediate as tick } from 'node:timers/promises';
-import type { Backend, ModelRow, SegmentRow } from '../backends/backend.js';
-import { FileSource } from '../io/file-source.js';
-import { hashFileSync } from '../io/hash-file-sync.js';
-import { ParallelSha256 } from '../io/parallel-hash.js';
-import type { Segment } from '../formats/segment.js';
-import type { CdcParams } from '../chunking/fastcdc.js';
-import { conflict } from '../errors.js';
+import type { Backend, ModelRow, SegmentRow } from '../../backends/backend.js';
+import { FileSource } from '../../io/file-source.js';
+import { hashFileSync } from '../../io/hash-file-sync.js';
+import { ParallelSha256 } from '../../io/parallel-hash.js';
+import type { Segment } from '../../formats/segment.js';
+import type { CdcParams } from '../../chunking/fastcdc.js';
+import { conflict } from '../../errors.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
 import { filePieces } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
 import type { ChunkAccounting } from './chunk-writer.js';
-import { EncodePool } from '../codec/index.js';
-import { validateModelName } from './model-ref.js';
+import { EncodePool } from '../../codec/index.js';
+import { validateModelName } from '../model-ref.js';
 import type { ChunkEncoder } from './encoder.js';
-import { segmentKindCode } from './format.js';
+import { segmentKindCode } from '../format.js';
 
 export interface ImportOptions {
   name: string;

@@ -1,9 +1,9 @@
-import type { BlockSource } from '../io/file-source.js';
-import type { Segment } from '../formats/segment.js';
-import { FastCdc } from '../chunking/fastcdc.js';
-import { FixedCutter } from '../chunking/fixed.js';
-import type { CdcParams } from '../chunking/fastcdc.js';
-import type { BlockSink } from '../io/parallel-hash.js';
+import type { BlockSource } from '../../io/file-source.js';
+import type { Segment } from '../../formats/segment.js';
+import { FastCdc } from '../../chunking/fastcdc.js';
+import { FixedCutter } from '../../chunking/fixed.js';
+import type { CdcParams } from '../../chunking/fastcdc.js';
+import type { BlockSink } from '../../io/parallel-hash.js';
 
 /** How many bytes one read takes. Big enough to amortize syscalls, small enough to stay cache-friendly. */
 const READ_BLOCK = 8 << 20;

@@ -1,8 +1,8 @@
-import type { Backend, ChunkInfo, FileRow, ModelRow } from '../backends/backend.js';
-import type { StoreReaders } from './file-reader.js';
-import { DamagedFileError } from './file-reader.js';
-import { formatModelRef } from './model-ref.js';
-import { chunkHash, MAX_DELTA_DEPTH } from './format.js';
+import type { Backend, ChunkInfo, FileRow, ModelRow } from '../../backends/backend.js';
+import type { StoreReaders } from '../read/file-reader.js';
+import { DamagedFileError } from '../read/file-reader.js';
+import { formatModelRef } from '../model-ref.js';
+import { chunkHash, MAX_DELTA_DEPTH } from '../format.js';
 
 /** One thing wrong with the store, and the models it affects. */
 export interface Problem {

@@ -1,10 +1,10 @@
-import type { Backend, FileRow, ModelRow, NewChunk } from '../backends/backend.js';
-import { encodeChunk } from '../codec/index.js';
-import { chunkHash, MAX_DELTA_DEPTH, SETTING_CHUNK_SIZE } from './format.js';
-import { conflict } from '../errors.js';
-import { formatModelRef } from './model-ref.js';
-import type { StoreReaders } from './file-reader.js';
-import { DamagedFileError } from './file-reader.js';
+import type { Backend, FileRow, ModelRow, NewChunk } from '../../backends/backend.js';
+import { encodeChunk } from '../../codec/index.js';
+import { chunkHash, MAX_DELTA_DEPTH, SETTING_CHUNK_SIZE } from '../format.js';
+import { conflict } from '../../errors.js';
+import { formatModelRef } from '../model-ref.js';
+import type { StoreReaders } from '../read/file-reader.js';
+import { DamagedFileError } from '../read/file-reader.js';
 
 /** Chunks read from the source and committed to the target at a time. */
 const CHUNK_BATCH = 256;

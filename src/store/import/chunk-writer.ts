@@ -1,9 +1,9 @@
-import type { Backend, NewChunk } from '../backends/backend.js';
-import type { EncodePool } from '../codec/index.js';
-import type { Segment } from '../formats/segment.js';
+import type { Backend, NewChunk } from '../../backends/backend.js';
+import type { EncodePool } from '../../codec/index.js';
+import type { Segment } from '../../formats/segment.js';
 import type { ChunkEncoder } from './encoder.js';
 import type { Piece } from './pieces.js';
-import { chunkHash } from './format.js';
+import { chunkHash } from '../format.js';
 
 export interface ChunkAccounting {
   chunks: number;

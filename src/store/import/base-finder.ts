@@ -1,7 +1,7 @@
-import type { Backend, ModelRow } from '../backends/backend.js';
-import { FileSource } from '../io/file-source.js';
-import type { TensorSegment } from '../formats/segment.js';
-import type { ChunkReader } from './chunk-reader.js';
+import type { Backend, ModelRow } from '../../backends/backend.js';
+import { FileSource } from '../../io/file-source.js';
+import type { TensorSegment } from '../../formats/segment.js';
+import type { ChunkReader } from '../read/chunk-reader.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import type { InputFile } from './inputs.js';
 

@@ -1,4 +1,4 @@
-import type { StoredChunk } from '../backends/backend.js';
+import type { StoredChunk } from '../../backends/backend.js';
 
 /** Turns a stored payload back into the chunk's raw bytes. */
 export interface ChunkDecoder {

@@ -1,5 +1,5 @@
-import type { ModelRow, StoreTotals } from '../backends/backend.js';
-import type { Savings } from '../wire/store-json.js';
+import type { ModelRow, StoreTotals } from '../../backends/backend.js';
+import type { Savings } from '../../wire/store-json.js';
 
 /** Savings (where the logical bytes went) are JSON the dashboard reads too: declared in src/wire. */
 export type { Savings };

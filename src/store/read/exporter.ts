@@ -1,9 +1,9 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { FileRow } from '../backends/backend.js';
-import { ParallelSha256 } from '../io/parallel-hash.js';
+import type { FileRow } from '../../backends/backend.js';
+import { ParallelSha256 } from '../../io/parallel-hash.js';
 import type { FileReader } from './file-reader.js';
-import { noRoomCause } from '../backends/errors.js';
+import { noRoomCause } from '../../backends/errors.js';
 
 /** Files at least this big are hashed on a worker thread while they are written. */
 const WORKER_HASH_MIN = 8 << 20;

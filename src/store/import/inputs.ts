@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, sep } from 'node:path';
-import { FileSource } from '../io/file-source.js';
-import { FormatError } from '../formats/errors.js';
-import { segmentFile } from '../formats/index.js';
-import type { Segment, Segmentation, TensorSegment } from '../formats/segment.js';
+import { FileSource } from '../../io/file-source.js';
+import { FormatError } from '../../formats/errors.js';
+import { segmentFile } from '../../formats/index.js';
+import type { Segment, Segmentation, TensorSegment } from '../../formats/segment.js';
 
 /** One file of a model about to be imported. */
 export interface InputFile {

@@ -1,15 +1,15 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, FileRow, ModelRow, SegmentRow } from '../backends/backend.js';
-import { encodeChunk } from '../codec/index.js';
-import type { Segment } from '../formats/segment.js';
-import { FileSource } from '../io/file-source.js';
-import { hashFileSync } from '../io/hash-file-sync.js';
-import type { StoreReaders } from './file-reader.js';
-import { plainBlocks } from '../io/parallel-hash.js';
-import { formatModelRef } from './model-ref.js';
-import { filePieces } from './pieces.js';
-import { chunkHash, segmentKind } from './format.js';
+import type { Backend, FileRow, ModelRow, SegmentRow } from '../../backends/backend.js';
+import { encodeChunk } from '../../codec/index.js';
+import type { Segment } from '../../formats/segment.js';
+import { FileSource } from '../../io/file-source.js';
+import { hashFileSync } from '../../io/hash-file-sync.js';
+import type { StoreReaders } from '../read/file-reader.js';
+import { plainBlocks } from '../../io/parallel-hash.js';
+import { formatModelRef } from '../model-ref.js';
+import { filePieces } from '../import/pieces.js';
+import { chunkHash, segmentKind } from '../format.js';
 import { chunkInfos, verifyStore } from './verify.js';
 import type { Problem } from './verify.js';
 
