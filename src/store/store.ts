@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
+import type { BackendConfig } from '../backends/config.js';
 import { ChunkReader } from './chunk-reader.js';
 import type { ChunkDecoder } from './decoder.js';
 import { codecDecoder } from './codec-decoder.js';
@@ -128,8 +129,9 @@ export class Store {
     this.chunkReader = new ChunkReader(backend, decoder);
   }
 
-  static async open(location?: string): Promise<Store> {
-    return new Store(await openBackend(location), codecDecoder);
+  /** Opens the store at `location` (an SQLite file or a postgres:// URL); unset settings take their defaults. */
+  static async open(location: string, config?: Partial<BackendConfig>): Promise<Store> {
+    return new Store(await openBackend(location, config), codecDecoder);
   }
 
   async close(): Promise<void> {

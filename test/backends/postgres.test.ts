@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { PostgresBackend, redactUrl } from '../../src/backends/postgres/postgres-backend.js';
 import type { NewChunk } from '../../src/backends/backend.js';
+import { backendConfig } from '../../src/backends/config.js';
 import { Store } from '../../src/store/store.js';
 import { MIGRATIONS } from '../../src/backends/postgres/schema.js';
 import { VAD_MODELS, pgTempLocation, testBackends } from '../helpers/store-fixtures.js';
@@ -21,7 +22,7 @@ async function withBackends<T>(n: number, fn: (b: PostgresBackend[]) => Promise<
   const bs: PostgresBackend[] = [];
   try {
     // Opened at once: the first migration of a fresh schema must not race.
-    bs.push(...(await Promise.all(Array.from({ length: n }, () => PostgresBackend.open(loc.url)))));
+    bs.push(...(await Promise.all(Array.from({ length: n }, () => PostgresBackend.open(loc.url, backendConfig())))));
     return await fn(bs);
   } finally {
     for (const b of bs) await b.close();

@@ -7,6 +7,7 @@ import type {
   Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
+import type { BackendConfig } from '../config.js';
 import { MIGRATIONS } from './schema.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
@@ -175,14 +176,13 @@ export class PostgresBackend implements Backend {
   private readonly tx = new AsyncLocalStorage<TxClient>();
   private closed = false;
 
-  private constructor(readonly url: string) {
+  private constructor(readonly url: string, config: BackendConfig) {
     this.location = redactUrl(url);
     this.pool = new pg.Pool({
       connectionString: url,
-      // Names this process's sessions in pg_stat_activity (an application_name in the URL or
-      // $PGAPPNAME wins): an operator, or a test, can tell which process holds which connection.
-      application_name: process.env.PGAPPNAME || `tessera pid ${process.pid}`,
-      max: Number(process.env.TESSERA_PG_POOL) || 8,
+      // An application_name in the URL wins over this one.
+      application_name: config.applicationName,
+      max: config.pgPoolSize,
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: 15_000,
       allowExitOnIdle: true,
@@ -197,8 +197,8 @@ export class PostgresBackend implements Backend {
   }
 
   /** Connects and brings the store's schema up to date (creating the schema when missing). */
-  static async open(url: string): Promise<PostgresBackend> {
-    const b = new PostgresBackend(url);
+  static async open(url: string, config: BackendConfig): Promise<PostgresBackend> {
+    const b = new PostgresBackend(url, config);
     try {
       await b.migrate();
     } catch (e) {

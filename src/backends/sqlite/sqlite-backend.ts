@@ -5,6 +5,7 @@ import type {
   Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from '../backend.js';
+import type { BackendConfig } from '../config.js';
 import { MIGRATIONS } from './schema.js';
 import { sqliteFault } from '../errors.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
@@ -15,17 +16,6 @@ const IN_BATCH = 500;
 
 interface ChunkDbRow { id: number; hash: Buffer; raw_size: number; stored_size: number; codec: number; depth: number; data: Buffer }
 
-/** How long a statement waits for another process's lock before failing ("the store is locked"). */
-const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
-
-/** The busy timeout: $TESSERA_BUSY_TIMEOUT_MS, else 10 s (long enough for another import's commit). */
-export function busyTimeoutMs(env: string | undefined = process.env.TESSERA_BUSY_TIMEOUT_MS): number {
-  if (env === undefined || env === '') return DEFAULT_BUSY_TIMEOUT_MS;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`TESSERA_BUSY_TIMEOUT_MS=${env}: expected a whole number of milliseconds`);
-  return n;
-}
-
 
 /** The embedded default: one database file with everything in it. */
 export class SqliteBackend implements Backend {
@@ -33,9 +23,10 @@ export class SqliteBackend implements Backend {
   private db: Db;
   private stmts = new Map<string, Statement>();
   private inTx = false;
-  private readonly busyTimeout = busyTimeoutMs();
+  private readonly busyTimeout: number;
 
-  constructor(readonly location: string) {
+  constructor(readonly location: string, config: BackendConfig) {
+    this.busyTimeout = config.busyTimeoutMs;
     const fresh = !existsSync(location);
     try {
       // The busy timeout is given at open, so that the pragmas and migration below wait for a lock too.

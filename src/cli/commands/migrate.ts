@@ -7,6 +7,7 @@ import { Store } from '../../store/store.js';
 import { UserError } from '../../store/errors.js';
 import { migrateStore } from '../../store/migrate.js';
 import { isPostgresUrl } from '../../backends/open.js';
+import { backendConfigFromEnv } from '../config.js';
 
 interface MigrateFlags {
   from: string;
@@ -25,9 +26,10 @@ export function register(program: Command): void {
       if (flags.from === flags.to || (!isPostgresUrl(flags.from) && !isPostgresUrl(flags.to) && resolve(flags.from) === resolve(flags.to))) {
         throw new UserError('--from and --to name the same store');
       }
-      const from = await Store.open(flags.from);
+      const config = backendConfigFromEnv();
+      const from = await Store.open(flags.from, config);
       try {
-        const to = await Store.open(flags.to);
+        const to = await Store.open(flags.to, config);
         try {
           const t0 = performance.now();
           const r = await migrateStore(from, to, {
