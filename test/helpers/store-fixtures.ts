@@ -149,10 +149,35 @@ export async function tempStore(kind: BackendKind = 'sqlite'): Promise<{ store: 
   return { store, dir, path, kind, cleanup: async () => { await store.close(); cleanup(); } };
 }
 
-/** Rows of a plain SQL query (written in the SQL both databases speak) run directly on a store's database. */
-export async function storeSql<R>(store: Store, sql: string): Promise<R[]> {
-  const b = store.backend as unknown as { kind: BackendKind; db?: { prepare(sql: string): { all(): unknown[] } }; query?(sql: string): Promise<unknown[]> };
-  return (b.kind === 'postgres' ? await b.query!(sql) : b.db!.prepare(sql).all()) as R[];
+/**
+ * Rows of a plain SQL query (written in the SQL both databases speak) run on
+ * a connection of its own to the store at `location`: the SQLite file, or the
+ * PostgreSQL URL (whose search_path names the store's schema). Bigints and
+ * sums come back as numbers on both, as the backend reads them.
+ */
+export async function storeSql<R>(location: string, sql: string): Promise<R[]> {
+  if (!/^postgres(ql)?:\/\//i.test(location)) {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(location, { fileMustExist: true });
+    try {
+      return db.prepare(sql).all() as R[];
+    } finally {
+      db.close();
+    }
+  }
+  const { default: pg } = await import('pg');
+  const asNumber = (s: string): number => Number(s);
+  const c = new pg.Client({
+    connectionString: location,
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 || oid === 1700 ? asNumber : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser },
+  });
+  c.on('error', () => {});
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as R[];
+  } finally {
+    await c.end();
+  }
 }
 
 export function sha256(path: string): string {
