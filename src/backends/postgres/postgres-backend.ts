@@ -12,7 +12,7 @@ import { MIGRATIONS } from './schema.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 import { int4, int8, parseCopyBinary } from './copy-binary.js';
-import { postgresFault } from '../errors.js';
+import { postgresFault } from './errors.js';
 
 /**
  * Advisory lock keys (two int4s: a class, and the hash of the store's schema,

@@ -7,7 +7,7 @@ import type {
 } from '../backend.js';
 import type { BackendConfig } from '../config.js';
 import { MIGRATIONS } from './schema.js';
-import { sqliteFault } from '../errors.js';
+import { sqliteFault } from './errors.js';
 import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from '../rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from '../rows.js';
 
