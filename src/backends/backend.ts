@@ -1,10 +1,10 @@
 /**
  * The storage interface. The Store (src/store) holds the logic of import,
- * export, GC and accounting; a Backend only runs the SQL of one database.
- * Every backend (src/backends/<kind>/) implements the same interface, so one
- * test suite runs against each of them. Methods are async because the shared
- * backend (PostgreSQL) talks over the network; the embedded one (SQLite)
- * answers at once.
+ * export, GC and accounting; a Backend only runs SQL. One implementation
+ * (sql-backend.ts) serves every database through its driver
+ * (src/backends/<kind>/), so one test suite runs against each of them.
+ * Methods are async because the shared backend (PostgreSQL) talks over the
+ * network; the embedded one (SQLite) answers at once.
  */
 
 export interface ModelRow {

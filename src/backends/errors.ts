@@ -47,3 +47,11 @@ export function noRoomCause(e: unknown): string | undefined {
     default: return undefined;
   }
 }
+
+/** An error while opening a store: `fault` when it is a known one, else `e` with the store's location in front (once). */
+export function openError(e: unknown, location: string, fault: StoreFault | undefined): unknown {
+  if (fault) return fault;
+  const err = e as Error | null;
+  if (err?.message && !err.message.includes(location)) err.message = `${location}: ${err.message}`;
+  return err;
+}

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Backend } from './backend.js';
 import { backendConfig } from './config.js';
 import type { BackendConfig } from './config.js';
-import { SqliteBackend } from './sqlite/sqlite-backend.js';
+import { SqlBackend } from './sql-backend.js';
+import { SqliteDriver } from './sqlite/driver.js';
 
 /** Whether a store location names a PostgreSQL database (postgres:// or postgresql:// URL). */
 export function isPostgresUrl(location: string): boolean {
@@ -20,8 +21,8 @@ export async function openBackend(location: string, config: Partial<BackendConfi
   const full = backendConfig(config);
   if (isPostgresUrl(location)) {
     // Loaded only for PostgreSQL stores: the embedded default never pays for the driver.
-    const { PostgresBackend } = await import('./postgres/postgres-backend.js');
-    return PostgresBackend.open(location, full);
+    const { PostgresDriver } = await import('./postgres/driver.js');
+    return new SqlBackend(await PostgresDriver.open(location, full));
   }
-  return new SqliteBackend(resolve(location), full);
+  return new SqlBackend(await SqliteDriver.open(resolve(location), full));
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { redactUrl } from '../../src/backends/postgres/postgres-backend.js';
+import { redactUrl } from '../../src/backends/postgres/driver.js';
 import type { Backend, NewChunk } from '../../src/backends/backend.js';
 import { openBackend } from '../../src/backends/open.js';
 import { Store } from '../../src/store/store.js';
