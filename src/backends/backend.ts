@@ -159,6 +159,8 @@ export interface Backend {
   deleteModel(id: number): Promise<void>;
   insertFile(f: NewFile): Promise<number>;
   listFiles(modelId: number): Promise<FileRow[]>;
+  /** Every file of every model, by model id, then path in byte order (each model's files as listFiles gives them). */
+  listAllFiles(): Promise<FileRow[]>;
   insertSegments(fileId: number, rows: SegmentRow[]): Promise<void>;
   listSegments(fileId: number): Promise<SegmentRow[]>;
   /** Tensor segments of one model. */
@@ -182,6 +184,8 @@ export interface Backend {
   rewriteChunk(id: number, enc: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void>;
   /** The file's chunk ids in order. */
   fileChunkIds(fileId: number): Promise<number[]>;
+  /** The file's chunk ids in order, with each chunk's raw size (null where the chunk's row is missing). */
+  fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }>;
   /** Chunk payloads by id (any order of ids; result in the same order). */
   getChunks(ids: number[]): Promise<StoredChunk[]>;
   chunkInfo(ids: number[]): Promise<ChunkInfo[]>;

@@ -148,6 +148,10 @@ export class SqlBackend implements Backend {
     return (await this.all<FileDbRow>(`SELECT * FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
   }
 
+  async listAllFiles(): Promise<FileRow[]> {
+    return (await this.all<FileDbRow>(`SELECT * FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
+  }
+
   async insertSegments(fileId: number, rows: SegmentRow[]): Promise<void> {
     for (const b of batches(rows, INSERT_ROWS)) {
       const values: unknown[] = [];
@@ -272,6 +276,12 @@ export class SqlBackend implements Backend {
   async fileChunkIds(fileId: number): Promise<number[]> {
     return (await this.all<{ chunk_id: number }>('SELECT chunk_id FROM file_chunks WHERE file_id = ? ORDER BY ordinal', [fileId], 'tessera_file_chunks'))
       .map((r) => r.chunk_id);
+  }
+
+  async fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }> {
+    const rows = await this.all<{ chunk_id: number; raw_size: number | null }>(`SELECT fc.chunk_id, c.raw_size FROM file_chunks fc
+        LEFT JOIN chunks c ON c.id = fc.chunk_id WHERE fc.file_id = ? ORDER BY fc.ordinal`, [fileId]);
+    return { ids: rows.map((r) => r.chunk_id), sizes: rows.map((r) => r.raw_size) };
   }
 
   /** `found` in the order of `ids`; a chunk not found is an error naming the store. */
