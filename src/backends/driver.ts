@@ -48,6 +48,8 @@ export interface Driver {
   readonly dialect: Dialect;
   /** Rows of one statement (none for a write without RETURNING); inside a transaction, on its connection. */
   query<R>(q: Query): Promise<R[]>;
+  /** The first column of each row of one statement (no row objects: a file's list of chunk ids is long). */
+  column<T>(q: Query): Promise<T[]>;
   /**
    * Rows of a SELECT that carries chunk payloads, by the database's fastest
    * path; `columns` names the selected columns, in order, with their types.

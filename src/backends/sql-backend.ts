@@ -274,8 +274,7 @@ export class SqlBackend implements Backend {
   }
 
   async fileChunkIds(fileId: number): Promise<number[]> {
-    return (await this.all<{ chunk_id: number }>('SELECT chunk_id FROM file_chunks WHERE file_id = ? ORDER BY ordinal', [fileId], 'tessera_file_chunks'))
-      .map((r) => r.chunk_id);
+    return this.db.column<number>({ text: 'SELECT chunk_id FROM file_chunks WHERE file_id = ? ORDER BY ordinal', values: [fileId], name: 'tessera_file_chunks' });
   }
 
   async fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }> {

@@ -81,8 +81,8 @@ function retryable(e: unknown): boolean {
  * Concurrency between processes (several importers, servers and `gc` on one
  * store) — locking, not generations:
  *  - Chunks are inserted with `INSERT … ON CONFLICT (hash) DO NOTHING`, then
- *    the ids of the rows that conflicted are selected again (sql-backend.ts,
- *    in hash order: see dialect.ts). An insert that
+ *    the ids of the rows that conflicted are selected again (sql-backend.ts;
+ *    in hash order, see dialect.ts). An insert that
  *    meets a row another open transaction inserted waits for it: if that
  *    transaction commits, its row is used (the chunk is stored once); if it
  *    rolls back, ours goes in. Two imports may so wait for each other (A holds
@@ -165,13 +165,18 @@ export class PostgresDriver implements Driver {
 
   /** Runs a query on the transaction's connection inside a transaction, else on the pool. */
   async query<R>(q: Query): Promise<R[]> {
+    return (await this.run<QueryResultRow>(q, {})).rows as R[];
+  }
+
+  async column<T>(q: Query): Promise<T[]> {
+    return (await this.run<unknown[]>(q, { rowMode: 'array' })).rows.map((r) => r[0] as T);
+  }
+
+  private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
     // A name makes it a prepared statement (parsed and planned once per connection): for the hot, fixed queries.
-    const text = numbered(q.text);
-    const values = q.values as unknown[] | undefined;
-    const config = q.name ? { name: q.name, text, values } : { text, values };
+    const config: pg.QueryConfig = { ...mode, text: numbered(q.text), values: q.values as unknown[] | undefined, ...(q.name ? { name: q.name } : {}) };
     const t = this.tx.getStore();
-    const r = t ? await t.run((c) => c.query<QueryResultRow>(config)) : await this.pool.query<QueryResultRow>(config);
-    return r.rows as R[];
+    return t ? t.run((c) => c.query(config)) : this.pool.query(config);
   }
 
   /**
