@@ -8,6 +8,9 @@ import { sqliteDialect } from './dialect.js';
 import { sqliteFault } from './errors.js';
 import { migrateSqlite } from './schema.js';
 
+/** Prepared statements kept per cache (see stmt()). */
+const STATEMENTS = 256;
+
 /**
  * The embedded default: one database file with everything in it, one
  * connection, one writer at a time (a second one waits its busy timeout).
@@ -46,14 +49,22 @@ export class SqliteDriver implements Driver {
     return sqliteFault(e, this.location, this.busyTimeoutMs) ?? e;
   }
 
-  /** Every statement is prepared once and kept: SQLite parses in microseconds, but an import runs thousands. */
+  /**
+   * Statements are prepared once and kept: SQLite parses in microseconds, but
+   * an import runs thousands. The least recently used go past STATEMENTS:
+   * multi-row INSERTs and IN lists have a text per row count, and a server
+   * that imports for weeks would otherwise keep every one of them.
+   */
   private stmt(sql: string, cache = this.stmts): Statement {
     let s = cache.get(sql);
-    if (!s) {
+    if (s) {
+      cache.delete(sql);
+    } else {
       s = this.db.prepare(sql);
       if (cache === this.plucked) s.pluck();
-      cache.set(sql, s);
+      if (cache.size >= STATEMENTS) cache.delete(cache.keys().next().value!);
     }
+    cache.set(sql, s);
     return s;
   }
 
