@@ -61,7 +61,7 @@ export class SqlBackend implements Backend {
     const out: R[] = [];
     for (const b of batches([...values], this.db.dialect.maxList)) {
       const cond = this.db.dialect.anyOf(column, b, type);
-      out.push(...(await this.all<R>(sql(cond.sql), cond.values, name)));
+      for (const r of await this.all<R>(sql(cond.sql), cond.values, name)) out.push(r);
     }
     return out;
   }
