@@ -1,10 +1,10 @@
 /**
  * The storage interface. The Store (src/store) holds the logic of import,
- * export, GC and accounting; a Backend only runs the SQL of one database.
- * Every backend (src/backends/<kind>/) implements the same interface, so one
- * test suite runs against each of them. Methods are async because the shared
- * backend (PostgreSQL) talks over the network; the embedded one (SQLite)
- * answers at once.
+ * export, GC and accounting; a Backend only runs SQL. One implementation
+ * (sql-backend.ts) serves every database through its driver
+ * (src/backends/<kind>/), so one test suite runs against each of them.
+ * Methods are async because the shared backend (PostgreSQL) talks over the
+ * network; the embedded one (SQLite) answers at once.
  */
 import type { ModelRecord, StoreTotals as WireStoreTotals } from '../wire/store-json.js';
 import type { SegmentKindCode } from '../store/format.js';
@@ -124,6 +124,8 @@ export interface Backend {
   deleteModel(id: number): Promise<void>;
   insertFile(f: NewFile): Promise<number>;
   listFiles(modelId: number): Promise<FileRow[]>;
+  /** Every file of every model, by model id, then path in byte order (each model's files as listFiles gives them). */
+  listAllFiles(): Promise<FileRow[]>;
   insertSegments(fileId: number, rows: SegmentRow[]): Promise<void>;
   listSegments(fileId: number): Promise<SegmentRow[]>;
   /** Tensor segments of one model. */
@@ -147,6 +149,8 @@ export interface Backend {
   rewriteChunk(id: number, enc: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void>;
   /** The file's chunk ids in order. */
   fileChunkIds(fileId: number): Promise<number[]>;
+  /** The file's chunk ids in order, with each chunk's raw size (null where the chunk's row is missing). */
+  fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }>;
   /** Chunk payloads by id (any order of ids; result in the same order). */
   getChunks(ids: number[]): Promise<StoredChunk[]>;
   chunkInfo(ids: number[]): Promise<ChunkInfo[]>;

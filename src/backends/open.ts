@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Backend } from './backend.js';
-import { SqliteBackend } from './sqlite/sqlite-backend.js';
-
-export const DEFAULT_STORE = './tessera.db';
+import { backendConfig } from './config.js';
+import type { BackendConfig } from './config.js';
+import { SqlBackend } from './sql-backend.js';
+import { SqliteDriver } from './sqlite/driver.js';
 
 /** Whether a store location names a PostgreSQL database (postgres:// or postgresql:// URL). */
 export function isPostgresUrl(location: string): boolean {
@@ -13,13 +14,15 @@ export function isPostgresUrl(location: string): boolean {
  * Opens the store a location names: a `postgres://user@host:port/db` URL is
  * a PostgreSQL database (the store lives in the first schema of the search
  * path: `?options=-csearch_path%3Dname` picks one, created when missing); any
- * other location is an SQLite database file (created when missing).
+ * other location is an SQLite database file (created when missing). Settings
+ * not given take their defaults (config.ts).
  */
-export async function openBackend(location: string = process.env.TESSERA_STORE || DEFAULT_STORE): Promise<Backend> {
+export async function openBackend(location: string, config: Partial<BackendConfig> = {}): Promise<Backend> {
+  const full = backendConfig(config);
   if (isPostgresUrl(location)) {
     // Loaded only for PostgreSQL stores: the embedded default never pays for the driver.
-    const { PostgresBackend } = await import('./postgres/postgres-backend.js');
-    return PostgresBackend.open(location);
+    const { PostgresDriver } = await import('./postgres/driver.js');
+    return new SqlBackend(await PostgresDriver.open(location, full));
   }
-  return new SqliteBackend(resolve(location));
+  return new SqlBackend(await SqliteDriver.open(resolve(location), full));
 }

@@ -1,4 +1,5 @@
 import { Store } from '../store/store.js';
+import { backendConfigFromEnv, storeLocation } from './config.js';
 
 export interface GlobalOptions {
   store?: string;
@@ -11,7 +12,7 @@ export interface GlobalOptions {
  * reported in the store's own words: see src/backends/errors.ts.
  */
 export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await Store.open(opts.store);
+  const store = await Store.open(storeLocation(opts.store), backendConfigFromEnv());
   try {
     return await fn(store);
   } catch (e) {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
+import type { BackendConfig } from '../backends/config.js';
 import { ChunkReader } from './read/chunk-reader.js';
 import type { ReadStats } from './read/chunk-reader.js';
 import { ChunkCache, DEFAULT_CHUNK_CACHE_BYTES } from './read/chunk-cache.js';
@@ -27,6 +28,7 @@ import { importModel } from './import/importer.js';
 import type { ImportResult } from './import/importer.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef } from './model-ref.js';
+import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
@@ -79,7 +81,8 @@ export interface CatalogEntry {
   files: FileRow[];
 }
 
-export interface StoreOptions {
+/** How to open a store: the backend's settings (busy timeout, pool size…) and the cache size; unset ones take their defaults. */
+export interface StoreOptions extends Partial<BackendConfig> {
   /** Bytes of decoded chunks kept (default 128 MiB; the server sets --chunk-cache). */
   chunkCacheBytes?: number;
 }
@@ -111,8 +114,9 @@ export class Store {
     this.files_ = new FileReader(db, this.chunks);
   }
 
-  static async open(location?: string, opts: StoreOptions = {}): Promise<Store> {
-    return new Store(await openBackend(location), codecDecoder, opts);
+  /** Opens the store at `location` (an SQLite file or a postgres:// URL). */
+  static async open(location: string, opts: StoreOptions = {}): Promise<Store> {
+    return new Store(await openBackend(location, opts), codecDecoder, opts);
   }
 
   /** 'sqlite' or 'postgres'. */
@@ -194,7 +198,7 @@ export class Store {
   /** Every model version with its files, in two queries (the server's catalog). */
   async catalog(): Promise<CatalogEntry[]> {
     const models = await this.db.listModels();
-    const files = await this.allFiles();
+    const files = await filesByModel(this.db);
     return models.map((model) => ({ model, files: files.get(model.id) ?? [] }));
   }
 
@@ -351,13 +355,6 @@ export class Store {
 
   private readers(): StoreReaders {
     return { chunks: this.chunks, files: this.files_ };
-  }
-
-  /** Files of every model, by model id, in one query. */
-  private async allFiles(): Promise<Map<number, FileRow[]>> {
-    const out = new Map<number, FileRow[]>();
-    for (const m of await this.db.listModels()) out.set(m.id, await this.db.listFiles(m.id));
-    return out;
   }
 
   /** name:version of every model, by id. */

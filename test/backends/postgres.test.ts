@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { PostgresBackend, redactUrl } from '../../src/backends/postgres/postgres-backend.js';
-import type { NewChunk } from '../../src/backends/backend.js';
+import { redactUrl } from '../../src/backends/postgres/driver.js';
+import type { Backend, NewChunk } from '../../src/backends/backend.js';
+import { openBackend } from '../../src/backends/open.js';
 import { Store } from '../../src/store/store.js';
 import { MIGRATIONS } from '../../src/backends/postgres/schema.js';
-import { VAD_MODELS, pgTempLocation, testBackends } from '../helpers/store-fixtures.js';
+import { VAD_MODELS, pgTempLocation, storeSql, testBackends } from '../helpers/store-fixtures.js';
 
 /** PostgreSQL-only behaviour of the backend: connections, transactions, locks, types. */
 
@@ -16,13 +17,14 @@ function chunk(seed: string, bases: number[] = []): NewChunk {
   return { hash: createHash('sha256').update(seed).digest(), rawSize: data.length, storedSize: data.length, codec: 0, bases, depth: bases.length ? 1 : 0, data };
 }
 
-async function withBackends<T>(n: number, fn: (b: PostgresBackend[]) => Promise<T>): Promise<T> {
+/** `n` backends on one fresh store, and the store's URL (for storeSql). */
+async function withBackends<T>(n: number, fn: (b: Backend[], url: string) => Promise<T>): Promise<T> {
   const loc = pgTempLocation();
-  const bs: PostgresBackend[] = [];
+  const bs: Backend[] = [];
   try {
     // Opened at once: the first migration of a fresh schema must not race.
-    bs.push(...(await Promise.all(Array.from({ length: n }, () => PostgresBackend.open(loc.url)))));
-    return await fn(bs);
+    bs.push(...(await Promise.all(Array.from({ length: n }, () => openBackend(loc.url)))));
+    return await fn(bs, loc.url);
   } finally {
     for (const b of bs) await b.close();
     await loc.drop();
@@ -50,8 +52,8 @@ test('postgres: an unreachable server is one clear error naming the store, witho
 });
 
 test('postgres: several processes opening a fresh schema at once migrate it once; numbers come back as numbers', { skip: !pgOn && 'no PostgreSQL' }, async () => {
-  await withBackends(3, async ([a]) => {
-    const versions = await a!.query<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations');
+  await withBackends(3, async ([a], url) => {
+    const versions = await storeSql<{ n: number }>(url, 'SELECT COUNT(*) AS n FROM schema_migrations');
     assert.deepEqual(versions, [{ n: MIGRATIONS.length }]);
     const [id] = await a!.transaction(() => a!.insertChunks([chunk('x')]));
     assert.equal(typeof id, 'number');
@@ -98,7 +100,7 @@ test('postgres: a transaction\'s writes are invisible to the pool\'s readers unt
 });
 
 test('postgres: two transactions inserting the same chunk: the second waits and gets the first one\'s id', { skip: !pgOn && 'no PostgreSQL' }, async () => {
-  await withBackends(2, async ([a, b]) => {
+  await withBackends(2, async ([a, b], url) => {
     const aInserted = deferred();
     const release = deferred();
     const ta = a!.transaction(async () => {
@@ -119,13 +121,13 @@ test('postgres: two transactions inserting the same chunk: the second waits and 
     release.resolve();
     const [ia, ib] = await Promise.all([ta, tb]);
     assert.equal(ib[1], ia[0], 'b uses the chunk a committed');
-    const [n] = await a!.query<{ n: number }>('SELECT COUNT(*) AS n FROM chunks');
+    const [n] = await storeSql<{ n: number }>(url, 'SELECT COUNT(*) AS n FROM chunks');
     assert.equal(n!.n, 3);
   });
 });
 
 test('postgres: importers that deadlock on each other\'s chunks are run again and both commit', { skip: !pgOn && 'no PostgreSQL' }, async () => {
-  await withBackends(2, async ([a, b]) => {
+  await withBackends(2, async ([a, b], url) => {
     const aHas1 = deferred();
     const bHas2 = deferred();
     let runs = 0;
@@ -148,7 +150,7 @@ test('postgres: importers that deadlock on each other\'s chunks are run again an
     const [ra, rb] = await Promise.all([ta, tb]);
     assert.equal(runs, 3, 'PostgreSQL aborted one of them for the deadlock, and it ran again');
     assert.deepEqual(ra, rb, 'both reference the same two chunks');
-    const [n] = await a!.query<{ n: number }>('SELECT COUNT(*) AS n FROM chunks');
+    const [n] = await storeSql<{ n: number }>(url, 'SELECT COUNT(*) AS n FROM chunks');
     assert.equal(n!.n, 2);
   });
 });
@@ -157,14 +159,11 @@ test('postgres: gc waits for a transaction in flight and spares the chunk it is 
   const loc = pgTempLocation();
   const one = await Store.open(loc.url);
   const two = await Store.open(loc.url);
-  const closers: (() => Promise<void>)[] = [];
+  const b = await openBackend(loc.url);
   try {
     await one.import(VAD_MODELS[0]!, { name: 'old' });
     await one.remove({ name: 'old' });
-    // The "import" below runs on a connection of its own to the same store, as another process would.
-    const b = await PostgresBackend.open(loc.url);
-    closers.push(() => b.close());
-    const orphan = (await b.query<{ id: number }>('SELECT id FROM chunks ORDER BY id LIMIT 1'))[0]!;
+    const orphan = (await storeSql<{ id: number }>(loc.url, 'SELECT id FROM chunks ORDER BY id LIMIT 1'))[0]!;
     const looked = deferred();
     const proceed = deferred();
     // An "import" that found an orphan chunk and will reference it.
@@ -190,7 +189,7 @@ test('postgres: gc waits for a transaction in flight and spares the chunk it is 
     assert.ok(freed.chunks > 0, 'the other orphans went');
     assert.equal((await b.chunkInfo([orphan.id]))[0]!.id, orphan.id, 'the referenced chunk stayed');
   } finally {
-    for (const close of closers) await close();
+    await b.close();
     await one.close();
     await two.close();
     await loc.drop();

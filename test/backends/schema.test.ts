@@ -15,16 +15,16 @@ async function shape(kind: 'sqlite' | 'postgres'): Promise<{ tables: Record<stri
   const t = await tempStore(kind);
   try {
     const cols = kind === 'sqlite'
-      ? await storeSql<{ t: string; c: string }>(t.store, `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
+      ? await storeSql<{ t: string; c: string }>(t.path, `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
           WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
-      : await storeSql<{ t: string; c: string }>(t.store, `SELECT table_name AS t, column_name AS c FROM information_schema.columns
+      : await storeSql<{ t: string; c: string }>(t.path, `SELECT table_name AS t, column_name AS c FROM information_schema.columns
           WHERE table_schema = current_schema()`);
     const tables: Record<string, string[]> = {};
     for (const { t: table, c } of cols) (tables[table] ??= []).push(c);
     for (const k of Object.keys(tables)) tables[k]!.sort();
     const idx = kind === 'sqlite'
-      ? await storeSql<{ n: string }>(t.store, `SELECT name AS n FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`)
-      : await storeSql<{ n: string }>(t.store, `SELECT indexname AS n FROM pg_indexes WHERE schemaname = current_schema()
+      ? await storeSql<{ n: string }>(t.path, `SELECT name AS n FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`)
+      : await storeSql<{ n: string }>(t.path, `SELECT indexname AS n FROM pg_indexes WHERE schemaname = current_schema()
           AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'`);
     return { tables, indexes: idx.map((r) => r.n).sort() };
   } finally {

@@ -8,7 +8,7 @@
  */
 import '../../src/cli/main.js';
 // Loaded lazily by the CLI, only for postgres:// stores: loaded here so that it is not timed either.
-import '../../src/backends/postgres/postgres-backend.js';
+import '../../src/backends/postgres/driver.js';
 
 // Set by CrashCli (crash-cli.ts). Without it (`node --test dist/test/` runs every file, this one too) there is nothing to wait for.
 if (process.env.TESSERA_CRASH_GATE === '1') {

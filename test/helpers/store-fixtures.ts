@@ -149,27 +149,68 @@ export async function tempStore(kind: BackendKind = 'sqlite'): Promise<{ store: 
   return { store, dir, path, kind, cleanup: async () => { await store.close(); cleanup(); } };
 }
 
+function isPgLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** A connection of its own to the PostgreSQL store at `url` (its search_path names the store's schema); bigints and sums as numbers. */
+async function pgConnect(url: string): Promise<import('pg').Client> {
+  const { default: pg } = await import('pg');
+  const asNumber = (s: string): number => Number(s);
+  const c = new pg.Client({
+    connectionString: url,
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 || oid === 1700 ? asNumber : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser },
+  });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+/** A connection of its own to the SQLite store file at `path`. */
+async function sqliteOpen(path: string): Promise<import('better-sqlite3').Database> {
+  const { default: Database } = await import('better-sqlite3');
+  return new Database(path, { fileMustExist: true });
+}
+
 /**
- * Rows of a plain SQL query (written in the SQL both databases speak) run
- * directly on a store's database, over a connection of its own.
+ * Rows of a plain SQL query (written in the SQL both databases speak) run on
+ * a connection of its own to the store at `location`: the SQLite file, or the
+ * PostgreSQL URL (whose search_path names the store's schema). Bigints and
+ * sums come back as numbers on both, as the backend reads them.
  */
-export async function storeSql<R>(store: Store, sql: string): Promise<R[]> {
-  if (store.kind === 'sqlite') {
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(store.location, { readonly: true });
+export async function storeSql<R>(location: string, sql: string): Promise<R[]> {
+  if (!isPgLocation(location)) {
+    const db = await sqliteOpen(location);
     try {
       return db.prepare(sql).all() as R[];
     } finally {
       db.close();
     }
   }
-  const { default: pg } = await import('pg');
-  // COUNT and bigint columns as numbers, as the store's own connections read them.
-  const asNumber = (oid: number, format?: 'text' | 'binary') => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format ?? 'text'));
-  const c = new pg.Client({ connectionString: store.location, types: { getTypeParser: asNumber as typeof pg.types.getTypeParser } });
-  await c.connect();
+  const c = await pgConnect(location);
   try {
     return (await c.query(sql)).rows as R[];
+  } finally {
+    await c.end();
+  }
+}
+
+/** Deletes a chunk row behind the foreign keys' back, as damage to the database file would. */
+export async function deleteChunkRow(location: string, id: number): Promise<void> {
+  if (!isPgLocation(location)) {
+    const db = await sqliteOpen(location);
+    db.pragma('foreign_keys = OFF');
+    db.prepare('DELETE FROM chunk_bases WHERE chunk_id = ?').run(id);
+    db.prepare('DELETE FROM chunks WHERE id = ?').run(id);
+    db.close();
+    return;
+  }
+  const c = await pgConnect(location);
+  try {
+    // Replica mode skips foreign-key triggers (the test role is a superuser).
+    await c.query('SET session_replication_role = replica');
+    await c.query('DELETE FROM chunk_bases WHERE chunk_id = $1', [id]);
+    await c.query('DELETE FROM chunks WHERE id = $1', [id]);
   } finally {
     await c.end();
   }

@@ -53,7 +53,7 @@ for (const kind of kinds) {
         const t = await store.totals();
         assert.equal(t.models, 2);
         assert.equal(t.chunks, expected, 'every distinct chunk stored once, none lost');
-        const [dups] = await storeSql<{ n: number }>(store, 'SELECT COUNT(*) - COUNT(DISTINCT hash) AS n FROM chunks');
+        const [dups] = await storeSql<{ n: number }>(loc.location, 'SELECT COUNT(*) - COUNT(DISTINCT hash) AS n FROM chunks');
         assert.equal(Number(dups!.n), 0);
         const showA = await store.show({ name: 'a' });
         const sharedBytes = shared.reduce((n, s) => n + s.data.length, 0);
@@ -91,9 +91,7 @@ test('postgres: gc looping in other processes while a big import runs never dele
     const bigFile = join(dir, 'big.safetensors');
     writeFileSync(bigFile, buildSafetensors([...reused, ...Array.from({ length: 72 }, (_, i) => tensor(`big.${i}`, 600 + i))]));
     assert.equal((await tessera(['import', oldFile, '--name', 'old', '--store', loc.location])).code, 0);
-    const store = await Store.open(loc.location);
-    const oldIds = (await storeSql<{ id: number }>(store, 'SELECT id FROM chunks')).map((r) => Number(r.id));
-    await store.close();
+    const oldIds = (await storeSql<{ id: number }>(loc.location, 'SELECT id FROM chunks')).map((r) => Number(r.id));
     assert.equal((await tessera(['rm', 'old', '--store', loc.location])).code, 0);
 
     const importing = tessera(['import', bigFile, '--name', 'big', '--store', loc.location]);
@@ -120,7 +118,7 @@ test('postgres: gc looping in other processes while a big import runs never dele
       await check.export({ name: 'big' }, out);
       assert.equal(sha256(out), sha256(bigFile), 'the import\'s model exports byte-identically');
       // The gcs freed exactly old's chunks that big does not reference (its header and its own tensor).
-      const live = new Set((await storeSql<{ chunk_id: number }>(check, 'SELECT chunk_id FROM file_chunks')).map((r) => Number(r.chunk_id)));
+      const live = new Set((await storeSql<{ chunk_id: number }>(loc.location, 'SELECT chunk_id FROM file_chunks')).map((r) => Number(r.chunk_id)));
       const orphans = oldIds.filter((id) => !live.has(id));
       const freed = gcs.reduce((n, g) => n + (JSON.parse(g.stdout) as { chunks: number }).chunks, 0);
       assert.equal(freed, orphans.length);

@@ -32,7 +32,7 @@ async function put(store: Store, dir: string, name: string, tensors: { name: str
 
 for (const kind of await testBackends()) {
   test(`${kind}: delta chains stay at most 4 deep, GC keeps bases that live deltas need, everything exports exactly`, async () => {
-    const { store, dir, cleanup } = await tempStore(kind);
+    const { store, dir, path: location, cleanup } = await tempStore(kind);
     try {
       let w = randomWeights(100_000, 1);
       const files: [string, string][] = [];
@@ -44,10 +44,10 @@ for (const kind of await testBackends()) {
         assert.equal(r.base?.name, `gen${g - 1}`);
         files.push([`gen${g}`, path]);
       }
-      const [{ d: maxDepth }] = await storeSql<{ d: number }>(store, 'SELECT MAX(depth) AS d FROM chunks') as [{ d: number }];
+      const [{ d: maxDepth }] = await storeSql<{ d: number }>(location, 'SELECT MAX(depth) AS d FROM chunks') as [{ d: number }];
       assert.equal(maxDepth, 4, 'the chain reaches the bound and stops there');
       // Past the bound, a generation deltas against an older version of the same piece instead.
-      const [deep] = await storeSql<{ n: number }>(store, 'SELECT COUNT(*) AS n FROM chunks c JOIN chunk_bases b ON b.chunk_id = c.id JOIN chunks p ON p.id = b.base_id WHERE c.depth <> p.depth + 1') as [{ n: number }];
+      const [deep] = await storeSql<{ n: number }>(location, 'SELECT COUNT(*) AS n FROM chunks c JOIN chunk_bases b ON b.chunk_id = c.id JOIN chunks p ON p.id = b.base_id WHERE c.depth <> p.depth + 1') as [{ n: number }];
       assert.equal(deep.n, 0, 'every delta is one deeper than its base');
 
       // Remove the middle of the lineage: GC must keep the chunks later deltas decode against.

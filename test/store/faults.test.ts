@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
-import { PG_TEST_URL, importInFlight, pgSchemaOf, randomWeights, sha256, tempDir, tempLocation, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { PG_TEST_URL, importInFlight, pgSchemaOf, randomWeights, sha256, tempDir, tempLocation, testBackends } from '../helpers/store-fixtures.js';
 import { startTessera, tessera } from '../helpers/cli.js';
 import type { CliOptions, Run } from '../helpers/cli.js';
 import { fullDiskMechanism, mountTmpfs } from '../helpers/full-disk.js';
 import type { Tmpfs } from '../helpers/full-disk.js';
 import { Store } from '../../src/store/store.js';
 import type { StoreTotals } from '../../src/backends/backend.js';
-import { PostgresBackend } from '../../src/backends/postgres/postgres-backend.js';
+import { openBackend } from '../../src/backends/open.js';
 
 /**
  * Faults from outside, for real, on CLI processes: a full disk, a store
@@ -285,20 +285,22 @@ test('postgres: the server drops the import\'s sessions mid-import: a clear erro
 });
 
 test('postgres: a session ended while its transaction is between two queries fails that transaction clearly (no crash on the client\'s error event)', { skip: pgSkip }, async () => {
-  const { store, cleanup } = await tempStore('postgres');
+  const { dir, cleanup } = tempDir();
+  const loc = tempLocation('postgres', dir);
+  // Its own application_name: the admin session finds the transaction's session by it.
+  const applicationName = `tessera faults test ${process.pid} ${Math.random().toString(36).slice(2, 10)}`;
+  const backend = await openBackend(loc.location, { applicationName });
   const admin = new pg.Client({ connectionString: PG_TEST_URL });
   await admin.connect();
-  const closers: (() => Promise<void>)[] = [];
   try {
-    // The store's own database, reached directly: the test drives a transaction by hand.
-    const backend = await PostgresBackend.open(store.location);
-    closers.push(() => backend.close());
     await backend.setSetting('probe', 'before');
     // Idle between queries is when pg reports the end of a session as an 'error' event on the
     // client (with a query running, the query fails instead); unhandled, it ends the process.
     const failed = await backend.transaction(async () => {
       await backend.setSetting('probe', 'inside');
-      const [{ pid }] = await backend.query<{ pid: number }>('SELECT pg_backend_pid() AS pid') as [{ pid: number }];
+      const inTx = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'`, [applicationName]);
+      assert.equal(inTx.rows.length, 1, 'the transaction\'s session, idle between two queries');
+      const [{ pid }] = inTx.rows as [{ pid: number }];
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       await new Promise((r) => setTimeout(r, 200));
       await backend.setSetting('probe', 'after');
@@ -309,9 +311,10 @@ test('postgres: a session ended while its transaction is between two queries fai
     assert.equal(await backend.getSetting('probe'), 'before', 'nothing of the transaction was kept; the pool opens a new session');
     console.log(`# postgres session ended between two queries: ${failed.message}`);
   } finally {
-    for (const close of closers) await close();
     await admin.end();
-    await cleanup();
+    await backend.close();
+    await loc.drop();
+    cleanup();
   }
 });
 

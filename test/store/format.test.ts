@@ -116,9 +116,9 @@ for (const kind of kinds) {
     const t = await tempStore(kind);
     try {
       const rows = kind === 'sqlite'
-        ? await storeSql<{ t: string; c: string; ty: string }>(t.store, `SELECT m.name AS t, p.name AS c, p.type AS ty FROM sqlite_master m, pragma_table_info(m.name) p
+        ? await storeSql<{ t: string; c: string; ty: string }>(t.path, `SELECT m.name AS t, p.name AS c, p.type AS ty FROM sqlite_master m, pragma_table_info(m.name) p
             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
-        : await storeSql<{ t: string; c: string; ty: string }>(t.store, `SELECT table_name AS t, column_name AS c, UPPER(data_type) AS ty
+        : await storeSql<{ t: string; c: string; ty: string }>(t.path, `SELECT table_name AS t, column_name AS c, UPPER(data_type) AS ty
             FROM information_schema.columns WHERE table_schema = current_schema()`);
       const actual = new Map<string, Map<string, string>>();
       for (const r of rows) (actual.get(r.t) ?? actual.set(r.t, new Map()).get(r.t)!).set(r.c, r.ty);

@@ -3,11 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
-import { REPO_ROOT, VAD_MODELS, randomWeights, sha256, tempStore, testBackends } from '../helpers/store-fixtures.js';
-import type { BackendKind } from '../helpers/store-fixtures.js';
+import { REPO_ROOT, VAD_MODELS, deleteChunkRow, randomWeights, sha256, tempStore, testBackends } from '../helpers/store-fixtures.js';
 import { Store } from '../../src/store/store.js';
 import { openBackend } from '../../src/backends/open.js';
 import { startServer } from '../../src/serve/server.js';
@@ -18,28 +15,6 @@ const kinds = await testBackends();
 function tessera(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Deletes a chunk row behind the foreign keys' back, as damage to the database file would. */
-async function deleteChunkRow(kind: BackendKind, location: string, id: number): Promise<void> {
-  if (kind === 'sqlite') {
-    const db = new Database(location);
-    db.pragma('foreign_keys = OFF');
-    db.prepare('DELETE FROM chunk_bases WHERE chunk_id = ?').run(id);
-    db.prepare('DELETE FROM chunks WHERE id = ?').run(id);
-    db.close();
-    return;
-  }
-  const c = new pg.Client({ connectionString: location });
-  await c.connect();
-  try {
-    // Replica mode skips foreign-key triggers (the test role is a superuser).
-    await c.query('SET session_replication_role = replica');
-    await c.query('DELETE FROM chunk_bases WHERE chunk_id = $1', [id]);
-    await c.query('DELETE FROM chunks WHERE id = $1', [id]);
-  } finally {
-    await c.end();
-  }
 }
 
 /** The ids of a model's chunks, in file order. */
@@ -90,7 +65,7 @@ for (const kind of kinds) {
       // Damage 2: a chunk row of the ONNX model gone.
       const vadChunks = await modelChunks(store, 'vad');
       const lost = vadChunks[Math.floor(vadChunks.length / 2)]!;
-      await deleteChunkRow(kind, location, lost);
+      await deleteChunkRow(location, lost);
 
       // Without the original files: the damaged models are marked, the intact one is not.
       const marked = tessera(['repair', '--store', location]);

@@ -1,3 +1,7 @@
+import type { PoolClient } from 'pg';
+import { APPLIED_VERSION, CREATE_MIGRATIONS_TABLE, applyMigrations } from '../migrations.js';
+import { numbered } from './dialect.js';
+
 /**
  * PostgreSQL schema, as numbered migrations: the same versions, tables,
  * columns, keys and indexes as the SQLite schema (src/backends/sqlite/schema.ts),
@@ -8,7 +12,7 @@
  * tables and columns, so a migration added to one must be added to the other.
  *
  * Kept within what distributed PostgreSQL-compatible engines accept (see
- * README.postgres.md, "Scale beyond one machine"): no triggers, no stored
+ * README.md, "Scale beyond one machine"): no triggers, no stored
  * procedures, no deferred constraints, identity columns for ids.
  */
 export const MIGRATIONS: string[] = [
@@ -89,3 +93,51 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE models ADD COLUMN unavailable TEXT;
   `,
 ];
+
+/** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */
+const LOCK_MIGRATE = 0x74657374; // 'test'
+
+/** The schema a connection's search_path names first (the store's schema), or undefined for none. */
+function firstSchema(searchPath: string): string | undefined {
+  for (const raw of searchPath.split(',')) {
+    const s = raw.trim();
+    if (!s || s === '"$user"' || s === '$user') continue;
+    return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase();
+  }
+  return undefined;
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Brings the store's schema up to date in one transaction on `c`, creating
+ * the schema when the search_path names one that does not exist yet (a test
+ * or a team gives each store its own schema in one database). An advisory
+ * lock on the schema serializes migrations of one store between processes.
+ */
+export async function migratePostgres(c: PoolClient): Promise<void> {
+  try {
+    await c.query('BEGIN');
+    let schema = (await c.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]!.s;
+    if (schema === null) {
+      const wanted = firstSchema((await c.query<{ search_path: string }>('SHOW search_path')).rows[0]!.search_path);
+      if (!wanted) throw new Error('the connection has no schema to create tables in (set search_path)');
+      await c.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', [LOCK_MIGRATE, wanted]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(wanted)}`);
+      schema = wanted;
+    }
+    await c.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', [LOCK_MIGRATE, schema]);
+    // Only when missing: a role that may read and write rows but not create tables can open a migrated store.
+    if ((await c.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`)).rows[0]!.t === null) {
+      await c.query(CREATE_MIGRATIONS_TABLE);
+    }
+    const done = (await c.query<{ v: number | null }>(APPLIED_VERSION)).rows[0]!.v ?? 0;
+    await applyMigrations(MIGRATIONS, done, (sql, values) => (values ? c.query(numbered(sql), values) : c.query(sql)));
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}

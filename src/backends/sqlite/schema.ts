@@ -1,3 +1,6 @@
+import type { Database as Db } from 'better-sqlite3';
+import { APPLIED_VERSION, CREATE_MIGRATIONS_TABLE, applyMigrations } from '../migrations.js';
+
 /**
  * SQLite schema, as numbered migrations: a store records the last one it ran
  * in `schema_migrations`, and opening an older store runs the rest.
@@ -77,3 +80,29 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE models ADD COLUMN unavailable TEXT;
   `,
 ];
+
+function appliedVersion(db: Db): number {
+  return (db.prepare(APPLIED_VERSION).get() as { v: number | null }).v ?? 0;
+}
+
+/**
+ * Brings the store's tables up to date. Opening a current store only reads;
+ * when migrations are due they run under the write lock (BEGIN IMMEDIATE),
+ * after reading the version again: another process may have run them while
+ * this one waited.
+ */
+export async function migrateSqlite(db: Db): Promise<void> {
+  db.exec(CREATE_MIGRATIONS_TABLE);
+  if (appliedVersion(db) === MIGRATIONS.length) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    await applyMigrations(MIGRATIONS, appliedVersion(db), async (sql, values) => {
+      if (values) db.prepare(sql).run(...values);
+      else db.exec(sql);
+    });
+    db.exec('COMMIT');
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}

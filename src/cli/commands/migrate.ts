@@ -6,6 +6,7 @@ import { bytes } from '../../wire/format.js';
 import { Store } from '../../store/store.js';
 import { invalid, notFound } from '../../errors.js';
 import { isPostgresUrl } from '../../backends/open.js';
+import { backendConfigFromEnv } from '../config.js';
 
 interface MigrateFlags {
   from: string;
@@ -24,9 +25,10 @@ export function register(program: Command): void {
       if (flags.from === flags.to || (!isPostgresUrl(flags.from) && !isPostgresUrl(flags.to) && resolve(flags.from) === resolve(flags.to))) {
         throw invalid('--from and --to name the same store');
       }
-      const from = await Store.open(flags.from);
+      const config = backendConfigFromEnv();
+      const from = await Store.open(flags.from, config);
       try {
-        const to = await Store.open(flags.to);
+        const to = await Store.open(flags.to, config);
         try {
           const t0 = performance.now();
           const r = await Store.migrate(from, to, {

@@ -4,6 +4,7 @@ import { formatModelRef } from '../model-ref.js';
 import { chunkInfos } from '../maintain/verify.js';
 import type { SharedTensors, SharingMatrix, SharingModel, TensorSharing } from '../../wire/sharing-json.js';
 import { SEG_TENSOR } from '../format.js';
+import { filesByModel } from '../files.js';
 
 /** The sharing JSON (`tessera sharing --json`, show's tensors) is declared in src/wire, shared with the dashboard. */
 export type { SharedTensors, SharingMatrix, SharingModel, TensorSharing };
@@ -34,8 +35,9 @@ export async function sharingMatrix(backend: Backend): Promise<SharingMatrix> {
   const refs = new Map(rows.map((m) => [m.id, formatModelRef(m.name, m.version)]));
   // chunk id → model index → tensor names of that model over the chunk.
   const users = new Map<number, Map<number, Set<string>>>();
+  const files = await filesByModel(backend);
   for (const [i, m] of rows.entries()) {
-    for (const f of await backend.listFiles(m.id)) {
+    for (const f of files.get(m.id) ?? []) {
       const ids = await backend.fileChunkIds(f.id);
       const names = tensorAt(await backend.listSegments(f.id), ids.length);
       ids.forEach((id, k) => {

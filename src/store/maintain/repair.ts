@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, FileRow, ModelRow, SegmentRow } from '../../backends/backend.js';
+import type { Backend, FileRow, SegmentRow } from '../../backends/backend.js';
 import { encodeChunk } from '../../codec/index.js';
 import type { Segment } from '../../formats/segment.js';
 import { FileSource } from '../../io/file-source.js';
@@ -94,12 +94,9 @@ export async function repairStore(backend: Backend, readers: StoreReaders, chunk
 /** Stored files by the hex SHA-256 of their bytes. */
 async function storedFilesByDigest(backend: Backend): Promise<Map<string, FileRow[]>> {
   const out = new Map<string, FileRow[]>();
-  const models: ModelRow[] = await backend.listModels();
-  for (const m of models) {
-    for (const f of await backend.listFiles(m.id)) {
-      const key = f.sha256.toString('hex');
-      (out.get(key) ?? out.set(key, []).get(key)!).push(f);
-    }
+  for (const f of await backend.listAllFiles()) {
+    const key = f.sha256.toString('hex');
+    (out.get(key) ?? out.set(key, []).get(key)!).push(f);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import type { Backend, ChunkInfo, FileRow, ModelRow } from '../../backends/backe
 import type { StoreReaders } from '../read/file-reader.js';
 import { DamagedFileError } from '../read/file-reader.js';
 import { formatModelRef } from '../model-ref.js';
+import { filesByModel } from '../files.js';
 import { chunkHash, MAX_DELTA_DEPTH } from '../format.js';
 
 /** One thing wrong with the store, and the models it affects. */
@@ -39,10 +40,11 @@ export async function verifyStore(backend: Backend, readers: StoreReaders, deep:
   /** Models referencing each chunk, directly or as a base (for problem reports). */
   const users = new Map<number, Set<string>>();
   const fileList: { model: ModelRow; ref: string; file: FileRow }[] = [];
+  const files = await filesByModel(backend);
   for (const model of await backend.listModels()) {
     report.models++;
     const ref = formatModelRef(model.name, model.version);
-    for (const file of await backend.listFiles(model.id)) {
+    for (const file of files.get(model.id) ?? []) {
       report.files++;
       fileList.push({ model, ref, file });
       const ids = await backend.fileChunkIds(file.id);

@@ -85,12 +85,13 @@ export class FileReader {
       this.layouts.set(file.id, hit);
       return hit;
     }
-    const ids = await this.backend.fileChunkIds(file.id);
+    const { ids, sizes } = await this.backend.fileChunkSizes(file.id);
     const offsets = new Array<number>(ids.length + 1);
     offsets[0] = 0;
-    for (let i = 0; i < ids.length; i += 500) {
-      const infos = await this.backend.chunkInfo(ids.slice(i, i + 500));
-      for (const [k, c] of infos.entries()) offsets[i + k + 1] = offsets[i + k]! + c.rawSize;
+    for (let i = 0; i < ids.length; i++) {
+      const size = sizes[i];
+      if (size === null || size === undefined) throw damaged(`${file.path}: chunk ${ids[i]} is missing from the store; the store is damaged`);
+      offsets[i + 1] = offsets[i]! + size;
     }
     if (offsets[ids.length] !== file.size) {
       throw damaged(`${file.path}: its chunks hold ${offsets[ids.length]} bytes, the file has ${file.size}; the store is damaged`);

@@ -1,0 +1,67 @@
+/**
+ * What each database implements (src/backends/<kind>/driver.ts and
+ * dialect.ts): the SQL backend (sql-backend.ts) writes every data statement
+ * once, with `?` placeholders, and leaves to the database only what really
+ * differs: how a statement is run (connections, prepared statements, the bulk
+ * path for payloads), transactions and their locks, giving space back after
+ * gc, the size on disk, the words of its faults; and, in the dialect, the few
+ * places where the SQL text itself differs.
+ */
+
+/** One statement: its text with `?` placeholders, and their values in order. */
+export interface Query {
+  text: string;
+  values?: readonly unknown[];
+  /**
+   * For a hot statement whose text never changes: PostgreSQL prepares it
+   * under this name, once per connection (SQLite caches every statement).
+   */
+  name?: string;
+}
+
+/** How a column of a bulk read is encoded (PostgreSQL's binary COPY sends raw bytes). */
+export type ColumnType = 'int4' | 'int8' | 'bytea' | 'text';
+
+/** The SQL type of the values in an "any of" list. */
+export type ListType = 'bigint' | 'bytea' | 'text';
+
+/** A transaction's hold on the store: shared by imports, rm and migrate; exclusive for gc's sweep. */
+export type TxLock = 'shared' | 'exclusive';
+
+export interface Dialect {
+  /** `column` equals one of `values` (at most maxList of them): the condition and the values it binds. */
+  anyOf(column: string, values: readonly unknown[], type: ListType): { sql: string; values: unknown[] };
+  /** Values one anyOf condition takes at most. */
+  readonly maxList: number;
+  /** `expr` ordered by its bytes (file paths and names sort the same on both databases, whatever the locale). */
+  byteOrder(expr: string): string;
+  /** Rows and payload bytes per multi-row INSERT of chunks. */
+  readonly chunkInsert: { rows: number; bytes: number };
+  /** Whether chunks go in sorted by hash (concurrent importers then lock rows in one order). */
+  readonly insertInHashOrder: boolean;
+}
+
+export interface Driver {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the store lives, for messages (a URL without its password). */
+  readonly location: string;
+  readonly dialect: Dialect;
+  /** Rows of one statement (none for a write without RETURNING); inside a transaction, on its connection. */
+  query<R>(q: Query): Promise<R[]>;
+  /** The first column of each row of one statement (no row objects: a file's list of chunk ids is long). */
+  column<T>(q: Query): Promise<T[]>;
+  /**
+   * Rows of a SELECT that carries chunk payloads, by the database's fastest
+   * path; `columns` names the selected columns, in order, with their types.
+   */
+  bulkSelect<R>(q: Query, columns: { [K in keyof R]: ColumnType }): Promise<R[]>;
+  /** Runs fn in one transaction holding the store's lock: all of its writes commit together, or none. */
+  transaction<T>(fn: () => Promise<T>, lock: TxLock): Promise<T>;
+  /** After gc deleted `freedChunks` chunks: make their space reusable, or give it back to the file system. */
+  reclaimSpace(freedChunks: number): Promise<void>;
+  /** The store's size on disk. */
+  dbBytes(): Promise<number>;
+  /** `e` as a one-line error naming the store when it is an outside failure, else `e` itself. */
+  explainError(e: unknown): unknown;
+  close(): Promise<void>;
+}

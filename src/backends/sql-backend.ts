@@ -1,0 +1,401 @@
+import type {
+  Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
+  SegmentRow, SharingRow, StoredChunk, StoreTotals,
+} from './backend.js';
+import type { Driver, ListType, Query } from './driver.js';
+import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
+import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from './rows.js';
+import { SEG_TENSOR } from '../store/format.js';
+
+/** Rows per multi-row INSERT: within both databases' limits on bound parameters (SQLite 32766, PostgreSQL 65535). */
+const INSERT_ROWS = 1000;
+/** Chunk ids per payload read (16 MiB of 64 KiB chunks). */
+const PAYLOAD_IDS = 256;
+/** Chunks GC looks for per round. */
+const GC_BATCH = 20000;
+
+/** A chunk's bases in order, as "12,34" (text: one round trip, no array decoding); only chunks with depth > 0 have any. */
+const BASES_COLUMN = `CASE WHEN c.depth > 0 THEN (SELECT string_agg(CAST(b.base_id AS TEXT), ',' ORDER BY b.ordinal)
+  FROM chunk_bases b WHERE b.chunk_id = c.id) END`;
+
+function parseBases(s: string | null): number[] {
+  return s ? s.split(',').map(Number) : [];
+}
+
+/** `(?, ?, ?), (?, ?, ?), …`: `rows` rows of `cols` placeholders. */
+function valueRows(rows: number, cols: number): string {
+  const row = `(${new Array<string>(cols).fill('?').join(', ')})`;
+  return new Array<string>(rows).fill(row).join(', ');
+}
+
+interface ChunkPayloadRow { id: number; hash: Buffer; raw_size: number; codec: number; bases: string | null; data: Buffer }
+interface ChunkInfoRow { id: number; raw_size: number; stored_size: number; codec: number; depth: number; bases: string | null }
+
+/**
+ * The Backend over any SQL database: every data statement the store runs,
+ * written once. The SQL both databases speak is the same text (`?`
+ * placeholders, `INSERT … ON CONFLICT … RETURNING`, string_agg); the
+ * driver (sqlite/, postgres/) runs it, and its dialect supplies the few
+ * places where the text differs (lists of values, byte-order collation) and
+ * how chunks are batched. Transactions, locks, the bulk read of payloads
+ * and reclaiming space are the driver's.
+ */
+export class SqlBackend implements Backend {
+  readonly kind: Backend['kind'];
+  readonly location: string;
+
+  constructor(private readonly db: Driver) {
+    this.kind = db.kind;
+    this.location = db.location;
+  }
+
+  private all<R>(text: string, values?: readonly unknown[], name?: string): Promise<R[]> {
+    const q: Query = name ? { text, values, name } : { text, values };
+    return this.db.query<R>(q);
+  }
+
+  /**
+   * Rows of the statement `sql` makes around the condition "`column` is one
+   * of `values`", for every value, in batches the dialect can bind.
+   */
+  private async allIn<R>(sql: (anyOf: string) => string, column: string, values: readonly unknown[], type: ListType, name?: string): Promise<R[]> {
+    const out: R[] = [];
+    for (const b of batches([...values], this.db.dialect.maxList)) {
+      const cond = this.db.dialect.anyOf(column, b, type);
+      for (const r of await this.all<R>(sql(cond.sql), cond.values, name)) out.push(r);
+    }
+    return out;
+  }
+
+  private byteOrder(expr: string): string {
+    return this.db.dialect.byteOrder(expr);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  explainError(e: unknown): unknown {
+    return this.db.explainError(e);
+  }
+
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(fn, 'shared');
+  }
+
+  dbBytes(): Promise<number> {
+    return this.db.dbBytes();
+  }
+
+  // models and files
+
+  async findModel(name: string, version?: number): Promise<ModelRow | undefined> {
+    const rows = version === undefined
+      ? await this.all<ModelDbRow>('SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1', [name])
+      : await this.all<ModelDbRow>('SELECT * FROM models WHERE name = ? AND version = ?', [name, version]);
+    return rows[0] && modelFromDb(rows[0]);
+  }
+
+  async getModel(id: number): Promise<ModelRow | undefined> {
+    const rows = await this.all<ModelDbRow>('SELECT * FROM models WHERE id = ?', [id]);
+    return rows[0] && modelFromDb(rows[0]);
+  }
+
+  async listModels(): Promise<ModelRow[]> {
+    return (await this.all<ModelDbRow>(`SELECT * FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
+  }
+
+  async nextVersion(name: string): Promise<number> {
+    const rows = await this.all<{ v: number | null }>('SELECT MAX(version) AS v FROM models WHERE name = ?', [name]);
+    return (rows[0]!.v ?? 0) + 1;
+  }
+
+  async insertModel(m: NewModel): Promise<number> {
+    const rows = await this.all<{ id: number }>(`INSERT INTO models (name, version, format, base_model_id, created_at, logical_bytes,
+        new_raw_bytes, new_stored_bytes, delta_raw_bytes, delta_stored_bytes, metadata_json)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, [
+      m.name, m.version, m.format, m.baseModelId, m.createdAt, m.logicalBytes,
+      m.newRawBytes, m.newStoredBytes, m.deltaRawBytes, m.deltaStoredBytes, m.metadataJson]);
+    return rows[0]!.id;
+  }
+
+  async updateModelAccounting(id: number, a: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void> {
+    await this.all(`UPDATE models SET new_raw_bytes = ?, new_stored_bytes = ?, delta_raw_bytes = ?, delta_stored_bytes = ?,
+        base_model_id = ? WHERE id = ?`, [a.newRawBytes, a.newStoredBytes, a.deltaRawBytes, a.deltaStoredBytes, a.baseModelId, id]);
+  }
+
+  async adjustModelAccounting(id: number, d: { newStoredBytes: number; deltaRawBytes: number; deltaStoredBytes: number; baseModelId: number }): Promise<void> {
+    await this.all(`UPDATE models SET new_stored_bytes = new_stored_bytes + ?, delta_raw_bytes = delta_raw_bytes + ?,
+        delta_stored_bytes = delta_stored_bytes + ?, base_model_id = ? WHERE id = ?`,
+    [d.newStoredBytes, d.deltaRawBytes, d.deltaStoredBytes, d.baseModelId, id]);
+  }
+
+  async deleteModel(id: number): Promise<void> {
+    // ON DELETE CASCADE removes files, segments and file_chunks; chunks wait for gc.
+    await this.all('DELETE FROM models WHERE id = ?', [id]);
+  }
+
+  async setModelUnavailable(id: number, reason: string | null): Promise<void> {
+    await this.all('UPDATE models SET unavailable = ? WHERE id = ?', [reason, id]);
+  }
+
+  async insertFile(f: NewFile): Promise<number> {
+    const rows = await this.all<{ id: number }>('INSERT INTO files (model_id, path, size, sha256, format) VALUES (?, ?, ?, ?, ?) RETURNING id',
+      [f.modelId, f.path, f.size, f.sha256, f.format]);
+    return rows[0]!.id;
+  }
+
+  async listFiles(modelId: number): Promise<FileRow[]> {
+    return (await this.all<FileDbRow>(`SELECT * FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
+  }
+
+  async listAllFiles(): Promise<FileRow[]> {
+    return (await this.all<FileDbRow>(`SELECT * FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
+  }
+
+  async insertSegments(fileId: number, rows: SegmentRow[]): Promise<void> {
+    for (const b of batches(rows, INSERT_ROWS)) {
+      const values: unknown[] = [];
+      for (const s of b) {
+        values.push(fileId, s.ordinal, s.kind, s.tensorName, s.dtype, s.shape ? JSON.stringify(s.shape) : null,
+          s.fileOffset, s.length, s.firstChunk, s.chunkCount);
+      }
+      await this.all(`INSERT INTO segments (file_id, ordinal, kind, tensor_name, dtype, shape_json, file_offset,
+          length, first_chunk, chunk_count) VALUES ${valueRows(b.length, 10)}`, values);
+    }
+  }
+
+  async listSegments(fileId: number): Promise<SegmentRow[]> {
+    return (await this.all<SegmentDbRow>('SELECT * FROM segments WHERE file_id = ? ORDER BY ordinal', [fileId])).map(segmentFromDb);
+  }
+
+  async modelTensors(modelId: number): Promise<TensorRow[]> {
+    const rows = await this.all<TensorDbRow>(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
+        WHERE f.model_id = ? AND s.kind = ${SEG_TENSOR} ORDER BY ${this.byteOrder('f.path')}, s.ordinal`, [modelId]);
+    return rows.map(tensorFromDb);
+  }
+
+  async tensorsNamed(names: string[]): Promise<TensorRow[]> {
+    const rows = await this.allIn<TensorDbRow>((anyOf) => `SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
+        WHERE s.kind = ${SEG_TENSOR} AND ${anyOf}`, 's.tensor_name', names, 'text');
+    return rows.map(tensorFromDb);
+  }
+
+  // chunks
+
+  /** Ids by hash (hex) of the stored chunks among `hashes`. */
+  private async idsByHash(hashes: Buffer[]): Promise<Map<string, number>> {
+    const rows = await this.allIn<{ id: number; hash: Buffer }>((anyOf) => `SELECT id, hash FROM chunks WHERE ${anyOf}`, 'hash', hashes, 'bytea', 'tessera_lookup');
+    return new Map(rows.map((r) => [r.hash.toString('hex'), r.id]));
+  }
+
+  async lookupChunks(hashes: Buffer[]): Promise<(number | undefined)[]> {
+    if (hashes.length === 0) return [];
+    const ids = await this.idsByHash(hashes);
+    return hashes.map((h) => ids.get(h.toString('hex')));
+  }
+
+  /**
+   * `INSERT … ON CONFLICT (hash) DO NOTHING`, then the ids of the rows that
+   * conflicted are selected again: on PostgreSQL another import may be
+   * inserting the same chunks (see postgres/driver.ts for how that plays out).
+   */
+  async insertChunks(rows: NewChunk[]): Promise<number[]> {
+    if (rows.length === 0) return [];
+    const { chunkInsert, insertInHashOrder } = this.db.dialect;
+    const ids = new Map<string, number>();
+    const inserted: { id: number; row: NewChunk }[] = [];
+    const order = rows.map((r) => ({ r, key: r.hash.toString('hex') }));
+    if (insertInHashOrder) order.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    let i = 0;
+    while (i < order.length) {
+      const batch: typeof order = [];
+      let bytes = 0;
+      while (i < order.length && batch.length < chunkInsert.rows && (batch.length === 0 || bytes + order[i]!.r.data.length <= chunkInsert.bytes)) {
+        bytes += order[i]!.r.data.length;
+        batch.push(order[i++]!);
+      }
+      const values: unknown[] = [];
+      for (const { r } of batch) values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+      const got = await this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
+          VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING RETURNING id, hash`, values,
+      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
+      const byKey = new Map(batch.map((b) => [b.key, b.r]));
+      for (const g of got) {
+        const key = g.hash.toString('hex');
+        ids.set(key, g.id);
+        inserted.push({ id: g.id, row: byKey.get(key)! });
+      }
+    }
+    // Rows that conflicted: stored by another import that committed meanwhile (or earlier in this one).
+    const missing = order.filter((o) => !ids.has(o.key)).map((o) => o.r.hash);
+    if (missing.length) for (const [k, id] of await this.idsByHash(missing)) ids.set(k, id);
+    // Bases only for the rows this call inserted: a chunk stored by someone else keeps its own encoding.
+    await this.insertBases(inserted.map(({ id, row }) => ({ id, bases: row.bases })));
+    return rows.map((r) => {
+      const id = ids.get(r.hash.toString('hex'));
+      if (id === undefined) throw new Error(`${this.location}: chunk ${r.hash.toString('hex')} neither inserted nor found`);
+      return id;
+    });
+  }
+
+  /** The chunks' bases, in order, in multi-row INSERTs. */
+  private async insertBases(chunks: { id: number; bases: number[] }[]): Promise<void> {
+    const triples: number[] = [];
+    for (const { id, bases } of chunks) bases.forEach((b, o) => triples.push(id, o, b));
+    for (const part of batches(triples, 3 * INSERT_ROWS)) {
+      await this.all(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${valueRows(part.length / 3, 3)}`, part);
+    }
+  }
+
+  async insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void> {
+    const per = 2 * INSERT_ROWS;
+    for (let j = 0; j < chunkIds.length; j += per) {
+      const part = chunkIds.slice(j, j + per);
+      const values: number[] = [];
+      part.forEach((c, k) => values.push(fileId, firstOrdinal + j + k, c));
+      await this.all(`INSERT INTO file_chunks (file_id, ordinal, chunk_id) VALUES ${valueRows(part.length, 3)}`, values);
+    }
+  }
+
+  async hasDependents(id: number): Promise<boolean> {
+    return (await this.all('SELECT 1 FROM chunk_bases WHERE base_id = ? LIMIT 1', [id], 'tessera_dependents')).length > 0;
+  }
+
+  async restoreChunk(id: number, r: NewChunk): Promise<void> {
+    await this.all('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data]);
+    await this.insertBases([{ id, bases: r.bases }]);
+  }
+
+  async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
+    await this.all('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?', [e.codec, e.data, e.storedSize, e.depth, id]);
+    await this.all('DELETE FROM chunk_bases WHERE chunk_id = ?', [id]);
+    await this.insertBases([{ id, bases: e.bases }]);
+  }
+
+  async fileChunkIds(fileId: number): Promise<number[]> {
+    return this.db.column<number>({ text: 'SELECT chunk_id FROM file_chunks WHERE file_id = ? ORDER BY ordinal', values: [fileId], name: 'tessera_file_chunks' });
+  }
+
+  async fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }> {
+    const rows = await this.all<{ chunk_id: number; raw_size: number | null }>(`SELECT fc.chunk_id, c.raw_size FROM file_chunks fc
+        LEFT JOIN chunks c ON c.id = fc.chunk_id WHERE fc.file_id = ? ORDER BY fc.ordinal`, [fileId]);
+    return { ids: rows.map((r) => r.chunk_id), sizes: rows.map((r) => r.raw_size) };
+  }
+
+  /** `found` in the order of `ids`; a chunk not found is an error naming the store. */
+  private inOrder<T>(ids: number[], found: Map<number, T>): T[] {
+    return ids.map((id) => {
+      const c = found.get(id);
+      if (c === undefined) throw new Error(`${this.location}: chunk ${id} is missing from the store`);
+      return c;
+    });
+  }
+
+  async getChunks(ids: number[]): Promise<StoredChunk[]> {
+    const found = new Map<number, StoredChunk>();
+    for (const b of batches([...new Set(ids)], Math.min(PAYLOAD_IDS, this.db.dialect.maxList))) {
+      const cond = this.db.dialect.anyOf('c.id', b, 'bigint');
+      const rows = await this.db.bulkSelect<ChunkPayloadRow>(
+        { text: `SELECT c.id, c.hash, c.raw_size, c.codec, ${BASES_COLUMN} AS bases, c.data FROM chunks c WHERE ${cond.sql}`, values: cond.values },
+        { id: 'int8', hash: 'bytea', raw_size: 'int4', codec: 'int4', bases: 'text', data: 'bytea' },
+      );
+      for (const r of rows) found.set(r.id, { id: r.id, hash: r.hash, rawSize: r.raw_size, codec: r.codec, bases: parseBases(r.bases), data: r.data });
+    }
+    return this.inOrder(ids, found);
+  }
+
+  async chunkInfo(ids: number[]): Promise<ChunkInfo[]> {
+    const rows = await this.allIn<ChunkInfoRow>((anyOf) => `SELECT c.id, c.raw_size, c.stored_size, c.codec, c.depth, ${BASES_COLUMN} AS bases
+        FROM chunks c WHERE ${anyOf}`, 'c.id', [...new Set(ids)], 'bigint', 'tessera_chunk_info');
+    const found = new Map(rows.map((r) => [r.id, { id: r.id, rawSize: r.raw_size, storedSize: r.stored_size, codec: r.codec, depth: r.depth, bases: parseBases(r.bases) }]));
+    return this.inOrder(ids, found);
+  }
+
+  // accounting and maintenance
+
+  async totals(): Promise<StoreTotals> {
+    const [m] = await this.all<{ models: number; files: number; logical: number }>(`SELECT (SELECT COUNT(*) FROM models) AS models,
+        COUNT(*) AS files, COALESCE(SUM(size), 0) AS logical FROM files`);
+    const [c] = await this.all<{ chunks: number; raw: number; stored: number }>(`SELECT COUNT(*) AS chunks,
+        COALESCE(SUM(raw_size), 0) AS raw, COALESCE(SUM(stored_size), 0) AS stored FROM chunks`);
+    const [d] = await this.all<{ raw: number; stored: number }>(`SELECT COALESCE(SUM(raw_size), 0) AS raw,
+        COALESCE(SUM(stored_size), 0) AS stored FROM chunks WHERE id IN (SELECT DISTINCT chunk_id FROM chunk_bases)`);
+    return {
+      models: m!.models, files: m!.files, logicalBytes: m!.logical, chunks: c!.chunks, uniqueRawBytes: c!.raw,
+      storedBytes: c!.stored, deltaRawBytes: d!.raw, deltaStoredBytes: d!.stored, dbBytes: await this.dbBytes(),
+    };
+  }
+
+  async sharing(modelId: number): Promise<SharingRow[]> {
+    const rows = await this.all<{ model_id: number; bytes: number; chunks: number }>(`
+      WITH mine AS (
+        SELECT DISTINCT fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id WHERE f.model_id = ?
+      ), theirs AS (
+        SELECT DISTINCT f.model_id, fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id
+        WHERE fc.chunk_id IN (SELECT chunk_id FROM mine) AND f.model_id <> ?
+      )
+      SELECT t.model_id AS model_id, SUM(c.raw_size) AS bytes, COUNT(*) AS chunks
+      FROM theirs t JOIN chunks c ON c.id = t.chunk_id
+      GROUP BY t.model_id ORDER BY bytes DESC, t.model_id`, [modelId, modelId]);
+    return rows.map((r) => ({ modelId: r.model_id, bytes: r.bytes, chunks: r.chunks }));
+  }
+
+  async chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]> {
+    const rows = await this.allIn<{ chunk_id: number; model_id: number }>((anyOf) => `SELECT DISTINCT fc.chunk_id, f.model_id FROM file_chunks fc
+        JOIN files f ON f.id = fc.file_id WHERE ${anyOf}`, 'fc.chunk_id', [...new Set(chunkIds)], 'bigint');
+    return rows.map((r) => ({ chunkId: r.chunk_id, modelId: r.model_id }));
+  }
+
+  async modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }> {
+    const [r] = await this.all<{ chunks: number; distinct_bytes: number; unique_bytes: number }>(`
+      WITH mine AS (
+        SELECT DISTINCT fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id WHERE f.model_id = ?
+      )
+      SELECT COUNT(*) AS chunks, COALESCE(SUM(c.raw_size), 0) AS distinct_bytes,
+        COALESCE(SUM(CASE WHEN EXISTS (
+          SELECT 1 FROM file_chunks fc2 JOIN files f2 ON f2.id = fc2.file_id
+          WHERE fc2.chunk_id = m.chunk_id AND f2.model_id <> ?) THEN 0 ELSE c.raw_size END), 0) AS unique_bytes
+      FROM mine m JOIN chunks c ON c.id = m.chunk_id`, [modelId, modelId]);
+    return { distinctBytes: r!.distinct_bytes, uniqueBytes: r!.unique_bytes, chunks: r!.chunks };
+  }
+
+  /**
+   * Deletes chunks no file and no live delta references, in a transaction
+   * that holds the store exclusively (on PostgreSQL it waits for every
+   * transaction in flight; see postgres/driver.ts), then has the database
+   * reclaim the space.
+   */
+  async gc(): Promise<GcResult> {
+    const dbBytesBefore = await this.dbBytes();
+    let chunks = 0;
+    let storedBytes = 0;
+    await this.db.transaction(async () => {
+      // Run again from the start after a lost race (PostgreSQL): count afresh.
+      chunks = 0;
+      storedBytes = 0;
+      // A delta chunk keeps its bases alive; freeing a delta may orphan its base,
+      // so sweep until nothing more goes (bounded by the delta chain depth).
+      for (;;) {
+        const dead = await this.all<{ id: number; stored_size: number }>(`SELECT id, stored_size FROM chunks
+            WHERE NOT EXISTS (SELECT 1 FROM file_chunks fc WHERE fc.chunk_id = chunks.id)
+              AND NOT EXISTS (SELECT 1 FROM chunk_bases b WHERE b.base_id = chunks.id) LIMIT ${GC_BATCH}`);
+        if (dead.length === 0) break;
+        await this.allIn((anyOf) => `DELETE FROM chunks WHERE ${anyOf}`, 'id', dead.map((d) => d.id), 'bigint');
+        chunks += dead.length;
+        for (const d of dead) storedBytes += d.stored_size;
+      }
+    }, 'exclusive');
+    await this.db.reclaimSpace(chunks);
+    return { chunks, storedBytes, dbBytesBefore, dbBytesAfter: await this.dbBytes() };
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.all<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+}

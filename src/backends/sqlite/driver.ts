@@ -1,0 +1,148 @@
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
+import type { BackendConfig } from '../config.js';
+import type { ColumnType, Driver, Query } from '../driver.js';
+import { openError } from '../errors.js';
+import { sqliteDialect } from './dialect.js';
+import { sqliteFault } from './errors.js';
+import { migrateSqlite } from './schema.js';
+
+/** Prepared statements kept per cache (see stmt()). */
+const STATEMENTS = 256;
+
+/**
+ * The embedded default: one database file with everything in it, one
+ * connection, one writer at a time (a second one waits its busy timeout).
+ */
+export class SqliteDriver implements Driver {
+  readonly kind = 'sqlite' as const;
+  readonly dialect = sqliteDialect;
+  private readonly stmts = new Map<string, Statement>();
+  /** The same, in pluck mode (a statement's mode sticks, so those are kept apart). */
+  private readonly plucked = new Map<string, Statement>();
+  private inTx = false;
+
+  private constructor(readonly location: string, private readonly db: Db, private readonly busyTimeoutMs: number) {}
+
+  /** Opens (creating when missing) the database file and brings its tables up to date. */
+  static async open(location: string, config: BackendConfig): Promise<SqliteDriver> {
+    const fresh = !existsSync(location);
+    let db: Db;
+    try {
+      // The busy timeout is given at open, so that the pragmas and migration below wait for a lock too.
+      db = new Database(location, { timeout: config.busyTimeoutMs });
+    } catch (e) {
+      throw openError(e, location, sqliteFault(e, location, config.busyTimeoutMs));
+    }
+    try {
+      configure(db, fresh);
+      await migrateSqlite(db);
+    } catch (e) {
+      db.close();
+      throw openError(e, location, sqliteFault(e, location, config.busyTimeoutMs));
+    }
+    return new SqliteDriver(location, db, config.busyTimeoutMs);
+  }
+
+  explainError(e: unknown): unknown {
+    return sqliteFault(e, this.location, this.busyTimeoutMs) ?? e;
+  }
+
+  /**
+   * Statements are prepared once and kept: SQLite parses in microseconds, but
+   * an import runs thousands. The least recently used go past STATEMENTS:
+   * multi-row INSERTs and IN lists have a text per row count, and a server
+   * that imports for weeks would otherwise keep every one of them.
+   */
+  private stmt(sql: string, cache = this.stmts): Statement {
+    let s = cache.get(sql);
+    if (s) {
+      cache.delete(sql);
+    } else {
+      s = this.db.prepare(sql);
+      if (cache === this.plucked) s.pluck();
+      if (cache.size >= STATEMENTS) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, s);
+    return s;
+  }
+
+  async query<R>(q: Query): Promise<R[]> {
+    const s = this.stmt(q.text);
+    const values = q.values ?? [];
+    if (s.reader) return s.all(...values) as R[];
+    s.run(...values);
+    return [];
+  }
+
+  /** Measured 3x faster than reading row objects for a long list. */
+  async column<T>(q: Query): Promise<T[]> {
+    return this.stmt(q.text, this.plucked).all(...(q.values ?? [])) as T[];
+  }
+
+  /** Payloads come back as Buffers already: the same path as any query. */
+  async bulkSelect<R>(q: Query, _columns: { [K in keyof R]: ColumnType }): Promise<R[]> {
+    return this.query<R>(q);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** One writer at a time: every transaction takes the write lock, so shared and exclusive are the same here. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTx) throw new Error('nested transaction');
+    // IMMEDIATE takes the write lock up front, so a second writer waits (busy_timeout)
+    // instead of failing halfway through an import.
+    this.db.exec('BEGIN IMMEDIATE');
+    this.inTx = true;
+    try {
+      const result = await fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // The cause is the first error, not this one; a rollback cut short leaves a hot
+        // journal, which the next connection to open the file rolls back.
+      }
+      throw this.explainError(e);
+    } finally {
+      this.inTx = false;
+    }
+  }
+
+  /** Incremental auto-vacuum hands the free pages (of gc, and of rm before it) back to the file system. */
+  async reclaimSpace(): Promise<void> {
+    this.db.pragma('incremental_vacuum');
+  }
+
+  /** The database file and its journal (or WAL) beside it. */
+  async dbBytes(): Promise<number> {
+    let total = 0;
+    for (const suffix of ['', '-journal', '-wal', '-shm']) {
+      const p = this.location + suffix;
+      if (existsSync(p)) total += statSync(p).size;
+    }
+    return total;
+  }
+}
+
+function configure(db: Db, fresh: boolean): void {
+  if (fresh) {
+    // Incremental auto-vacuum lets `gc` hand freed pages back to the file system.
+    db.pragma('auto_vacuum = INCREMENTAL');
+  }
+  // A rollback journal, not WAL: an import appends new pages, which a rollback
+  // journal does not copy, while WAL writes every page twice (log, then
+  // checkpoint). Measured on 512 MiB of 64 KiB chunks: ~430 MB/s vs ~150 MB/s.
+  // The price: readers in other processes wait while a large import commits.
+  db.pragma('journal_mode = DELETE');
+  // FULL: a committed import survives a power cut, and a crash never leaves a half import.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 1073741824');
+}

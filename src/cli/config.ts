@@ -1,0 +1,39 @@
+import type { BackendConfig } from '../backends/config.js';
+
+/**
+ * The CLI's edge: where the environment is read (once, here) into what the
+ * store and its backend are given.
+ */
+
+export const DEFAULT_STORE = './tessera.db';
+
+type Env = Record<string, string | undefined>;
+
+/** The store a command works on: --store, else $TESSERA_STORE, else ./tessera.db. */
+export function storeLocation(flag: string | undefined, env: Env = process.env): string {
+  return flag ?? (env.TESSERA_STORE || DEFAULT_STORE);
+}
+
+/** $TESSERA_BUSY_TIMEOUT_MS as milliseconds, undefined when unset. */
+export function busyTimeoutFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`TESSERA_BUSY_TIMEOUT_MS=${value}: expected a whole number of milliseconds`);
+  return n;
+}
+
+/**
+ * Backend settings from the environment: TESSERA_BUSY_TIMEOUT_MS (SQLite's
+ * wait for a lock), TESSERA_PG_POOL (PostgreSQL connections; not a positive
+ * number: the default), PGAPPNAME (the sessions' application_name). Unset
+ * ones are left out, so the backend's defaults apply.
+ */
+export function backendConfigFromEnv(env: Env = process.env): Partial<BackendConfig> {
+  const config: Partial<BackendConfig> = {};
+  const busy = busyTimeoutFromEnv(env.TESSERA_BUSY_TIMEOUT_MS);
+  if (busy !== undefined) config.busyTimeoutMs = busy;
+  const pool = Number(env.TESSERA_PG_POOL);
+  if (pool > 0) config.pgPoolSize = pool;
+  if (env.PGAPPNAME) config.applicationName = env.PGAPPNAME;
+  return config;
+}
