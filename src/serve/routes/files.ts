@@ -7,7 +7,7 @@ import { TesseraError, conflict, notFound } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/read/file-reader.js';
-import { checkModelPath, receiveUpload } from '../files/upload.js';
+import { checkModelPath, receiveUpload } from '../http/upload.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
 import type { UploadResult } from '../../wire/upload.js';
 import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
