@@ -1,4 +1,4 @@
-import type { BackendConfig } from '../backends/config.js';
+import type { StoreOptions } from '../store/store.js';
 
 /**
  * The CLI's edge: where the environment is read (once, here) into what the
@@ -28,12 +28,17 @@ export function busyTimeoutFromEnv(value: string | undefined): number | undefine
  * number: the default), PGAPPNAME (the sessions' application_name). Unset
  * ones are left out, so the backend's defaults apply.
  */
-export function backendConfigFromEnv(env: Env = process.env): Partial<BackendConfig> {
-  const config: Partial<BackendConfig> = {};
+export function backendConfigFromEnv(env: Env = process.env): StoreOptions {
+  const config: StoreOptions = {};
   const busy = busyTimeoutFromEnv(env.TESSERA_BUSY_TIMEOUT_MS);
   if (busy !== undefined) config.busyTimeoutMs = busy;
   const pool = Number(env.TESSERA_PG_POOL);
   if (pool > 0) config.pgPoolSize = pool;
   if (env.PGAPPNAME) config.applicationName = env.PGAPPNAME;
   return config;
+}
+
+/** The server's bearer token: --token, else $TESSERA_TOKEN (empty: none). */
+export function serverToken(flag: string | undefined, env: Env = process.env): string | undefined {
+  return flag ?? (env.TESSERA_TOKEN || undefined);
 }

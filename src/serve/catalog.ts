@@ -1,5 +1,4 @@
-import type { FileRow } from '../backends/backend.js';
-import type { CatalogEntry, Store } from '../store/store.js';
+import type { CatalogEntry, FileRow, Store } from '../store/store.js';
 import type { WriteLock } from './write-lock.js';
 
 /** A model version and its files. */

@@ -1,6 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
+
+export { isPostgresUrl } from '../backends/open.js';
+/** The stored rows the store hands out (a model, its files, a file's segments). */
+export type { FileRow, ModelRow, SegmentRow } from '../backends/backend.js';
 import type { BackendConfig } from '../backends/config.js';
 import { ChunkReader } from './read/chunk-reader.js';
 import type { ReadStats } from './read/chunk-reader.js';

@@ -7,27 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import { repoRoot } from '../helpers/segments.js';
+import { ROOT, inside, isRelative, show, specifiers, tsFiles } from '../helpers/imports.js';
 
-const ROOT = repoRoot();
 const WIRE = join(ROOT, 'src', 'wire');
 const WEB_SRC = join(ROOT, 'web', 'src');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)).sort();
-}
-
-/** Every module a file names: import, export … from, import(), require(). */
-function specifiers(file: string): string[] {
-  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
-}
-
-const inside = (dir: string, path: string): boolean => path === dir || path.startsWith(dir + sep);
-const isRelative = (s: string): boolean => s.startsWith('./') || s.startsWith('../');
-const show = (file: string): string => relative(ROOT, file);
 
 test('src/wire runs in a browser and in Node: no node: imports, no Buffer, nothing imported from outside src/wire', () => {
   const files = tsFiles(WIRE);

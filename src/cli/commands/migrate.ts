@@ -5,7 +5,7 @@ import { printJson } from '../context.js';
 import { bytes } from '../../wire/format.js';
 import { Store } from '../../store/store.js';
 import { invalid, notFound } from '../../errors.js';
-import { isPostgresUrl } from '../../backends/open.js';
+import { isPostgresUrl } from '../../store/store.js';
 import { backendConfigFromEnv } from '../config.js';
 
 interface MigrateFlags {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { withStore } from '../context.js';
+import { serverToken } from '../config.js';
 import type { GlobalOptions } from '../context.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import { importDemo } from './demo.js';
@@ -61,7 +62,7 @@ export function register(program: Command): void {
     .option('--send-timeout <ms>', 'cut off a download whose client reads nothing for this long', parsePositiveInt, d.sendTimeoutMs)
     .option('--demo', 'import the demo models first when the store is empty')
     .action(async (flags: ServeFlags, cmd: Command) => {
-      const token = flags.token ?? (process.env.TESSERA_TOKEN || undefined);
+      const token = serverToken(flags.token);
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
         // npm start: the demo models, when the store is empty.
         if (flags.demo && (await store.list()).length === 0) await importDemo(store);

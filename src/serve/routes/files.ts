@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { FileRow } from '../../backends/backend.js';
+import type { FileRow } from '../../store/store.js';
 import { keyOf } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
