@@ -22,10 +22,33 @@ function parseBases(s: string | null): number[] {
   return s ? s.split(',').map(Number) : [];
 }
 
+/** Short placeholder lists, made once: an import asks for the one-row ones thousands of times. */
+const shortValueRows = new Map<number, string>();
+
 /** `(?, ?, ?), (?, ?, ?), …`: `rows` rows of `cols` placeholders. */
 function valueRows(rows: number, cols: number): string {
-  const row = `(${new Array<string>(cols).fill('?').join(', ')})`;
-  return new Array<string>(rows).fill(row).join(', ');
+  const key = rows * 64 + cols;
+  let v = shortValueRows.get(key);
+  if (v === undefined) {
+    const row = `(${new Array<string>(cols).fill('?').join(', ')})`;
+    v = new Array<string>(rows).fill(row).join(', ');
+    if (rows <= 16 && cols < 64) shortValueRows.set(key, v);
+  }
+  return v;
+}
+
+/** `order` (positions in `rows`) cut into batches of at most `limit.rows` rows and `limit.bytes` payload bytes (at least one row each). */
+function* chunkBatches(rows: NewChunk[], order: number[], limit: { rows: number; bytes: number }): Generator<number[]> {
+  let i = 0;
+  while (i < order.length) {
+    const batch: number[] = [];
+    let bytes = 0;
+    while (i < order.length && batch.length < limit.rows && (batch.length === 0 || bytes + rows[order[i]!]!.data.length <= limit.bytes)) {
+      bytes += rows[order[i]!]!.data.length;
+      batch.push(order[i++]!);
+    }
+    yield batch;
+  }
 }
 
 interface ChunkPayloadRow { id: number; hash: Buffer; raw_size: number; codec: number; bases: string | null; data: Buffer }
@@ -183,15 +206,10 @@ export class SqlBackend implements Backend {
 
   // chunks
 
-  /** Ids by hash (hex) of the stored chunks among `hashes`. */
-  private async idsByHash(hashes: Buffer[]): Promise<Map<string, number>> {
-    const rows = await this.allIn<{ id: number; hash: Buffer }>((anyOf) => `SELECT id, hash FROM chunks WHERE ${anyOf}`, 'hash', hashes, 'bytea', 'tessera_lookup');
-    return new Map(rows.map((r) => [r.hash.toString('hex'), r.id]));
-  }
-
   async lookupChunks(hashes: Buffer[]): Promise<(number | undefined)[]> {
     if (hashes.length === 0) return [];
-    const ids = await this.idsByHash(hashes);
+    const rows = await this.allIn<{ id: number; hash: Buffer }>((anyOf) => `SELECT id, hash FROM chunks WHERE ${anyOf}`, 'hash', hashes, 'bytea', 'tessera_lookup');
+    const ids = new Map(rows.map((r) => [r.hash.toString('hex'), r.id]));
     return hashes.map((h) => ids.get(h.toString('hex')));
   }
 
@@ -203,38 +221,39 @@ export class SqlBackend implements Backend {
   async insertChunks(rows: NewChunk[]): Promise<number[]> {
     if (rows.length === 0) return [];
     const { chunkInsert, insertInHashOrder } = this.db.dialect;
-    const ids = new Map<string, number>();
-    const inserted: { id: number; row: NewChunk }[] = [];
-    const order = rows.map((r) => ({ r, key: r.hash.toString('hex') }));
-    if (insertInHashOrder) order.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    let i = 0;
-    while (i < order.length) {
-      const batch: typeof order = [];
-      let bytes = 0;
-      while (i < order.length && batch.length < chunkInsert.rows && (batch.length === 0 || bytes + order[i]!.r.data.length <= chunkInsert.bytes)) {
-        bytes += order[i]!.r.data.length;
-        batch.push(order[i++]!);
-      }
+    const ids = new Array<number | undefined>(rows.length);
+    /** Positions (in `rows`) of the rows this call inserted. */
+    const inserted: number[] = [];
+    const order = rows.map((_, p) => p);
+    if (insertInHashOrder) order.sort((a, b) => Buffer.compare(rows[a]!.hash, rows[b]!.hash));
+    for (const batch of chunkBatches(rows, order, chunkInsert)) {
       const values: unknown[] = [];
-      for (const { r } of batch) values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+      for (const p of batch) {
+        const r = rows[p]!;
+        values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+      }
+      // A one-row batch needs no hash back to tell which row an id belongs to.
+      const one = batch.length === 1;
       const got = await this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
-          VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING RETURNING id, hash`, values,
+          VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING RETURNING id${one ? '' : ', hash'}`, values,
       batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
-      const byKey = new Map(batch.map((b) => [b.key, b.r]));
+      const at = one ? undefined : new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
       for (const g of got) {
-        const key = g.hash.toString('hex');
-        ids.set(key, g.id);
-        inserted.push({ id: g.id, row: byKey.get(key)! });
+        const p = at ? at.get(g.hash.toString('hex'))! : batch[0]!;
+        ids[p] = g.id;
+        inserted.push(p);
       }
     }
     // Rows that conflicted: stored by another import that committed meanwhile (or earlier in this one).
-    const missing = order.filter((o) => !ids.has(o.key)).map((o) => o.r.hash);
-    if (missing.length) for (const [k, id] of await this.idsByHash(missing)) ids.set(k, id);
+    const missing = order.filter((p) => ids[p] === undefined);
+    if (missing.length) {
+      const found = await this.lookupChunks(missing.map((p) => rows[p]!.hash));
+      missing.forEach((p, j) => (ids[p] = found[j]));
+    }
     // Bases only for the rows this call inserted: a chunk stored by someone else keeps its own encoding.
-    await this.insertBases(inserted.map(({ id, row }) => ({ id, bases: row.bases })));
-    return rows.map((r) => {
-      const id = ids.get(r.hash.toString('hex'));
-      if (id === undefined) throw new Error(`${this.location}: chunk ${r.hash.toString('hex')} neither inserted nor found`);
+    await this.insertBases(inserted.map((p) => ({ id: ids[p]!, bases: rows[p]!.bases })));
+    return ids.map((id, p) => {
+      if (id === undefined) throw new Error(`${this.location}: chunk ${rows[p]!.hash.toString('hex')} neither inserted nor found`);
       return id;
     });
   }

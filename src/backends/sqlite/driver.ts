@@ -51,20 +51,20 @@ export class SqliteDriver implements Driver {
 
   /**
    * Statements are prepared once and kept: SQLite parses in microseconds, but
-   * an import runs thousands. The least recently used go past STATEMENTS:
-   * multi-row INSERTs and IN lists have a text per row count, and a server
-   * that imports for weeks would otherwise keep every one of them.
+   * an import runs thousands. The oldest go past STATEMENTS: multi-row
+   * INSERTs and IN lists have a text per row count, and a server that
+   * imports for weeks would otherwise keep every one of them. (Oldest, not
+   * least recently used: a hot statement prepared again now and then costs
+   * less than reordering the cache on every query.)
    */
   private stmt(sql: string, cache = this.stmts): Statement {
     let s = cache.get(sql);
-    if (s) {
-      cache.delete(sql);
-    } else {
+    if (!s) {
       s = this.db.prepare(sql);
       if (cache === this.plucked) s.pluck();
       if (cache.size >= STATEMENTS) cache.delete(cache.keys().next().value!);
+      cache.set(sql, s);
     }
-    cache.set(sql, s);
     return s;
   }
 
