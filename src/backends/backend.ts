@@ -166,5 +166,11 @@ export interface Backend {
   gc(): Promise<GcResult>;
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Sets a setting only when it has none, and returns the value it has now:
+   * inside a transaction, two processes claiming it at once end with one
+   * value (the second waits for the first and reads what it wrote).
+   */
+  claimSetting(key: string, value: string): Promise<string>;
   dbBytes(): Promise<number>;
 }

@@ -417,4 +417,11 @@ export class SqlBackend implements Backend {
   async setSetting(key: string, value: string): Promise<void> {
     await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
+
+  async claimSetting(key: string, value: string): Promise<string> {
+    // An insert that meets another open transaction's row for the key waits for it (PostgreSQL), and the
+    // SELECT, a statement of its own, then sees what that one committed; SQLite has one writer at a time.
+    await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value]);
+    return (await this.getSetting(key))!;
+  }
 }

@@ -26,9 +26,9 @@ import { sharingMatrix, tensorSharing } from './inspect/sharing.js';
 import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
 import type { RepairReport } from './maintain/repair.js';
 import type { VerifyReport } from './maintain/verify.js';
-import { conflict, invalid, notFound, unavailable } from '../errors.js';
+import { invalid, notFound, unavailable } from '../errors.js';
 import { exportFile, outputPath } from './read/exporter.js';
-import { importModel } from './import/importer.js';
+import { chunkSizeConflict, importModel } from './import/importer.js';
 import type { ImportResult } from './import/importer.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef } from './model-ref.js';
@@ -156,9 +156,7 @@ export class Store {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
         throw invalid(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
       }
-      if (stored !== undefined && Number(stored) !== requested) {
-        throw conflict(`this store cuts tensors into ${stored}-byte chunks; importing with ${requested} would deduplicate nothing against it (use a new store for another chunk size)`);
-      }
+      if (stored !== undefined && Number(stored) !== requested) throw chunkSizeConflict(stored, requested);
       return requested;
     }
     return stored ? Number(stored) : DEFAULT_CHUNK_SIZE;
@@ -166,10 +164,8 @@ export class Store {
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
     if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
+    // Checked here to fail early; the first import claims the size inside its transaction (importer.ts).
     const chunkSize = await this.chunkSize(opts.chunkSize);
-    if ((await this.db.getSetting(SETTING_CHUNK_SIZE)) === undefined) {
-      await this.db.setSetting(SETTING_CHUNK_SIZE, String(chunkSize));
-    }
     const explicit = opts.base ? await this.resolve(opts.base) : undefined;
     const { db, chunks } = this;
     return importModel(db, path, {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VAD_MODELS, randomBytes, sha256, tempDir, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { VAD_MODELS, randomBytes, sha256, storeSql, tempDir, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { tessera } from '../helpers/cli.js';
 
 for (const kind of await testBackends()) {
   test(`${kind}: Silero VAD ONNX models round-trip byte-identically and re-import stores nothing`, async () => {
@@ -172,6 +173,31 @@ for (const kind of await testBackends()) {
       await assert.rejects(store.import(VAD_MODELS[1]!, { name: 'c', chunkSize: 1000 }), /out of range/);
     } finally {
       await cleanup();
+    }
+  });
+
+  test(`${kind}: the first import fixes the chunk size inside its transaction: a failed one fixes nothing, and of two at once with other sizes one is refused`, async () => {
+    const t = await tempStore(kind);
+    try {
+      // A malformed first import (its header runs past the end) is refused and leaves no chunk size behind.
+      const bad = join(t.dir, 'bad.safetensors');
+      const header = Buffer.alloc(8);
+      header.writeBigUInt64LE(1000n);
+      writeFileSync(bad, Buffer.concat([header, Buffer.from('{"w": {')]));
+      await assert.rejects(t.store.import(bad, { name: 'bad', chunkSize: 32 * 1024 }), /bad\.safetensors/);
+      assert.deepEqual(await storeSql(t.path, 'SELECT key FROM settings'), []);
+      // Two first imports at once, in two processes: one size wins, the other import is refused (exit code 4, conflict).
+      const runs = await Promise.all([
+        tessera(['import', VAD_MODELS[0]!, '--name', 'a', '--chunk-size', '32KiB', '--store', t.path]),
+        tessera(['import', VAD_MODELS[1]!, '--name', 'b', '--chunk-size', '64KiB', '--store', t.path]),
+      ]);
+      assert.deepEqual(runs.map((r) => r.code).sort(), [0, 4], runs.map((r) => r.stderr).join(''));
+      const refused = runs.find((r) => r.code === 4)!;
+      assert.match(refused.stderr, /this store cuts tensors into (32768|65536)-byte chunks/);
+      assert.equal(await t.store.chunkSize(), runs[0]!.code === 0 ? 32 * 1024 : 64 * 1024);
+      assert.equal((await t.store.list()).length, 1);
+    } finally {
+      await t.cleanup();
     }
   });
 }

@@ -6,6 +6,8 @@ import { ParallelSha256 } from '../../io/parallel-hash.js';
 import type { Segment } from '../../formats/segment.js';
 import type { CdcParams } from '../../chunking/fastcdc.js';
 import { conflict } from '../../errors.js';
+import type { TesseraError } from '../../errors.js';
+import { SETTING_CHUNK_SIZE } from '../format.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
 import { filePieces } from './pieces.js';
@@ -48,6 +50,11 @@ export interface ImportResult extends ChunkAccounting {
 const WORKER_HASH_MIN = 8 << 20;
 /** Imports at least this big compress on a worker thread. */
 const WORKER_ENCODE_MIN = 16 << 20;
+
+/** Another chunk size than the store's: the same tensors would cut into other chunks and share nothing. */
+export function chunkSizeConflict(stored: string, requested: number): TesseraError {
+  return conflict(`this store cuts tensors into ${stored}-byte chunks; importing with ${requested} would deduplicate nothing against it (use a new store for another chunk size)`);
+}
 
 /** Thrown inside the transaction to roll back an import that found the model already stored. */
 class Unchanged extends Error {
@@ -104,6 +111,10 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         if (await sameFiles(backend, existing, hashes)) throw new Unchanged(existing);
         throw conflict(`${opts.name}:${opts.version} already exists with different files; choose another version or omit --version`);
       }
+      // The store's chunk size is fixed by its first import, in that import's transaction: a failed
+      // import fixes nothing, and of two first imports at once with other sizes one is refused.
+      const stored = await backend.claimSetting(SETTING_CHUNK_SIZE, String(opts.chunkSize));
+      if (Number(stored) !== opts.chunkSize) throw chunkSizeConflict(stored, opts.chunkSize);
       const latest = await backend.findModel(opts.name);
       const encoder = await opts.makeEncoder(inputs);
       const version = opts.version ?? (await backend.nextVersion(opts.name));

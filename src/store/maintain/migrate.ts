@@ -68,11 +68,11 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
 
   const srcChunkSize = await src.getSetting(SETTING_CHUNK_SIZE);
   if (srcChunkSize !== undefined) {
-    const dstChunkSize = await dst.getSetting(SETTING_CHUNK_SIZE);
-    if (dstChunkSize !== undefined && dstChunkSize !== srcChunkSize) {
+    // Claimed in a transaction: an import into the target at the same time cannot fix another size.
+    const dstChunkSize = await dst.transaction(() => dst.claimSetting(SETTING_CHUNK_SIZE, srcChunkSize));
+    if (dstChunkSize !== srcChunkSize) {
       throw conflict(`${dst.location} cuts tensors into ${dstChunkSize}-byte chunks, ${src.location} into ${srcChunkSize}-byte ones; migrate into a new store`);
     }
-    if (dstChunkSize === undefined) await dst.setSetting(SETTING_CHUNK_SIZE, srcChunkSize);
   }
 
   /** Source chunk id → target chunk id. */
