@@ -13,6 +13,19 @@ export interface ReadStats {
 
 export const emptyStats = (): ReadStats => ({ chunks: 0, cachedChunks: 0, cachedBytes: 0 });
 
+/** A step's chunks, gathered (see ChunkReader.gather). */
+export interface Gathered {
+  ids: number[];
+  /** Raw size of each chunk, in the order of ids. */
+  sizes: number[];
+  /** The cache's decoded copy, where it had one. */
+  cached: (Buffer | undefined)[];
+  /** Fetched payloads of the others, by id. */
+  rows: Map<number, StoredChunk>;
+  /** Decoded delta bases the fetched chunks need, by id. */
+  bases: Map<number, Buffer>;
+}
+
 /**
  * Turns chunk ids into raw bytes: takes what the store's chunk cache holds,
  * fetches the rest in one query, then the delta bases those need, one query
@@ -43,34 +56,49 @@ export class ChunkReader {
   }
 
   /**
-   * Reads chunks into `out`, chunk k at `at[k]`: cached ones are copied, the
-   * others fetched and decoded in place. With `keep`, decoded chunks are
-   * copied into the cache too (a model load, whose chunks other models share).
+   * The chunks of one step of a file read, ready to be placed: the cache's
+   * copies where it has them, the rest fetched in one query (each distinct
+   * id once) with every delta base they need decoded. Sizes are known from
+   * here on, so a whole-file read needs no layout of the file beforehand.
    */
-  async readInto(ids: number[], out: Buffer, at: number[], keep: boolean, stats: ReadStats): Promise<void> {
-    const missing: number[] = [];
-    const missingAt: number[] = [];
-    for (const [k, id] of ids.entries()) {
-      const hit = this.cache.get(id);
-      if (hit) {
-        hit.copy(out, at[k]!);
-        stats.cachedChunks++;
-        stats.cachedBytes += hit.length;
-      } else {
-        missing.push(id);
-        missingAt.push(at[k]!);
-      }
-    }
+  async gather(ids: number[], stats: ReadStats): Promise<Gathered> {
+    const cached = ids.map((id) => this.cache.get(id));
+    const missing = [...new Set(ids.filter((_, k) => cached[k] === undefined))];
+    const rows = new Map<number, StoredChunk>();
+    if (missing.length) for (const c of await this.backend.getChunks(missing)) rows.set(c.id, c);
+    const bases = await this.basesOf([...rows.values()]);
+    const sizes = ids.map((id, k) => cached[k]?.length ?? rows.get(id)!.rawSize);
     stats.chunks += ids.length;
-    if (missing.length === 0) return;
-    const fetched = await this.backend.getChunks(missing);
-    const outs = fetched.map((c, k) => {
-      const start = missingAt[k]!;
-      if (start + c.rawSize > out.length) throw damaged(`chunk ${c.id} (${c.rawSize} bytes) does not fit its place in the file; the store is damaged`);
-      return out.subarray(start, start + c.rawSize);
-    });
-    await this.decodeAll(fetched, outs);
-    if (keep) fetched.forEach((c, k) => this.cache.set(c.id, outs[k]!));
+    for (const hit of cached) {
+      if (!hit) continue;
+      stats.cachedChunks++;
+      stats.cachedBytes += hit.length;
+    }
+    return { ids, sizes, cached, rows, bases };
+  }
+
+  /**
+   * Writes gathered chunks [from, to) one after the other into `out`
+   * (exactly their total size): cached ones copied, the others decoded in
+   * place. With `keep`, decoded chunks are copied into the cache too (a model
+   * load, whose chunks other models share).
+   */
+  place(g: Gathered, from: number, to: number, out: Buffer, keep: boolean): void {
+    let pos = 0;
+    for (let k = from; k < to; k++) {
+      const size = g.sizes[k]!;
+      if (pos + size > out.length) throw damaged(`chunk ${g.ids[k]} (${size} bytes) does not fit its place in the file; the store is damaged`);
+      const dst = out.subarray(pos, pos + size);
+      const hit = g.cached[k];
+      if (hit) {
+        hit.copy(dst);
+      } else {
+        const c = g.rows.get(g.ids[k]!)!;
+        this.decoder.decodeInto(c, c.bases.map((b) => g.bases.get(b)!), dst);
+        if (keep) this.cache.set(c.id, dst);
+      }
+      pos += size;
+    }
   }
 
   /** Decodes one fetched chunk into `out` (exactly its raw size), its bases fetched as needed. */

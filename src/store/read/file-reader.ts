@@ -36,7 +36,7 @@ export interface ReadOptions {
   stats?: ReadStats;
 }
 
-/** Chunks fetched per step, and bytes per block handed on: a query per 64 chunks, writes of up to 8 MiB. */
+/** Chunks fetched per step (a query for 64 payloads), and bytes per block handed on (writes of up to 8 MiB). */
 const STEP_CHUNKS = 64;
 const STEP_BYTES = 8 << 20;
 /** Layouts kept (a committed file never changes, so they never go stale). */
@@ -73,18 +73,19 @@ export class DamagedFileError extends TesseraError {
  * consumer never receives a complete file with wrong bytes.
  */
 export class FileReader {
-  private layouts = new Map<number, FileLayout>();
+  /**
+   * Recently read files' chunk lists, with their offsets once a range read
+   * needed them (a committed file never changes). Keyed by id and digest: an
+   * SQLite file id can be handed out again after `rm`, never to the same bytes.
+   */
+  private known = new Map<string, { ids: number[]; offsets?: number[] }>();
 
   constructor(private readonly backend: Backend, private readonly chunks: ChunkReader) {}
 
   /** Which chunks make up the file and where each starts; a layout that does not add up to the file's size is damage. */
   async layout(file: FileRow): Promise<FileLayout> {
-    const hit = this.layouts.get(file.id);
-    if (hit) {
-      this.layouts.delete(file.id);
-      this.layouts.set(file.id, hit);
-      return hit;
-    }
+    const hit = this.recall(file);
+    if (hit?.offsets) return { ids: hit.ids, offsets: hit.offsets };
     const { ids, sizes } = await this.backend.fileChunkSizes(file.id);
     const offsets = new Array<number>(ids.length + 1);
     offsets[0] = 0;
@@ -96,50 +97,91 @@ export class FileReader {
     if (offsets[ids.length] !== file.size) {
       throw damaged(`${file.path}: its chunks hold ${offsets[ids.length]} bytes, the file has ${file.size}; the store is damaged`);
     }
-    const layout = { ids, offsets };
-    this.layouts.set(file.id, layout);
-    if (this.layouts.size > LAYOUTS) this.layouts.delete(this.layouts.keys().next().value!);
-    return layout;
+    this.remember(file, { ids, offsets });
+    return { ids, offsets };
+  }
+
+  /** The file's chunk ids in order (all a whole-file read needs beforehand). */
+  private async chunkIds(file: FileRow): Promise<number[]> {
+    const hit = this.recall(file);
+    if (hit) return hit.ids;
+    const ids = await this.backend.fileChunkIds(file.id);
+    this.remember(file, { ids });
+    return ids;
+  }
+
+  private recall(file: FileRow): { ids: number[]; offsets?: number[] } | undefined {
+    const key = keyOf(file);
+    const hit = this.known.get(key);
+    if (hit) {
+      this.known.delete(key);
+      this.known.set(key, hit);
+    }
+    return hit;
+  }
+
+  private remember(file: FileRow, entry: { ids: number[]; offsets?: number[] }): void {
+    this.known.set(keyOf(file), entry);
+    if (this.known.size > LAYOUTS) this.known.delete(this.known.keys().next().value!);
   }
 
   /**
-   * Bytes [start, end) of a stored file, in order, as blocks of up to 64
-   * chunks (about 4 MiB at the default chunk size). Only the chunks the range
-   * touches are read. A block is valid until the sink reuses its buffer.
+   * Bytes [start, end) of a stored file, in order, in blocks of at most
+   * 8 MiB (a chunk bigger than that is a block of its own), fetched 64 chunks
+   * a step. A whole-file read walks the file's chunk list and checks the
+   * SHA-256; a range read finds its first chunk in the layout and reads only
+   * the chunks the range touches. A block is valid until the sink reuses its
+   * buffer.
    */
   async *read(file: FileRow, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
     const start = opts.start ?? 0;
     const end = opts.end ?? file.size;
     if (start < 0 || end > file.size || start > end) throw new RangeError(`${file.path}: range ${start}-${end} is outside its ${file.size} bytes`);
-    const whole = start === 0 && end === file.size;
-    const sink = opts.sink ?? new Sha256Sink();
+    const keep = opts.keep === true;
     const stats = opts.stats ?? emptyStats();
-    const { ids, offsets } = await this.layout(file);
-    let i = chunkAt(offsets, start);
+    if (start > 0 || end < file.size) {
+      yield* this.readRange(file, start, end, keep, stats);
+      return;
+    }
+    const sink = opts.sink ?? new Sha256Sink();
+    // Sizes come with the chunks (gather): a whole read needs only the list of ids beforehand.
+    const ids = await this.chunkIds(file);
     let held: Buffer | undefined;
     let bytes = 0;
-    while (i < ids.length && offsets[i]! < end) {
-      let j = i + 1;
-      while (j < ids.length && offsets[j]! < end && j - i < STEP_CHUNKS && offsets[j + 1]! - offsets[i]! <= STEP_BYTES) j++;
-      const first = offsets[i]!;
-      const block = sink.alloc(offsets[j]! - first);
-      await this.chunks.readInto(ids.slice(i, j), block, offsets.slice(i, j).map((o) => o - first), opts.keep === true, stats);
-      const part = block.subarray(Math.max(0, start - first), Math.min(block.length, end - first));
-      i = j;
-      if (!whole) {
-        yield part;
-        continue;
+    for (let i = 0; i < ids.length; i += STEP_CHUNKS) {
+      const g = await this.chunks.gather(ids.slice(i, i + STEP_CHUNKS), stats);
+      for (const [from, to, n] of blocksOf(g.sizes)) {
+        if (bytes + n > file.size) throw damaged(`${file.path}: its chunks hold more than the file's ${file.size} bytes; the store is damaged`);
+        const block = sink.alloc(n);
+        this.chunks.place(g, from, to, block, keep);
+        sink.take(block);
+        bytes += n;
+        // Hold each block back until the next is decoded, and the last until the digest matched.
+        if (held) yield held;
+        held = block;
       }
-      sink.take(part);
-      bytes += part.length;
-      // Hold each block back until the next is decoded, and the last until the digest matched.
-      if (held) yield held;
-      held = part;
     }
-    if (!whole) return;
     const digest = await sink.digest();
     if (bytes !== file.size || !digest.equals(file.sha256)) throw new DamagedFileError(file, bytes, digest);
     if (held) yield held;
+  }
+
+  /** Bytes [start, end) through the layout: only the chunks the range touches, the first block and the last cut to it. */
+  private async *readRange(file: FileRow, start: number, end: number, keep: boolean, stats: ReadStats): AsyncGenerator<Buffer> {
+    const { ids, offsets } = await this.layout(file);
+    let i = chunkAt(offsets, start);
+    while (i < ids.length && offsets[i]! < end) {
+      let j = Math.min(ids.length, i + STEP_CHUNKS);
+      while (j > i + 1 && offsets[j - 1]! >= end) j--;
+      const g = await this.chunks.gather(ids.slice(i, j), stats);
+      for (const [from, to, n] of blocksOf(g.sizes)) {
+        const first = offsets[i + from]!;
+        const block = Buffer.allocUnsafe(n);
+        this.chunks.place(g, from, to, block, keep);
+        yield block.subarray(Math.max(0, start - first), Math.min(n, end - first));
+      }
+      i = j;
+    }
   }
 
   /**
@@ -156,9 +198,23 @@ export class FileReader {
     return { bytes: out, stats };
   }
 
-  /** Forgets cached layouts (after gc: a removed file's id is never reused, but its memory is freed). */
+  /** Forgets the chunk lists it keeps (after gc: a removed file's id is never reused, but its memory is freed). */
   clear(): void {
-    this.layouts.clear();
+    this.known.clear();
+  }
+}
+
+const keyOf = (file: FileRow): string => `${file.id}:${file.sha256.toString('hex')}`;
+
+/** Consecutive runs [from, to) of chunks whose sizes add up to at most STEP_BYTES (one chunk at least), with their total. */
+function* blocksOf(sizes: number[]): Generator<[number, number, number]> {
+  let from = 0;
+  while (from < sizes.length) {
+    let to = from + 1;
+    let n = sizes[from]!;
+    while (to < sizes.length && n + sizes[to]! <= STEP_BYTES) n += sizes[to++]!;
+    yield [from, to, n];
+    from = to;
   }
 }
 
