@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { Rng } from '../../../bench/synth.js';
+import { Store } from '../../../src/store/store.js';
+import { BIN } from '../child-server.js';
+import { GENERATORS } from './cases.js';
+import type { HostileCase, RunResult } from './run.js';
+import { runCases } from './run.js';
+import { exchange } from './wire.js';
+import { rssOf, snapshot } from './world.js';
+import type { World } from './world.js';
+
+export interface CampaignReport {
+  cases: number;
+  seconds: number;
+  result: RunResult;
+  /** Failures of the checks after the run (liveness, memory, the store). */
+  after: string[];
+  rss: { server: 'open' | 'guarded'; startMiB: number; peakMiB: number; endMiB: number }[];
+}
+
+/** `count` cases drawn from the classes in turn, each variant from the seeded Rng. */
+export function generate(world: World, count: number, seed: number, classes = Object.keys(GENERATORS)): HostileCase[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, (_, seq) => GENERATORS[classes[seq % classes.length]!]!({ world, rng, seq }));
+}
+
+const mib = (n: number): number => Math.round((n / 2 ** 20) * 10) / 10;
+
+/**
+ * Runs the cases against the world's two servers, then checks what must
+ * hold afterwards: both servers still answer; their memory came back within
+ * `rssSlackMiB` of where it started; `tessera verify --deep` finds nothing;
+ * every model outside the scratch names is as it was; every scratch model
+ * holds exactly the bytes its legitimate upload sent, and no other exists.
+ */
+export async function runCampaign(world: World, cases: HostileCase[], rssSlackMiB = 50): Promise<CampaignReport> {
+  const before = await snapshot(world.store);
+  const servers = [{ server: 'open' as const, s: world.open }, { server: 'guarded' as const, s: world.guarded }];
+  const rss = servers.map(({ server, s }) => ({ server, startMiB: mib(rssOf(s.pid)), peakMiB: 0, endMiB: 0 }));
+  const sampler = setInterval(() => servers.forEach(({ s }, i) => (rss[i]!.peakMiB = Math.max(rss[i]!.peakMiB, mib(rssOf(s.pid))))), 200);
+  const t0 = performance.now();
+  let result: RunResult;
+  try {
+    result = await runCases(world, cases);
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const after: string[] = [];
+  for (const { server, s } of servers) {
+    const live = await exchange(s.port, { method: 'GET', target: '/v2/health/live', headers: [['Host', `127.0.0.1:${s.port}`], ['Connection', 'close']] });
+    if (live.status !== 200) after.push(`${server} server: /v2/health/live answered ${live.status} after the run`);
+  }
+  // Memory is given back lazily: let the servers idle a moment before the last reading.
+  await new Promise((r) => setTimeout(r, 2000));
+  servers.forEach(({ s }, i) => (rss[i]!.endMiB = mib(rssOf(s.pid))));
+  for (const r of rss) if (r.endMiB - r.startMiB > rssSlackMiB) after.push(`${r.server} server: RSS ${r.startMiB} → ${r.endMiB} MiB, more than ${rssSlackMiB} MiB above its start`);
+  const verify = spawnSync(process.execPath, [BIN, 'verify', '--deep', '--store', world.store], { encoding: 'utf8' });
+  if (verify.status !== 0) after.push(`verify --deep: ${verify.stdout}${verify.stderr}`);
+  const now = await snapshot(world.store);
+  if (now.fixed !== before.fixed) after.push(`models outside the scratch names changed:\n${before.fixed}\n→\n${now.fixed}`);
+  const store = await Store.open(world.store);
+  try {
+    for (const [ref, files] of now.scratch) {
+      const name = ref.slice(0, ref.lastIndexOf(':'));
+      const sent = result.written.get(name);
+      if (!sent) {
+        after.push(`${ref} exists, but no request that was answered 2xx created it`);
+        continue;
+      }
+      const f = files.find((x) => x.path === sent.path);
+      if (!f || files.length !== 1) {
+        after.push(`${ref} holds ${files.map((x) => x.path).join(', ')}, its upload sent ${sent.path}`);
+        continue;
+      }
+      const file = (await store.files((await store.find({ name }))!)).find((x) => x.path === sent.path)!;
+      const blocks: Buffer[] = [];
+      for await (const b of store.readFile(file)) blocks.push(Buffer.from(b));
+      if (!Buffer.concat(blocks).equals(sent.bytes)) after.push(`${ref} ${sent.path}: the stored bytes are not the ones uploaded`);
+    }
+    for (const name of result.written.keys()) if (![...now.scratch.keys()].some((k) => k.startsWith(`${name}:`))) after.push(`${name} was answered 2xx but is not in the store`);
+  } finally {
+    await store.close();
+  }
+  return { cases: cases.length, seconds, result, after, rss };
+}
+
+/** The report as a table and lines, the way the fuzz campaign prints its own. */
+export function describe(report: CampaignReport): string {
+  const lines = [`${report.cases} hostile requests in ${report.seconds.toFixed(1)} s`];
+  lines.push('class      cases  failures  slowest ms  statuses');
+  for (const [cls, st] of [...report.result.byClass].sort()) {
+    const statuses = [...st.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ');
+    lines.push(`${cls.padEnd(9)} ${String(st.cases).padStart(6)} ${String(st.failures.length).padStart(9)} ${st.slowestMs.toFixed(0).padStart(11)}  ${statuses}`);
+    for (const f of st.failures.slice(0, 5)) lines.push(`  ${f}`);
+    if (st.failures.length > 5) lines.push(`  … ${st.failures.length - 5} more`);
+  }
+  for (const r of report.rss) lines.push(`${r.server} server RSS: ${r.startMiB} MiB at the start, ${r.peakMiB} at the peak, ${r.endMiB} after the run`);
+  lines.push(`scratch models written by legitimate uploads: ${report.result.written.size}`);
+  lines.push(report.after.length ? `after the run:\n  ${report.after.join('\n  ')}` : 'after the run: both servers answer, verify --deep is clean, nothing outside the scratch models changed, every scratch model holds what its upload sent');
+  return lines.join('\n');
+}
+
+/** How many checks failed, in the cases and after them. */
+export function failures(report: CampaignReport): number {
+  let n = report.after.length;
+  for (const st of report.result.byClass.values()) n += st.failures.length;
+  return n;
+}
