@@ -5,6 +5,7 @@ import type { ModelSignature, TensorSpec } from '../oip/signature.js';
 import type { HostTensor, TensorData } from '../oip/tensor-codec.js';
 import type { OutputTensor } from '../oip/infer.js';
 import { invalid } from '../../errors.js';
+import { checkOutputStrings } from '../oip/string-elements.js';
 
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
@@ -64,6 +65,7 @@ export class OnnxModel {
       if (!v) throw new Error(`onnxruntime returned no output "${name}"`);
       const datatype = ortToOip(v.type);
       if (!datatype) throw new Error(`output "${name}" has type ${v.type}, which the Open Inference Protocol cannot carry`);
+      if (datatype === 'BYTES') checkOutputStrings(v.data as string[], name);
       return { name, datatype, shape: [...v.dims], data: v.data as TensorData };
     });
   }
