@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { Auth } from './auth.js';
+import type { LogKind } from './log.js';
 import type { Catalog } from './catalog.js';
 import type { Metrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
@@ -17,5 +18,6 @@ export interface ServeContext {
   opts: ServeOptions;
   /** Set when shutdown has begun: readiness turns false. */
   draining: boolean;
-  log(line: string): void;
+  /** One line to the server's log, rate-limited per kind (log.ts). */
+  log(kind: LogKind, line: string): void;
 }

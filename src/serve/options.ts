@@ -25,7 +25,7 @@ export interface ServeOptions {
   requestTimeoutMs: number;
   /** A download whose client reads nothing for this long is cut off (it would otherwise hold its connection and buffers forever). */
   sendTimeoutMs: number;
-  /** One line per notable event (load failures, shutdown); default: stderr. */
+  /** Where the server's log lines go (failed loads and inferences, server errors), already rate-limited per kind (log.ts); default: stderr. */
   log?: (line: string) => void;
 }
 

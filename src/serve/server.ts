@@ -11,6 +11,7 @@ import { answerOf } from './http/errors.js';
 import { discardRest } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
+import { RateLimitedLog } from './log.js';
 import { Metrics } from './metrics.js';
 import { DEFAULT_SERVE_OPTIONS } from './options.js';
 import type { ServeOptions } from './options.js';
@@ -73,9 +74,9 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   store.resizeCache(opts.chunkCacheBytes);
   const catalog = new Catalog(store, writes);
   await catalog.refresh();
-  const log = opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`));
+  const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
   const ctx: ServeContext = {
-    store, catalog, metrics, writes, auth, opts, log, draining: false,
+    store, catalog, metrics, writes, auth, opts, log: (kind, line) => logger.write(kind, line), draining: false,
     models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads } }),
   };
   const router = buildRouter(ctx);
@@ -99,7 +100,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
     } catch (e) {
       const { status, message, headers } = answerOf(e);
-      if (status >= 500) log(`${method} ${rawPath}: ${message}`);
+      if (status >= 500) ctx.log('error', `${method} ${rawPath}: ${message}`);
       if (res.headersSent) {
         // Too late for a status: cut the response short so the client sees the failure.
         res.destroy();
@@ -144,6 +145,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       clearTimeout(timer);
       await writes.idle();
       await ctx.models.close();
+      // What the log suppressed is reported now rather than lost with the process.
+      logger.flush();
     })();
     return closing;
   };

@@ -31,8 +31,11 @@ export class BinaryCursor {
 
   constructor(private readonly binary: Buffer) {}
 
-  take(size: number, what: string): Buffer {
-    if (!Number.isSafeInteger(size) || size < 0) throw invalid(`${what}: binary_data_size must be a non-negative integer`);
+  /** The next `size` bytes; `size` is the request's `binary_data_size` as parsed, which must be a JSON number (not a numeric string). */
+  take(size: unknown, what: string): Buffer {
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      throw invalid(`${what}: parameters.binary_data_size must be a non-negative integer (a JSON number), got ${JSON.stringify(size)}`);
+    }
     if (this.pos + size > this.binary.length) {
       throw invalid(`${what}: binary_data_size ${size} runs past the end of the binary data (${this.binary.length - this.pos} bytes left)`);
     }

@@ -104,7 +104,7 @@ export function parseInferRequest(body: unknown, binary: Buffer, sig: ModelSigna
     let data: TensorData;
     if (p.binary_data_size !== undefined) {
       if (raw.data !== undefined) throw invalid(`${what}: give either "data" or parameters.binary_data_size, not both`);
-      data = binaryToTensorData(spec.datatype, cursor.take(Number(p.binary_data_size), what), count, what);
+      data = binaryToTensorData(spec.datatype, cursor.take(p.binary_data_size, what), count, what);
     } else {
       if (raw.data === undefined) throw invalid(`${what}: "data" is missing (or give parameters.binary_data_size with the binary tensor data extension)`);
       data = jsonToTensorData(spec.datatype, flattenJsonData(raw.data, dims, count, what), what);

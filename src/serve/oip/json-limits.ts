@@ -1,4 +1,5 @@
 import { invalid } from '../../errors.js';
+import { decodeUtf8 } from './utf8.js';
 
 /**
  * Refuses JSON nested deeper than `maxDepth` before it is parsed: one pass
@@ -27,8 +28,11 @@ export function checkJsonDepth(buf: Buffer, maxDepth: number): void {
 /** Parses a JSON body, refusing deep nesting first; a syntax error is a 400. */
 export function parseJsonBody(buf: Buffer, maxDepth: number): unknown {
   checkJsonDepth(buf, maxDepth);
+  // JSON text is UTF-8 (RFC 8259 §8.1): bytes that are not would otherwise become U+FFFD inside strings unnoticed.
+  const text = decodeUtf8(buf);
+  if (text === undefined) throw invalid('the JSON is not valid UTF-8');
   try {
-    return JSON.parse(buf.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (e) {
     throw invalid(`malformed JSON: ${(e as Error).message}`);
   }

@@ -2,6 +2,7 @@ import { invalid } from '../../errors.js';
 import { elementSize } from './datatypes.js';
 import type { OipDatatype } from './datatypes.js';
 import { halfToNumber, numberToHalf } from './fp16.js';
+import { stringFromBytes, stringFromJson } from './string-elements.js';
 
 /**
  * Tensor contents as onnxruntime-node holds them: typed arrays in host order
@@ -149,7 +150,7 @@ export function jsonToTensorData(dt: OipDatatype, values: unknown[], what: strin
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (typeof v !== 'string') throw invalid(`${what}: element ${i} (${JSON.stringify(v) ?? String(v)}) is not a string`);
-        a[i] = v;
+        a[i] = stringFromJson(v, what, i);
       }
       return a;
     }
@@ -178,7 +179,7 @@ export function binaryToTensorData(dt: OipDatatype, bytes: Buffer, count: number
       const len = bytes.readUInt32LE(pos);
       pos += 4;
       if (pos + len > bytes.length) throw invalid(`${what}: binary BYTES element ${out.length} claims ${len} bytes, ${bytes.length - pos} remain`);
-      out.push(bytes.toString('utf8', pos, pos + len));
+      out.push(stringFromBytes(bytes.subarray(pos, pos + len), what, out.length));
       pos += len;
     }
     if (out.length !== count || pos !== bytes.length) {

@@ -116,7 +116,7 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
     }
   } catch (e) {
     if (!(e instanceof DamagedFileError)) throw e;
-    ctx.log(`${keyOf(v.model)}/${path}: reconstructed bytes do not match the file's SHA-256; the download was cut off (the store is damaged)`);
+    ctx.log('damaged', `${keyOf(v.model)}/${path}: reconstructed bytes do not match the file's SHA-256; the download was cut off (the store is damaged)`);
     res.destroy();
     return;
   }

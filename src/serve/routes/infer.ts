@@ -10,6 +10,7 @@ import { encodeInferResponse, parseInferRequest } from '../oip/infer.js';
 import { parseJsonBody } from '../oip/json-limits.js';
 import { MODEL } from './models.js';
 import { findServable } from './lookup.js';
+import { RunFailed } from '../runtime/onnx-runtime.js';
 
 export function inferRoutes(router: Router, ctx: ServeContext): void {
   router.add({
@@ -38,6 +39,8 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
             sendBuffers(res, 200, headers, r.body, r.length);
           } catch (e) {
             ctx.metrics.inferences.inc({ model: key, status: String(statusOf(e)) });
+            // onnxruntime prints nothing itself (runtime/onnx-runtime.ts); what a failed run said is kept here.
+            if (e instanceof RunFailed) ctx.log('inference', `${key}: ${e.message}`);
             throw e;
           } finally {
             lease.release();

@@ -43,7 +43,7 @@ export async function findServable(ctx: ServeContext, nameText: string | undefin
   const v = await findVersion(ctx, nameText, versionText);
   const why = unavailableMessage(v.model);
   if (why !== undefined) {
-    ctx.log(`refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
+    ctx.log('unavailable', `refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
     throw unavailable(why);
   }
   return v;

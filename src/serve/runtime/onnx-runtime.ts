@@ -4,7 +4,8 @@ import { oipToOrt, ortToOip } from '../oip/datatypes.js';
 import type { ModelSignature, TensorSpec } from '../oip/signature.js';
 import type { HostTensor, TensorData } from '../oip/tensor-codec.js';
 import type { OutputTensor } from '../oip/infer.js';
-import { invalid } from '../../errors.js';
+import { TesseraError } from '../../errors.js';
+import { checkOutputStrings } from '../oip/string-elements.js';
 
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
@@ -15,6 +16,9 @@ export interface RuntimeOptions {
 export function sessionOptions(opts: RuntimeOptions = {}): InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
+    // onnxruntime would print a few lines to stderr for every failed run (any client can cause one): fatal only. What it
+    // has to say comes back in the error, which the server logs, rate-limited (log.ts).
+    logSeverityLevel: 4,
     ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
   };
 }
@@ -25,6 +29,13 @@ function specOf(m: InferenceSession.ValueMetadata, what: string): TensorSpec {
   if (!datatype) throw new Error(`${what} "${m.name}" has type ${m.type}, which the Open Inference Protocol cannot carry`);
   // Symbolic dimensions come as names (possibly empty): any size.
   return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+}
+
+/** A run that onnxruntime refused (e.g. dimensions that disagree between inputs): the client's request, a 400. */
+export class RunFailed extends TesseraError {
+  constructor(message: string, cause: unknown) {
+    super('invalid', `inference failed: ${message}`, { cause });
+  }
 }
 
 /** A loaded ONNX model: an onnxruntime session and its signature in protocol terms. */
@@ -49,7 +60,7 @@ export class OnnxModel {
     }
   }
 
-  /** Runs the model; an error from onnxruntime (e.g. inconsistent dimensions between inputs) is a 400. */
+  /** Runs the model; an error from onnxruntime is a RunFailed (400). */
   async run(inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
     const feeds: Record<string, Tensor> = {};
     for (const t of inputs) feeds[t.name] = makeTensor(t);
@@ -57,13 +68,14 @@ export class OnnxModel {
     try {
       result = await this.session.run(feeds, outputNames);
     } catch (e) {
-      throw invalid(`inference failed: ${(e as Error).message}`);
+      throw new RunFailed((e as Error).message, e);
     }
     return outputNames.map((name) => {
       const v = result[name];
       if (!v) throw new Error(`onnxruntime returned no output "${name}"`);
       const datatype = ortToOip(v.type);
       if (!datatype) throw new Error(`output "${name}" has type ${v.type}, which the Open Inference Protocol cannot carry`);
+      if (datatype === 'BYTES') checkOutputStrings(v.data as string[], name);
       return { name, datatype, shape: [...v.dims], data: v.data as TensorData };
     });
   }
