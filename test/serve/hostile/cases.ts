@@ -5,6 +5,7 @@ import { header } from './wire.js';
 import type { RawReply, RawRequest } from './wire.js';
 import type { HostileCase } from './run.js';
 import { SCRATCH } from './world.js';
+import { exactTextCases, framedElements, invalidUtf8Cases, loneSurrogateCases, nulCases } from '../hostile-strings.js';
 import type { World } from './world.js';
 
 /**
@@ -112,13 +113,10 @@ const auth: Generator = (g) => {
   };
 };
 
-/** Strings a BYTES element may hold, and ones the protocol or onnxruntime cannot carry. */
-const GOOD_STRINGS = ['', 'plain', 'café', '模型', '😀 astral', 'e\u0301 combining', ' spaces ', 'quote " and \\ backslash', '\u00ff\u0100'];
-const BAD_JSON_STRINGS = ['a\u0000b', '\u0000', 'end\u0000', '\ud800', 'x\udc00y', '\udbff'];
-const BAD_UTF8: Buffer[] = [
-  Buffer.from([0x80]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xe0, 0x80, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]),
-  Buffer.from([0xf4, 0x90, 0x80, 0x80]), Buffer.from([0xe2, 0x82]), Buffer.from([0x61, 0x00, 0x62]), Buffer.from([0xff]),
-];
+/** The BYTES cases of the string tests (hostile-strings.ts): exact text, and what the runtime cannot carry. */
+const EXACT = exactTextCases();
+const BAD_TEXT = [...loneSurrogateCases(), ...nulCases().map((c) => ({ name: c.name, text: c.bytes.toString('utf8') }))];
+const BAD_BYTES = [...invalidUtf8Cases(), ...nulCases()];
 
 function inferRequest(g: Gen, body: Buffer, extra: [string, string][] = []): RawRequest {
   return req('POST', `/v2/models/${g.world.ident}/infer`, hostOf(g.world.open.port), [['Content-Type', 'application/json'], ...extra], body);
@@ -129,11 +127,12 @@ const bytes: Generator = (g) => {
   const binary = g.rng.int(2) === 1;
   const good = g.rng.int(2) === 1;
   if (!binary) {
-    const s = good ? g.rng.pick(GOOD_STRINGS) : g.rng.pick(BAD_JSON_STRINGS);
+    const c = good ? g.rng.pick(EXACT) : g.rng.pick(BAD_TEXT);
+    const s = c.text;
     // JSON.stringify writes lone surrogates as \ud800 escapes: what a hostile client sends.
     const body = Buffer.from(JSON.stringify({ inputs: [{ name: 'x_BYTES', shape: [1, 1], datatype: 'BYTES', data: [s] }] }));
     return {
-      cls: 'bytes', what: `JSON BYTES ${JSON.stringify(s)}`, server: 'open', request: inferRequest(g, body),
+      cls: 'bytes', what: `JSON BYTES, ${c.name}`, server: 'open', request: inferRequest(g, body),
       check: (r) => {
         if (!good) return r.status === 400 ? undefined : `answered ${r.status}; a string the runtime cannot carry must be a 400`;
         if (r.status !== 200) return `answered ${r.status} for a valid string`;
@@ -142,17 +141,15 @@ const bytes: Generator = (g) => {
       },
     };
   }
-  const el = good ? Buffer.from(g.rng.pick(GOOD_STRINGS), 'utf8') : g.rng.pick(BAD_UTF8);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(el.length);
-  const data = Buffer.concat([len, el]);
+  const c = good ? (({ name, text }) => ({ name, bytes: Buffer.from(text, 'utf8') }))(g.rng.pick(EXACT)) : g.rng.pick(BAD_BYTES);
+  const data = framedElements([c.bytes]);
   const head = Buffer.from(JSON.stringify({
     inputs: [{ name: 'x_BYTES', shape: [1, 1], datatype: 'BYTES', parameters: { binary_data_size: data.length } }],
     outputs: [{ name: 'y_BYTES', parameters: { binary_data: true } }],
   }));
   const body = Buffer.concat([head, data]);
   return {
-    cls: 'bytes', what: `binary BYTES ${el.toString('hex')}`, server: 'open',
+    cls: 'bytes', what: `binary BYTES, ${c.name}`, server: 'open',
     request: inferRequest(g, body, [['Inference-Header-Content-Length', String(head.length)]]),
     check: (r) => {
       if (!good) return r.status === 400 ? undefined : `answered ${r.status}; bytes the runtime cannot carry must be a 400`;
