@@ -56,6 +56,8 @@ export interface StoreImportOptions {
   workerThreads?: boolean;
   /** An example inference request kept with the model (the dashboard's "try it" starts from it). */
   example?: ExampleRequest;
+  /** Name files in messages by their path inside the model, not by where they are on disk (an upload). */
+  relativeNames?: boolean;
 }
 
 export interface ModelSummary extends ModelRow {

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TesseraError, invalid, tooLarge } from '../../errors.js';
+// A path inside a model keeps the store's name policy: checked again here, where it becomes a file.
+import { checkNewFilePath as checkModelPath } from '../../store/names.js';
 
 export interface ReceivedUpload {
   /** The directory to import: it holds the one file at its relative path. */
@@ -14,15 +16,6 @@ export interface ReceivedUpload {
   size: number;
   sha256: Buffer;
   cleanup(): void;
-}
-
-/** A path inside a model: relative, '/'-separated, no '.', '..' or empty parts. */
-export function checkModelPath(p: string): string {
-  const parts = p.split('/');
-  if (p.length === 0 || p.length > 1024 || parts.some((s) => s === '' || s === '.' || s === '..') || p.includes('\\') || p.includes('\0') || posix.isAbsolute(p)) {
-    throw invalid(`invalid file path "${p}": use a relative path of '/'-separated names, without '.', '..' or empty parts`);
-  }
-  return p;
 }
 
 /**

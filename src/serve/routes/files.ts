@@ -7,10 +7,11 @@ import { TesseraError, conflict, notFound } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/read/file-reader.js';
-import { checkModelPath, receiveUpload } from '../http/upload.js';
+import { receiveUpload } from '../http/upload.js';
+import { checkNewFilePath, checkNewModelName, findStoredPath, quoteName } from '../../store/names.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
 import type { UploadResult } from '../../wire/upload.js';
-import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
+import { findServable, findVersion, parseVersion } from './lookup.js';
 import { MODEL } from './models.js';
 
 /** A single `bytes=` range, resolved against the size; undefined: serve the whole file (absent, malformed or several ranges). */
@@ -31,8 +32,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 function fileOf(v: CatalogVersion, path: string): FileRow {
-  const f = v.files.find((x) => x.path === path);
-  if (!f) throw notFound(`model ${keyOf(v.model)} has no file "${path}"; its files are ${v.files.map((x) => `"${x.path}"`).join(', ')}`);
+  const f = findStoredPath(v.files, path);
+  if (!f) throw notFound(`model ${keyOf(v.model)} has no file ${quoteName(path)}; its files are ${v.files.map((x) => quoteName(x.path)).join(', ')}`);
   return f;
 }
 
@@ -127,10 +128,11 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
   res.end();
 }
 
-async function upload(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined, path: string, req: Parameters<typeof receiveUpload>[0], res: ServerResponse): Promise<void> {
-  const name = checkName(nameText);
+async function upload(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined, pathText: string, req: Parameters<typeof receiveUpload>[0], res: ServerResponse): Promise<void> {
+  // A new name keeps the name policy; the path is stored (and answered) NFC.
+  const name = checkNewModelName(nameText ?? '');
   const version = parseVersion(versionText);
-  checkModelPath(path);
+  const path = checkNewFilePath(pathText);
   const up = await receiveUpload(req, path, ctx.opts.maxUploadBytes);
   try {
     const result = await ctx.writes.run(async () => {
