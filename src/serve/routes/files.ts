@@ -8,6 +8,7 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/read/file-reader.js';
 import { receiveUpload } from '../http/upload.js';
+import { contentDisposition } from '../http/content-disposition.js';
 import { checkNewFilePath, checkNewModelName, findStoredPath, quoteName } from '../../store/names.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
 import type { UploadResult } from '../../wire/upload.js';
@@ -78,7 +79,7 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
     'Accept-Ranges': 'bytes',
     ETag: etag,
     'Repr-Digest': `sha-256=:${file.sha256.toString('base64')}:`,
-    'Content-Disposition': `attachment; filename="${(path.split('/').pop() ?? 'model').replace(/["\\\r\n]/g, '_')}"`,
+    'Content-Disposition': contentDisposition(file.path),
     'Cache-Control': 'no-cache',
   };
   const inm = req.headers['if-none-match'];
