@@ -12,6 +12,7 @@ const STATUS: Record<ErrorKind, number> = {
   'not-found': 404,
   'not-allowed': 405,
   'conflict': 409,
+  'precondition-failed': 412,
   'too-large': 413,
   'unsupported': 415,
   'unavailable': 503,
