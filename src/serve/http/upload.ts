@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TesseraError, invalid, tooLarge } from '../../errors.js';
 // A path inside a model keeps the store's name policy: checked again here, where it becomes a file.
-import { checkNewFilePath as checkModelPath } from '../../store/names.js';
+import { checkNewFilePath as checkModelPath, quoteName } from '../../store/names.js';
 
 export interface ReceivedUpload {
   /** The directory to import: it holds the one file at its relative path. */
@@ -19,6 +19,18 @@ export interface ReceivedUpload {
 }
 
 /**
+ * A failure to receive `relPath`, in words that name no path of the server's
+ * (the client has no business knowing its temporary directory): a file-system
+ * error is the server's (500), any other the request's (400).
+ */
+function receiveError(e: unknown, relPath: string): Error {
+  if (e instanceof TesseraError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err.path === 'string') return new Error(`could not keep the upload of ${quoteName(relPath)} on the server (${err.code ?? 'file-system error'})`);
+  return invalid(`upload of ${quoteName(relPath)} failed: ${err.message}`);
+}
+
+/**
  * Streams a request body into a temporary directory (under os.tmpdir()) as
  * `relPath`, hashing it on the way, and refuses it with 413 past `limit`
  * bytes. The caller imports `root` and calls cleanup().
@@ -27,7 +39,12 @@ export async function receiveUpload(req: IncomingMessage, relPath: string, limit
   checkModelPath(relPath);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(`upload of ${declared} bytes is over the limit of ${limit} bytes (--max-upload)`);
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-upload-'));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-upload-'));
+  } catch (e) {
+    throw receiveError(e, relPath);
+  }
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   const root = join(dir, 'model');
   const dest = join(root, ...relPath.split('/'));
@@ -49,8 +66,7 @@ export async function receiveUpload(req: IncomingMessage, relPath: string, limit
     await pipeline(req, count, createWriteStream(dest));
   } catch (e) {
     cleanup();
-    if (e instanceof TesseraError) throw e;
-    throw invalid(`upload failed: ${(e as Error).message}`);
+    throw receiveError(e, relPath);
   }
   if (size === 0) {
     cleanup();

@@ -3,7 +3,7 @@ import type { FileRow } from '../../store/store.js';
 import { keyOf } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { TesseraError, conflict, notFound, preconditionFailed } from '../../errors.js';
+import { conflict, notFound, preconditionFailed } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/read/file-reader.js';
@@ -163,15 +163,10 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
         if (!same) throw conflict(`model ${keyOf(existing.model)} already exists with other files; upload as another version or without a version`);
         return { model: existing.model, created: false };
       }
-      try {
-        const r = await ctx.store.import(up.root, { name, version });
-        await ctx.catalog.reload();
-        return { model: r.model, created: r.created };
-      } catch (e) {
-        // Name the file as the client sent it, not by the temporary directory it was received into.
-        if (e instanceof TesseraError) throw new TesseraError(e.kind, e.message.split(up.root + '/').join(''), { cause: e });
-        throw e;
-      }
+      // Messages name the file as the client sent it, not by the temporary directory it was received into.
+      const r = await ctx.store.import(up.root, { name, version, relativeNames: true });
+      await ctx.catalog.reload();
+      return { model: r.model, created: r.created };
     });
     ctx.metrics.uploads.inc({ result: result.created ? 'created' : 'unchanged' });
     const location = `/v2/models/${encodeURIComponent(result.model.name)}/versions/${result.model.version}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
