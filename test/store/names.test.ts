@@ -16,9 +16,11 @@ import {
 import { parseModelRef } from '../../src/store/model-ref.js';
 import { Store } from '../../src/store/store.js';
 import { NFC_NFD_PAIRS, codePoint, controlChars, shadowingModelNames, utf8OfLength } from '../helpers/hostile-names.js';
-import { randomBytes, storeSql, tempDir, tempStore } from '../helpers/store-fixtures.js';
+import { randomBytes, storeSql, tempDir, tempLocation, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import type { BackendKind } from '../helpers/store-fixtures.js';
 
 const RESERVED = [...ROUTE_WORDS, ...PROTOCOL_WORDS];
+const kinds = await testBackends();
 
 function refusal(fn: () => unknown): string {
   try {
@@ -147,8 +149,8 @@ test('quoteName escapes what a terminal would act on and cuts long names', () =>
   assert.equal(quoteName('a'.repeat(100), 10), `"${'a'.repeat(10)}…"`);
 });
 
-test('a directory import keeps the policy: control characters and NFC twins refused, NFD stored NFC, a case twin refused', async () => {
-  const t = await tempStore();
+for (const kind of kinds) test(`${kind}: a directory import keeps the policy: control characters and NFC twins refused, NFD stored NFC, a case twin refused`, async () => {
+  const t = await tempStore(kind);
   try {
     const put = (dir: string, files: Record<string, Buffer>): string => {
       const root = join(t.dir, dir);
@@ -177,8 +179,8 @@ test('a directory import keeps the policy: control characters and NFC twins refu
 });
 
 /** A store holding names written before the policy (renamed behind the importer's back, as an older Tessera stored them). */
-async function legacyStore(dir: string): Promise<{ store: Store; path: string; bytes: Buffer }> {
-  const path = join(dir, 'legacy.db');
+async function legacyStore(kind: BackendKind, dir: string): Promise<{ store: Store; path: string; bytes: Buffer; drop: () => Promise<void> }> {
+  const { location: path, drop } = tempLocation(kind, dir, 'legacy.db');
   const store = await Store.open(path);
   const bytes = randomBytes(3000, 4);
   const src = join(dir, 'w.bin');
@@ -188,45 +190,43 @@ async function legacyStore(dir: string): Promise<{ store: Store; path: string; b
   await storeSql(path, "UPDATE models SET name = 'a/files/b' WHERE name = 'tmp1' RETURNING id");
   await storeSql(path, "UPDATE models SET name = 'x//y' WHERE name = 'tmp2' RETURNING id");
   await storeSql(path, "UPDATE files SET path = 'dir/cafe\u0301 \u0001.bin' WHERE model_id = (SELECT id FROM models WHERE name = 'x//y') RETURNING id");
-  return { store, path, bytes };
+  return { store, path, bytes, drop };
 }
 
-test('names stored before the policy: found, shown, exported, removed; migrate copies them as they are and reports them', async () => {
+for (const kind of kinds) test(`${kind}: names stored before the policy: found, shown, exported, removed; migrate copies them as they are and reports them`, async () => {
   const { dir, cleanup } = tempDir();
+  const { store, bytes, drop } = await legacyStore(kind, dir);
   try {
-    const { store, bytes } = await legacyStore(dir);
+    assert.ok(await store.find(parseModelRef('a/files/b')));
+    const show = await store.show(parseModelRef('x//y:1'));
+    assert.deepEqual(show.files.map((f) => f.path), ['dir/cafe\u0301 \u0001.bin']);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    await store.export(parseModelRef('x//y'), out);
+    assert.ok(readFileSync(join(out, 'dir/cafe\u0301 \u0001.bin')).equals(bytes));
+    const target = await Store.open(join(dir, 'target.db'));
     try {
-      assert.ok(await store.find(parseModelRef('a/files/b')));
-      const show = await store.show(parseModelRef('x//y:1'));
-      assert.deepEqual(show.files.map((f) => f.path), ['dir/cafe\u0301 \u0001.bin']);
-      const out = join(dir, 'out');
-      mkdirSync(out);
-      await store.export(parseModelRef('x//y'), out);
-      assert.ok(readFileSync(join(out, 'dir/cafe\u0301 \u0001.bin')).equals(bytes));
-      const target = await Store.open(join(dir, 'target.db'));
-      try {
-        const r = await Store.migrate(store, target);
-        assert.equal(r.modelsCopied, 2);
-        assert.deepEqual(r.legacyNames.map((l) => [l.model, l.file ?? null]), [['a/files/b:1', null], ['x//y:1', null], ['x//y:1', 'dir/cafe\u0301 \u0001.bin']]);
-        assert.match(r.legacyNames[2]!.problem, /control character U\+0001/);
-        assert.deepEqual((await target.files((await target.find({ name: 'x//y' }))!)).map((f) => f.path), ['dir/cafe\u0301 \u0001.bin']);
-      } finally {
-        await target.close();
-      }
-      await store.remove(parseModelRef('a/files/b:1'));
-      assert.equal(await store.find({ name: 'a/files/b' }), undefined);
+      const r = await Store.migrate(store, target);
+      assert.equal(r.modelsCopied, 2);
+      assert.deepEqual(r.legacyNames.map((l) => [l.model, l.file ?? null]), [['a/files/b:1', null], ['x//y:1', null], ['x//y:1', 'dir/cafe\u0301 \u0001.bin']]);
+      assert.match(r.legacyNames[2]!.problem, /control character U\+0001/);
+      assert.deepEqual((await target.files((await target.find({ name: 'x//y' }))!)).map((f) => f.path), ['dir/cafe\u0301 \u0001.bin']);
     } finally {
-      await store.close();
+      await target.close();
     }
+    await store.remove(parseModelRef('a/files/b:1'));
+    assert.equal(await store.find({ name: 'a/files/b' }), undefined);
   } finally {
+    await store.close();
+    await drop();
     cleanup();
   }
 });
 
-test('migrate stops before copying anything when the source holds a path no store may hold', async () => {
+for (const kind of kinds) test(`${kind}: migrate stops before copying anything when the source holds a path no store may hold`, async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const { store, path } = await legacyStore(dir);
+    const { store, path, drop } = await legacyStore(kind, dir);
     await storeSql(path, "UPDATE files SET path = '../escape.bin' WHERE model_id = (SELECT id FROM models WHERE name = 'a/files/b') RETURNING id");
     const target = await Store.open(join(dir, 'target.db'));
     try {
@@ -235,6 +235,7 @@ test('migrate stops before copying anything when the source holds a path no stor
     } finally {
       await target.close();
       await store.close();
+      await drop();
     }
   } finally {
     cleanup();
