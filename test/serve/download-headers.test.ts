@@ -142,4 +142,13 @@ test('PUT evaluates If-Match and If-None-Match against what GET of the same URL 
   assert.equal(made.status, 201, made.body.toString());
   assert.equal(made.json<{ version: string }>().version, '2');
   assert.equal((await http(latest, { method: 'PUT', body: second, headers: { 'If-Match': firstTag } })).status, 412, 'the latest changed');
+  // Another process imports a version behind the server's back: the preconditions see it.
+  const third = randomBytes(500, 11);
+  mkdirSync(join(s.dir, 'other'));
+  writeFileSync(join(s.dir, 'other', 'w.bin'), third);
+  assert.equal((await s.store.import(join(s.dir, 'other', 'w.bin'), { name: 'up' })).model.version, 3);
+  const thirdTag = `"${createHash('sha256').update(third).digest('hex')}"`;
+  const fourth = await http(latest, { method: 'PUT', body: randomBytes(500, 12), headers: { 'If-Match': thirdTag } });
+  assert.equal(fourth.status, 201, fourth.body.toString());
+  assert.equal(fourth.json<{ version: string }>().version, '4');
 });

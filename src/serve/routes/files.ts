@@ -145,13 +145,17 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
   const name = checkNewModelName(nameText ?? '');
   const version = parseVersion(versionText);
   const path = checkNewFilePath(pathText);
-  // If-Match / If-None-Match hold against what GET of this URL answers: checked before the
-  // body is received (no point taking gigabytes to refuse them), and again under the write lock.
+  // If-Match / If-None-Match hold against what GET of this URL answers: checked before the body
+  // is received (no point taking gigabytes to refuse them), on a fresh catalog (another process
+  // may have imported since), and again under the write lock, where they decide.
   const checkPreconditions = (): void => {
     const v = ctx.catalog.find(name, version);
     preconditionsForPut(req.headers, v && findStoredPath(v.files, path));
   };
-  checkPreconditions();
+  if (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined) {
+    await ctx.catalog.refresh();
+    checkPreconditions();
+  }
   const up = await receiveUpload(req, path, ctx.opts.maxUploadBytes);
   try {
     const result = await ctx.writes.run(async () => {
