@@ -18,6 +18,8 @@ export type ErrorKind =
   | 'not-allowed'
   /** Exists already with other content; would contradict what is stored. */
   | 'conflict'
+  /** A condition the request set on the stored state (If-Match, If-None-Match) does not hold. */
+  | 'precondition-failed'
   /** Past a size limit. */
   | 'too-large'
   /** Well-formed, but not something Tessera does (a content encoding, a model it cannot serve). */
@@ -39,6 +41,7 @@ export class TesseraError extends Error {
 export const invalid = (message: string): TesseraError => new TesseraError('invalid', message);
 export const notFound = (message: string): TesseraError => new TesseraError('not-found', message);
 export const conflict = (message: string): TesseraError => new TesseraError('conflict', message);
+export const preconditionFailed = (message: string): TesseraError => new TesseraError('precondition-failed', message);
 export const tooLarge = (message: string): TesseraError => new TesseraError('too-large', message);
 export const unsupported = (message: string): TesseraError => new TesseraError('unsupported', message);
 export const unavailable = (message: string): TesseraError => new TesseraError('unavailable', message);

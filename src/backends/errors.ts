@@ -10,10 +10,15 @@
  * sqlite/errors.ts and postgres/errors.ts.
  */
 
-/** A known outside failure of a store; the driver's error is kept as `cause` (printed with --debug). */
+/**
+ * A known outside failure of a store; the driver's error is kept as `cause`
+ * (printed with --debug). The message starts with the store's location,
+ * kept apart too, so that the server can tell its clients "the store"
+ * instead of a path or host of its machine (src/serve/http/errors.ts).
+ */
 export class StoreFault extends Error {
-  constructor(message: string, cause: unknown) {
-    super(message, { cause });
+  constructor(readonly storeLocation: string, text: string, cause: unknown) {
+    super(`${storeLocation}: ${text}`, { cause });
     this.name = 'StoreFault';
   }
 }

@@ -253,7 +253,7 @@ export class SqlBackend implements Backend {
     // Bases only for the rows this call inserted: a chunk stored by someone else keeps its own encoding.
     await this.insertBases(inserted.map((p) => ({ id: ids[p]!, bases: rows[p]!.bases })));
     return ids.map((id, p) => {
-      if (id === undefined) throw new Error(`${this.location}: chunk ${rows[p]!.hash.toString('hex')} neither inserted nor found`);
+      if (id === undefined) throw new Error(`chunk ${rows[p]!.hash.toString('hex')} neither inserted nor found in the store`);
       return id;
     });
   }
@@ -307,7 +307,7 @@ export class SqlBackend implements Backend {
   private inOrder<T>(ids: number[], found: Map<number, T>): T[] {
     return ids.map((id) => {
       const c = found.get(id);
-      if (c === undefined) throw new Error(`${this.location}: chunk ${id} is missing from the store`);
+      if (c === undefined) throw new Error(`chunk ${id} is missing from the store`);
       return c;
     });
   }

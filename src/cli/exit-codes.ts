@@ -10,7 +10,8 @@ import { kindOf } from '../errors.js';
  *      outside (disk full, store locked, database gone), an internal error
  *   2  bad usage or invalid input (arguments, model files, request files)
  *   3  not found (no such model, version, file or store)
- *   4  conflict (exists already with other content, another chunk size)
+ *   4  conflict (exists already with other content, another chunk size; a
+ *      failed precondition, which only the server meets)
  *   5  unavailable (a model `tessera repair` marked unavailable)
  */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4, unavailable: 5 } as const;
@@ -23,6 +24,7 @@ const BY_KIND: Record<ErrorKind, number> = {
   'unsupported': EXIT.usage,
   'not-found': EXIT.notFound,
   'conflict': EXIT.conflict,
+  'precondition-failed': EXIT.conflict,
   'unavailable': EXIT.unavailable,
   'over-capacity': EXIT.failure,
   'damaged': EXIT.failure,

@@ -36,10 +36,10 @@ import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
-import type { ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
+import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
 
 /** The store's JSON (stats, ls, show) is declared in src/wire, shared with the dashboard. */
-export type { ModelDetails, ModelListEntry, ModelStats, StoreStats };
+export type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats };
 
 export interface StoreImportOptions {
   name: string;
@@ -56,6 +56,8 @@ export interface StoreImportOptions {
   workerThreads?: boolean;
   /** An example inference request kept with the model (the dashboard's "try it" starts from it). */
   example?: ExampleRequest;
+  /** Name files in messages by their path inside the model, not by where they are on disk (an upload). */
+  relativeNames?: boolean;
 }
 
 export interface ModelSummary extends ModelRow {
@@ -333,8 +335,8 @@ export class Store {
     return this.db.totals();
   }
 
-  /** Totals and savings for the store and for each model. */
-  async stats(): Promise<StoreStats> {
+  /** Totals and savings for the store and for each model, and where the store is. */
+  async stats(): Promise<LocatedStoreStats> {
     const totals = await this.db.totals();
     const entries = await this.catalog();
     const refs = new Map(entries.map(({ model: m }) => [m.id, formatModelRef(m.name, m.version)]));

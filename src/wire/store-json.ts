@@ -116,9 +116,15 @@ export interface StoreTotals {
   dbBytes: number;
 }
 
-/** `tessera stats --json`, GET /api/stats. */
+/** GET /api/stats: the store's totals and models; not where it lives (a path of the server's machine is no client's business). */
 export interface StoreStats extends StoreTotals, Savings {
+  /** 'sqlite' or 'postgres'. */
   backend: string;
-  location: string;
   perModel: ModelStats[];
+}
+
+/** `tessera stats --json`: the same with the store's location (the CLI's user owns the machine). */
+export interface LocatedStoreStats extends StoreStats {
+  /** The SQLite file, or the PostgreSQL URL without its password. */
+  location: string;
 }

@@ -68,6 +68,8 @@ for (const kind of await testBackends()) {
         [['import', bad, '--name', 'x', '--store', store], /broken\.safetensors/],
         [['export', 'nope', '--out', join(dir, 'o'), '--store', store], /no model named "nope"/],
         [['show', 'bad name!', '--store', store], /invalid model name/],
+        [['import', bad, '--name', 'a/files/b', '--store', store], /invalid model name "a\/files\/b": its part "files" is a word the server's URLs use/],
+        [['import', bad, '--name', 'a//b', '--store', store], /invalid model name "a\/\/b": it has an empty part/],
         [['rm', 'nope:3', '--store', store], /no model nope:3/],
       ];
       for (const [args, re] of cases) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { VAD_MODELS, randomBytes, randomWeights } from '../helpers/store-fixtures.js';
 import { http, postJson, serveModels } from './helpers.js';
 import type { TestServer } from './helpers.js';
-import { parseRange } from '../../src/serve/routes/files.js';
+import { parseRange } from '../../src/serve/http/range.js';
 
 const V5 = VAD_MODELS[1]!;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -72,7 +72,7 @@ async function refresh(): Promise<void> {
     stats = s;
     byId('banner').hidden = true;
     byId('token').classList.remove('attention');
-    byId('store').textContent = `${s.backend} store · ${s.location}`;
+    byId('store').textContent = `${s.backend} store`;
     renderOverview(byId('overview'), s);
     renderWhere(byId('where'), s);
     renderTimeline(byId('timeline'), s.perModel);

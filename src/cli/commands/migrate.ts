@@ -6,6 +6,7 @@ import { bytes } from '../../wire/format.js';
 import { Store } from '../../store/store.js';
 import { invalid, notFound } from '../../errors.js';
 import { isPostgresUrl } from '../../store/store.js';
+import { quoteName } from '../../store/names.js';
 import { backendConfigFromEnv } from '../config.js';
 
 interface MigrateFlags {
@@ -42,6 +43,9 @@ export function register(program: Command): void {
           console.log(`migrated ${r.models} model(s) from ${from.location} to ${to.location} in ${seconds.toFixed(2)} s: `
             + `${r.modelsCopied} copied, ${r.modelsPresent} already there; ${r.chunksCopied} chunks (${bytes(r.storedBytesCopied)}) written, ${r.chunksPresent} already there`);
           console.log(`verified ${r.filesVerified} file(s), ${bytes(r.bytesVerified)}: every one rebuilt from the target matches its SHA-256`);
+          for (const l of r.legacyNames) {
+            console.log(`note: ${l.model}${l.file === undefined ? '' : ` file ${quoteName(l.file)}`} breaks the name policy (${l.problem}); stored before it, it was copied as it is`);
+          }
         } finally {
           await to.close();
         }

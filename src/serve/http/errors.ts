@@ -4,7 +4,7 @@ import { TesseraError } from '../../errors.js';
 /**
  * The one place an error becomes an HTTP answer: a TesseraError's kind picks
  * the status; anything else is an internal failure (500). The message goes
- * to the client as {"error": message}.
+ * to the client as {"error": message} (without the store's location: publicMessage).
  */
 const STATUS: Record<ErrorKind, number> = {
   'invalid': 400,
@@ -12,6 +12,7 @@ const STATUS: Record<ErrorKind, number> = {
   'not-found': 404,
   'not-allowed': 405,
   'conflict': 409,
+  'precondition-failed': 412,
   'too-large': 413,
   'unsupported': 415,
   'unavailable': 503,
@@ -36,9 +37,25 @@ export function statusOf(e: unknown): number {
   return e instanceof TesseraError ? STATUS[e.kind] : 500;
 }
 
+/**
+ * An error's message as a client may read it. An outside failure of the store
+ * (StoreFault, src/backends/errors.ts, which the server cannot import) starts
+ * with the store's location, a path or host of the server's machine: it says
+ * "the store" instead. The causes are searched too, so a fault wrapped in
+ * another message (a model that failed to load) is covered as well.
+ */
+export function publicMessage(e: unknown): string {
+  let message = e instanceof Error ? e.message : String(e);
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    const location: unknown = (c as { storeLocation?: unknown }).storeLocation;
+    if (typeof location === 'string' && location !== '') message = message.split(location).join('the store');
+  }
+  return message;
+}
+
 export function answerOf(e: unknown): ErrorAnswer {
   const headers: Record<string, string> = {};
   if (e instanceof NotAllowed) headers.Allow = e.allow.join(', ');
   if (e instanceof TesseraError && e.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="tessera"';
-  return { status: statusOf(e), message: e instanceof Error ? e.message : String(e), headers };
+  return { status: statusOf(e), message: publicMessage(e), headers };
 }

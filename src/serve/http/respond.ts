@@ -1,9 +1,14 @@
+import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 
-/** Sends a JSON value (or pre-serialized JSON text). */
+/**
+ * Sends a JSON value (or pre-serialized JSON text). The reason phrase is
+ * given: writeHead keeps the one of an earlier call that failed (a header it
+ * refused), and an error answered after it would go out as "500 OK".
+ */
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), ...headers });
+  res.writeHead(status, STATUS_CODES[status] ?? 'Unknown', { 'Content-Type': 'application/json', 'Content-Length': String(body.length), ...headers });
   res.end(body);
 }
 

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TesseraError, invalid, tooLarge } from '../../errors.js';
 import { bodyDecoder, decodeError, parseContentEncoding } from './content-encoding.js';
+// A path inside a model keeps the store's name policy: checked again here, where it becomes a file.
+import { checkNewFilePath as checkModelPath, quoteName } from '../../store/names.js';
 
 export interface ReceivedUpload {
   /** The directory to import: it holds the one file at its relative path. */
@@ -17,13 +19,16 @@ export interface ReceivedUpload {
   cleanup(): void;
 }
 
-/** A path inside a model: relative, '/'-separated, no '.', '..' or empty parts. */
-export function checkModelPath(p: string): string {
-  const parts = p.split('/');
-  if (p.length === 0 || p.length > 1024 || parts.some((s) => s === '' || s === '.' || s === '..') || p.includes('\\') || p.includes('\0') || posix.isAbsolute(p)) {
-    throw invalid(`invalid file path "${p}": use a relative path of '/'-separated names, without '.', '..' or empty parts`);
-  }
-  return p;
+/**
+ * A failure to receive `relPath`, in words that name no path of the server's
+ * (the client has no business knowing its temporary directory): a file-system
+ * error is the server's (500), any other the request's (400).
+ */
+function receiveError(e: unknown, relPath: string): Error {
+  if (e instanceof TesseraError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err.path === 'string') return new Error(`could not keep the upload of ${quoteName(relPath)} on the server (${err.code ?? 'file-system error'})`);
+  return invalid(`upload of ${quoteName(relPath)} failed: ${err.message}`);
 }
 
 /** Counts the bytes passing through, and fails with 413 past `limit` (`what` says which bytes, for the message). */
@@ -56,7 +61,12 @@ export async function receiveUpload(req: IncomingMessage, relPath: string, limit
   const coding = parseContentEncoding(req.headers['content-encoding']);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(`upload of ${declared} bytes is over the limit of ${limit} bytes (--max-upload)`);
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-upload-'));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-upload-'));
+  } catch (e) {
+    throw receiveError(e, relPath);
+  }
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   const root = join(dir, 'model');
   const dest = join(root, ...relPath.split('/'));
@@ -84,9 +94,10 @@ export async function receiveUpload(req: IncomingMessage, relPath: string, limit
   } catch (e) {
     req.unpipe(head);
     cleanup();
+    // A limit (413) or client error may reach the decoder stage too: a TesseraError passes as it is.
     if (e instanceof TesseraError) throw e;
     if (decoder && e === decoderError) throw decodeError(decoder.coding, e as Error);
-    throw invalid(`upload failed: ${(e as Error).message}`);
+    throw receiveError(e, relPath);
   }
   const size = file.bytes();
   if (size === 0) {

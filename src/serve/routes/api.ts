@@ -3,11 +3,12 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { listEntries } from '../../store/store.js';
 import type { SharingMatrix } from '../../wire/sharing-json.js';
+import type { StoreStats } from '../../wire/store-json.js';
 import { checkName, parseVersion } from './lookup.js';
 
 /**
  * The store as the CLI prints it with --json, for the dashboard and scripts:
- * /api/stats = `tessera stats --json`, /api/models = `tessera ls --json`,
+ * /api/stats = `tessera stats --json` without the store's location, /api/models = `tessera ls --json`,
  * /api/models/{name}[/versions/{v}] = `tessera show --json`,
  * /api/sharing = `tessera sharing --json`. Reads wait for the server's own
  * write in progress, so they never see half an upload.
@@ -19,7 +20,15 @@ export function apiRoutes(router: Router, ctx: ServeContext): void {
 
   router.add({
     name: 'api_stats', pattern: /^\/api\/stats$/,
-    methods: { GET: { handler: async ({ res }) => sendJson(res, 200, await read(() => ctx.store.stats())) } },
+    methods: {
+      GET: {
+        handler: async ({ res }) => {
+          // All of `tessera stats --json` but the store's location: a path (or host) of the server's machine.
+          const { location: _, ...stats } = await read(() => ctx.store.stats());
+          sendJson(res, 200, stats satisfies StoreStats);
+        },
+      },
+    },
   });
   router.add({
     name: 'api_models', pattern: /^\/api\/models$/,

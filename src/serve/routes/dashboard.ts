@@ -42,9 +42,8 @@ export function dashboardRoutes(router: Router, dir = DASHBOARD_DIR): void {
           try {
             body = await load(rel);
           } catch {
-            if (rel === 'index.html') {
-              throw notFound(`the dashboard is not built (no ${join(dir, 'index.html')}): run \`npm run build\``);
-            }
+            // Where the dashboard should be is a path of the server's machine: not in the answer.
+            if (rel === 'index.html') throw notFound('the dashboard is not built (no dist/web/index.html): run `npm run build`');
             throw notFound(`no such file: /${rel}`);
           }
           res.writeHead(200, {

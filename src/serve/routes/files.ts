@@ -3,36 +3,23 @@ import type { FileRow } from '../../store/store.js';
 import { keyOf } from '../catalog.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
-import { TesseraError, conflict, notFound } from '../../errors.js';
+import { conflict, notFound, preconditionFailed } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { DamagedFileError } from '../../store/read/file-reader.js';
-import { checkModelPath, receiveUpload } from '../http/upload.js';
+import { receiveUpload } from '../http/upload.js';
+import { contentDisposition } from '../http/content-disposition.js';
+import { parseRange } from '../http/range.js';
+import { ifMatchFails, ifNoneMatchFails } from '../http/preconditions.js';
+import { checkNewFilePath, checkNewModelName, findStoredPath, quoteName } from '../../store/names.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
 import type { UploadResult } from '../../wire/upload.js';
-import { checkName, findServable, findVersion, parseVersion } from './lookup.js';
+import { findServable, findVersion, parseVersion } from './lookup.js';
 import { MODEL } from './models.js';
 
-/** A single `bytes=` range, resolved against the size; undefined: serve the whole file (absent, malformed or several ranges). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size };
-  }
-  const start = Number(m[1]);
-  const last = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (m[2] !== '' && Number(m[2]) < start) return undefined;
-  if (start >= size) return 'unsatisfiable';
-  return { start, end: last + 1 };
-}
-
 function fileOf(v: CatalogVersion, path: string): FileRow {
-  const f = v.files.find((x) => x.path === path);
-  if (!f) throw notFound(`model ${keyOf(v.model)} has no file "${path}"; its files are ${v.files.map((x) => `"${x.path}"`).join(', ')}`);
+  const f = findStoredPath(v.files, path);
+  if (!f) throw notFound(`model ${keyOf(v.model)} has no file ${quoteName(path)}; its files are ${v.files.map((x) => quoteName(x.path)).join(', ')}`);
   return f;
 }
 
@@ -68,20 +55,33 @@ async function write(res: ServerResponse, b: Buffer, stallMs: number): Promise<b
   return !res.destroyed;
 }
 
-async function download(ctx: ServeContext, v: CatalogVersion, path: string, req: { headers: Record<string, string | string[] | undefined>; method?: string }, res: ServerResponse): Promise<void> {
+/** A file's entity tag: its SHA-256, a strong validator (the bytes of a stored file never change). */
+const etagOf = (file: FileRow): string => `"${file.sha256.toString('hex')}"`;
+
+type Headers = Record<string, string | string[] | undefined>;
+const header = (headers: Headers, name: string): string | undefined => {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+};
+
+async function download(ctx: ServeContext, v: CatalogVersion, path: string, req: { headers: Headers; method?: string }, res: ServerResponse): Promise<void> {
   const file = fileOf(v, path);
-  const hex = file.sha256.toString('hex');
-  const etag = `"${hex}"`;
+  const etag = etagOf(file);
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream',
     'Accept-Ranges': 'bytes',
     ETag: etag,
     'Repr-Digest': `sha-256=:${file.sha256.toString('base64')}:`,
-    'Content-Disposition': `attachment; filename="${(path.split('/').pop() ?? 'model').replace(/["\\\r\n]/g, '_')}"`,
+    'Content-Disposition': contentDisposition(file.path),
     'Cache-Control': 'no-cache',
   };
-  const inm = req.headers['if-none-match'];
-  if (typeof inm === 'string' && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) {
+  // Preconditions in RFC 9110's order (section 13.2.2): If-Match, then If-None-Match, then Range.
+  if (ifMatchFails(header(req.headers, 'if-match'), etag)) {
+    res.writeHead(412, { ...headers, 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: `precondition failed: If-Match does not name the file's current ETag ${etag}` }));
+    return;
+  }
+  if (ifNoneMatchFails(header(req.headers, 'if-none-match'), etag)) {
     res.writeHead(304, headers);
     res.end();
     return;
@@ -127,29 +127,50 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
   res.end();
 }
 
-async function upload(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined, path: string, req: Parameters<typeof receiveUpload>[0], res: ServerResponse): Promise<void> {
-  const name = checkName(nameText);
+/** Refuses a PUT whose If-Match or If-None-Match fails against `current`, the file GET of the same URL would answer (undefined: none). */
+function preconditionsForPut(headers: Headers, current: FileRow | undefined): void {
+  const etag = current && etagOf(current);
+  if (ifMatchFails(header(headers, 'if-match'), etag)) {
+    throw preconditionFailed(etag === undefined
+      ? 'precondition failed: If-Match, but this URL holds no file yet'
+      : `precondition failed: If-Match does not name the current ETag ${etag} of the file at this URL`);
+  }
+  if (ifNoneMatchFails(header(headers, 'if-none-match'), etag)) {
+    throw preconditionFailed(`precondition failed: If-None-Match, but this URL holds the file ${etag} already`);
+  }
+}
+
+async function upload(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined, pathText: string, req: Parameters<typeof receiveUpload>[0], res: ServerResponse): Promise<void> {
+  // A new name keeps the name policy; the path is stored (and answered) NFC.
+  const name = checkNewModelName(nameText ?? '');
   const version = parseVersion(versionText);
-  checkModelPath(path);
+  const path = checkNewFilePath(pathText);
+  // If-Match / If-None-Match hold against what GET of this URL answers: checked before the body
+  // is received (no point taking gigabytes to refuse them), on a fresh catalog (another process
+  // may have imported since), and again under the write lock, where they decide.
+  const checkPreconditions = (): void => {
+    const v = ctx.catalog.find(name, version);
+    preconditionsForPut(req.headers, v && findStoredPath(v.files, path));
+  };
+  if (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined) {
+    await ctx.catalog.refresh();
+    checkPreconditions();
+  }
   const up = await receiveUpload(req, path, ctx.opts.maxUploadBytes);
   try {
     const result = await ctx.writes.run(async () => {
       await ctx.catalog.reload();
+      checkPreconditions();
       const existing = version !== undefined ? ctx.catalog.find(name, version) : undefined;
       if (existing) {
         const same = existing.files.length === 1 && existing.files[0]!.path === path && existing.files[0]!.sha256.equals(up.sha256);
         if (!same) throw conflict(`model ${keyOf(existing.model)} already exists with other files; upload as another version or without a version`);
         return { model: existing.model, created: false };
       }
-      try {
-        const r = await ctx.store.import(up.root, { name, version });
-        await ctx.catalog.reload();
-        return { model: r.model, created: r.created };
-      } catch (e) {
-        // Name the file as the client sent it, not by the temporary directory it was received into.
-        if (e instanceof TesseraError) throw new TesseraError(e.kind, e.message.split(up.root + '/').join(''), { cause: e });
-        throw e;
-      }
+      // Messages name the file as the client sent it, not by the temporary directory it was received into.
+      const r = await ctx.store.import(up.root, { name, version, relativeNames: true });
+      await ctx.catalog.reload();
+      return { model: r.model, created: r.created };
     });
     ctx.metrics.uploads.inc({ result: result.created ? 'created' : 'unchanged' });
     const location = `/v2/models/${encodeURIComponent(result.model.name)}/versions/${result.model.version}/files/${path.split('/').map(encodeURIComponent).join('/')}`;

@@ -1,4 +1,4 @@
-import { validateModelName } from '../../store/model-ref.js';
+import { checkModelNameToFind } from '../../store/names.js';
 import { unavailableMessage } from '../../store/store.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
@@ -11,13 +11,10 @@ export function parseVersion(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+/** A model name from a URL, to look up: any name a store may hold (names stored before the name policy too). */
 export function checkName(name: string | undefined): string {
   if (name === undefined) throw invalid('no model name');
-  try {
-    return validateModelName(name);
-  } catch (e) {
-    throw invalid((e as Error).message);
-  }
+  return checkModelNameToFind(name);
 }
 
 /** A model version from the URL's name and optional version: 400 for a malformed one, 404 for an unknown one. */

@@ -9,6 +9,7 @@ import type { ReadStats } from '../../store/read/chunk-reader.js';
 import { OnnxModel } from './onnx-runtime.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
 import { SessionCache } from './session-cache.js';
+import { publicMessage } from '../http/errors.js';
 import type { Lease } from './session-cache.js';
 
 export interface ModelManagerOptions {
@@ -145,7 +146,8 @@ export class ModelManager {
       this.metrics.modelLoadSeconds.observe((t2 - t0) / 1000);
       return model;
     } catch (e) {
-      const msg = (e as Error).message;
+      // Kept as the model's state for clients (/v2/repository/index): without the store's location.
+      const msg = publicMessage(e);
       this.failures.set(key, `model ${key} failed to load: ${msg}`);
       this.metrics.modelLoads.inc({ result: 'error' });
       throw new Error(`model ${key} failed to load: ${msg}`, { cause: e });

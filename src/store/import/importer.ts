@@ -14,7 +14,7 @@ import { filePieces } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
 import type { ChunkAccounting } from './chunk-writer.js';
 import { EncodePool } from '../../codec/index.js';
-import { validateModelName } from '../model-ref.js';
+import { caseTwin, checkNewModelName, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
 import { segmentKindCode } from '../format.js';
 
@@ -32,6 +32,8 @@ export interface ImportOptions {
   metadata?: Record<string, unknown>;
   /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
   afterChunks?: (modelId: number) => Promise<void>;
+  /** Name files in messages by their path inside the model (an upload: see collectInputs). */
+  relativeNames?: boolean;
 }
 
 /** What an import did: the chunk accounting of ChunkWriter (chunks seen, new, delta-coded) and the model. */
@@ -87,10 +89,10 @@ async function sameFiles(backend: Backend, model: ModelRow, files: { relPath: st
  * any model, or earlier in this import) are referenced, not written again.
  */
 export async function importModel(backend: Backend, path: string, opts: ImportOptions): Promise<ImportResult> {
-  validateModelName(opts.name);
+  checkNewModelName(opts.name);
   // Reading and validating every file's structure happens before the
   // transaction: a malformed file is rejected with nothing written.
-  const inputs = collectInputs(path);
+  const inputs = collectInputs(path, { relativeNames: opts.relativeNames });
   const logicalBytes = inputs.reduce((n, f) => n + f.size, 0);
   const formats = new Set(inputs.map((f) => f.segmentation.format));
   const format = formats.size === 1 ? [...formats][0]! : 'mixed';
@@ -116,6 +118,10 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       const stored = await backend.claimSetting(SETTING_CHUNK_SIZE, String(opts.chunkSize));
       if (Number(stored) !== opts.chunkSize) throw chunkSizeConflict(stored, opts.chunkSize);
       const latest = await backend.findModel(opts.name);
+      if (!latest) {
+        const twin = caseTwin(opts.name, (await backend.listModels()).map((m) => m.name));
+        if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
+      }
       const encoder = await opts.makeEncoder(inputs);
       const version = opts.version ?? (await backend.nextVersion(opts.name));
       const modelId = await backend.insertModel({
@@ -190,7 +196,7 @@ async function chunkFile(
     });
   };
   try {
-    if (src.size !== input.size) throw new Error(`${input.absPath}: file changed size during import`);
+    if (src.size !== input.size) throw new Error(`${input.label}: file changed size during import`);
     for (const batch of filePieces(src, segs, chunkSize, cdc, fileHash)) {
       const { ids } = await writer.submit(batch, segs);
       inFlight.push({ pieces: batch.map((p) => ({ segment: p.segment, index: p.index, length: p.data.length })), ids });

@@ -4,12 +4,16 @@ import { FileSource } from '../../io/file-source.js';
 import { FormatError } from '../../formats/errors.js';
 import { segmentFile } from '../../formats/index.js';
 import type { Segment, Segmentation, TensorSegment } from '../../formats/segment.js';
+import { invalid } from '../../errors.js';
+import { checkNewFilePath, filePathProblem, quoteName } from '../names.js';
 
 /** One file of a model about to be imported. */
 export interface InputFile {
   absPath: string;
-  /** Path inside the model, '/'-separated. */
+  /** Path inside the model, '/'-separated, NFC (names.ts): the stored path. */
   relPath: string;
+  /** What messages call the file: its path as given (the CLI), or its path inside the model (an upload). */
+  label: string;
   size: number;
   segmentation: Segmentation;
 }
@@ -44,60 +48,85 @@ export function fillGaps(file: string, size: number, tensors: TensorSegment[]): 
   return out;
 }
 
-function segmentPath(absPath: string): Segmentation {
+/** The file's segments; a reader's complaint names the file by `label` (the reader knows it by its path on disk). */
+function segmentPath(absPath: string, label: string): Segmentation {
   const src = new FileSource(absPath);
   try {
     return segmentFile(src, absPath);
+  } catch (e) {
+    if (e instanceof FormatError && e.file === absPath && label !== absPath) throw new FormatError(label, e.cause_);
+    throw e;
   } finally {
     src.close();
   }
+}
+
+export interface CollectOptions {
+  /**
+   * Name files in messages by their path inside the model, not by where they
+   * are on disk: an upload's files sit in the server's temporary directory,
+   * which is none of the client's business.
+   */
+  relativeNames?: boolean;
 }
 
 /**
  * The files of a model: one file, or every regular file below a directory
  * (relative paths kept). ONNX external-data files named by a model file are
  * segmented by the tensors the model file places in them, and are added to a
- * single-file import from beside the model file.
+ * single-file import from beside the model file. Every path inside the model
+ * must keep the name policy (names.ts) and is stored NFC.
  */
-export function collectInputs(path: string): InputFile[] {
+export function collectInputs(path: string, opts: CollectOptions = {}): InputFile[] {
   const st = statSync(path);
   const root = st.isDirectory() ? path : dirname(path);
   const rels: string[] = [];
   if (st.isDirectory()) walk(root, root, rels);
   else rels.push(basename(path));
   if (rels.length === 0) throw new Error(`${path}: no files to import`);
+  const label = (stored: string, onDisk: string): string => (opts.relativeNames ? stored : join(root, onDisk));
 
+  /** By stored (NFC) path. */
   const files = new Map<string, InputFile>();
-  const external = new Map<string, { tensors: TensorSegment[]; namedBy: string; format: string }>();
+  const onDiskOf = new Map<string, string>();
+  const external = new Map<string, { tensors: TensorSegment[]; namedBy: string; onDisk: string; format: string }>();
   for (const rel of rels) {
+    const relPath = checkNewFilePath(rel);
+    const twin = onDiskOf.get(relPath);
+    if (twin !== undefined) throw invalid(`${quoteName(twin)} and ${quoteName(rel)} are one path once normalized to NFC; rename one`);
+    onDiskOf.set(relPath, rel);
     const absPath = join(root, rel);
-    const size = statSync(absPath).size;
-    const segmentation = segmentPath(absPath);
-    files.set(rel, { absPath, relPath: rel, size, segmentation });
-    for (const c of segmentation.companions ?? []) {
-      const target = posix.normalize(posix.join(posix.dirname(rel), c.relPath));
-      if (target.startsWith('../') || target === '..' || posix.isAbsolute(target)) {
-        throw new FormatError(absPath, `external data location "${c.relPath}" points outside the model directory`);
+    const name = label(relPath, rel);
+    const f: InputFile = { absPath, relPath, label: name, size: statSync(absPath).size, segmentation: segmentPath(absPath, name) };
+    files.set(relPath, f);
+    for (const c of f.segmentation.companions ?? []) {
+      const onDisk = posix.normalize(posix.join(posix.dirname(rel), c.relPath));
+      if (onDisk.startsWith('../') || onDisk === '..' || posix.isAbsolute(onDisk)) {
+        throw new FormatError(name, `external data location ${quoteName(c.relPath)} points outside the model directory`);
       }
-      const e = external.get(target) ?? { tensors: [], namedBy: absPath, format: c.format ?? 'onnx-external-data' };
+      // The companion is stored under this path: it keeps the policy like any other.
+      const target = onDisk.normalize('NFC');
+      const why = filePathProblem(target);
+      if (why !== undefined) throw new FormatError(name, `external data location ${quoteName(c.relPath)}: ${why}`);
+      const e = external.get(target) ?? { tensors: [], namedBy: name, onDisk, format: c.format ?? 'onnx-external-data' };
       e.tensors.push(...c.tensors);
       external.set(target, e);
     }
   }
   for (const [target, e] of external) {
     let f = files.get(target);
-    const absPath = join(root, target);
     if (!f) {
+      const absPath = join(root, e.onDisk);
       let size: number;
       try {
         size = statSync(absPath).size;
       } catch {
         throw new FormatError(e.namedBy, `external data file "${target}" is missing`);
       }
-      f = { absPath, relPath: target, size, segmentation: { format: e.format, segments: [] } };
+      f = { absPath, relPath: target, label: label(target, e.onDisk), size, segmentation: { format: e.format, segments: [] } };
       files.set(target, f);
     }
-    f.segmentation = { format: e.format, segments: fillGaps(absPath, f.size, e.tensors) };
+    f.segmentation = { format: e.format, segments: fillGaps(f.label, f.size, e.tensors) };
   }
   return [...files.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
 }

@@ -1,7 +1,9 @@
 import type { Backend, FileRow, ModelRow, NewChunk } from '../../backends/backend.js';
 import { encodeChunk } from '../../codec/index.js';
 import { chunkHash, MAX_DELTA_DEPTH, SETTING_CHUNK_SIZE } from '../format.js';
-import { conflict } from '../../errors.js';
+import { conflict, invalid } from '../../errors.js';
+import { filesByModel } from '../files.js';
+import { checkModelNameToFind, filePathProblem, modelNameProblem, quoteName, storedPathProblem } from '../names.js';
 import { formatModelRef } from '../model-ref.js';
 import type { StoreReaders } from '../read/file-reader.js';
 import { DamagedFileError } from '../read/file-reader.js';
@@ -35,6 +37,45 @@ export interface MigrateResult {
   /** Files reconstructed from the target and checked against their SHA-256. */
   filesVerified: number;
   bytesVerified: number;
+  /**
+   * Names and paths of the source that the name policy (names.ts) refuses
+   * for new ones: stored before it, they are copied as they are.
+   */
+  legacyNames: LegacyName[];
+}
+
+/** A stored model name, or a file path of a model, that breaks the name policy. */
+export interface LegacyName {
+  model: string;
+  file?: string;
+  problem: string;
+}
+
+/**
+ * The source's names against the name policy. A name or path stored before
+ * the policy is copied as it is (reading and serving it keep working) and
+ * reported; one no store may hold (a path that would leave a directory
+ * written below, a name the lookups cannot spell) means a damaged or
+ * hand-made source: the migration stops before it copies anything.
+ */
+async function checkNames(src: Backend, models: ModelRow[]): Promise<LegacyName[]> {
+  const files = await filesByModel(src);
+  const legacy: LegacyName[] = [];
+  for (const m of models) {
+    const ref = formatModelRef(m.name, m.version);
+    const nameProblem = modelNameProblem(m.name);
+    if (nameProblem !== undefined) {
+      checkModelNameToFind(m.name);
+      legacy.push({ model: ref, problem: nameProblem });
+    }
+    for (const f of files.get(m.id) ?? []) {
+      const unsafe = storedPathProblem(f.path);
+      if (unsafe !== undefined) throw invalid(`${src.location}: ${ref} has the file path ${quoteName(f.path)}, which no store may hold: ${unsafe}`);
+      const problem = filePathProblem(f.path) ?? (f.path.normalize('NFC') !== f.path ? 'it is not in Unicode NFC' : undefined);
+      if (problem !== undefined) legacy.push({ model: ref, file: f.path, problem });
+    }
+  }
+  return legacy;
 }
 
 /**
@@ -64,7 +105,11 @@ export interface MigrateResult {
 export async function migrateStore(src: Backend, dst: Backend, target: StoreReaders, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const result: MigrateResult = {
     models: 0, modelsCopied: 0, modelsPresent: 0, chunksCopied: 0, storedBytesCopied: 0, chunksPresent: 0, filesVerified: 0, bytesVerified: 0,
+    legacyNames: [],
   };
+  // By id: the order of import, so a model's files are copied before those of models imported after it.
+  const models = (await src.listModels()).sort((a, b) => a.id - b.id);
+  result.legacyNames = await checkNames(src, models);
 
   const srcChunkSize = await src.getSetting(SETTING_CHUNK_SIZE);
   if (srcChunkSize !== undefined) {
@@ -136,8 +181,6 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
     }
   };
 
-  // By id: the order of import, so a model's files are copied before those of models imported after it.
-  const models = (await src.listModels()).sort((a, b) => a.id - b.id);
   const modelMap = new Map<number, ModelRow>();
   for (const m of models) {
     result.models++;

@@ -145,7 +145,7 @@ export class ChunkReader {
     for (let level = 1; want.length; level++) {
       const missing = [...new Set(want)].filter((id) => !decoded.has(id) && !fetched.has(id) && !this.cachedInto(id, decoded));
       if (missing.length === 0) break;
-      if (level > MAX_DELTA_DEPTH) throw damaged(`${this.backend.location}: delta chain of chunk ${chunks[0]!.id} is deeper than ${MAX_DELTA_DEPTH}; the store is damaged`);
+      if (level > MAX_DELTA_DEPTH) throw damaged(`delta chain of chunk ${chunks[0]!.id} is deeper than ${MAX_DELTA_DEPTH}; the store is damaged`);
       const rows = await this.backend.getChunks(missing);
       for (const r of rows) fetched.set(r.id, r);
       want = rows.flatMap((r) => r.bases);
