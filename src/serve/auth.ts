@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { TesseraError } from '../errors.js';
 
 export interface AuthOptions {
@@ -36,13 +35,4 @@ export class Auth {
     if (!m) throw new TesseraError('unauthorized', `${write ? 'this endpoint changes the store and' : 'this server'} needs "Authorization: Bearer <token>"`);
     if (!timingSafeEqual(digest(m[1]!), this.expected)) throw new TesseraError('unauthorized', 'wrong token');
   }
-}
-
-/** 127.0.0.0/8, ::1, localhost (and ::ffff:127.x). */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
-  return false;
 }

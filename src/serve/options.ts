@@ -15,6 +15,8 @@ export interface ServeOptions {
   /** Bearer token for write endpoints (reads too with tokenRead). */
   token?: string;
   tokenRead?: boolean;
+  /** Host names answered besides loopback addresses and `host` (the Host check against DNS rebinding). */
+  allowHosts: string[];
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
@@ -40,6 +42,7 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxBodyBytes: 64 * MiB,
   maxUploadBytes: 16 * GiB,
   maxJsonDepth: 64,
+  allowHosts: [],
   shutdownGraceMs: 10_000,
   // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
   headersTimeoutMs: 60_000,

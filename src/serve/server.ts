@@ -3,11 +3,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { endianness } from 'node:os';
 import type { Store } from '../store/store.js';
-import { Auth, isLoopback } from './auth.js';
+import { Auth } from './auth.js';
 import { Catalog } from './catalog.js';
 import type { ServeContext } from './context.js';
 import { answerClientError } from './http/client-error.js';
 import { answerOf } from './http/errors.js';
+import { Gate } from './http/gate.js';
+import { isLoopback } from './http/hosts.js';
 import { discardRest } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
@@ -67,6 +69,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     throw new Error(`refusing to listen on ${opts.host}, which is not a loopback address, without a token: set --token or TESSERA_TOKEN`);
   }
   const auth = new Auth({ token: opts.token, tokenRead: opts.tokenRead });
+  const gate = new Gate(opts);
   const metrics = new Metrics();
   const writes = new WriteLock();
   // The store's decoded-chunk cache serves model loads and downloads alike: sized by --chunk-cache.
@@ -94,6 +97,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     if (ctx.draining) res.setHeader('Connection', 'close');
     try {
       route = router.routeName(rawPath);
+      gate.pass(req);
       const m = router.match(method, rawPath);
       if (!m.method.public) auth.check(req, m.method.write === true);
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { VAD_MODELS, tempStore } from '../helpers/store-fixtures.js';
 import { http, serveModels } from './helpers.js';
 import { startServer } from '../../src/serve/server.js';
-import { isLoopback } from '../../src/serve/auth.js';
+import { isLoopback } from '../../src/serve/http/hosts.js';
 
 const V5 = VAD_MODELS[1]!;
 const TOKEN = 'test-token-0123456789';
