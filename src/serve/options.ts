@@ -17,6 +17,8 @@ export interface ServeOptions {
   tokenRead?: boolean;
   /** Host names answered besides loopback addresses and `host` (the Host check against DNS rebinding). */
   allowHosts: string[];
+  /** Origins (scheme://host[:port]) whose web pages may use the server besides its own: CORS, and state changes. */
+  allowOrigins: string[];
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
@@ -43,6 +45,7 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxUploadBytes: 16 * GiB,
   maxJsonDepth: 64,
   allowHosts: [],
+  allowOrigins: [],
   shutdownGraceMs: 10_000,
   // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
   headersTimeoutMs: 60_000,

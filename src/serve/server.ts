@@ -97,7 +97,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     if (ctx.draining) res.setHeader('Connection', 'close');
     try {
       route = router.routeName(rawPath);
-      gate.pass(req);
+      if (gate.pass(req, res)) return;
       const m = router.match(method, rawPath);
       if (!m.method.public) auth.check(req, m.method.write === true);
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });

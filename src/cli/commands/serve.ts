@@ -7,6 +7,7 @@ import { parsePositiveInt, parseSize } from '../parse.js';
 import { importDemo } from './demo.js';
 import { DEFAULT_SERVE_OPTIONS } from '../../serve/options.js';
 import { checkAllowHost } from '../../serve/http/hosts.js';
+import { checkAllowOrigin } from '../../serve/http/origins.js';
 
 interface ServeFlags {
   host: string;
@@ -18,6 +19,7 @@ interface ServeFlags {
   token?: string;
   tokenRead?: boolean;
   allowHost: string[];
+  allowOrigin: string[];
   threads?: number;
   headersTimeout: number;
   requestTimeout: number;
@@ -70,6 +72,8 @@ export function register(program: Command): void {
     .option('--token-read', 'require the token for reads too')
     .addOption(new Option('--allow-host <name>', 'answer requests for this host name too, besides loopback addresses and --host (repeatable)')
       .argParser(repeatable(checkAllowHost)).default([], 'none'))
+    .addOption(new Option('--allow-origin <origin>', 'let web pages of this origin (scheme://host[:port]) use the server, CORS included (repeatable)')
+      .argParser(repeatable(checkAllowOrigin)).default([], 'none'))
     .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
     .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
     .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
@@ -86,7 +90,7 @@ export function register(program: Command): void {
         const server = await startServer(store, {
           host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
           maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
-          allowHosts: flags.allowHost,
+          allowHosts: flags.allowHost, allowOrigins: flags.allowOrigin,
           headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
         });
         const models = server.context.catalog.all();
