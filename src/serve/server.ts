@@ -69,7 +69,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     throw new Error(`refusing to listen on ${opts.host}, which is not a loopback address, without a token: set --token or TESSERA_TOKEN`);
   }
   const auth = new Auth({ token: opts.token, tokenRead: opts.tokenRead });
-  const gate = new Gate(opts);
+  const gate = new Gate(opts, auth);
   const metrics = new Metrics();
   const writes = new WriteLock();
   // The store's decoded-chunk cache serves model loads and downloads alike: sized by --chunk-cache.
@@ -87,7 +87,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     const t0 = performance.now();
     const method = req.method ?? 'GET';
     const rawPath = (req.url ?? '/').split('?')[0]!;
-    let route = 'unknown';
+    const found = router.lookup(method, rawPath);
+    const route = gate.routeName(req, found);
     res.once('finish', () => {
       metrics.requests.inc({ method, route, status: String(res.statusCode) });
       metrics.requestSeconds.observe({ method, route }, (performance.now() - t0) / 1000);
@@ -96,10 +97,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     });
     if (ctx.draining) res.setHeader('Connection', 'close');
     try {
-      route = router.routeName(rawPath);
-      if (gate.pass(req, res)) return;
-      const m = router.match(method, rawPath);
-      if (!m.method.public) auth.check(req, m.method.write === true);
+      if (gate.pass(req, res, found)) return;
+      const m = router.resolve(found, method, rawPath);
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
     } catch (e) {
       const { status, message, headers } = answerOf(e);

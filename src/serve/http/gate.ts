@@ -1,24 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Auth } from '../auth.js';
 import type { ServeOptions } from '../options.js';
 import { HostCheck } from './hosts.js';
-import { Origins } from './origins.js';
+import { Origins, SAFE_METHODS } from './origins.js';
+import type { Lookup, MethodHandler } from './router.js';
 
 /**
  * What every request passes before its route, in this order: the Host check
- * (DNS rebinding), then a CORS preflight's answer or the Origin check (state
- * changes from other sites' pages).
+ * (DNS rebinding), a CORS preflight's answer or the Origin check (state
+ * changes from other sites' pages), then the token. Only then does the router
+ * say 404 or 405: a client without the token learns nothing of which paths
+ * and methods exist.
  */
 export class Gate {
   private readonly hosts: HostCheck;
   private readonly origins: Origins;
 
-  constructor(opts: Pick<ServeOptions, 'host' | 'allowHosts' | 'allowOrigins'>) {
+  constructor(opts: Pick<ServeOptions, 'host' | 'allowHosts' | 'allowOrigins'>, private readonly auth: Auth) {
     this.hosts = new HostCheck(opts.host, opts.allowHosts);
     this.origins = new Origins(opts.allowOrigins);
   }
 
-  /** Throws the refusal (421, 403) of a request that may not reach its route; true when it answered the request itself (a preflight). */
-  pass(req: IncomingMessage, res: ServerResponse): boolean {
+  /** The route name for metrics: a preflight is answered here, whatever its path. */
+  routeName(req: IncomingMessage, found: Lookup): string {
+    return this.origins.isPreflight(req) ? 'preflight' : found.route?.name ?? 'unknown';
+  }
+
+  /** Throws the refusal (421, 403, 401) of a request that may not reach its route; true when it answered the request itself (a preflight). */
+  pass(req: IncomingMessage, res: ServerResponse, found: Lookup): boolean {
     this.hosts.check(req);
     this.origins.decorate(req, res);
     if (this.origins.isPreflight(req)) {
@@ -26,6 +35,9 @@ export class Gate {
       return true;
     }
     this.origins.check(req);
+    // A method no route has is judged by what it would do: a read or a write.
+    const needs: Pick<MethodHandler, 'public' | 'write'> = found.handler ?? { write: !SAFE_METHODS.has(req.method ?? 'GET') };
+    if (!needs.public) this.auth.check(req, needs.write === true);
     return false;
   }
 }
