@@ -12,7 +12,7 @@ export interface ServeOptions {
   maxUploadBytes: number;
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: number;
-  /** Bearer token for write endpoints (reads too with tokenRead). */
+  /** Bearer token for write endpoints (reads too with tokenRead): 16 to 256 printable ASCII characters. */
   token?: string;
   tokenRead?: boolean;
   /** Host names answered besides loopback addresses and `host` (the Host check against DNS rebinding). */

@@ -6,6 +6,7 @@ import type { GlobalOptions } from '../context.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import { importDemo } from './demo.js';
 import { DEFAULT_SERVE_OPTIONS } from '../../serve/options.js';
+import { checkToken } from '../../serve/auth.js';
 import { checkAllowHost } from '../../serve/http/hosts.js';
 import { checkAllowOrigin } from '../../serve/http/origins.js';
 
@@ -81,6 +82,8 @@ export function register(program: Command): void {
     .option('--demo', 'import the demo models first when the store is empty')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const token = serverToken(flags.token);
+      // Before the store is opened (and the demo imported): a token no client could send is refused at once.
+      if (token !== undefined) checkToken(token);
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
         // npm start: the demo models, when the store is empty.
         if (flags.demo && (await store.list()).length === 0) await importDemo(store);
