@@ -10,7 +10,7 @@ import { answerClientError } from './http/client-error.js';
 import { answerOf } from './http/errors.js';
 import { Gate } from './http/gate.js';
 import { isLoopback } from './http/hosts.js';
-import { discardRest } from './http/linger.js';
+import { answerUnread } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
 import { Metrics } from './metrics.js';
@@ -95,7 +95,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       const len = Number(res.getHeader('content-length') ?? 0);
       if (len > 0 && method !== 'HEAD') metrics.responseBytes.inc({ route }, len);
     });
-    if (ctx.draining) res.setHeader('Connection', 'close');
+    const close = ctx.draining;
+    if (close) res.setHeader('Connection', 'close');
     try {
       if (gate.pass(req, res, found)) return;
       const m = router.resolve(found, method, rawPath);
@@ -108,8 +109,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
         res.destroy();
         return;
       }
-      // A body left unread (refused early): drop the rest as it comes, so that the client gets this answer.
-      discardRest(req);
+      // A body left unread (refused early): dropped as it comes, the connection kept or closed after the answer.
+      answerUnread(req, res, close);
       sendError(res, status, message, headers);
     }
   };

@@ -1,0 +1,94 @@
+/**
+ * Connections: a body the server will not read to the end is answered with
+ * `Connection: close` and a graceful close, so keep-alive clients open a new
+ * connection instead of failing on a reset one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
+import { VAD_MODELS } from '../helpers/store-fixtures.js';
+import { serveModels } from './helpers.js';
+import { exchange, rawRequest } from './raw-response.js';
+
+const V5 = VAD_MODELS[1]!;
+const MiB = 2 ** 20;
+
+interface AgentReply {
+  status: number;
+  connection: string | undefined;
+  body: string;
+}
+
+/** One request through `agent`, its body sent whole (as Node's client does: it reads the answer only once the body has gone). */
+function viaAgent(agent: Agent, port: number, method: string, path: string, body?: Buffer, chunked = false): Promise<AgentReply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = body === undefined ? {} : chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': String(body.length) };
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('a keep-alive client whose body the server will not read to the end is told Connection: close, gets its answer, and its next request goes through on a new connection', async () => {
+  const s = await serveModels([['vad', V5]], { maxBodyBytes: MiB });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const p = s.server.port;
+    // Just past the 8 MiB the server drops: the client has sent it all (into the kernel's buffers) and reads its answer, as a keep-alive
+    // answer; the server then closed the connection, and the client's next request on it failed with ECONNRESET.
+    const big = Buffer.alloc(8.5 * MiB, 0x20);
+    const cases: [string, string, Buffer, boolean, number][] = [
+      ['413 by Content-Length', '/v2/models/vad/infer', big, false, 413],
+      ['early 404', '/v2/models/nope/infer', big, false, 404],
+      ['413 while reading a chunked body', '/v2/models/vad/infer', big, true, 413],
+      ['early 404, chunked', '/v2/models/nope/infer', Buffer.alloc(2 * MiB, 0x20), true, 404],
+    ];
+    for (const [what, path, body, chunked, status] of cases) {
+      const r = await viaAgent(agent, p, 'POST', path, body, chunked);
+      assert.equal(r.status, status, `${what}: ${r.body}`);
+      const next = await viaAgent(agent, p, 'GET', '/v2/health/live');
+      assert.equal(next.status, 200, `${what}: the next request`);
+      assert.equal(r.connection, 'close', what);
+    }
+    // A refused body small enough to be read and dropped keeps the connection.
+    const small = await viaAgent(agent, p, 'POST', '/v2/models/nope/infer', Buffer.alloc(2 * MiB, 0x20));
+    assert.equal(small.status, 404);
+    assert.equal(small.connection, 'keep-alive');
+    assert.equal((await viaAgent(agent, p, 'GET', '/v2/health/live')).status, 200);
+  } finally {
+    agent.destroy();
+    await s.close();
+  }
+});
+
+test('the answer to a body left unread comes whole, then the server closes the connection: without a reset once the body is through', async () => {
+  const s = await serveModels([['vad', V5]], { maxBodyBytes: MiB });
+  try {
+    const p = s.server.port;
+    // Refusals of requests without a body keep the connection.
+    const pair = await exchange(p, [rawRequest('GET', '/v2/nothing', { Host: 'localhost' }), rawRequest('DELETE', '/v2/health/live', { Host: 'localhost' }),
+      rawRequest('GET', '/v2/health/live', { Host: 'attacker.example' }), rawRequest('GET', '/v2/health/live', { Host: 'localhost', Connection: 'close' })], 5000);
+    assert.deepEqual(pair.responses.map((r) => `${r.status} ${r.headers.get('connection')}`), ['404 keep-alive', '405 keep-alive', '421 keep-alive', '200 close']);
+    const piece = Buffer.alloc(64 * 1024, 0x20);
+    const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+    // A chunked body of 4 MiB, refused with 413 after 1 MiB: the rest is read and dropped, then the connection closed cleanly.
+    const chunked = rawRequest('POST', '/v2/models/vad/infer', { Host: 'localhost', 'Transfer-Encoding': 'chunked' });
+    const whole = await exchange(p, [chunked, ...Array<Buffer>(64).fill(chunk), '0\r\n\r\n'], 10_000);
+    assert.equal(whole.responses[0]?.status, 413);
+    assert.equal(whole.responses[0]?.headers.get('connection'), 'close');
+    assert.ok(whole.closed && !whole.reset, `closed (${whole.closed}), not reset (${whole.reset})`);
+    // A client that declared 12 MiB and sends it all: the server drops 8 MiB after its answer, then closes; the answer arrived before.
+    const cut = await exchange(p, [rawRequest('POST', '/v2/models/vad/infer', { Host: 'localhost', 'Content-Length': String(12 * MiB) }), ...Array<Buffer>(192).fill(piece)], 10_000);
+    assert.equal(cut.responses[0]?.status, 413);
+    assert.equal(cut.responses[0]?.headers.get('connection'), 'close');
+    assert.ok(cut.closed);
+  } finally {
+    await s.close();
+  }
+});
