@@ -19,6 +19,8 @@ export interface ServeOptions {
   allowHosts: string[];
   /** Origins (scheme://host[:port]) whose web pages may use the server besides its own: CORS, and state changes. */
   allowOrigins: string[];
+  /** Connections served at once; past it a connection's request is answered 503 and the connection closed. */
+  maxConnections: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
@@ -46,6 +48,8 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxJsonDepth: 64,
   allowHosts: [],
   allowOrigins: [],
+  // Well under the usual limit of 1024 descriptors a process, with room for the store's.
+  maxConnections: 256,
   shutdownGraceMs: 10_000,
   // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
   headersTimeoutMs: 60_000,

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { endianness } from 'node:os';
+import { kindOf } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { Auth } from './auth.js';
 import { Catalog } from './catalog.js';
@@ -95,7 +96,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       const len = Number(res.getHeader('content-length') ?? 0);
       if (len > 0 && method !== 'HEAD') metrics.responseBytes.inc({ route }, len);
     });
-    const close = ctx.draining;
+    const close = ctx.draining || gate.closes(req);
     if (close) res.setHeader('Connection', 'close');
     try {
       if (gate.pass(req, res, found)) return;
@@ -103,7 +104,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
     } catch (e) {
       const { status, message, headers } = answerOf(e);
-      if (status >= 500) log(`${method} ${rawPath}: ${message}`);
+      // A limit reached is the client's to retry, not a fault to log (a flood of them would flood the log).
+      if (status >= 500 && kindOf(e) !== 'busy') log(`${method} ${rawPath}: ${message}`);
       if (res.headersSent) {
         // Too late for a status: cut the response short so the client sees the failure.
         res.destroy();
@@ -122,6 +124,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     // Node checks those timeouts on a timer (every 30 s by default), so a short limit would be enforced late: check at a quarter of the shorter one.
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 4))),
   }, (req, res) => void handle(req, res));
+  gate.watch(server);
   server.on('clientError', (err: Error & { code?: string }, socket) => {
     metrics.clientErrors.inc({ code: err.code ?? 'unknown' });
     answerClientError(err, socket);

@@ -1,14 +1,17 @@
 /**
  * Connections: a body the server will not read to the end is answered with
- * `Connection: close` and a graceful close, so keep-alive clients open a new
- * connection instead of failing on a reset one.
+ * `Connection: close` and a graceful close (so keep-alive clients open a new
+ * connection instead of failing on a reset one), and the server caps its
+ * connections.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { VAD_MODELS } from '../helpers/store-fixtures.js';
 import { serveModels } from './helpers.js';
-import { exchange, rawRequest } from './raw-response.js';
+import { exchange, once, rawRequest } from './raw-response.js';
 
 const V5 = VAD_MODELS[1]!;
 const MiB = 2 ** 20;
@@ -89,6 +92,36 @@ test('the answer to a body left unread comes whole, then the server closes the c
     assert.equal(cut.responses[0]?.headers.get('connection'), 'close');
     assert.ok(cut.closed);
   } finally {
+    await s.close();
+  }
+});
+
+/** Opens a connection and resolves once it is connected (and, the server accepting at once, counted). */
+function idle(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+test('--max-connections: past it a connection is answered 503 with Retry-After and closed; below it again, served', async () => {
+  const s = await serveModels([], { maxConnections: 4 });
+  const held: Socket[] = [];
+  try {
+    const p = s.server.port;
+    for (let i = 0; i < 4; i++) held.push(await idle(p));
+    await new Promise((r) => setTimeout(r, 100));
+    const over = await once(p, 'GET', '/v2/health/live', {});
+    assert.equal(over.status, 503, over.body.toString());
+    assert.match(over.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+    assert.equal(over.headers.get('connection'), 'close');
+    assert.match(over.body.toString(), /--max-connections/);
+    held.pop()!.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await once(p, 'GET', '/v2/health/live', {})).status, 200);
+  } finally {
+    for (const h of held) h.destroy();
     await s.close();
   }
 });
