@@ -21,6 +21,8 @@ export interface ServeOptions {
   allowOrigins: string[];
   /** Connections served at once; past it a connection's request is answered 503 and the connection closed. */
   maxConnections: number;
+  /** Bytes held for requests in flight (bodies being read and parsed, blocks of downloads to slow clients); past it new ones get 503. */
+  maxInflightBytes: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
@@ -50,6 +52,7 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   allowOrigins: [],
   // Well under the usual limit of 1024 descriptors a process, with room for the store's.
   maxConnections: 256,
+  maxInflightBytes: 256 * MiB,
   shutdownGraceMs: 10_000,
   // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
   headersTimeoutMs: 60_000,

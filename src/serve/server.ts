@@ -11,6 +11,7 @@ import { answerClientError } from './http/client-error.js';
 import { answerOf } from './http/errors.js';
 import { Gate } from './http/gate.js';
 import { isLoopback } from './http/hosts.js';
+import { InflightBytes } from './http/inflight.js';
 import { answerUnread } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
@@ -79,10 +80,11 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   await catalog.refresh();
   const log = opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`));
   const ctx: ServeContext = {
-    store, catalog, metrics, writes, auth, opts, log, draining: false,
+    store, catalog, metrics, writes, auth, opts, log, draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
     models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads } }),
   };
   const router = buildRouter(ctx);
+  metrics.observeEdge({ connections: () => gate.connections.open, inflightBytes: () => ctx.inflight.held });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const t0 = performance.now();

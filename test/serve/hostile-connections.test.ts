@@ -2,16 +2,20 @@
  * Connections: a body the server will not read to the end is answered with
  * `Connection: close` and a graceful close (so keep-alive clients open a new
  * connection instead of failing on a reset one), and the server caps its
- * connections.
+ * connections and the bytes it buffers for requests in flight.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { VAD_MODELS } from '../helpers/store-fixtures.js';
+import { join } from 'node:path';
+import { VAD_MODELS, randomBytes } from '../helpers/store-fixtures.js';
 import { serveModels } from './helpers.js';
 import { exchange, once, rawRequest } from './raw-response.js';
+import { stalledDownload } from './raw-http.js';
+import { metric, scrape } from './server-metrics.js';
 
 const V5 = VAD_MODELS[1]!;
 const MiB = 2 ** 20;
@@ -122,6 +126,62 @@ test('--max-connections: past it a connection is answered 503 with Retry-After a
     assert.equal((await once(p, 'GET', '/v2/health/live', {})).status, 200);
   } finally {
     for (const h of held) h.destroy();
+    await s.close();
+  }
+});
+
+test('--max-inflight: a request whose body would not fit the bytes already buffered gets 503 with Retry-After, before its body is read', async () => {
+  // A JSON body counts 8 times its size: two of 1.5 MiB hold 24 MiB, a third would go past 32.
+  const s = await serveModels([['vad', V5]], { maxBodyBytes: 2 * MiB, maxInflightBytes: 32 * MiB });
+  const held: Socket[] = [];
+  try {
+    const p = s.server.port;
+    const declared = (n: number): Buffer => rawRequest('POST', '/v2/models/vad/infer', { Host: 'localhost', 'Content-Type': 'application/json', 'Content-Length': String(n) }, '{');
+    // Two bodies of 1.5 MiB that arrive slowly.
+    for (let i = 0; i < 2; i++) {
+      const c = await idle(p);
+      c.write(declared(1.5 * MiB));
+      held.push(c);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const gauges = await scrape(s.url);
+    assert.equal(metric(gauges, 'tessera_http_inflight_bytes'), 2 * 8 * 1.5 * MiB, 'a JSON body counts 8 times its size');
+    assert.ok(metric(gauges, 'tessera_http_connections') >= 3, 'the two held and the scrape\'s own');
+    const r = (await exchange(p, [declared(1.5 * MiB)], 5000)).responses[0];
+    assert.equal(r?.status, 503, r?.body.toString());
+    assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+    assert.match(r.body.toString(), /--max-inflight/);
+    // A small one still fits.
+    assert.equal((await once(p, 'POST', '/v2/models/vad/infer', { 'Content-Type': 'application/json' }, '{"inputs": []}')).status, 400);
+    // Once they are gone, there is room again.
+    for (const c of held.splice(0)) c.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const again = (await exchange(p, [Buffer.concat([declared(1.5 * MiB), Buffer.alloc(1.5 * MiB - 1, 0x20)])], 5000)).responses[0];
+    assert.equal(again?.status, 400, 'read and parsed (malformed JSON)');
+  } finally {
+    for (const c of held) c.destroy();
+    await s.close();
+  }
+});
+
+test('--max-inflight: downloads stuck on clients that read nothing count what they hold; past it, a new download gets 503 until they are cut off', async () => {
+  const s = await serveModels([], { maxInflightBytes: 24 * MiB, sendTimeoutMs: 1500 });
+  try {
+    const file = join(s.dir, 'large.bin');
+    writeFileSync(file, randomBytes(24 * MiB, 3));
+    await s.store.import(file, { name: 'large' });
+    await s.server.context.catalog.refresh();
+    const p = s.server.port;
+    const path = '/v2/models/large/versions/1/files/large.bin';
+    const stalled = Array.from({ length: 8 }, () => stalledDownload(p, path, 24 * MiB, 3000, 10_000));
+    await new Promise((r) => setTimeout(r, 700));
+    const busy = await once(p, 'GET', path, {});
+    assert.equal(busy.status, 503, busy.body.toString());
+    assert.match(busy.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+    for (const o of await Promise.all(stalled)) assert.ok(o.cut || o.received === 0, 'cut off by the send timeout, or refused');
+    const r = await once(p, 'GET', path, { Range: 'bytes=0-9' });
+    assert.equal(r.status, 206, 'served again once the stuck downloads were cut off');
+  } finally {
     await s.close();
   }
 });

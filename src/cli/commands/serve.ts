@@ -22,6 +22,7 @@ interface ServeFlags {
   allowHost: string[];
   allowOrigin: string[];
   maxConnections: number;
+  maxInflight: number;
   threads?: number;
   headersTimeout: number;
   requestTimeout: number;
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .addOption(new Option('--allow-origin <origin>', 'let web pages of this origin (scheme://host[:port]) use the server, CORS included (repeatable)')
       .argParser(repeatable(checkAllowOrigin)).default([], 'none'))
     .option('--max-connections <n>', 'connections served at once; past it: 503 and close', parsePositiveInt, d.maxConnections)
+    .option('--max-inflight <size>', 'bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503', parseSize, d.maxInflightBytes)
     .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
     .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
     .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
@@ -95,7 +97,7 @@ export function register(program: Command): void {
         const server = await startServer(store, {
           host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
           maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
-          allowHosts: flags.allowHost, allowOrigins: flags.allowOrigin, maxConnections: flags.maxConnections,
+          allowHosts: flags.allowHost, allowOrigins: flags.allowOrigin, maxConnections: flags.maxConnections, maxInflightBytes: flags.maxInflight,
           headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
         });
         const models = server.context.catalog.all();
