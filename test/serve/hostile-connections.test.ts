@@ -109,21 +109,26 @@ function idle(port: number): Promise<Socket> {
   });
 }
 
+/** Resolves once `ok()` holds, polling; fails after `ms` (a loaded machine is slow, a fixed wait would be a guess). */
+async function until(ok: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  for (const t0 = performance.now(); !(await ok()); await new Promise((r) => setTimeout(r, 20))) {
+    if (performance.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
+  }
+}
+
 test('--max-connections: past it a connection is answered 503 with Retry-After and closed; below it again, served', async () => {
   const s = await serveModels([], { maxConnections: 4 });
   const held: Socket[] = [];
   try {
     const p = s.server.port;
     for (let i = 0; i < 4; i++) held.push(await idle(p));
-    await new Promise((r) => setTimeout(r, 100));
     const over = await once(p, 'GET', '/v2/health/live', {});
     assert.equal(over.status, 503, over.body.toString());
     assert.match(over.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
     assert.equal(over.headers.get('connection'), 'close');
     assert.match(over.body.toString(), /--max-connections/);
     held.pop()!.destroy();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await once(p, 'GET', '/v2/health/live', {})).status, 200);
+    await until(async () => (await once(p, 'GET', '/v2/health/live', {})).status === 200, 'served once a connection has gone');
   } finally {
     for (const h of held) h.destroy();
     await s.close();
@@ -143,7 +148,8 @@ test('--max-inflight: a request whose body would not fit the bytes already buffe
       c.write(declared(1.5 * MiB));
       held.push(c);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    const { inflight } = s.server.context;
+    await until(() => inflight.held === 2 * 8 * 1.5 * MiB, 'both bodies counted');
     const gauges = await scrape(s.url);
     assert.equal(metric(gauges, 'tessera_http_inflight_bytes'), 2 * 8 * 1.5 * MiB, 'a JSON body counts 8 times its size');
     assert.ok(metric(gauges, 'tessera_http_connections') >= 3, 'the two held and the scrape\'s own');
@@ -155,7 +161,7 @@ test('--max-inflight: a request whose body would not fit the bytes already buffe
     assert.equal((await once(p, 'POST', '/v2/models/vad/infer', { 'Content-Type': 'application/json' }, '{"inputs": []}')).status, 400);
     // Once they are gone, there is room again.
     for (const c of held.splice(0)) c.destroy();
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => inflight.held === 0, 'released once their clients are gone');
     const again = (await exchange(p, [Buffer.concat([declared(1.5 * MiB), Buffer.alloc(1.5 * MiB - 1, 0x20)])], 5000)).responses[0];
     assert.equal(again?.status, 400, 'read and parsed (malformed JSON)');
   } finally {
@@ -174,7 +180,7 @@ test('--max-inflight: downloads stuck on clients that read nothing count what th
     const p = s.server.port;
     const path = '/v2/models/large/versions/1/files/large.bin';
     const stalled = Array.from({ length: 8 }, () => stalledDownload(p, path, 24 * MiB, 3000, 10_000));
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => s.server.context.inflight.held > 0, 'a download under way');
     const busy = await once(p, 'GET', path, {});
     assert.equal(busy.status, 503, busy.body.toString());
     assert.match(busy.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
