@@ -12,7 +12,7 @@ import { VAD_MODELS, tempStore } from '../helpers/store-fixtures.js';
 import { startServer } from '../../src/serve/server.js';
 import { serveModels } from './helpers.js';
 import type { TestServer } from './helpers.js';
-import { once } from './raw-response.js';
+import { once, refused } from './raw-response.js';
 import type { RawResponse } from './raw-response.js';
 
 const V5 = VAD_MODELS[1]!;
@@ -33,11 +33,6 @@ const own = (): string => `http://127.0.0.1:${port}`;
 const exists = async (path: string): Promise<boolean> => (await once(port, 'GET', path, {})).status === 200;
 const vary = (r: RawResponse): string[] => (r.headers.get('vary') ?? '').split(',').map((v) => v.trim().toLowerCase());
 const list = (r: RawResponse, name: string): string[] => (r.headers.get(name) ?? '').split(',').map((v) => v.trim().toLowerCase()).filter(Boolean);
-
-function refused(r: RawResponse, status: number, pattern: RegExp, what: string): void {
-  assert.equal(r.status, status, `${what}: ${r.body.toString()}`);
-  assert.match((JSON.parse(r.body.toString()) as { error: string }).error, pattern, what);
-}
 
 test('a Host that is neither a loopback address nor an allowed name is refused with 421 before anything is done (DNS rebinding)', async () => {
   const body = readFileSync(V5);

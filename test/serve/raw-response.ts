@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 
 /** One response as it came over the wire: its status, its headers (names lower-cased, repeats joined by ", ") and its body. */
@@ -88,4 +89,10 @@ export async function once(port: number, method: string, path: string, headers: 
   const length: Record<string, string> = body.length > 0 || !['GET', 'HEAD', 'OPTIONS'].includes(method) ? { 'Content-Length': String(Buffer.byteLength(body)) } : {};
   const r = await exchange(port, [rawRequest(method, path, { Host: `127.0.0.1:${port}`, Connection: 'close', ...length, ...headers }, body)], 10_000, method === 'HEAD' ? 1 : 0);
   return r.responses[0] ?? { status: 0, headers: new Map(), body: Buffer.alloc(0) };
+}
+
+/** The response is a JSON error of `status` whose message matches `pattern`. */
+export function refused(r: RawResponse, status: number, pattern: RegExp, what: string): void {
+  assert.equal(r.status, status, `${what}: ${r.body.toString()}`);
+  assert.match((JSON.parse(r.body.toString()) as { error: string }).error, pattern, what);
 }
