@@ -12,6 +12,10 @@ export type ErrorKind =
   | 'invalid'
   /** No token, or the wrong one. */
   | 'unauthorized'
+  /** Refused whatever the token: a request from a web page of another origin that would change state. */
+  | 'forbidden'
+  /** Addressed to a name this server does not answer for (a `Host` that is not its own: DNS rebinding). */
+  | 'misdirected'
   /** No such model, version, file or endpoint. */
   | 'not-found'
   /** The method does not apply to the endpoint. */
@@ -28,6 +32,8 @@ export type ErrorKind =
   | 'unavailable'
   /** More than the server can hold at once (a model bigger than the memory budget). */
   | 'over-capacity'
+  /** At a limit for now (connections, bytes in flight): the same request may succeed a moment later. */
+  | 'busy'
   /** Stored bytes are wrong or missing: a check failed (the store is damaged). */
   | 'damaged';
 
@@ -45,6 +51,9 @@ export const preconditionFailed = (message: string): TesseraError => new Tessera
 export const tooLarge = (message: string): TesseraError => new TesseraError('too-large', message);
 export const unsupported = (message: string): TesseraError => new TesseraError('unsupported', message);
 export const unavailable = (message: string): TesseraError => new TesseraError('unavailable', message);
+export const forbidden = (message: string): TesseraError => new TesseraError('forbidden', message);
+export const misdirected = (message: string): TesseraError => new TesseraError('misdirected', message);
+export const busy = (message: string): TesseraError => new TesseraError('busy', message);
 export const damaged = (message: string, cause?: unknown): TesseraError => new TesseraError('damaged', message, { cause });
 
 /** The kind of an error, or undefined for an internal one. */

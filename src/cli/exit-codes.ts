@@ -19,6 +19,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4, una
 const BY_KIND: Record<ErrorKind, number> = {
   'invalid': EXIT.usage,
   'unauthorized': EXIT.usage,
+  'forbidden': EXIT.usage,
+  'misdirected': EXIT.usage,
   'not-allowed': EXIT.usage,
   'too-large': EXIT.usage,
   'unsupported': EXIT.usage,
@@ -27,6 +29,8 @@ const BY_KIND: Record<ErrorKind, number> = {
   'precondition-failed': EXIT.conflict,
   'unavailable': EXIT.unavailable,
   'over-capacity': EXIT.failure,
+  // Like a store locked by another process: a failure of the moment.
+  'busy': EXIT.failure,
   'damaged': EXIT.failure,
 };
 

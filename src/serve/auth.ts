@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
-import { TesseraError } from '../errors.js';
+import { TesseraError, invalid } from '../errors.js';
 
 export interface AuthOptions {
   /** Bearer token for write endpoints (and for reads with `tokenRead`); undefined: no authentication. */
@@ -10,18 +9,33 @@ export interface AuthOptions {
   tokenRead?: boolean;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+export const TOKEN_MIN = 16;
+export const TOKEN_MAX = 256;
+
+/**
+ * Refuses a token that a client could not send as it is: printable ASCII
+ * without spaces (0x21-0x7E: a header carries those unchanged, where a space
+ * ends the token and other bytes are read as Latin-1), 16 to 256 of them.
+ * The message never shows the token.
+ */
+export function checkToken(token: string): string {
+  if (token.length >= TOKEN_MIN && token.length <= TOKEN_MAX && /^[\x21-\x7e]*$/.test(token)) return token;
+  const bad = token.search(/[^\x21-\x7e]/);
+  const why = bad >= 0 ? `character ${bad + 1} is a space, a control character or not ASCII` : `it has ${token.length}`;
+  throw invalid(`the token (--token or TESSERA_TOKEN) must be ${TOKEN_MIN} to ${TOKEN_MAX} printable ASCII characters without spaces; ${why}`);
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'latin1').digest();
+
+const unauthorized = (message: string): TesseraError => new TesseraError('unauthorized', message);
 
 /** Checks `Authorization: Bearer <token>` in constant time (on digests, so lengths leak nothing either). */
 export class Auth {
   private readonly expected?: Buffer;
 
   constructor(private readonly opts: AuthOptions) {
-    if (opts.token !== undefined) {
-      if (opts.token.length < 8) throw new Error('the token must be at least 8 characters');
-      this.expected = digest(opts.token);
-    }
-    if (opts.tokenRead && opts.token === undefined) throw new Error('--token-read needs a token (--token or TESSERA_TOKEN)');
+    if (opts.token !== undefined) this.expected = digest(checkToken(opts.token));
+    if (opts.tokenRead && opts.token === undefined) throw invalid('--token-read needs a token (--token or TESSERA_TOKEN)');
   }
 
   get enabled(): boolean {
@@ -32,17 +46,11 @@ export class Auth {
   check(req: IncomingMessage, write: boolean): void {
     if (!this.expected || (!write && !this.opts.tokenRead)) return;
     const h = req.headers.authorization;
-    const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-    if (!m) throw new TesseraError('unauthorized', `${write ? 'this endpoint changes the store and' : 'this server'} needs "Authorization: Bearer <token>"`);
-    if (!timingSafeEqual(digest(m[1]!), this.expected)) throw new TesseraError('unauthorized', 'wrong token');
+    if (h === undefined) throw unauthorized(`${write ? 'this request changes the store and' : 'this server'} needs "Authorization: Bearer <token>"`);
+    // Node hands header bytes over as Latin-1: anything past ASCII is refused here rather than compared as whatever it decoded to.
+    if (!/^[\x20-\x7e\t]*$/.test(h)) throw unauthorized('the Authorization header must be ASCII');
+    const m = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i.exec(h);
+    if (!m) throw unauthorized('expected "Authorization: Bearer <token>"');
+    if (!timingSafeEqual(digest(m[1]!), this.expected)) throw unauthorized('wrong token');
   }
-}
-
-/** 127.0.0.0/8, ::1, localhost (and ::ffff:127.x). */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
-  return false;
 }

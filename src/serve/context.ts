@@ -2,6 +2,7 @@ import type { Store } from '../store/store.js';
 import type { Auth } from './auth.js';
 import type { LogKind } from './log.js';
 import type { Catalog } from './catalog.js';
+import type { InflightBytes } from './http/inflight.js';
 import type { Metrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
 import type { ModelManager } from './runtime/model-manager.js';
@@ -14,6 +15,8 @@ export interface ServeContext {
   models: ModelManager;
   metrics: Metrics;
   writes: WriteLock;
+  /** Bytes held for requests in flight (--max-inflight). */
+  inflight: InflightBytes;
   auth: Auth;
   opts: ServeOptions;
   /** Set when shutdown has begun: readiness turns false. */

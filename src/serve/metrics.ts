@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the server's connection cap and in-flight bytes hold now. */
+export interface EdgeSources {
+  connections(): number;
+  inflightBytes(): number;
+}
+
 /** The server's Prometheus metrics, in a registry of its own (several servers can live in one process, e.g. in tests). */
 export class Metrics {
   readonly registry = new Registry();
@@ -19,6 +25,10 @@ export class Metrics {
   readonly chunkCacheBytes: Gauge;
   readonly fileBytesServed: Counter;
   readonly uploads: Counter<'result'>;
+  readonly connections: Gauge;
+  readonly inflightBytes: Gauge;
+  /** What the connection and in-flight gauges report, read at each scrape (set by the server once it has them). */
+  private edge: EdgeSources = { connections: () => 0, inflightBytes: () => 0 };
 
   constructor() {
     const registers = [this.registry];
@@ -51,5 +61,23 @@ export class Metrics {
     this.chunkCacheBytes = new Gauge({ name: 'tessera_chunk_cache_bytes', help: 'Bytes held by the decoded-chunk cache', registers });
     this.fileBytesServed = new Counter({ name: 'tessera_file_bytes_served_total', help: 'Model file bytes sent by the files endpoint', registers });
     this.uploads = new Counter({ name: 'tessera_uploads_total', help: 'Model uploads', labelNames: ['result'], registers });
+    const edge = (): EdgeSources => this.edge;
+    this.connections = new Gauge({
+      name: 'tessera_http_connections', help: 'Connections being served (those past --max-connections not counted)', registers,
+      collect() {
+        this.set(edge().connections());
+      },
+    });
+    this.inflightBytes = new Gauge({
+      name: 'tessera_http_inflight_bytes', help: 'Bytes held for requests in flight, against --max-inflight', registers,
+      collect() {
+        this.set(edge().inflightBytes());
+      },
+    });
+  }
+
+  /** Where the connection and in-flight gauges read their values. */
+  observeEdge(edge: EdgeSources): void {
+    this.edge = edge;
   }
 }

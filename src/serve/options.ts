@@ -12,9 +12,17 @@ export interface ServeOptions {
   maxUploadBytes: number;
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: number;
-  /** Bearer token for write endpoints (reads too with tokenRead). */
+  /** Bearer token for write endpoints (reads too with tokenRead): 16 to 256 printable ASCII characters. */
   token?: string;
   tokenRead?: boolean;
+  /** Host names answered besides loopback addresses and `host` (the Host check against DNS rebinding). */
+  allowHosts: string[];
+  /** Origins (scheme://host[:port]) whose web pages may use the server besides its own: CORS, and state changes. */
+  allowOrigins: string[];
+  /** Connections served at once; past it a connection's request is answered 503 and the connection closed. */
+  maxConnections: number;
+  /** Bytes held for requests in flight (bodies being read and parsed, blocks of downloads to slow clients); past it new ones get 503. */
+  maxInflightBytes: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
@@ -40,6 +48,11 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxBodyBytes: 64 * MiB,
   maxUploadBytes: 16 * GiB,
   maxJsonDepth: 64,
+  allowHosts: [],
+  allowOrigins: [],
+  // Well under the usual limit of 1024 descriptors a process, with room for the store's.
+  maxConnections: 256,
+  maxInflightBytes: 256 * MiB,
   shutdownGraceMs: 10_000,
   // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
   headersTimeoutMs: 60_000,

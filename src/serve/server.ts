@@ -2,13 +2,17 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { endianness } from 'node:os';
+import { kindOf } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { Auth, isLoopback } from './auth.js';
+import { Auth } from './auth.js';
 import { Catalog } from './catalog.js';
 import type { ServeContext } from './context.js';
 import { answerClientError } from './http/client-error.js';
 import { answerOf } from './http/errors.js';
-import { discardRest } from './http/linger.js';
+import { Gate } from './http/gate.js';
+import { isLoopback } from './http/hosts.js';
+import { InflightBytes } from './http/inflight.js';
+import { answerUnread } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
 import { RateLimitedLog } from './log.js';
@@ -68,6 +72,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     throw new Error(`refusing to listen on ${opts.host}, which is not a loopback address, without a token: set --token or TESSERA_TOKEN`);
   }
   const auth = new Auth({ token: opts.token, tokenRead: opts.tokenRead });
+  const gate = new Gate(opts, auth);
   const metrics = new Metrics();
   const writes = new WriteLock();
   // The store's decoded-chunk cache serves model loads and downloads alike: sized by --chunk-cache.
@@ -76,38 +81,41 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   await catalog.refresh();
   const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
   const ctx: ServeContext = {
-    store, catalog, metrics, writes, auth, opts, log: (kind, line) => logger.write(kind, line), draining: false,
+    store, catalog, metrics, writes, auth, opts, log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
     models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads } }),
   };
   const router = buildRouter(ctx);
+  metrics.observeEdge({ connections: () => gate.connections.open, inflightBytes: () => ctx.inflight.held });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const t0 = performance.now();
     const method = req.method ?? 'GET';
     const rawPath = (req.url ?? '/').split('?')[0]!;
-    let route = 'unknown';
+    const found = router.lookup(method, rawPath);
+    const route = gate.routeName(req, found);
     res.once('finish', () => {
       metrics.requests.inc({ method, route, status: String(res.statusCode) });
       metrics.requestSeconds.observe({ method, route }, (performance.now() - t0) / 1000);
       const len = Number(res.getHeader('content-length') ?? 0);
       if (len > 0 && method !== 'HEAD') metrics.responseBytes.inc({ route }, len);
     });
-    if (ctx.draining) res.setHeader('Connection', 'close');
+    const close = ctx.draining || gate.closes(req);
+    if (close) res.setHeader('Connection', 'close');
     try {
-      route = router.routeName(rawPath);
-      const m = router.match(method, rawPath);
-      if (!m.method.public) auth.check(req, m.method.write === true);
+      if (gate.pass(req, res, found)) return;
+      const m = router.resolve(found, method, rawPath);
       await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
     } catch (e) {
       const { status, message, headers } = answerOf(e);
-      if (status >= 500) ctx.log('error', `${method} ${rawPath}: ${message}`);
+      // A limit reached is the client's to retry, not a fault to log (a flood of them would flood the log).
+      if (status >= 500 && kindOf(e) !== 'busy') ctx.log('error', `${method} ${rawPath}: ${message}`);
       if (res.headersSent) {
         // Too late for a status: cut the response short so the client sees the failure.
         res.destroy();
         return;
       }
-      // A body left unread (refused early): drop the rest as it comes, so that the client gets this answer.
-      discardRest(req);
+      // A body left unread (refused early): dropped as it comes, the connection kept or closed after the answer.
+      answerUnread(req, res, close);
       sendError(res, status, message, headers);
     }
   };
@@ -119,6 +127,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     // Node checks those timeouts on a timer (every 30 s by default), so a short limit would be enforced late: check at a quarter of the shorter one.
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 4))),
   }, (req, res) => void handle(req, res));
+  gate.watch(server);
   server.on('clientError', (err: Error & { code?: string }, socket) => {
     metrics.clientErrors.inc({ code: err.code ?? 'unknown' });
     answerClientError(err, socket);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { VAD_MODELS, tempStore } from '../helpers/store-fixtures.js';
 import { http, serveModels } from './helpers.js';
 import { startServer } from '../../src/serve/server.js';
-import { isLoopback } from '../../src/serve/auth.js';
+import { isLoopback } from '../../src/serve/http/hosts.js';
 
 const V5 = VAD_MODELS[1]!;
 const TOKEN = 'test-token-0123456789';
@@ -61,7 +61,7 @@ test('refuses a non-loopback address without a token, and short tokens', async (
   const t = await tempStore();
   try {
     await assert.rejects(startServer(t.store, { host: '0.0.0.0', port: 0 }), /refusing to listen on 0\.0\.0\.0.*without a token/);
-    await assert.rejects(startServer(t.store, { port: 0, token: 'short' }), /at least 8 characters/);
+    await assert.rejects(startServer(t.store, { port: 0, token: 'short' }), /must be 16 to 256 printable ASCII characters/);
     await assert.rejects(startServer(t.store, { port: 0, tokenRead: true }), /--token-read needs a token/);
   } finally {
     await t.cleanup();

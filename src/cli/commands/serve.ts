@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { withStore } from '../context.js';
 import { serverToken } from '../config.js';
 import type { GlobalOptions } from '../context.js';
 import { parsePositiveInt, parseSize } from '../parse.js';
 import { importDemo } from './demo.js';
 import { DEFAULT_SERVE_OPTIONS } from '../../serve/options.js';
+import { checkToken } from '../../serve/auth.js';
+import { checkAllowHost } from '../../serve/http/hosts.js';
+import { checkAllowOrigin } from '../../serve/http/origins.js';
 
 interface ServeFlags {
   host: string;
@@ -16,6 +19,10 @@ interface ServeFlags {
   maxUpload: number;
   token?: string;
   tokenRead?: boolean;
+  allowHost: string[];
+  allowOrigin: string[];
+  maxConnections: number;
+  maxInflight: number;
   threads?: number;
   headersTimeout: number;
   requestTimeout: number;
@@ -28,6 +35,16 @@ function parsePort(v: string): number {
   return Number(v);
 }
 
+/** A repeatable option's values, each checked by `check` (its error becomes commander's, which names the option). */
+function repeatable(check: (v: string) => string): (v: string, previous: string[]) => string[] {
+  return (v, previous) => {
+    try {
+      return [...previous, check(v)];
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
 
 /** Resolves on SIGINT or SIGTERM; a second signal exits at once. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -56,6 +73,12 @@ export function register(program: Command): void {
     .option('--max-upload <size>', 'largest model file accepted by PUT', parseSize, d.maxUploadBytes)
     .option('--token <token>', 'bearer token for uploads, deletes, load and unload (default: $TESSERA_TOKEN)')
     .option('--token-read', 'require the token for reads too')
+    .addOption(new Option('--allow-host <name>', 'answer requests for this host name too, besides loopback addresses and --host (repeatable)')
+      .argParser(repeatable(checkAllowHost)).default([], 'none'))
+    .addOption(new Option('--allow-origin <origin>', 'let web pages of this origin (scheme://host[:port]) use the server, CORS included (repeatable)')
+      .argParser(repeatable(checkAllowOrigin)).default([], 'none'))
+    .option('--max-connections <n>', 'connections served at once; past it: 503 and close', parsePositiveInt, d.maxConnections)
+    .option('--max-inflight <size>', 'bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503', parseSize, d.maxInflightBytes)
     .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
     .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
     .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
@@ -63,6 +86,8 @@ export function register(program: Command): void {
     .option('--demo', 'import the demo models first when the store is empty')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const token = serverToken(flags.token);
+      // Before the store is opened (and the demo imported): a token no client could send is refused at once.
+      if (token !== undefined) checkToken(token);
       await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
         // npm start: the demo models, when the store is empty.
         if (flags.demo && (await store.list()).length === 0) await importDemo(store);
@@ -72,6 +97,7 @@ export function register(program: Command): void {
         const server = await startServer(store, {
           host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
           maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
+          allowHosts: flags.allowHost, allowOrigins: flags.allowOrigin, maxConnections: flags.maxConnections, maxInflightBytes: flags.maxInflight,
           headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
         });
         const models = server.context.catalog.all();

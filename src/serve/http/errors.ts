@@ -9,13 +9,16 @@ import { TesseraError } from '../../errors.js';
 const STATUS: Record<ErrorKind, number> = {
   'invalid': 400,
   'unauthorized': 401,
+  'forbidden': 403,
   'not-found': 404,
   'not-allowed': 405,
   'conflict': 409,
   'precondition-failed': 412,
   'too-large': 413,
   'unsupported': 415,
+  'misdirected': 421,
   'unavailable': 503,
+  'busy': 503,
   'over-capacity': 507,
   'damaged': 500,
 };
@@ -57,5 +60,7 @@ export function answerOf(e: unknown): ErrorAnswer {
   const headers: Record<string, string> = {};
   if (e instanceof NotAllowed) headers.Allow = e.allow.join(', ');
   if (e instanceof TesseraError && e.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="tessera"';
+  // A limit that frees up within moments (connections close, buffers drain): the client may try again after a second.
+  if (e instanceof TesseraError && e.kind === 'busy') headers['Retry-After'] = '1';
   return { status: statusOf(e), message: publicMessage(e), headers };
 }

@@ -35,6 +35,14 @@ export interface Match {
   params: (string | undefined)[];
 }
 
+/** What a request's path and method find, before anything is decided about it: the route and its handler, either may be missing. */
+export interface Lookup {
+  route?: Route;
+  handler?: MethodHandler;
+  /** The path's captured groups, still percent-encoded. */
+  groups: (string | undefined)[];
+}
+
 function decode(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
   try {
@@ -44,7 +52,12 @@ function decode(s: string | undefined): string | undefined {
   }
 }
 
-/** The first route whose pattern matches the path decides: its method, or 405 with the methods it has. */
+/**
+ * The first route whose pattern matches the path decides: its method, or 405
+ * with the methods it has. Finding (lookup) and refusing (resolve) are apart,
+ * so that the server can ask for the token before it tells a client which
+ * paths and methods exist.
+ */
 export class Router {
   private routes: Route[] = [];
 
@@ -53,23 +66,29 @@ export class Router {
     return this;
   }
 
-  /** The route of a path, for metrics, without raising. */
-  routeName(path: string): string {
-    return this.routes.find((r) => r.pattern.test(path))?.name ?? 'unknown';
-  }
-
-  match(method: string, path: string): Match {
+  lookup(method: string, path: string): Lookup {
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
       if (!m) continue;
-      const h = route.methods[method] ?? (method === 'HEAD' ? route.methods.GET : undefined);
-      if (!h) {
-        const allowed = Object.keys(route.methods);
-        if (allowed.includes('GET')) allowed.push('HEAD');
-        throw new NotAllowed(`${method} is not allowed on ${path}; use ${allowed.join(', ')}`, allowed);
-      }
-      return { route, method: h, params: m.slice(1).map(decode) };
+      return { route, handler: route.methods[method] ?? (method === 'HEAD' ? route.methods.GET : undefined), groups: m.slice(1) };
     }
-    throw notFound(`no such endpoint: ${method} ${path}`);
+    return { groups: [] };
+  }
+
+  /** lookup and resolve at once, for callers with nothing to decide in between. */
+  match(method: string, path: string): Match {
+    return this.resolve(this.lookup(method, path), method, path);
+  }
+
+  /** The handler found, its parameters decoded: 404 for a path no route takes, 405 for a method its route does not have. */
+  resolve(found: Lookup, method: string, path: string): Match {
+    const { route, handler } = found;
+    if (!route) throw notFound(`no such endpoint: ${method} ${path}`);
+    if (!handler) {
+      const allowed = Object.keys(route.methods);
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      throw new NotAllowed(`${method} is not allowed on ${path}; use ${allowed.join(', ')}`, allowed);
+    }
+    return { route, method: handler, params: found.groups.map(decode) };
   }
 }

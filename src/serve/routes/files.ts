@@ -6,6 +6,7 @@ import type { ServeContext } from '../context.js';
 import { conflict, notFound, preconditionFailed } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
+import { blockCost, downloadCost } from '../http/inflight.js';
 import { DamagedFileError } from '../../store/read/file-reader.js';
 import { receiveUpload } from '../http/upload.js';
 import { contentDisposition } from '../http/content-disposition.js';
@@ -99,6 +100,9 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
   headers['Content-Length'] = String(end - start);
   // A file whose chunks do not add up is refused with a status, before any header goes out.
   await ctx.store.fileLayout(file);
+  // Counted against --max-inflight before anything is sent: past it, a 503 rather than one more download's blocks held in memory.
+  const hold = ctx.inflight.holdFor(res);
+  if (req.method !== 'HEAD') hold.reserve(downloadCost(end - start));
   res.writeHead(range ? 206 : 200, headers);
   if (req.method === 'HEAD') {
     res.end();
@@ -110,6 +114,7 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
   let sent = 0;
   try {
     for await (const block of ctx.store.readFile(file, { start, end })) {
+      hold.set(blockCost(block.length));
       if (!(await write(res, block, ctx.opts.sendTimeoutMs))) return;
       sent += block.length;
       ctx.metrics.fileBytesServed.inc(block.length);

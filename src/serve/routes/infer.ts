@@ -3,6 +3,7 @@ import { keyOf } from '../catalog.js';
 import { unsupported } from '../../errors.js';
 import { statusOf } from '../http/errors.js';
 import { readBody } from '../http/body.js';
+import { bodyCost } from '../http/inflight.js';
 import type { Router } from '../http/router.js';
 import { sendBuffers } from '../http/respond.js';
 import { HEADER_LENGTH, splitRequestBody } from '../oip/binary-extension.js';
@@ -20,7 +21,10 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
         handler: async ({ req, res, params }) => {
           const v = await findServable(ctx, params[0], params[1]);
           const key = keyOf(v.model);
-          const body = await readBody(req, ctx.opts.maxBodyBytes);
+          // Counted against --max-inflight by what it will hold: its JSON part (the header's length, or all of it) more than its binary data.
+          const declaredJson = Number(req.headers[HEADER_LENGTH] ?? Number.NaN);
+          const hold = ctx.inflight.holdFor(res);
+          const body = await readBody(req, ctx.opts.maxBodyBytes, (n) => hold.reserve(bodyCost(n, Number.isSafeInteger(declaredJson) ? declaredJson : n)));
           if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
             throw unsupported(`Content-Encoding ${req.headers['content-encoding']} is not supported; send the body uncompressed`);
           }

@@ -1,15 +1,18 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { keyOf } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { invalid } from '../../errors.js';
 import { readBody } from '../http/body.js';
+import { bodyCost } from '../http/inflight.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { parseJsonBody } from '../oip/json-limits.js';
 import { checkName, findVersion } from './lookup.js';
 
-/** An optional JSON object body (Triton sends `{}` or `{"parameters": …}`, or nothing). */
-async function optionalObject(ctx: ServeContext, ctxReq: Parameters<typeof readBody>[0]): Promise<Record<string, unknown>> {
-  const body = await readBody(ctxReq, 1 << 20);
+/** An optional JSON object body (Triton sends `{}` or `{"parameters": …}`, or nothing), counted against --max-inflight while the request runs. */
+async function optionalObject(ctx: ServeContext, req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
+  const hold = ctx.inflight.holdFor(res);
+  const body = await readBody(req, 1 << 20, (n) => hold.reserve(bodyCost(n)));
   if (body.length === 0) return {};
   const v = parseJsonBody(body, ctx.opts.maxJsonDepth);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('the request body must be a JSON object');
@@ -23,7 +26,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
     methods: {
       POST: {
         handler: async ({ req, res }) => {
-          const body = await optionalObject(ctx, req);
+          const body = await optionalObject(ctx, req, res);
           if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalid('"ready" must be true or false');
           await ctx.catalog.refresh();
           const rows = ctx.catalog.all().map((v) => ({ name: v.model.name, version: String(v.model.version), ...ctx.models.state(v) }));
@@ -38,7 +41,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
       POST: {
         write: true,
         handler: async ({ req, res, params }) => {
-          await optionalObject(ctx, req);
+          await optionalObject(ctx, req, res);
           if (params[2] === 'load') {
             const v = await findVersion(ctx, params[0], params[1]);
             await ctx.models.loadExplicitly(v);
