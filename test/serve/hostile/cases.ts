@@ -4,7 +4,8 @@ import { Rng } from '../../../bench/synth.js';
 import { header } from './wire.js';
 import type { RawReply, RawRequest } from './wire.js';
 import type { HostileCase } from './run.js';
-import { SCRATCH } from './world.js';
+import { ALLOWED_ORIGIN, SCRATCH } from './world.js';
+import { AWKWARD_FILE_NAMES } from '../../helpers/hostile-names.js';
 import { exactTextCases, framedElements, invalidUtf8Cases, loneSurrogateCases, nulCases } from '../hostile-strings.js';
 import type { World } from './world.js';
 
@@ -23,6 +24,9 @@ export interface Gen {
 }
 
 type Generator = (g: Gen) => HostileCase;
+
+/** Scratch names per class of legitimate upload (each name always with the same bytes). */
+const LEGIT_NAMES = 8;
 
 const ok2xx = (r: RawReply): boolean => r.status >= 200 && r.status < 300;
 const refused = (r: RawReply): boolean => r.status >= 400 && r.status < 500;
@@ -163,8 +167,11 @@ const bytes: Generator = (g) => {
 
 /** Uploads with a Content-Encoding: decoded exactly, or refused; never stored encoded. */
 const encoding: Generator = (g) => {
-  const plain = Buffer.from(`hostile upload ${g.seq} `.repeat(1 + g.rng.int(200)));
-  const name = `${SCRATCH}-${g.seq}`;
+  // A few names, each with its own bytes: the first upload of a name creates it, the next ones store nothing new,
+  // so a long campaign exercises decoding and the import without growing the store with every request.
+  const k = g.rng.int(LEGIT_NAMES);
+  const name = `${SCRATCH}-enc-${k}`;
+  const plain = Buffer.from(`hostile upload ${k} `.repeat(1 + 37 * k));
   const variants: [string, Buffer, 'ok' | 415 | 400][] = [
     ['gzip', gzipSync(plain), 'ok'], ['br', brotliCompressSync(plain), 'ok'], ['deflate', deflateSync(plain), 'ok'],
     ['identity', plain, 'ok'], ['GZIP', gzipSync(plain), 'ok'], ['compress', plain, 415], ['gzip, br', brotliCompressSync(gzipSync(plain)), 415],
@@ -245,4 +252,103 @@ const body: Generator = (g) => {
   };
 };
 
-export const GENERATORS: Record<string, Generator> = { host, origin, auth, bytes, encoding, names, range, body };
+/** The one origin the world allows: a preflight, a read and a change from it all get CORS for that origin alone. */
+const cors: Generator = (g) => {
+  const h = hostOf(g.world.open.port);
+  const o: [string, string] = ['Origin', ALLOWED_ORIGIN];
+  const which = g.rng.int(3);
+  const k = g.rng.int(LEGIT_NAMES);
+  const name = `${SCRATCH}-cors-${k}`;
+  const body = Buffer.from(`cors upload ${k}`);
+  const request = which === 0
+    ? req('OPTIONS', '/v2/models/vad/versions/1/files/vad.onnx', h, [o, ['Access-Control-Request-Method', 'PUT'], ['Access-Control-Request-Headers', 'content-type, authorization']])
+    : which === 1 ? req('GET', '/v2/models/vad', h, [o]) : req('PUT', `/v2/models/${name}/files/c.bin`, h, [o], body);
+  return {
+    cls: 'cors', what: `${request.method} ${request.target} from the allowed origin`, server: 'open', request,
+    writes: which === 2 ? { model: name, path: 'c.bin', bytes: body } : undefined,
+    check: (r) => {
+      if (!ok2xx(r)) return `answered ${r.status} to the allowed origin`;
+      if (header(r, 'access-control-allow-origin') !== ALLOWED_ORIGIN) return `Access-Control-Allow-Origin: ${header(r, 'access-control-allow-origin')}`;
+      if (!/origin/i.test(header(r, 'vary') ?? '')) return 'no Vary: Origin';
+      if (which === 0 && !/PUT/.test(header(r, 'access-control-allow-methods') ?? '')) return `preflight allows ${header(r, 'access-control-allow-methods')}`;
+      return undefined;
+    },
+  };
+};
+
+/** Downloads of files whose names need escaping in a header: RFC 6266/8187, ASCII on the wire, the exact name back. */
+const disposition: Generator = (g) => {
+  const name = g.rng.pick(AWKWARD_FILE_NAMES);
+  const request = req('GET', `/v2/models/awkward/versions/1/files/${encodeURIComponent(name)}`, hostOf(g.world.open.port));
+  return {
+    cls: 'disposition', what: `download of ${JSON.stringify(name)}`, server: 'open', request,
+    check: (r) => {
+      if (r.status !== 200) return `answered ${r.status}`;
+      const cd = header(r, 'content-disposition') ?? '';
+      if (!/^[\x20-\x7e]*$/.test(cd)) return `Content-Disposition is not ASCII: ${JSON.stringify(cd)}`;
+      const star = /filename\*=UTF-8''([^;]+)/.exec(cd)?.[1];
+      const plain = /filename="((?:[^"\\]|\\.)*)"/.exec(cd)?.[1]?.replace(/\\(.)/g, '$1');
+      const got = star !== undefined ? decodeURIComponent(star) : plain;
+      return got === name ? undefined : `names ${JSON.stringify(got)} in ${cd}`;
+    },
+  };
+};
+
+/** Protocol numbers that are not what they claim: binary_data_size as a string, negative, fractional, huge. */
+const numbers: Generator = (g) => {
+  const size = g.rng.pick<unknown>(['16', -1, 1.5, 1e20, true, null, '0x10', [16]]);
+  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x_BYTES', shape: [1, 1], datatype: 'BYTES', parameters: { binary_data_size: size } }] }));
+  const data = framedElements([Buffer.from('0123456789ab')]);
+  const request = inferRequest(g, Buffer.concat([head, data]), [['Inference-Header-Content-Length', String(head.length)]]);
+  return {
+    cls: 'numbers', what: `binary_data_size ${JSON.stringify(size)}`, server: 'open', request,
+    check: (r) => (r.status === 400 ? undefined : `answered ${r.status}; binary_data_size must be a non-negative integer number`),
+  };
+};
+
+/** Requests whose framing is ambiguous (request smuggling) or malformed: refused, never acted on. */
+const framing: Generator = (g) => {
+  const port = g.world.open.port;
+  const target = `/v2/models/${SCRATCH}-${g.seq}/files/s.bin`;
+  const variants: [string, string][] = [
+    ['two Content-Lengths', `PUT ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`],
+    ['Content-Length and chunked', `PUT ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`],
+    ['a bad chunk size', `PUT ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`],
+    ['a folded header', `PUT ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-A: b\r\n c\r\nContent-Length: 5\r\n\r\nhello`],
+    ['a NUL in a header', `PUT ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-A: b\u0000c\r\nContent-Length: 5\r\n\r\nhello`],
+    ['an absolute-form target naming another host', `PUT http://attacker.example${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 5\r\n\r\nhello`],
+    ['a space before the colon', `PUT ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length : 5\r\n\r\nhello`],
+  ];
+  const [what, raw] = g.rng.pick(variants);
+  return {
+    cls: 'framing', what: `PUT with ${what}`, server: 'open', request: { method: 'PUT', target, headers: [] }, raw: Buffer.from(raw, 'latin1'), mayCut: true,
+    check: (r) => (r.status >= 400 ? undefined : `answered ${r.status}; an ambiguous or malformed request must be refused`),
+  };
+};
+
+/** What anyone who can read gets: nothing of the server's machine (the general check looks for its paths). */
+const reads: Generator = (g) => {
+  const target = g.rng.pick(['/api/stats', '/api/models', '/api/sharing', '/api/models/vad', '/v2/models', '/v2', '/metrics', '/v2/models/vad/versions/1/files', '/api/models/nope', '/v2/models/nope/versions/9/files/x']);
+  return {
+    cls: 'reads', what: `GET ${target}`, server: 'open', request: req('GET', target, hostOf(g.world.open.port)),
+    check: (r) => (r.status === 200 || r.status === 404 ? undefined : `answered ${r.status}`),
+  };
+};
+
+/** Inferences that pass the protocol's checks and fail inside onnxruntime: a 400 each, and the log must not grow with them. */
+const runs: Generator = (g) => {
+  const body = Buffer.from(JSON.stringify({
+    inputs: [
+      { name: 'input', shape: [2, 512], datatype: 'FP32', data: new Array<number>(1024).fill(0.01 * g.rng.int(10)) },
+      { name: 'state', shape: [2, 1, 128], datatype: 'FP32', data: new Array<number>(256).fill(0) },
+      { name: 'sr', shape: [], datatype: 'INT64', data: [16000] },
+    ],
+  }));
+  const request = req('POST', '/v2/models/vad/infer', hostOf(g.world.open.port), [['Content-Type', 'application/json']], body);
+  return {
+    cls: 'runs', what: 'an inference onnxruntime fails', server: 'open', request,
+    check: (r) => (r.status === 400 ? undefined : `answered ${r.status}`),
+  };
+};
+
+export const GENERATORS: Record<string, Generator> = { host, origin, cors, auth, bytes, numbers, encoding, names, disposition, range, body, framing, reads, runs };

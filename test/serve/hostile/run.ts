@@ -1,5 +1,6 @@
 import { exchange } from './wire.js';
 import type { RawReply, RawRequest } from './wire.js';
+import { ALLOWED_ORIGIN } from './world.js';
 import type { World } from './world.js';
 
 /** One generated hostile request and what a correct server does with it. */
@@ -10,6 +11,8 @@ export interface HostileCase {
   what: string;
   server: 'open' | 'guarded';
   request: RawRequest;
+  /** Bytes sent instead of `request` when its framing itself is the attack (request is then only its description). */
+  raw?: Buffer;
   /** What is wrong with the reply, or undefined when it is right. */
   check(r: RawReply): string | undefined;
   /** A legitimate upload: when answered 2xx, the scratch model it creates must hold exactly these bytes. */
@@ -32,14 +35,16 @@ export interface RunResult {
   written: Map<string, { path: string; bytes: Buffer }>;
 }
 
-/** Checks every reply gets, whatever the case: an answer, no 5xx, no file-system path, no CORS grant (none is configured). */
+/** Checks every reply gets, whatever the case: an answer, no 5xx, no file-system path, CORS only for the allowed origin. */
 function general(c: HostileCase, r: RawReply, world: World): string | undefined {
   if (r.status === 0) return c.mayCut ? undefined : `no answer (${r.error ?? 'closed'})`;
   if (r.status >= 500 && r.status !== 503) return `answered ${r.status}: ${r.body.toString('utf8').slice(0, 200)}`;
   const text = `${[...r.headers.values()].flat().join('\n')}\n${r.body.toString('latin1')}`;
   for (const s of world.secrets) if (text.includes(s)) return `the answer shows a server path (${s})`;
+  // CORS is granted to the one allowed origin, and only when it asks.
   const acao = r.headers.get('access-control-allow-origin');
-  if (acao) return `Access-Control-Allow-Origin: ${acao.join(', ')} although no origin is allowed`;
+  const asked = c.request.headers.find(([k]) => k.toLowerCase() === 'origin')?.[1];
+  if (acao && (acao.length !== 1 || acao[0] !== ALLOWED_ORIGIN || asked !== ALLOWED_ORIGIN)) return `Access-Control-Allow-Origin: ${acao.join(', ')} for Origin ${asked}`;
   return undefined;
 }
 
@@ -56,7 +61,7 @@ export async function runCases(world: World, cases: HostileCase[], concurrency =
     while (next < cases.length) {
       const c = cases[next++]!;
       const port = c.server === 'open' ? world.open.port : world.guarded.port;
-      const r = await exchange(port, c.request, { timeoutMs: 30_000 });
+      const r = await exchange(port, c.raw ?? c.request, { timeoutMs: 30_000, head: c.request.method === 'HEAD' });
       const st = byClass.get(c.cls) ?? byClass.set(c.cls, { cases: 0, failures: [], statuses: new Map(), slowestMs: 0 }).get(c.cls)!;
       st.cases++;
       st.statuses.set(r.status, (st.statuses.get(r.status) ?? 0) + 1);

@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../../src/store/store.js';
 import { VAD_MODELS, randomBytes, tempDir } from '../../helpers/store-fixtures.js';
 import { spawnServe } from '../child-server.js';
 import type { ChildServer } from '../child-server.js';
 import { identityModel } from '../identity-model.js';
+import { AWKWARD_FILE_NAMES } from '../../helpers/hostile-names.js';
 
 /** A model file the hostile requests aim at, with the bytes a download must give back. */
 export interface Target {
@@ -38,6 +39,9 @@ export interface World {
 
 export const TOKEN = 'hostile-campaign-token-0123456789';
 
+/** The one web origin both servers allow (--allow-origin): CORS for it, and for nothing else. */
+export const ALLOWED_ORIGIN = 'https://app.example';
+
 /** Model names the requests may create (a legitimate upload); anything else must stay as it was. */
 export const SCRATCH = 'scratch';
 
@@ -47,7 +51,10 @@ export async function buildWorld(extraArgs: string[] = []): Promise<World> {
   const s = await Store.open(store);
   const vadBytes = readFileSync(VAD_MODELS[1]!);
   const blobBytes = randomBytes(3 * 1024 * 1024 + 123, 7);
-  const files = { vad: join(dir, 'vad.onnx'), blob: join(dir, 'blob.bin'), empty: join(dir, 'empty.bin'), ident: join(dir, 'ident.onnx') };
+  const files = { vad: join(dir, 'vad.onnx'), blob: join(dir, 'blob.bin'), empty: join(dir, 'empty.bin'), ident: join(dir, 'ident.onnx'), awkward: join(dir, 'awkward') };
+  // Files whose names need RFC 8187 in a download's Content-Disposition.
+  mkdirSync(files.awkward);
+  for (const [i, name] of AWKWARD_FILE_NAMES.entries()) writeFileSync(join(files.awkward, name), `awkward ${i}`);
   writeFileSync(files.vad, vadBytes);
   writeFileSync(files.blob, blobBytes);
   writeFileSync(files.empty, Buffer.alloc(0));
@@ -57,10 +64,11 @@ export async function buildWorld(extraArgs: string[] = []): Promise<World> {
     await s.import(files.blob, { name: 'blob' });
     await s.import(files.empty, { name: 'empty' });
     await s.import(files.ident, { name: 'ident' });
+    await s.import(files.awkward, { name: 'awkward' });
   } finally {
     await s.close();
   }
-  const base = ['--store', store, '--port', '0', ...extraArgs];
+  const base = ['--store', store, '--port', '0', '--allow-origin', ALLOWED_ORIGIN, ...extraArgs];
   const open = await spawnServe(base, { TESSERA_TOKEN: '' });
   let guarded: ChildServer;
   try {
