@@ -44,9 +44,9 @@ const PER_ROUND = 500;
 /**
  * The bound on the server's memory growth: from round 1 (after the warm-up
  * has loaded every model and made every kind of request) to the last round,
- * median to median; and from round 1's largest sample to the largest while
- * clients sat on downloads without reading. What is legitimately live is
- * bounded by the budget (6 MiB of models, a few times that inside
+ * median to median (and, with its own bound below, from round 1's largest
+ * sample to the largest while clients sat on downloads without reading). What
+ * is legitimately live is bounded by the budget (6 MiB of models, a few times that inside
  * onnxruntime), the chunk cache (4 MiB), the requests in flight (a download
  * holds two 4 MiB blocks; a stuck one too, until it is cut off) and the
  * garbage the JS heap has not collected yet: a few tens of MiB swing. A leak
@@ -54,6 +54,15 @@ const PER_ROUND = 500;
  * 32 MiB downloads held whole (4 of them: 128 MiB), would each go well past it.
  */
 const RSS_GROWTH_BOUND = 64 * MiB;
+
+/**
+ * The bound on the stuck downloads' peak over round 1's largest sample. Round
+ * 1 runs before the abuse, so the abuse's own working set is in this figure
+ * too: measured at 40-64 MiB on an idle machine (02477c6 and since) and 84 MiB
+ * with other test files running beside it, where the smallest leak it is there
+ * to catch (4 never-read 32 MiB downloads held whole) adds 128 MiB.
+ */
+const STUCK_GROWTH_BOUND = 96 * MiB;
 
 const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
 
@@ -172,7 +181,7 @@ test('HTTP under load and abuse: concurrent infer and downloads of 8 models unde
     assert.ok(stats.served >= ROUNDS * PER_ROUND);
     assert.ok(evictions > 0 && loads > 7, 'the budget made the server evict and reload models during the run');
     assert.ok(growth < RSS_GROWTH_BOUND, `server memory grew by ${mib(growth)} over the run`);
-    assert.ok(stuckGrowth < RSS_GROWTH_BOUND, `server memory grew by ${mib(stuckGrowth)} while downloads were stuck`);
+    assert.ok(stuckGrowth < STUCK_GROWTH_BOUND, `server memory grew by ${mib(stuckGrowth)} while downloads were stuck (bound ${mib(STUCK_GROWTH_BOUND)})`);
     // Every connection was closed in the end, the abusive ones included: no more descriptors are open than after the warm-up.
     assert.ok(fds[1]! <= fds[0]!, `${fds[1]! - fds[0]!} more file descriptors open at the end than after the warm-up`);
     assert.equal(errors5xx, 0, 'no response was a 5xx');
