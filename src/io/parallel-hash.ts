@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 /** Where a reader puts the blocks of a file it reads in order. */
@@ -13,6 +12,23 @@ export interface BlockSink {
 /** Fresh buffers, nothing done with them: for readers whose caller hashes nothing. */
 export const plainBlocks: BlockSink = { alloc: (n) => Buffer.allocUnsafe(n), take: () => {} };
 
+/** A sink that also hashes what it takes (a file's SHA-256, from the blocks it is read or written in). */
+export interface HashingSink extends BlockSink {
+  digest(): Promise<Buffer>;
+}
+
+/** SHA-256 on this thread, of blocks in fresh buffers (or in the buffers `alloc` gives: a file read into one buffer). */
+export class Sha256Sink implements HashingSink {
+  private hash = createHash('sha256');
+  constructor(readonly alloc: (length: number) => Buffer = (n) => Buffer.allocUnsafe(n)) {}
+  take(block: Buffer): void {
+    this.hash.update(block);
+  }
+  async digest(): Promise<Buffer> {
+    return this.hash.digest();
+  }
+}
+
 /** Blocks in flight between the reading thread and the hashing worker. */
 const RING = 4;
 
@@ -24,9 +40,10 @@ const RING = 4;
  * than the hashing itself); a slot is reused only after the worker has hashed
  * it, which the main thread waits for with Atomics.wait.
  */
-export class ParallelSha256 implements BlockSink {
+export class ParallelSha256 implements HashingSink {
   private worker?: Worker;
-  private hash?: Hash;
+  /** Without a worker: this thread hashes. */
+  private local?: Sha256Sink;
   private result?: Promise<Buffer>;
   private slots: SharedArrayBuffer[] = [];
   private busy = new Int32Array(new SharedArrayBuffer(4 * RING));
@@ -34,7 +51,7 @@ export class ParallelSha256 implements BlockSink {
 
   constructor(useWorker: boolean) {
     if (!useWorker) {
-      this.hash = createHash('sha256');
+      this.local = new Sha256Sink();
       return;
     }
     const w = new Worker(new URL('./sha256-worker.js', import.meta.url), { workerData: { busy: this.busy } });
@@ -49,7 +66,7 @@ export class ParallelSha256 implements BlockSink {
   }
 
   alloc(length: number): Buffer {
-    if (this.hash) return Buffer.allocUnsafe(length);
+    if (this.local) return this.local.alloc(length);
     const slot = this.next;
     Atomics.wait(this.busy, slot, 1);
     let sab = this.slots[slot];
@@ -61,8 +78,8 @@ export class ParallelSha256 implements BlockSink {
   }
 
   take(block: Buffer): void {
-    if (this.hash) {
-      this.hash.update(block);
+    if (this.local) {
+      this.local.take(block);
       return;
     }
     const slot = this.next;
@@ -73,7 +90,7 @@ export class ParallelSha256 implements BlockSink {
   }
 
   async digest(): Promise<Buffer> {
-    if (this.hash) return this.hash.digest();
+    if (this.local) return this.local.digest();
     this.worker!.postMessage(null);
     try {
       return await this.result!;

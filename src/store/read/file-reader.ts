@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { constants } from 'node:buffer';
 import type { Backend, FileRow } from '../../backends/backend.js';
 import { TesseraError, damaged } from '../../errors.js';
-import type { BlockSink } from '../../io/parallel-hash.js';
+import { Sha256Sink } from '../../io/parallel-hash.js';
+import type { HashingSink } from '../../io/parallel-hash.js';
 import type { ChunkReader, ReadStats } from './chunk-reader.js';
 import { emptyStats } from './chunk-reader.js';
 
@@ -17,11 +17,6 @@ export interface FileLayout {
 export interface StoreReaders {
   chunks: ChunkReader;
   files: FileReader;
-}
-
-/** A sink that also hashes what it takes: whole-file reads check the file's SHA-256 with it. */
-export interface HashingSink extends BlockSink {
-  digest(): Promise<Buffer>;
 }
 
 export interface ReadOptions {
@@ -41,18 +36,6 @@ const STEP_CHUNKS = 64;
 const STEP_BYTES = 8 << 20;
 /** Layouts kept (a committed file never changes, so they never go stale). */
 const LAYOUTS = 64;
-
-/** Fresh buffers, hashed on this thread as they are taken. */
-export class Sha256Sink implements HashingSink {
-  private hash = createHash('sha256');
-  constructor(readonly alloc: (length: number) => Buffer = (n) => Buffer.allocUnsafe(n)) {}
-  take(block: Buffer): void {
-    this.hash.update(block);
-  }
-  async digest(): Promise<Buffer> {
-    return this.hash.digest();
-  }
-}
 
 /** A file whose rebuilt bytes are not the ones imported: the store is damaged. */
 export class DamagedFileError extends TesseraError {
@@ -198,7 +181,7 @@ export class FileReader {
     return { bytes: out, stats };
   }
 
-  /** Forgets the chunk lists it keeps (after gc: a removed file's id is never reused, but its memory is freed). */
+  /** Forgets the chunk lists it keeps (after gc: a removed file's list is useless, and its memory is freed). */
   clear(): void {
     this.known.clear();
   }
