@@ -19,3 +19,8 @@ export function parseModelRef(text: string): ModelRef {
 export function formatModelRef(name: string, version: number): string {
   return `${name}:${version}`;
 }
+
+/** name:version of each model, by id (lineage and sharing name models by id). */
+export function refsById(models: readonly { id: number; name: string; version: number }[]): Map<number, string> {
+  return new Map(models.map((m) => [m.id, formatModelRef(m.name, m.version)]));
+}

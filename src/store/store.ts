@@ -31,7 +31,7 @@ import { exportFile, outputPath } from './read/exporter.js';
 import { chunkSizeConflict, importModel } from './import/importer.js';
 import type { ImportResult } from './import/importer.js';
 import type { ModelRef } from './model-ref.js';
-import { formatModelRef } from './model-ref.js';
+import { formatModelRef, refsById } from './model-ref.js';
 import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
@@ -65,7 +65,7 @@ export interface ModelSummary extends ModelRow {
 }
 
 export function listEntries(models: ModelSummary[]): ModelListEntry[] {
-  const refs = new Map(models.map((m) => [m.id, formatModelRef(m.name, m.version)]));
+  const refs = refsById(models);
   return models.map((m) => ({
     name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
     newStoredBytes: m.newStoredBytes, createdAt: m.createdAt, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
@@ -219,14 +219,14 @@ export class Store {
   async show(ref: ModelRef): Promise<ModelDetails> {
     const model = await this.resolve(ref);
     const files = await this.db.listFiles(model.id);
+    const refs = refsById(await this.db.listModels());
     const tensors: TensorInfo[] = [];
     const fileInfo: ModelDetails['files'] = [];
-    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.db, model, files)) {
+    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.db, model, files, refs)) {
       tensors.push(...ts);
       fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segments.length, tensors: ts.length });
     }
     const bytes = await this.db.modelChunkBytes(model.id);
-    const refs = await this.refs();
     const sharedWith: ModelDetails['sharedWith'] = [];
     for (const s of await this.db.sharing(model.id)) {
       const other = refs.get(s.modelId);
@@ -339,7 +339,7 @@ export class Store {
   async stats(): Promise<LocatedStoreStats> {
     const totals = await this.db.totals();
     const entries = await this.catalog();
-    const refs = new Map(entries.map(({ model: m }) => [m.id, formatModelRef(m.name, m.version)]));
+    const refs = refsById(entries.map((e) => e.model));
     const perModel: ModelStats[] = entries.map(({ model: m, files }) => ({
       model: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
       files: files.length, ...modelSavings(m),
@@ -357,11 +357,6 @@ export class Store {
 
   private readers(): StoreReaders {
     return { chunks: this.chunks, files: this.files_ };
-  }
-
-  /** name:version of every model, by id. */
-  private async refs(): Promise<Map<number, string>> {
-    return new Map((await this.db.listModels()).map((m) => [m.id, formatModelRef(m.name, m.version)]));
   }
 }
 

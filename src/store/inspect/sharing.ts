@@ -1,6 +1,6 @@
 import type { Backend, ChunkInfo, FileRow, ModelRow, SegmentRow } from '../../backends/backend.js';
 import { clusterOrder } from './cluster-order.js';
-import { formatModelRef } from '../model-ref.js';
+import { refsById } from '../model-ref.js';
 import { chunkInfos } from '../maintain/verify.js';
 import type { SharedTensors, SharingMatrix, SharingModel, TensorSharing } from '../../wire/sharing-json.js';
 import { SEG_TENSOR } from '../format.js';
@@ -32,7 +32,7 @@ function tensorAt(segments: SegmentRow[], chunks: number): (string | null)[] {
 
 export async function sharingMatrix(backend: Backend): Promise<SharingMatrix> {
   const rows: ModelRow[] = await backend.listModels();
-  const refs = new Map(rows.map((m) => [m.id, formatModelRef(m.name, m.version)]));
+  const refs = refsById(rows);
   // chunk id → model index → tensor names of that model over the chunk.
   const users = new Map<number, Map<number, Set<string>>>();
   const files = await filesByModel(backend);
@@ -79,8 +79,8 @@ export async function sharingMatrix(backend: Backend): Promise<SharingMatrix> {
   };
 }
 
-/** Per file of a model, per tensor: its size, the bytes only it holds, and what each other model holds of it. */
-export async function tensorSharing(backend: Backend, model: ModelRow, files: FileRow[]): Promise<FileSharing[]> {
+/** Per file of a model, per tensor: its size, the bytes only it holds, and what each other model holds of it (`refs`: every model's name:version, by id). */
+export async function tensorSharing(backend: Backend, model: ModelRow, files: FileRow[], refs: Map<number, string>): Promise<FileSharing[]> {
   const perFile: { file: FileRow; ids: number[]; segments: SegmentRow[] }[] = [];
   const all = new Set<number>();
   for (const file of files) {
@@ -93,8 +93,6 @@ export async function tensorSharing(backend: Backend, model: ModelRow, files: Fi
     if (r.modelId !== model.id) (others.get(r.chunkId) ?? others.set(r.chunkId, new Set()).get(r.chunkId)!).add(r.modelId);
   }
   const sizes: Map<number, ChunkInfo> = await chunkInfos(backend, [...all]);
-  const refs = new Map<number, string>();
-  for (const m of await backend.listModels()) refs.set(m.id, formatModelRef(m.name, m.version));
   return perFile.map(({ file, ids, segments }) => ({
     file, segments,
     tensors: segments.filter((s) => s.kind === SEG_TENSOR).map((s) => {

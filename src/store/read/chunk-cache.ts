@@ -52,10 +52,6 @@ export class ChunkCache {
     return this.lru.get(id);
   }
 
-  has(id: number): boolean {
-    return this.lru.has(id);
-  }
-
   /**
    * Keeps a chunk's decoded bytes. `owned`: the caller hands the buffer over;
    * otherwise a copy is kept, so that a larger buffer `raw` is a view of (a

@@ -35,7 +35,7 @@ export interface Gathered {
  * next model of a family mostly need the same ones.
  */
 export class ChunkReader {
-  constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder, readonly cache: ChunkCache) {}
+  constructor(private readonly backend: Backend, private readonly decoder: ChunkDecoder, private readonly cache: ChunkCache) {}
 
   /** The chunks' raw bytes, in the order of `ids` (cached buffers are shared: read only). */
   async read(ids: number[]): Promise<Buffer[]> {
