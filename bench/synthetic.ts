@@ -254,3 +254,12 @@ export function generateFamily(dir: string, totalBytes: number): SyntheticFamily
     distinctWhat: 'every tensor of every model but the frozen backbone of ft-head',
   };
 }
+
+/** One F32 model of about `bytes` (the family's base): the single-file throughput run. */
+export function generateSingle(dir: string, bytes: number): Corpus {
+  const model = family()[0]!;
+  const { d, layers } = architecture(bytes);
+  const path = join(dir, `${model.name}.safetensors`);
+  writeModels([path], [model], tensors(d, layers));
+  return corpusFromPaths(`synthetic single file, ${binSize(bytes)} (width ${d}, ${layers} layers)`, dir, [path]);
+}
