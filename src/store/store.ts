@@ -17,6 +17,7 @@ import { DeltaEncoder } from './import/delta-encoder.js';
 import { findBase } from './import/base-finder.js';
 import { LazyEncoder } from './import/encoder.js';
 import { rebaseHalfCopies } from './import/rebase.js';
+import { ImportThreads } from './import/workers.js';
 import { verifyStore } from './maintain/verify.js';
 import { repairStore } from './maintain/repair.js';
 import { migrateStore } from './maintain/migrate.js';
@@ -113,6 +114,8 @@ export class Store {
   private readonly cache: ChunkCache;
   private readonly chunks: ChunkReader;
   private readonly files_: FileReader;
+  /** Worker threads for big imports: started by the first, kept for the next, stopped by close(). */
+  private importThreads?: ImportThreads;
 
   private constructor(private readonly db: Backend, decoder: ChunkDecoder, opts: StoreOptions) {
     this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
@@ -144,6 +147,8 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.importThreads?.close();
+    this.importThreads = undefined;
     await this.db.close();
   }
 
@@ -172,9 +177,12 @@ export class Store {
     const { db, chunks } = this;
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
+      threads: () => (this.importThreads ??= new ImportThreads()),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
       makeEncoder: async (inputs) => new LazyEncoder(async () => {
-        const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs))?.model;
+        // The previous version of the same name is always a candidate: usually the closest model there is.
+        const previous = opts.base === null || explicit ? undefined : await db.findModel(opts.name);
+        const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs, previous?.id))?.model;
         return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null);
       }),
       afterChunks: async (modelId) => {

@@ -2,7 +2,8 @@ import { setImmediate as tick } from 'node:timers/promises';
 import type { Backend, ModelRow, SegmentRow } from '../../backends/backend.js';
 import { FileSource } from '../../io/file-source.js';
 import { hashFileSync } from '../../io/hash-file-sync.js';
-import { ParallelSha256 } from '../../io/parallel-hash.js';
+import { createHash } from 'node:crypto';
+import { BlockRing } from '../../io/block-ring.js';
 import type { Segment } from '../../formats/segment.js';
 import type { CdcParams } from '../../chunking/fastcdc.js';
 import { conflict } from '../../errors.js';
@@ -10,10 +11,11 @@ import type { TesseraError } from '../../errors.js';
 import { SETTING_CHUNK_SIZE } from '../format.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
-import { filePieces } from './pieces.js';
+import { PieceCutter, READ_BLOCK } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
 import type { ChunkAccounting } from './chunk-writer.js';
-import { EncodePool } from '../../codec/index.js';
+import { inThreadWork } from './workers.js';
+import type { ChunkWork } from './workers.js';
 import { caseTwin, checkNewModelName, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
 import { segmentKindCode } from '../format.js';
@@ -26,8 +28,10 @@ export interface ImportOptions {
   /** Builds the encoder for this import once its files are known (it may pick a base model from them). */
   makeEncoder: (inputs: InputFile[]) => Promise<ChunkEncoder>;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
-  /** Compress and hash on worker threads: default, when the import is big enough to pay for them. */
+  /** Hash and compress on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
+  /** The worker threads (started on first call, kept by the caller for later imports). */
+  threads?: () => ChunkWork;
   /** Kept with the model (e.g. an example inference request). */
   metadata?: Record<string, unknown>;
   /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
@@ -48,10 +52,10 @@ export interface ImportResult extends ChunkAccounting {
   base?: ModelRow;
 }
 
-/** Files at least this big have their SHA-256 computed on a worker thread. */
-const WORKER_HASH_MIN = 8 << 20;
-/** Imports at least this big compress on a worker thread. */
-const WORKER_ENCODE_MIN = 16 << 20;
+/** Imports at least this big hash and encode on worker threads (starting them takes ~50 ms of CPU). */
+const WORKER_MIN = 16 << 20;
+/** Blocks in flight: each READ_BLOCK bytes (or the largest file's size, if smaller). */
+const RING_SLOTS = 6;
 
 /** Another chunk size than the store's: the same tensors would cut into other chunks and share nothing. */
 export function chunkSizeConflict(stored: string, requested: number): TesseraError {
@@ -98,8 +102,9 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
   const format = formats.size === 1 ? [...formats][0]! : 'mixed';
   let done = 0;
   let tensors = 0;
-  // Compression runs on a worker thread when there is enough to compress to pay for starting one.
-  const pool = new EncodePool(opts.workerThreads ?? logicalBytes >= WORKER_ENCODE_MIN);
+  // Hashing and compression run on worker threads when there is enough work to pay for starting them.
+  const work = opts.threads && (opts.workerThreads ?? logicalBytes >= WORKER_MIN) ? opts.threads() : inThreadWork;
+  const ring = new BlockRing(RING_SLOTS, Math.min(READ_BLOCK, Math.max(1, ...inputs.map((f) => f.size))));
 
   try {
     const result = await backend.transaction(async () => {
@@ -119,7 +124,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       if (Number(stored) !== opts.chunkSize) throw chunkSizeConflict(stored, opts.chunkSize);
       const latest = await backend.findModel(opts.name);
       if (!latest) {
-        const twin = caseTwin(opts.name, (await backend.listModels()).map((m) => m.name));
+        const twin = caseTwin(opts.name, await backend.modelNamesFolded(opts.name));
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
       const encoder = await opts.makeEncoder(inputs);
@@ -129,12 +134,12 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
         metadataJson: opts.metadata ? JSON.stringify(opts.metadata) : null,
       });
-      const writer = new ChunkWriter(backend, encoder, pool);
+      const writer = new ChunkWriter(backend, encoder, work);
       const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];
 
       for (const input of inputs) {
         tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
-        const { segments, chunkIds, sha256 } = await chunkFile(input, opts.chunkSize, opts.cdc, writer, opts.workerThreads, !!opts.onProgress, (n) => {
+        const { segments, chunkIds, sha256 } = await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, (n) => {
           done += n;
           opts.onProgress?.(done, logicalBytes);
         });
@@ -167,22 +172,26 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       model: e.existing, created: false, files: inputs.length, tensors: 0, logicalBytes, chunks: 0, newChunks: 0,
       newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
     };
-  } finally {
-    await pool.close();
   }
 }
 
-/** Cuts one file into pieces and stores them, keeping at most two batches in flight. */
+/**
+ * Cuts one file into pieces and stores them. Blocks are read into the ring
+ * in turn; each block's batch holds its slot until it is stored, so the
+ * blocks in flight (being hashed, encoded, inserted) are bounded by the ring.
+ */
 async function chunkFile(
-  input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, writer: ChunkWriter,
-  workerThreads: boolean | undefined, yieldToTimers: boolean, progress: (bytes: number) => void,
+  input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, writer: ChunkWriter, ring: BlockRing,
+  work: ChunkWork, yieldToTimers: boolean, progress: (bytes: number) => void,
 ): Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> {
   const segs = input.segmentation.segments;
   const rows = segs.map(segmentRow);
   const chunkIds: number[] = [];
   const src = new FileSource(input.absPath);
-  // The whole file's SHA-256, from the same blocks, on a worker thread for big files.
-  const fileHash = new ParallelSha256(workerThreads ?? input.size >= WORKER_HASH_MIN);
+  // The whole file's SHA-256, from the same blocks: on the digest thread when there is one.
+  const stream = work.fileHasher?.stream(ring);
+  const local = stream ? undefined : createHash('sha256');
+  const cutter = new PieceCutter(segs, chunkSize, cdc);
   const inFlight: { pieces: { segment: number; index: number; length: number }[]; ids: Promise<number[]> }[] = [];
   const drainOne = async (): Promise<void> => {
     const b = inFlight.shift()!;
@@ -197,16 +206,25 @@ async function chunkFile(
   };
   try {
     if (src.size !== input.size) throw new Error(`${input.label}: file changed size during import`);
-    for (const batch of filePieces(src, segs, chunkSize, cdc, fileHash)) {
-      const { ids } = await writer.submit(batch, segs);
-      inFlight.push({ pieces: batch.map((p) => ({ segment: p.segment, index: p.index, length: p.data.length })), ids });
-      if (inFlight.length > 1) await drainOne();
+    for (let off = 0; off < src.size; off += READ_BLOCK) {
+      const block = await ring.acquire(Math.min(READ_BLOCK, src.size - off));
+      src.readInto(block.buf, off);
+      if (stream) stream.update(block);
+      else local!.update(block.buf);
+      const batch = cutter.cut(block.buf, off);
+      if (batch.length) {
+        const ids = writer.submit(batch, segs);
+        ids.catch(() => {});
+        ring.holdUntil(block.slot, ids);
+        inFlight.push({ pieces: batch.map((p) => ({ segment: p.segment, index: p.index, length: p.data.length })), ids });
+      }
+      if (inFlight.length >= ring.slots) await drainOne();
       // Let timers (the progress bar) run between blocks.
       if (yieldToTimers) await tick();
     }
     while (inFlight.length) await drainOne();
   } catch (e) {
-    await fileHash.abort();
+    stream?.drop();
     // Let batches still in flight settle before the transaction rolls back.
     await Promise.allSettled(inFlight.map((b) => b.ids));
     throw e;
@@ -214,5 +232,5 @@ async function chunkFile(
     src.close();
   }
   for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
-  return { segments: rows, chunkIds, sha256: await fileHash.digest() };
+  return { segments: rows, chunkIds, sha256: stream ? await stream.digest() : local!.digest() };
 }

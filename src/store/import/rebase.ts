@@ -3,6 +3,9 @@ import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../../codec/ind
 import type { ChunkReader } from '../read/chunk-reader.js';
 import { MAX_DELTA_DEPTH } from '../format.js';
 
+/** Half-precision copies of one tensor considered (newest first). */
+const HALF_COPIES = 8;
+
 export interface RebaseResult {
   chunks: number;
   /** Payload bytes saved. */
@@ -26,11 +29,18 @@ export async function rebaseHalfCopies(backend: Backend, reader: ChunkReader, mo
   const f32 = (await backend.modelTensors(modelId)).filter((t) => t.dtype === 'F32' && t.chunkCount === Math.ceil(t.length / chunkSize));
   if (f32.length === 0) return result;
   const byName = new Map(f32.map((t) => [t.name, t]));
-  const halves = (await backend.tensorsNamed([...byName.keys()])).filter((h) => {
-    const t = byName.get(h.name);
-    return h.modelId !== modelId && (h.dtype === 'F16' || h.dtype === 'BF16') && t !== undefined && sameShape(t.shape, h.shape)
-      && h.chunkCount === Math.ceil(h.length / chunkSize);
-  });
+  // Half copies are looked up by name, shape and dtype (an index walk, a
+  // bounded number each). The largest tensor asks first: a store without a
+  // half copy of it (nearly always) costs two lookups, not two per tensor.
+  const halvesOf = async (t: TensorRow): Promise<TensorRow[]> => {
+    const out: TensorRow[] = [];
+    for (const dtype of ['F16', 'BF16']) out.push(...(await backend.tensorsLike(t.name, t.shape, dtype, HALF_COPIES)));
+    return out.filter((h) => h.modelId !== modelId && h.chunkCount === Math.ceil(h.length / chunkSize));
+  };
+  const largest = f32.reduce((a, b) => (b.length > a.length ? b : a));
+  if ((await halvesOf(largest)).length === 0) return result;
+  const halves: TensorRow[] = [];
+  for (const t of byName.values()) halves.push(...(await halvesOf(t)));
   const fileIds = new Map<number, number[]>();
   const idsOf = async (t: TensorRow): Promise<number[]> => {
     let ids = fileIds.get(t.fileId);
@@ -94,8 +104,4 @@ async function improves(reader: ChunkReader, dtype: string, info: ChunkInfo, bas
   const parts = await reader.read(baseIds);
   const enc = encodeChunk({ raw: raw!, dtype, castSource: { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) } });
   return enc.usesCastSource && enc.payload.length < info.storedSize;
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

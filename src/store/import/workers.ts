@@ -1,0 +1,115 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { EncodeInput, Encoded } from '../../codec/index.js';
+import { Sha256Thread } from '../../io/sha256-thread.js';
+import { CHUNK_HASH_BYTES } from '../format.js';
+import { hashPieces, encodePacked, unpackEncoded } from './chunk-task.js';
+import type { ChunkTask } from './chunk-task.js';
+
+/**
+ * Where an import's CPU work runs: chunk hashing and encoding, and whole-file
+ * SHA-256. InThreadWork does it all on the importing thread (small imports:
+ * starting threads would cost more than it saves); ImportThreads spreads it
+ * over a pool of worker threads, one per core, plus one thread for file
+ * digests, so that the importing thread only reads and talks to the database.
+ */
+export interface ChunkWork {
+  /** Chunk hashes of the pieces, in order. */
+  hash(pieces: Buffer[]): Promise<Buffer[]>;
+  /** Encodes every input; inputs are not used after the promise settles. */
+  encode(inputs: EncodeInput[]): Promise<Encoded[]>;
+  /** The thread for file digests, or undefined to hash files on this thread. */
+  readonly fileHasher: Sha256Thread | undefined;
+}
+
+function splitHashes(packed: Uint8Array): Buffer[] {
+  const b = Buffer.from(packed.buffer, packed.byteOffset, packed.length);
+  const out: Buffer[] = [];
+  for (let at = 0; at < b.length; at += CHUNK_HASH_BYTES) out.push(b.subarray(at, at + CHUNK_HASH_BYTES));
+  return out;
+}
+
+export const inThreadWork: ChunkWork = {
+  hash: async (pieces) => splitHashes(hashPieces(pieces)),
+  encode: async (inputs) => unpackEncoded(encodePacked(inputs)),
+  fileHasher: undefined,
+};
+
+/**
+ * Bytes reach a worker without a copy when they live in a SharedArrayBuffer
+ * (the import's read ring); anything else is copied compactly and the copy
+ * transferred, since posting a view clones its whole underlying buffer.
+ */
+function forWorker(b: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  if (b.buffer instanceof SharedArrayBuffer) return b;
+  const c = new Uint8Array(b);
+  transfer.push(c.buffer);
+  return c;
+}
+
+/** Pieces per hash task: enough to amortize a message, few enough to spread a block over both cores. */
+const HASH_TASK_BYTES = 4 << 20;
+const ENCODE_TASK_BYTES = 2 << 20;
+
+/** Splits `items` into runs of about `bytes` (by `size`), keeping order. */
+function runsOf<T>(items: T[], size: (t: T) => number, bytes: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let n = 0;
+  for (const it of items) {
+    cur.push(it);
+    n += size(it);
+    if (n >= bytes) {
+      out.push(cur);
+      cur = [];
+      n = 0;
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+export class ImportThreads implements ChunkWork {
+  private readonly pool: Piscina<ChunkTask, Uint8Array>;
+  readonly fileHasher: Sha256Thread;
+
+  constructor(threads = availableParallelism()) {
+    this.pool = new Piscina({
+      filename: new URL('./chunk-worker.js', import.meta.url).href,
+      minThreads: threads, maxThreads: threads, idleTimeout: 60_000,
+      // Tasks are milliseconds long: the atomics wake-up path buys nothing and keeps threads spinning.
+      atomics: 'disabled',
+    });
+    this.fileHasher = new Sha256Thread();
+  }
+
+  async hash(pieces: Buffer[]): Promise<Buffer[]> {
+    const runs = runsOf(pieces, (p) => p.length, HASH_TASK_BYTES);
+    const parts = await Promise.all(runs.map((run) => {
+      const transfer: ArrayBuffer[] = [];
+      const task: ChunkTask = { op: 'hash', pieces: run.map((p) => forWorker(p, transfer)) };
+      return this.pool.run(task, { transferList: transfer });
+    }));
+    return parts.flatMap(splitHashes);
+  }
+
+  async encode(inputs: EncodeInput[]): Promise<Encoded[]> {
+    const runs = runsOf(inputs, (i) => i.raw.length, ENCODE_TASK_BYTES);
+    const parts = await Promise.all(runs.map((run) => {
+      const transfer: ArrayBuffer[] = [];
+      const task: ChunkTask = {
+        op: 'encode',
+        inputs: run.map((i) => ({
+          raw: forWorker(i.raw, transfer), dtype: i.dtype, base: i.base && forWorker(i.base, transfer),
+          castSource: i.castSource && { dtype: i.castSource.dtype, raw: forWorker(i.castSource.raw, transfer) },
+        })),
+      };
+      return this.pool.run(task, { transferList: transfer });
+    }));
+    return parts.flatMap(unpackEncoded);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pool.destroy(), this.fileHasher.close()]);
+  }
+}
