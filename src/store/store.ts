@@ -178,6 +178,8 @@ export class Store {
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
       threads: () => (this.importThreads ??= new ImportThreads()),
+      // Once started (by a big import), the threads serve small imports too: they cost nothing more.
+      workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
       makeEncoder: async (inputs) => new LazyEncoder(async () => {
         // The previous version of the same name is always a candidate: usually the closest model there is.
