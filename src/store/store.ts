@@ -15,7 +15,8 @@ import type { ChunkDecoder } from './read/decoder.js';
 import { codecDecoder } from './read/codec-decoder.js';
 import { DeltaEncoder } from './import/delta-encoder.js';
 import { findBase } from './import/base-finder.js';
-import { LazyEncoder } from './import/encoder.js';
+import { LazyEncoder, largestF32, memoize } from './import/encoder.js';
+import type { TensorShape } from './import/encoder.js';
 import { rebaseHalfCopies } from './import/rebase.js';
 import { ImportThreads } from './import/workers.js';
 import { verifyStore } from './maintain/verify.js';
@@ -175,20 +176,27 @@ export class Store {
     const chunkSize = await this.chunkSize(opts.chunkSize);
     const explicit = opts.base ? await this.resolve(opts.base) : undefined;
     const { db, chunks } = this;
+    // Base selection, the delta encoder and the half-copy rebase all read stored models' tensors: once each per import.
+    const tensorsOf = memoize((id: number) => db.modelTensors(id));
+    let probe: TensorShape | undefined;
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
       threads: () => (this.importThreads ??= new ImportThreads()),
       // Once started (by a big import), the threads serve small imports too: they cost nothing more.
       workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
-      makeEncoder: async (inputs) => new LazyEncoder(async () => {
+      makeEncoder: async (inputs) => {
+        probe = largestF32(inputs);
         // The previous version of the same name is always a candidate: usually the closest model there is.
+        // (Asked now: once the import has inserted its model row, that row is the latest version.)
         const previous = opts.base === null || explicit ? undefined : await db.findModel(opts.name);
-        const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs, previous?.id))?.model;
-        return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null);
-      }),
+        return new LazyEncoder(async () => {
+          const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs, previous?.id, tensorsOf))?.model;
+          return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
+        });
+      },
       afterChunks: async (modelId) => {
-        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize);
+        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, probe, tensorsOf);
       },
     });
   }

@@ -4,6 +4,7 @@ import type { TensorSegment } from '../../formats/segment.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import type { InputFile } from './inputs.js';
+import type { ModelTensors } from './encoder.js';
 
 /** How many of the closest stored models are tried as bases. */
 const CANDIDATES = 4;
@@ -40,7 +41,8 @@ const PER_PROBE = 16;
  * a probe tensor or no candidate beats encoding alone.
  */
 export async function findBase(
-  backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[], preferred?: number,
+  backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[], preferred: number | undefined,
+  tensorsOf: ModelTensors,
 ): Promise<BaseChoice | undefined> {
   const tensors = inputs.flatMap((f) => f.segmentation.segments.filter((s): s is TensorSegment => s.kind === 'tensor').map((t) => ({ file: f, t })));
   if (tensors.length === 0) return undefined;
@@ -77,7 +79,7 @@ export async function findBase(
   for (const [id] of ranked) {
     const model = await backend.getModel(id);
     if (!model) continue;
-    const keys = new Set((await backend.modelTensors(id)).map((r) => shapeKey(r.name, r.shape)));
+    const keys = new Set((await tensorsOf(id)).map((r) => shapeKey(r.name, r.shape)));
     const matches = tensors.filter(({ t }) => keys.has(shapeKey(t.name, t.shape))).length;
     if (matches > 0) choices.push({ model, matches, keys });
   }
@@ -100,7 +102,7 @@ export async function findBase(
     }
   });
   const sampleBytes = async (baseId: number | null): Promise<number> => {
-    const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId);
+    const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId, tensorsOf);
     let bytes = 0;
     for (const { raw, position } of pieces) bytes += (await enc.encode(raw, position)).payload.length;
     return bytes;

@@ -54,6 +54,8 @@ export interface ImportResult extends ChunkAccounting {
 
 /** Imports at least this big hash and encode on worker threads (starting them takes ~50 ms of CPU). */
 const WORKER_MIN = 16 << 20;
+/** Files at least this big are hashed on the digest thread (below, two messages cost more than hashing). */
+const FILE_HASH_THREAD_MIN = 256 << 10;
 /** Blocks in flight: each READ_BLOCK bytes (or the largest file's size, if smaller). */
 const RING_SLOTS = 6;
 
@@ -137,17 +139,34 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       const writer = new ChunkWriter(backend, encoder, work);
       const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];
 
-      for (const input of inputs) {
-        tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
-        const { segments, chunkIds, sha256 } = await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, (n) => {
-          done += n;
-          opts.onProgress?.(done, logicalBytes);
-        });
-        hashed.push({ relPath: input.relPath, size: input.size, sha256 });
-        const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
-        await backend.insertSegments(fileId, segments);
-        await backend.insertFileChunks(fileId, 0, chunkIds);
+      // Files overlap: the next file is read while the last batches of the one
+      // before are hashed, encoded and stored (a package of many small files
+      // would otherwise wait a round trip per file). Their rows go in in order.
+      let filed: Promise<void> = Promise.resolve();
+      let failed = false;
+      try {
+        for (const input of inputs) {
+          if (failed) break;
+          tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
+          const file = await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, (n) => {
+            done += n;
+            opts.onProgress?.(done, logicalBytes);
+          });
+          filed = filed.then(async () => {
+            const { segments, chunkIds, sha256 } = await file.rows;
+            hashed.push({ relPath: input.relPath, size: input.size, sha256 });
+            const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
+            await backend.insertSegments(fileId, segments);
+            await backend.insertFileChunks(fileId, 0, chunkIds);
+          });
+          filed.catch(() => (failed = true));
+        }
+      } catch (e) {
+        // Let files still in flight settle before the transaction rolls back.
+        await filed.catch(() => {});
+        throw e;
       }
+      await filed;
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
       if (opts.afterChunks) await opts.afterChunks(modelId);
       const acc = writer.acc;
@@ -176,20 +195,23 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
 }
 
 /**
- * Cuts one file into pieces and stores them. Blocks are read into the ring
- * in turn; each block's batch holds its slot until it is stored, so the
- * blocks in flight (being hashed, encoded, inserted) are bounded by the ring.
+ * Cuts one file into pieces and starts storing them; resolves once every
+ * block is read and submitted, to `rows`: a promise of the file's rows (segments,
+ * chunk ids, SHA-256) that settles when its last batch is stored. Blocks are
+ * read into the ring in turn; each block's batch holds its slot until it is
+ * stored, so the blocks in flight (being hashed, encoded, inserted) are
+ * bounded by the ring, across files too.
  */
 async function chunkFile(
   input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, writer: ChunkWriter, ring: BlockRing,
   work: ChunkWork, yieldToTimers: boolean, progress: (bytes: number) => void,
-): Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> {
+): Promise<{ rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> }> {
   const segs = input.segmentation.segments;
   const rows = segs.map(segmentRow);
   const chunkIds: number[] = [];
   const src = new FileSource(input.absPath);
   // The whole file's SHA-256, from the same blocks: on the digest thread when there is one.
-  const stream = work.fileHasher?.stream(ring);
+  const stream = input.size >= FILE_HASH_THREAD_MIN ? work.fileHasher?.stream(ring) : undefined;
   const local = stream ? undefined : createHash('sha256');
   const cutter = new PieceCutter(segs, chunkSize, cdc);
   const inFlight: { pieces: { segment: number; index: number; length: number }[]; ids: Promise<number[]> }[] = [];
@@ -203,6 +225,12 @@ async function chunkFile(
       chunkIds.push(ids[i]!);
       progress(p.length);
     });
+  };
+  const fail = async (e: unknown): Promise<never> => {
+    stream?.drop();
+    // Let batches still in flight settle before the transaction rolls back.
+    await Promise.allSettled(inFlight.map((b) => b.ids));
+    throw e;
   };
   try {
     if (src.size !== input.size) throw new Error(`${input.label}: file changed size during import`);
@@ -222,15 +250,21 @@ async function chunkFile(
       // Let timers (the progress bar) run between blocks.
       if (yieldToTimers) await tick();
     }
-    while (inFlight.length) await drainOne();
   } catch (e) {
-    stream?.drop();
-    // Let batches still in flight settle before the transaction rolls back.
-    await Promise.allSettled(inFlight.map((b) => b.ids));
-    throw e;
+    return fail(e);
   } finally {
     src.close();
   }
-  for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
-  return { segments: rows, chunkIds, sha256: stream ? await stream.digest() : local!.digest() };
+  const rest = (async () => {
+    try {
+      while (inFlight.length) await drainOne();
+    } catch (e) {
+      return fail(e);
+    }
+    for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
+    return { segments: rows, chunkIds, sha256: stream ? await stream.digest() : local!.digest() };
+  })();
+  rest.catch(() => {});
+  // Wrapped: an async function returning a promise would wait for it.
+  return { rows: rest };
 }

@@ -1,4 +1,5 @@
 import type { Backend, ChunkInfo, TensorRow } from '../../backends/backend.js';
+import type { ModelTensors, TensorShape } from './encoder.js';
 import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../../codec/index.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import { MAX_DELTA_DEPTH } from '../format.js';
@@ -23,24 +24,30 @@ export interface RebaseResult {
  * half-precision ones, so no cycle can form; a chunk other deltas depend on is
  * rewritten only if its depth does not grow, so their depths stay true.
  */
-export async function rebaseHalfCopies(backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number): Promise<RebaseResult> {
+export async function rebaseHalfCopies(
+  backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number, probe: TensorShape | undefined, tensorsOf: ModelTensors,
+): Promise<RebaseResult> {
   const result: RebaseResult = { chunks: 0, savedBytes: 0 };
-  if (chunkSize % 2 !== 0) return result;
-  const f32 = (await backend.modelTensors(modelId)).filter((t) => t.dtype === 'F32' && t.chunkCount === Math.ceil(t.length / chunkSize));
-  if (f32.length === 0) return result;
+  if (chunkSize % 2 !== 0 || !probe) return result;
+  const alike = (t: TensorRow): boolean => t.chunkCount === Math.ceil(t.length / chunkSize);
+  // The new model's largest F32 tensor asks first, by name, shape and dtype
+  // (index walks, a bounded number each): a store without a half copy of it
+  // (nearly always) costs two lookups.
+  const found: TensorRow[] = [];
+  for (const dtype of ['F16', 'BF16']) found.push(...(await backend.tensorsLike(probe.name, probe.shape, dtype, HALF_COPIES)));
+  const halfModels = new Set(found.filter((h) => h.modelId !== modelId && alike(h)).map((h) => h.modelId));
+  if (halfModels.size === 0) return result;
+  // The new model's own, read now that they are stored (not through tensorsOf, which may have kept an earlier answer).
+  const f32 = (await backend.modelTensors(modelId)).filter((t) => t.dtype === 'F32' && alike(t));
   const byName = new Map(f32.map((t) => [t.name, t]));
-  // Half copies are looked up by name, shape and dtype (an index walk, a
-  // bounded number each). The largest tensor asks first: a store without a
-  // half copy of it (nearly always) costs two lookups, not two per tensor.
-  const halvesOf = async (t: TensorRow): Promise<TensorRow[]> => {
-    const out: TensorRow[] = [];
-    for (const dtype of ['F16', 'BF16']) out.push(...(await backend.tensorsLike(t.name, t.shape, dtype, HALF_COPIES)));
-    return out.filter((h) => h.modelId !== modelId && h.chunkCount === Math.ceil(h.length / chunkSize));
-  };
-  const largest = f32.reduce((a, b) => (b.length > a.length ? b : a));
-  if ((await halvesOf(largest)).length === 0) return result;
+  // The copies: the half-precision tensors of the models holding one of the probe, matched by name and shape.
   const halves: TensorRow[] = [];
-  for (const t of byName.values()) halves.push(...(await halvesOf(t)));
+  for (const m of halfModels) {
+    for (const h of await tensorsOf(m)) {
+      const t = byName.get(h.name);
+      if ((h.dtype === 'F16' || h.dtype === 'BF16') && t !== undefined && sameShape(t.shape, h.shape) && alike(h)) halves.push(h);
+    }
+  }
   const fileIds = new Map<number, number[]>();
   const idsOf = async (t: TensorRow): Promise<number[]> => {
     let ids = fileIds.get(t.fileId);
@@ -104,4 +111,8 @@ async function improves(reader: ChunkReader, dtype: string, info: ChunkInfo, bas
   const parts = await reader.read(baseIds);
   const enc = encodeChunk({ raw: raw!, dtype, castSource: { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) } });
   return enc.usesCastSource && enc.payload.length < info.storedSize;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
