@@ -46,7 +46,7 @@ test('worker threads hash and encode exactly as the importing thread does', asyn
     const [a, b] = [await threads.hash(pieces), await inThreadWork.hash(pieces)];
     assert.deepEqual(a.map((h) => h.toString('hex')), pieces.map((p) => chunkHash(p).toString('hex')));
     assert.deepEqual(a, b);
-    const [ea, eb] = [await threads.encode(ins), await inThreadWork.encode(ins)];
+    const [ea, eb] = [(await threads.encode(ins)).results, (await inThreadWork.encode(ins)).results];
     assert.deepEqual(ea.map((e) => [e.codec, e.usesBase, e.payload.toString('hex')]), eb.map((e) => [e.codec, e.usesBase, e.payload.toString('hex')]));
     // Many tasks at once (as several blocks in flight make) keep their order.
     const many = Array.from({ length: 12 }, (_, i) => randomBytes((1 << 20) + i));

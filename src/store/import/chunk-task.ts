@@ -8,7 +8,10 @@ import { encodeChunk } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
 
-export type ChunkTask = { op: 'hash'; pieces: Uint8Array[] } | { op: 'encode'; inputs: EncodeInput[] };
+export type ChunkTask =
+  | { op: 'hash'; pieces: Uint8Array[] }
+  /** `out`: where to pack the results when they fit (shared memory reused from task to task). */
+  | { op: 'encode'; inputs: EncodeInput[]; out?: SharedArrayBuffer };
 
 /** Hashes of `pieces`, CHUNK_HASH_BYTES each, end to end. */
 export function hashPieces(pieces: Uint8Array[]): Uint8Array {
@@ -20,23 +23,31 @@ export function hashPieces(pieces: Uint8Array[]): Uint8Array {
 /** Per result: codec (1 byte), flags (1 byte: 1 = uses base, 2 = uses cast source), payload length (4 bytes LE). */
 const ENTRY = 6;
 
-/** Encodes every input; the results packed as [count u32][entries][payloads]. */
-export function encodePacked(inputs: EncodeInput[]): Uint8Array {
+/**
+ * Encodes every input; the results packed as [count u32][entries][payloads],
+ * into `out` when they fit (the returned view is then over `out`), else into
+ * a new buffer.
+ */
+export function encodePacked(inputs: EncodeInput[], out?: SharedArrayBuffer): Uint8Array {
   const results = inputs.map((i) => encodeChunk(i));
   const head = 4 + results.length * ENTRY;
-  const out = Buffer.allocUnsafeSlow(head + results.reduce((n, r) => n + r.payload.length, 0));
-  out.writeUInt32LE(results.length, 0);
+  const total = head + results.reduce((n, r) => n + r.payload.length, 0);
+  const buf = out && out.byteLength >= total ? Buffer.from(out, 0, total) : Buffer.allocUnsafeSlow(total);
+  buf.writeUInt32LE(results.length, 0);
   let at = head;
   results.forEach((r, i) => {
     const e = 4 + i * ENTRY;
-    out[e] = r.codec;
-    out[e + 1] = (r.usesBase ? 1 : 0) | (r.usesCastSource ? 2 : 0);
-    out.writeUInt32LE(r.payload.length, e + 2);
-    r.payload.copy(out, at);
+    buf[e] = r.codec;
+    buf[e + 1] = (r.usesBase ? 1 : 0) | (r.usesCastSource ? 2 : 0);
+    buf.writeUInt32LE(r.payload.length, e + 2);
+    r.payload.copy(buf, at);
     at += r.payload.length;
   });
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
+
+/** What a worker hands back: the packed results' length in the task's `out`, or the packed results themselves. */
+export type TaskResult = Uint8Array | { length: number };
 
 /** The results encodePacked packed (payloads are views into `packed`). */
 export function unpackEncoded(packed: Uint8Array): Encoded[] {
@@ -54,6 +65,8 @@ export function unpackEncoded(packed: Uint8Array): Encoded[] {
 }
 
 /** Runs one task (piscina calls this in a worker thread). */
-export function runChunkTask(task: ChunkTask): Uint8Array {
-  return task.op === 'hash' ? hashPieces(task.pieces) : encodePacked(task.inputs);
+export function runChunkTask(task: ChunkTask): TaskResult {
+  if (task.op === 'hash') return hashPieces(task.pieces);
+  const packed = encodePacked(task.inputs, task.out);
+  return task.out && packed.buffer === task.out ? { length: packed.length } : packed;
 }

@@ -2,7 +2,8 @@ import { move } from 'piscina';
 import { runChunkTask } from './chunk-task.js';
 import type { ChunkTask } from './chunk-task.js';
 
-/** The worker side of ChunkWorkers: runs a task and hands its packed result back by transfer. */
+/** The worker side of ImportThreads: runs a task; a packed result not in shared memory goes back by transfer. */
 export default function (task: ChunkTask): unknown {
-  return move(runChunkTask(task));
+  const r = runChunkTask(task);
+  return r instanceof Uint8Array ? move(r) : r;
 }

@@ -62,7 +62,12 @@ export class ChunkWriter {
     const done = this.tail.then(async () => {
       const s = await staged;
       try {
-        await this.insert(batch, s, await encoded);
+        const enc = await encoded;
+        try {
+          await this.insert(batch, s, enc.results);
+        } finally {
+          enc.release();
+        }
       } catch (e) {
         s.settle.forEach((x) => x.reject(e));
         throw e;
