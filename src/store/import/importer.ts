@@ -56,6 +56,8 @@ export interface ImportResult extends ChunkAccounting {
 const WORKER_MIN = 16 << 20;
 /** Files at least this big are hashed on the digest thread (below, two messages cost more than hashing). */
 const FILE_HASH_THREAD_MIN = 256 << 10;
+/** Blocks at least this big are read off this thread (below, the round trip costs more than the copy). */
+const ASYNC_READ_MIN = 1 << 20;
 /** Blocks in flight: each READ_BLOCK bytes (or the largest file's size, if smaller). */
 const RING_SLOTS = 6;
 
@@ -236,7 +238,9 @@ async function chunkFile(
     if (src.size !== input.size) throw new Error(`${input.label}: file changed size during import`);
     for (let off = 0; off < src.size; off += READ_BLOCK) {
       const block = await ring.acquire(Math.min(READ_BLOCK, src.size - off));
-      src.readInto(block.buf, off);
+      // Big blocks are read in libuv's pool while this thread writes to the database; small ones at once.
+      if (block.buf.length >= ASYNC_READ_MIN) await src.readIntoAsync(block.buf, off);
+      else src.readInto(block.buf, off);
       if (stream) stream.update(block);
       else local!.update(block.buf);
       const batch = cutter.cut(block.buf, off);
