@@ -1,9 +1,11 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { bytes } from '../wire/format.js';
 
 /** A byte progress bar on stderr when it is a terminal; nothing otherwise (logs and pipes stay clean). */
 export function byteProgress(label: string): { update: (done: number, total: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  // Loaded only for a terminal: a dozen modules that a script's import, or a test's, does not need.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
     format: `${label} [{bar}] {percentage}% | {doneH} / {totalH} | {speed}`,

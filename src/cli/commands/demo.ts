@@ -25,13 +25,9 @@ export async function importDemo(store: Store): Promise<void> {
     + `${bytes(t.deduplicatedBytes)} deduplicated, ${bytes(t.compressionSavedBytes)} saved by compression, ${bytes(t.deltaSavedBytes)} by deltas; database file ${bytes(t.dbBytes)}`);
 }
 
-export function register(program: Command): void {
-  program.command('demo')
-    .description('import the demo models (shipped in npm packages) and show what was saved')
-    .action(async (_flags: object, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        await importDemo(store);
-        console.log('next: `node bin/tessera.js ls`, `node bin/tessera.js show silero-vad-v6`, `node bin/tessera.js stats`');
-      });
-    });
+export async function action(_flags: object, cmd: Command): Promise<void> {
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    await importDemo(store);
+    console.log('next: `node bin/tessera.js ls`, `node bin/tessera.js show silero-vad-v6`, `node bin/tessera.js stats`');
+  });
 }

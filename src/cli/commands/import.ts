@@ -3,7 +3,6 @@ import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { byteProgress } from '../progress.js';
 import { bytes, percent } from '../../wire/format.js';
-import { parsePositiveInt, parseSize } from '../parse.js';
 import type { ImportResult } from '../../store/import/importer.js';
 import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
@@ -63,22 +62,10 @@ export async function runImport(store: Store, path: string, flags: ImportFlags, 
   }
 }
 
-export function register(program: Command): void {
-  program.command('import')
-    .description('import a model file or directory as a new version of a model')
-    .argument('<path>', 'model file, or directory of model files (relative paths are kept)')
-    .requiredOption('--name <name>', 'model name')
-    .option('--version <n>', 'version number (default: next free one)', parsePositiveInt)
-    .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
-    .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
-    .option('--no-delta', 'store no deltas against another model')
-    .option('--example <request.json>', 'an example inference request ({"inputs": [...]}) kept with the model; the dashboard\'s "try it" starts from it')
-    .option('--json', 'print the result as JSON')
-    .action(async (path: string, flags: ImportFlags, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const { result, seconds } = await runImport(store, path, flags);
-        if (flags.json) printJson({ ...result, seconds, ...modelSavings(result.model) });
-        else console.log(describeImport(result, seconds));
-      });
-    });
+export async function action(path: string, flags: ImportFlags, cmd: Command): Promise<void> {
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    const { result, seconds } = await runImport(store, path, flags);
+    if (flags.json) printJson({ ...result, seconds, ...modelSavings(result.model) });
+    else console.log(describeImport(result, seconds));
+  });
 }
