@@ -39,10 +39,10 @@ export function buildProgram(): Command {
   });
 
   program.command('import')
-    .description('import a model file or directory as a new version of a model')
-    .argument('<path>', 'model file, or directory of model files (relative paths are kept)')
-    .requiredOption('--name <name>', 'model name')
-    .option('--version <n>', 'version number (default: next free one)', parsePositiveInt)
+    .description('import model files or directories, each as a model of its own or (--name) as the next versions of one model')
+    .argument('<path...>', 'model file, or directory of model files (relative paths are kept); several: all are checked before any is imported')
+    .option('--name <name>', 'model name; with several paths, each is its next version, in order (default: each path\'s file stem or directory name)')
+    .option('--version <n>', 'version number (default: next free one; one path only)', parsePositiveInt)
     .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
     .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
     .option('--no-delta', 'store no deltas against another model')
