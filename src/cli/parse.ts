@@ -24,14 +24,3 @@ export function parsePort(v: string): number {
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
-
-/** A repeatable option's values, each checked by `check` (its error becomes commander's, which names the option). */
-export function repeatable(check: (v: string) => string): (v: string, previous: string[]) => string[] {
-  return (v, previous) => {
-    try {
-      return [...previous, check(v)];
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
-}

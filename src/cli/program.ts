@@ -1,8 +1,6 @@
 import { Command, Help, Option } from 'commander';
-import { collect, parsePort, parsePositiveInt, parseSize, repeatable } from './parse.js';
+import { collect, parsePort, parsePositiveInt, parseSize } from './parse.js';
 import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
-import { checkAllowHost } from '../serve/http/hosts.js';
-import { checkAllowOrigin } from '../serve/http/origins.js';
 
 /**
  * Every command's definition: what it takes and what --help says. Commander
@@ -99,9 +97,9 @@ export function buildProgram(): Command {
     .option('--token <token>', 'bearer token for uploads, deletes, load and unload (default: $TESSERA_TOKEN)')
     .option('--token-read', 'require the token for reads too')
     .addOption(new Option('--allow-host <name>', 'answer requests for this host name too, besides loopback addresses and --host (repeatable)')
-      .argParser(repeatable(checkAllowHost)).default([], 'none'))
+      .argParser(collect).default([], 'none'))
     .addOption(new Option('--allow-origin <origin>', 'let web pages of this origin (scheme://host[:port]) use the server, CORS included (repeatable)')
-      .argParser(repeatable(checkAllowOrigin)).default([], 'none'))
+      .argParser(collect).default([], 'none'))
     .option('--max-connections <n>', 'connections served at once; past it: 503 and close', parsePositiveInt, d.maxConnections)
     .option('--max-inflight <size>', 'bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503', parseSize, d.maxInflightBytes)
     .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)

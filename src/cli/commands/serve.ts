@@ -4,6 +4,8 @@ import { serverToken } from '../config.js';
 import type { GlobalOptions } from '../context.js';
 import { importDemo } from './demo.js';
 import { checkToken } from '../../serve/auth.js';
+import { checkAllowHost } from '../../serve/http/hosts.js';
+import { checkAllowOrigin } from '../../serve/http/origins.js';
 
 interface ServeFlags {
   host: string;
@@ -40,7 +42,26 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * A repeatable option's values, each checked by `check`; a refused one is
+ * reported as commander reports an option's invalid argument (exit code 2).
+ * Checked here rather than by an argParser in program.ts: the checks' modules
+ * (node:net, node:os) are then loaded by `serve` alone.
+ */
+function checkEach(cmd: Command, attribute: string, values: string[], check: (v: string) => string): string[] {
+  return values.map((v) => {
+    try {
+      return check(v);
+    } catch (e) {
+      const flags = cmd.options.find((o) => o.attributeName() === attribute)?.flags ?? attribute;
+      return cmd.error(`error: option '${flags}' argument '${v}' is invalid. ${(e as Error).message}`, { code: 'commander.invalidArgument' });
+    }
+  });
+}
+
 export async function action(flags: ServeFlags, cmd: Command): Promise<void> {
+  flags.allowHost = checkEach(cmd, 'allowHost', flags.allowHost, checkAllowHost);
+  flags.allowOrigin = checkEach(cmd, 'allowOrigin', flags.allowOrigin, checkAllowOrigin);
   const token = serverToken(flags.token);
   // Before the store is opened (and the demo imported): a token no client could send is refused at once.
   if (token !== undefined) checkToken(token);
