@@ -7,7 +7,7 @@ import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
  * needs these to parse and to print help; a command's implementation
  * (commands/*.ts, and through it the store, the codecs, SQLite, the server) is
  * loaded only when that command runs, so a process pays at start-up for the
- * one command it runs and nothing else (README, Performance of the command).
+ * one command it runs and nothing else (README, Benchmarks: Start-up of the command).
  */
 
 /** Commander hands an action the command's arguments, then its options, then the command. */
