@@ -61,6 +61,23 @@ test('several files: one model each, named after its stem; a total line; --json 
   }
 });
 
+test('stems that collide: the path from the sources\' common folder names them, with the extension where that still collides', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const store = join(dir, 's.db');
+    for (const d of ['conv', 'mlp']) mkdirSync(join(dir, 'c', d), { recursive: true });
+    const files = [
+      model(join(dir, 'c', 'conv', 'base.safetensors'), 1), model(join(dir, 'c', 'mlp', 'base.safetensors'), 2),
+      model(join(dir, 'c', 'mlp', 'ft.safetensors'), 3), model(join(dir, 'c', 'mlp', 'ft.bin'), 4), model(join(dir, 'c', 'mlp', 'head.safetensors'), 5),
+    ];
+    const r = await tessera(['import', ...files, '--store', store]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await ls(store), ['conv/base:1', 'head:1', 'mlp/base:1', 'mlp/ft.bin:1', 'mlp/ft.safetensors:1']);
+  } finally {
+    cleanup();
+  }
+});
+
 test('--name: every source is the next version of the model, in the order given (directories as sources)', async () => {
   const { dir, cleanup } = tempDir();
   try {
@@ -131,7 +148,7 @@ test('a bad source among good ones: the error names it, and nothing is imported 
       [[good1, broken, good2], 2, /broken\.safetensors.*nothing imported: all 3 sources are checked before any is/],
       [[good1, join(dir, 'missing.safetensors'), good2], 3, /missing\.safetensors: no such file or directory/],
       [[good1, good2, badName], 2, /_scratch\.safetensors: a model named after it would be "_scratch", which is not a valid model name \(it must start with a letter or a digit\); give one with --name/],
-      [[good1, twin], 2, /good1\.safetensors and .*x\/good1\.safetensors would both be model "good1": import them with --name/],
+      [[good1, good1], 2, /good1\.safetensors and .*good1\.safetensors would both be model "good1": import them with --name/],
     ] as [string[], number, RegExp][]) {
       const r = await tessera(['import', ...args, '--store', fresh]);
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { basename, normalize, resolve } from 'node:path';
+import { basename, dirname, extname, normalize, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
@@ -103,6 +103,35 @@ export function modelNameOf(path: string): string {
   return name;
 }
 
+/**
+ * Names for sources whose stems collide (`conv/base.onnx` and `mlp/base.onnx`,
+ * or `base.onnx` and `base.safetensors`): their path from the sources' common
+ * folder, then with the extension too, as long as that is a valid name.
+ * Names that still collide are left to planImport's check, which says so.
+ */
+function distinct(paths: string[], names: string[]): string[] {
+  const clashes = (list: string[]): Set<number> => {
+    const by = new Map<string, number[]>();
+    list.forEach((n, i) => by.set(n.toLowerCase(), [...(by.get(n.toLowerCase()) ?? []), i]));
+    return new Set([...by.values()].filter((ix) => ix.length > 1).flat());
+  };
+  const abs = paths.map((p) => resolve(p));
+  let common = dirname(abs[0]!);
+  while (common !== dirname(common) && !abs.every((p) => p.startsWith(common + sep))) common = dirname(common);
+  const out = [...names];
+  for (const keepExt of [false, true]) {
+    for (const i of clashes(out)) {
+      const rel = relative(common, abs[i]!).split(sep).join('/');
+      const ext = extname(rel);
+      const candidate = keepExt || ext.length === 0 || statSync(abs[i]!).isDirectory() ? rel : rel.slice(0, -ext.length);
+      if (modelNameProblem(candidate) === undefined) out[i] = candidate;
+    }
+  }
+  // Those that still collide (one path given twice) keep their stems, for planImport's message.
+  for (const i of clashes(out)) out[i] = names[i]!;
+  return out;
+}
+
 /** `e` with its first line naming `path` (unless it starts with it, as a reader's complaint does) and ending with `note`. */
 function naming(e: unknown, path: string, note: string): unknown {
   if (!(e instanceof Error)) return e;
@@ -131,7 +160,7 @@ export function planImport(paths: string[], name: string | undefined, version?: 
       throw paths.length > 1 ? naming(e, path, `nothing imported: all ${paths.length} sources are checked before any is`) : e;
     }
   });
-  const names = name !== undefined ? paths.map(() => name) : each(modelNameOf);
+  const names = name !== undefined ? paths.map(() => name) : distinct(paths, each(modelNameOf));
   if (name === undefined) {
     // Two sources named alike would become versions of one model (or, differing in case only, be refused half-way).
     const seen = new Map<string, number>();

@@ -5,6 +5,7 @@ import type { ChunkReader } from '../read/chunk-reader.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import type { InputFile } from './inputs.js';
 import type { ModelTensors } from './encoder.js';
+import type { ChunkWork } from './workers.js';
 
 /** How many of the closest stored models are tried as bases. */
 const CANDIDATES = 4;
@@ -42,7 +43,7 @@ const PER_PROBE = 16;
  */
 export async function findBase(
   backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[], preferred: number | undefined,
-  tensorsOf: ModelTensors,
+  tensorsOf: ModelTensors, work: ChunkWork,
 ): Promise<BaseChoice | undefined> {
   const tensors = inputs.flatMap((f) => f.segmentation.segments.filter((s): s is TensorSegment => s.kind === 'tensor').map((t) => ({ file: f, t })));
   if (tensors.length === 0) return undefined;
@@ -101,15 +102,25 @@ export async function findBase(
       src.close();
     }
   });
-  const sampleBytes = async (baseId: number | null): Promise<number> => {
-    const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId, tensorsOf);
-    let bytes = 0;
-    for (const { raw, position } of pieces) bytes += (await enc.encode(raw, position)).payload.length;
-    return bytes;
-  };
-  const alone = await sampleBytes(null);
-  const scored: BaseChoice[] = [];
-  for (const c of choices) scored.push({ model: c.model, matches: c.matches, sampleBytes: await sampleBytes(c.model.id) });
+  // Every candidate's sample (and the sample alone) is prepared, then encoded in one batch:
+  // on worker threads, side by side, when the import has them.
+  const bases = [null, ...choices.map((c) => c.model.id)];
+  const encoders = await Promise.all(bases.map((id) => DeltaEncoder.create(backend, reader, chunkSize, id, tensorsOf)));
+  const prepared = await Promise.all(encoders.map((enc) => enc.prepareMany(pieces)));
+  const encoded = await work.encode(prepared.flat().map((p) => p.input));
+  const bytes: number[] = [];
+  try {
+    let k = 0;
+    for (const [i, enc] of encoders.entries()) {
+      let n = 0;
+      for (const p of prepared[i]!) n += (await enc.complete(p, encoded.results[k++]!)).payload.length;
+      bytes.push(n);
+    }
+  } finally {
+    encoded.release();
+  }
+  const alone = bytes[0]!;
+  const scored: BaseChoice[] = choices.map((c, i) => ({ model: c.model, matches: c.matches, sampleBytes: bytes[i + 1]! }));
   const best = scored.sort((a, b) => a.sampleBytes! - b.sampleBytes! || b.matches - a.matches)[0]!;
   return best.sampleBytes! < MIN_GAIN * alone ? best : undefined;
 }

@@ -26,7 +26,7 @@ export interface ImportOptions {
   chunkSize: number;
   cdc?: Partial<CdcParams>;
   /** Builds the encoder for this import once its files are known (it may pick a base model from them). */
-  makeEncoder: (inputs: InputFile[]) => Promise<ChunkEncoder>;
+  makeEncoder: (inputs: InputFile[], work: ChunkWork) => Promise<ChunkEncoder>;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Hash and compress on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
@@ -131,7 +131,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         const twin = caseTwin(opts.name, await backend.modelNamesFolded(opts.name));
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
-      const encoder = await opts.makeEncoder(inputs);
+      const encoder = await opts.makeEncoder(inputs, work);
       const version = opts.version ?? (await backend.nextVersion(opts.name));
       const modelId = await backend.insertModel({
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
