@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { notFound } from '../errors.js';
 import { collectInputs } from './import/inputs.js';
+import type { InputFile } from './import/inputs.js';
 
 /** What a model file or directory holds, as an import reads it. */
 export interface SourceSummary {
@@ -8,6 +9,14 @@ export interface SourceSummary {
   files: number;
   /** Their bytes: what the import reads. */
   bytes: number;
+  /** What was read: handed to Store.import (`checked`), it is not read again. */
+  readonly checked: CheckedSource;
+}
+
+/** A source as checkSource read it (opaque outside the store). */
+export interface CheckedSource {
+  readonly path: string;
+  readonly inputs: readonly InputFile[];
 }
 
 /**
@@ -20,5 +29,5 @@ export interface SourceSummary {
 export function checkSource(path: string): SourceSummary {
   if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
   const inputs = collectInputs(path);
-  return { files: inputs.length, bytes: inputs.reduce((n, f) => n + f.size, 0) };
+  return { files: inputs.length, bytes: inputs.reduce((n, f) => n + f.size, 0), checked: { path, inputs } };
 }

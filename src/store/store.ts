@@ -14,6 +14,7 @@ import type { FileLayout, StoreReaders } from './read/file-reader.js';
 import type { ChunkDecoder } from './read/decoder.js';
 import { codecDecoder } from './read/codec-decoder.js';
 import type { TensorShape } from './import/encoder.js';
+import type { CheckedSource } from './sources.js';
 import type { ImportThreads } from './import/workers.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
 import type { ExampleRequest } from '../wire/example.js';
@@ -57,6 +58,8 @@ export interface StoreImportOptions {
   example?: ExampleRequest;
   /** Name files in messages by their path inside the model, not by where they are on disk (an upload). */
   relativeNames?: boolean;
+  /** `path` as checkSource read it: its files are not read and parsed again. */
+  checked?: CheckedSource;
 }
 
 export interface ModelSummary extends ModelRow {
@@ -182,6 +185,7 @@ export class Store {
     let probe: TensorShape | undefined;
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
+      inputs: opts.checked?.path === path ? opts.checked.inputs : undefined,
       threads: () => (this.importThreads ??= new ImportThreads()),
       // Once started (by a big import), the threads serve small imports too: they cost nothing more.
       workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),

@@ -13,7 +13,10 @@ import { checkSource } from '../../store/sources.js';
 export async function importDemo(store: Store): Promise<void> {
   console.log(`importing the demo models into ${store.location}`);
   const models = demoModels();
-  const jobs = models.map((m) => ({ path: m.path, name: m.name, version: m.version, example: m.example, bytes: checkSource(m.path).bytes }));
+  const jobs = models.map((m) => {
+    const { bytes, checked } = checkSource(m.path);
+    return { path: m.path, name: m.name, version: m.version, example: m.example, bytes, checked };
+  });
   const rows = (await importJobs(store, jobs, {})).map(({ result: r, seconds }, i) => {
     const s = modelSavings(r.model);
     return [`${r.model.name}:${r.model.version}`, models[i]!.what, bytes(r.logicalBytes),

@@ -11,6 +11,7 @@ import { modelSavings } from '../../store/inspect/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
 import type { ModelRef } from '../../store/model-ref.js';
 import { checkSource } from '../../store/sources.js';
+import type { CheckedSource } from '../../store/sources.js';
 import { checkNewModelName, modelNameProblem, quoteName } from '../../store/names.js';
 import { ExampleError, MAX_EXAMPLE_BYTES, parseExample } from '../../wire/example.js';
 import type { ExampleRequest } from '../../wire/example.js';
@@ -37,6 +38,8 @@ export interface ImportJob {
   example?: ExampleRequest;
   /** The bytes the source holds (checkSource): the progress bar's share of it. */
   bytes: number;
+  /** What checkSource read: the import does not read it again. */
+  checked?: CheckedSource;
 }
 
 export interface ImportedJob {
@@ -172,8 +175,8 @@ export function planImport(paths: string[], name: string | undefined, version?: 
       seen.set(n.toLowerCase(), i);
     });
   }
-  const sizes = each((path) => checkSource(path).bytes);
-  return paths.map((path, i) => ({ path, name: names[i]!, version, example, bytes: sizes[i]! }));
+  const checked = each(checkSource);
+  return paths.map((path, i) => ({ path, name: names[i]!, version, example, bytes: checked[i]!.bytes, checked: checked[i]!.checked }));
 }
 
 /** A batch of at least this many bytes hashes and encodes on worker threads (as one import that big would). */
@@ -198,7 +201,7 @@ export async function importJobs(store: Store, jobs: ImportJob[], opts: BatchOpt
       const t0 = performance.now();
       try {
         const result = await store.import(job.path, {
-          name: job.name, version: job.version, chunkSize: opts.chunkSize, base: opts.base, example: job.example, workerThreads,
+          name: job.name, version: job.version, chunkSize: opts.chunkSize, base: opts.base, example: job.example, workerThreads, checked: job.checked,
           onProgress: (n) => bar.update(before + n, total, label),
         });
         done.push({ job, result, seconds: (performance.now() - t0) / 1000 });

@@ -38,6 +38,8 @@ export interface ImportOptions {
   afterChunks?: (modelId: number) => Promise<void>;
   /** Name files in messages by their path inside the model (an upload: see collectInputs). */
   relativeNames?: boolean;
+  /** The files as collectInputs read them already (a batch checks every source first): not read again. */
+  inputs?: readonly InputFile[];
 }
 
 /** What an import did: the chunk accounting of ChunkWriter (chunks seen, new, delta-coded) and the model. */
@@ -100,7 +102,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
   checkNewModelName(opts.name);
   // Reading and validating every file's structure happens before the
   // transaction: a malformed file is rejected with nothing written.
-  const inputs = collectInputs(path, { relativeNames: opts.relativeNames });
+  const inputs = opts.inputs ? [...opts.inputs] : collectInputs(path, { relativeNames: opts.relativeNames });
   const logicalBytes = inputs.reduce((n, f) => n + f.size, 0);
   const formats = new Set(inputs.map((f) => f.segmentation.format));
   const format = formats.size === 1 ? [...formats][0]! : 'mixed';
