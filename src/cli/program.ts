@@ -41,6 +41,7 @@ export function buildProgram(): Command {
     .argument('<path...>', 'model file, or directory of model files (relative paths are kept); several: all are checked before any is imported')
     .option('--name <name>', 'model name; with several paths, each is its next version, in order (default: each path\'s file stem or directory name)')
     .option('--version <n>', 'version number (default: next free one; one path only)', parsePositiveInt)
+    .option('--versions', 'each path is a folder of versions (e.g. pkg/1.2.0/, pkg/1.10.0/): one model named after the folder, its subfolders the next versions in version order')
     .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
     .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
     .option('--no-delta', 'store no deltas against another model')

@@ -8,7 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { compareVersionNames } from '../../src/cli/commands/import.js';
 import { join } from 'node:path';
 import { tempDir, randomWeights, sha256 } from '../helpers/store-fixtures.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
@@ -76,6 +77,38 @@ test('stems that collide: the path from the sources\' common folder names them, 
   } finally {
     cleanup();
   }
+});
+
+test('--versions: each folder is a model named after it, its subfolders the next versions in version order', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const store = join(dir, 's.db');
+    const put = (pkg: string, v: string, seed: number): void => {
+      mkdirSync(join(dir, 'pkgs', pkg, v), { recursive: true });
+      model(join(dir, 'pkgs', pkg, v, 'model.safetensors'), seed);
+      writeFileSync(join(dir, 'pkgs', pkg, v, 'model.json'), JSON.stringify({ version: v }));
+    };
+    ['2.10.0', '2.9.0', '2.10.0-rc.1', '10.0.0'].forEach((v, i) => put('human', v, 40 + i));
+    put('face', '1.0.0', 50);
+    const r = await tessera(['import', join(dir, 'pkgs', 'human'), join(dir, 'pkgs', 'face'), '--versions', '--json', '--store', store]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = (JSON.parse(r.stdout) as Result[]).map((x) => `${x.model.name}:${x.model.version}`);
+    assert.deepEqual(got, ['human:1', 'human:2', 'human:3', 'human:4', 'face:1']);
+    // human:2 is 2.10.0-rc.1: after 2.9.0 (human:1), before 2.10.0 and 10.0.0.
+    const out = join(dir, 'out');
+    assert.equal((await tessera(['export', 'human:2', '--out', out, '--store', store])).code, 0);
+    assert.equal(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).version, '2.10.0-rc.1');
+    const bad = await tessera(['import', join(dir, 'pkgs', 'human'), join(dir, 'pkgs', 'face'), '--versions', '--name', 'x', '--store', store]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--name names one model/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('version folder names sort as versions', () => {
+  const names = ['1.10.0', '1.2.0', '1.2.0-beta.2', '1.2.0-beta.10', '0.9', '1.2.0.1', 'v2', 'v10'];
+  assert.deepEqual([...names].sort(compareVersionNames), ['0.9', '1.2.0-beta.2', '1.2.0-beta.10', '1.2.0', '1.2.0.1', '1.10.0', 'v2', 'v10']);
 });
 
 test('--name: every source is the next version of the model, in the order given (directories as sources)', async () => {

@@ -1,5 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, normalize, relative, resolve, sep } from 'node:path';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
@@ -28,6 +28,8 @@ export interface ImportFlags {
   /** A JSON file: an example inference request kept with the model. */
   example?: string;
   json?: boolean;
+  /** Each path a folder whose subfolders are versions of one model. */
+  versions?: boolean;
 }
 
 /** One source of an import and the model version it becomes. */
@@ -150,7 +152,8 @@ function naming(e: unknown, path: string, note: string): unknown {
  * files can be read and their structure parses. The first failure is thrown,
  * naming the source; nothing is written.
  */
-export function planImport(paths: string[], name: string | undefined, version?: number, example?: ExampleRequest): ImportJob[] {
+export function planImport(paths: string[], name: string | undefined, version?: number, example?: ExampleRequest, versions = false): ImportJob[] {
+  if (versions) return planVersions(paths, name, version, example);
   if (paths.length > 1 && version !== undefined) {
     throw invalid(`--version names one version, and ${paths.length} sources were given: each becomes the next version of its model; drop --version`);
   }
@@ -175,8 +178,75 @@ export function planImport(paths: string[], name: string | undefined, version?: 
       seen.set(n.toLowerCase(), i);
     });
   }
-  const checked = each(checkSource);
+  return checkAll(paths, names, version, example);
+}
+
+/** The jobs, every source checked (checkSource) before any is imported; a failure names its path. */
+function checkAll(paths: string[], names: string[], version: number | undefined, example: ExampleRequest | undefined): ImportJob[] {
+  const checked = paths.map((path) => {
+    try {
+      return checkSource(path);
+    } catch (e) {
+      throw paths.length > 1 ? naming(e, path, `nothing imported: all ${paths.length} sources are checked before any is`) : e;
+    }
+  });
   return paths.map((path, i) => ({ path, name: names[i]!, version, example, bytes: checked[i]!.bytes, checked: checked[i]!.checked }));
+}
+
+/** Orders version folder names as people number versions: 2.9.0 before 2.10.0, 1.0.0-rc.1 before 1.0.0. */
+export function compareVersionNames(a: string, b: string): number {
+  const parts = (s: string): (string | number)[] => s.split(/(\d+)/).filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const [p, q] = [x[i]!, y[i]!];
+    if (p === q) continue;
+    if (typeof p === 'number' && typeof q === 'number') return p - q;
+    // A pre-release tag sorts before the release it precedes ("-rc" vs the end of the name).
+    return String(p) < String(q) ? -1 : 1;
+  }
+  if (x.length !== y.length) {
+    const longer = x.length > y.length ? x : y;
+    const next = String(longer[Math.min(x.length, y.length)]);
+    const preRelease = next.startsWith('-');
+    return (x.length > y.length) === preRelease ? -1 : 1;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * --versions: each path is a folder of versions (`human-models/2.9.0/`,
+ * `human-models/2.10.0/`…), imported as one model named after the folder (or
+ * --name, for one path), its subfolders the next versions in version order.
+ */
+function planVersions(paths: string[], name: string | undefined, version: number | undefined, example: ExampleRequest | undefined): ImportJob[] {
+  if (version !== undefined) throw invalid('--version names one version, and --versions imports a folder of them: drop --version');
+  if (name !== undefined && paths.length > 1) throw invalid(`--name names one model, and --versions was given ${paths.length} folders (one model each, named after the folder): give one folder, or drop --name`);
+  if (name !== undefined) checkNewModelName(name);
+  const sources: string[] = [];
+  const names: string[] = [];
+  for (const dir of paths) {
+    let subs: string[];
+    try {
+      subs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    } catch {
+      throw invalid(`${dir}: --versions takes folders whose subfolders are the versions; this is not a readable folder`);
+    }
+    if (subs.length === 0) throw invalid(`${dir}: no version subfolders (--versions imports each subfolder as the next version)`);
+    const model = name ?? modelNameOf(dir);
+    for (const v of subs.sort(compareVersionNames)) {
+      sources.push(join(dir, v));
+      names.push(model);
+    }
+  }
+  const seen = new Map<string, string>();
+  names.forEach((n, i) => {
+    const first = seen.get(n.toLowerCase());
+    if (first !== undefined && dirname(first) !== dirname(sources[i]!)) {
+      throw invalid(`${dirname(first)} and ${dirname(sources[i]!)} would both be model ${quoteName(n)}: import them in separate calls with --name`);
+    }
+    seen.set(n.toLowerCase(), sources[i]!);
+  });
+  return checkAll(sources, names, undefined, example);
 }
 
 /** A batch of at least this many bytes hashes and encodes on worker threads (as one import that big would). */
@@ -232,7 +302,7 @@ export async function action(paths: string[], flags: ImportFlags, cmd: Command):
   const base = flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined;
   const example = flags.example !== undefined ? readExample(flags.example) : undefined;
   // Every source is read and checked before the store is even opened.
-  const jobs = planImport(paths, flags.name, flags.version, example);
+  const jobs = planImport(paths, flags.name, flags.version, example, flags.versions === true);
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
     // What would refuse every import is refused before the first.
     if (flags.chunkSize !== undefined) await store.chunkSize(flags.chunkSize);
