@@ -58,8 +58,8 @@ function forWorker(b: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
 }
 
 /** Bytes per hash task: enough to amortize a message, few enough to spread a block over both cores. */
-const HASH_TASK_BYTES = 4 << 20;
-const ENCODE_TASK_BYTES = 2 << 20;
+const HASH_TASK_BYTES = 8 << 20;
+const ENCODE_TASK_BYTES = 4 << 20;
 /**
  * Below these, a batch is hashed or encoded on the importing thread: a task's
  * round trip costs ~40-60 µs of this thread's time (measured: piscina's
