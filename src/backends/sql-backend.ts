@@ -77,6 +77,11 @@ export class SqlBackend implements Backend {
     return this.db.query<R>(q);
   }
 
+  /** A write whose answer nothing reads: inside a transaction, not waited for on PostgreSQL (see Driver.execute). */
+  private write(text: string, values?: readonly unknown[], name?: string): Promise<void> {
+    return this.db.execute(name ? { text, values, name } : { text, values });
+  }
+
   /**
    * Rows of the statement `sql` makes around the condition "`column` is one
    * of `values`", for every value, in batches the dialect can bind.
@@ -143,23 +148,23 @@ export class SqlBackend implements Backend {
   }
 
   async updateModelAccounting(id: number, a: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void> {
-    await this.all(`UPDATE models SET new_raw_bytes = ?, new_stored_bytes = ?, delta_raw_bytes = ?, delta_stored_bytes = ?,
+    await this.write(`UPDATE models SET new_raw_bytes = ?, new_stored_bytes = ?, delta_raw_bytes = ?, delta_stored_bytes = ?,
         base_model_id = ? WHERE id = ?`, [a.newRawBytes, a.newStoredBytes, a.deltaRawBytes, a.deltaStoredBytes, a.baseModelId, id]);
   }
 
   async adjustModelAccounting(id: number, d: { newStoredBytes: number; deltaRawBytes: number; deltaStoredBytes: number; baseModelId: number }): Promise<void> {
-    await this.all(`UPDATE models SET new_stored_bytes = new_stored_bytes + ?, delta_raw_bytes = delta_raw_bytes + ?,
+    await this.write(`UPDATE models SET new_stored_bytes = new_stored_bytes + ?, delta_raw_bytes = delta_raw_bytes + ?,
         delta_stored_bytes = delta_stored_bytes + ?, base_model_id = ? WHERE id = ?`,
     [d.newStoredBytes, d.deltaRawBytes, d.deltaStoredBytes, d.baseModelId, id]);
   }
 
   async deleteModel(id: number): Promise<void> {
     // ON DELETE CASCADE removes files, segments and file_chunks; chunks wait for gc.
-    await this.all('DELETE FROM models WHERE id = ?', [id]);
+    await this.write('DELETE FROM models WHERE id = ?', [id]);
   }
 
   async setModelUnavailable(id: number, reason: string | null): Promise<void> {
-    await this.all('UPDATE models SET unavailable = ? WHERE id = ?', [reason, id]);
+    await this.write('UPDATE models SET unavailable = ? WHERE id = ?', [reason, id]);
   }
 
   async insertFile(f: NewFile): Promise<number> {
@@ -183,7 +188,7 @@ export class SqlBackend implements Backend {
         values.push(fileId, s.ordinal, s.kind, s.tensorName, s.dtype, s.shape ? JSON.stringify(s.shape) : null,
           s.fileOffset, s.length, s.firstChunk, s.chunkCount);
       }
-      await this.all(`INSERT INTO segments (file_id, ordinal, kind, tensor_name, dtype, shape_json, file_offset,
+      await this.write(`INSERT INTO segments (file_id, ordinal, kind, tensor_name, dtype, shape_json, file_offset,
           length, first_chunk, chunk_count) VALUES ${valueRows(b.length, 10)}`, values);
     }
   }
@@ -226,7 +231,9 @@ export class SqlBackend implements Backend {
     const inserted: number[] = [];
     const order = rows.map((_, p) => p);
     if (insertInHashOrder) order.sort((a, b) => Buffer.compare(rows[a]!.hash, rows[b]!.hash));
-    for (const batch of chunkBatches(rows, order, chunkInsert)) {
+    // Every batch is issued before any answer is awaited: PostgreSQL pipelines them (one round trip in all,
+    // the server storing one batch while the next arrives), in order, so rows are still locked in hash order.
+    const sent = [...chunkBatches(rows, order, chunkInsert)].map((batch) => {
       const values: unknown[] = [];
       for (const p of batch) {
         const r = rows[p]!;
@@ -234,9 +241,12 @@ export class SqlBackend implements Backend {
       }
       // A one-row batch needs no hash back to tell which row an id belongs to.
       const one = batch.length === 1;
-      const got = await this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
+      return this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
           VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING RETURNING id${one ? '' : ', hash'}`, values,
-      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
+      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined).then((got) => ({ batch, got }));
+    });
+    for (const { batch, got } of await Promise.all(sent)) {
+      const one = batch.length === 1;
       const at = one ? undefined : new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
       for (const g of got) {
         const p = at ? at.get(g.hash.toString('hex'))! : batch[0]!;
@@ -263,7 +273,7 @@ export class SqlBackend implements Backend {
     const triples: number[] = [];
     for (const { id, bases } of chunks) bases.forEach((b, o) => triples.push(id, o, b));
     for (const part of batches(triples, 3 * INSERT_ROWS)) {
-      await this.all(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${valueRows(part.length / 3, 3)}`, part);
+      await this.write(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${valueRows(part.length / 3, 3)}`, part);
     }
   }
 
@@ -273,7 +283,7 @@ export class SqlBackend implements Backend {
       const part = chunkIds.slice(j, j + per);
       const values: number[] = [];
       part.forEach((c, k) => values.push(fileId, firstOrdinal + j + k, c));
-      await this.all(`INSERT INTO file_chunks (file_id, ordinal, chunk_id) VALUES ${valueRows(part.length, 3)}`, values);
+      await this.write(`INSERT INTO file_chunks (file_id, ordinal, chunk_id) VALUES ${valueRows(part.length, 3)}`, values);
     }
   }
 
@@ -282,14 +292,14 @@ export class SqlBackend implements Backend {
   }
 
   async restoreChunk(id: number, r: NewChunk): Promise<void> {
-    await this.all('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    await this.write('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data]);
     await this.insertBases([{ id, bases: r.bases }]);
   }
 
   async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
-    await this.all('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?', [e.codec, e.data, e.storedSize, e.depth, id]);
-    await this.all('DELETE FROM chunk_bases WHERE chunk_id = ?', [id]);
+    await this.write('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?', [e.codec, e.data, e.storedSize, e.depth, id]);
+    await this.write('DELETE FROM chunk_bases WHERE chunk_id = ?', [id]);
     await this.insertBases([{ id, bases: e.bases }]);
   }
 
@@ -411,17 +421,18 @@ export class SqlBackend implements Backend {
   }
 
   async getSetting(key: string): Promise<string | undefined> {
-    return (await this.all<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value;
+    return (await this.all<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key], 'tessera_get_setting'))[0]?.value;
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await this.write('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
   async claimSetting(key: string, value: string): Promise<string> {
     // An insert that meets another open transaction's row for the key waits for it (PostgreSQL), and the
     // SELECT, a statement of its own, then sees what that one committed; SQLite has one writer at a time.
-    await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value]);
+    // In a transaction the two go out together (one round trip on PostgreSQL).
+    await this.write('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value], 'tessera_claim_setting');
     return (await this.getSetting(key))!;
   }
 }

@@ -172,11 +172,26 @@ export class PostgresDriver implements Driver {
     return (await this.run<unknown[]>(q, { rowMode: 'array' })).rows.map((r) => r[0] as T);
   }
 
-  private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
-    // A name makes it a prepared statement (parsed and planned once per connection): for the hot, fixed queries.
-    const config: pg.QueryConfig = { ...mode, text: numbered(q.text), values: q.values as unknown[] | undefined, ...(q.name ? { name: q.name } : {}) };
+  /**
+   * A write nobody reads the answer of: inside a transaction it is pipelined
+   * and not waited for (its failure fails the transaction: see TxClient);
+   * outside one, run on the pool and awaited.
+   */
+  async execute(q: Query): Promise<void> {
     const t = this.tx.getStore();
-    return t ? t.run((c) => c.query(config)) : this.pool.query(config);
+    if (t) t.detach(t.query(this.config(q, {})));
+    else await this.pool.query(this.config(q, {}));
+  }
+
+  private config(q: Query, mode: { rowMode?: 'array' }): pg.QueryConfig {
+    // A name makes it a prepared statement (parsed and planned once per connection): for the hot, fixed queries.
+    return { ...mode, text: numbered(q.text), values: q.values as unknown[] | undefined, ...(q.name ? { name: q.name } : {}) };
+  }
+
+  private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
+    const config = this.config(q, mode);
+    const t = this.tx.getStore();
+    return t ? t.query<R & QueryResultRow>(config) : this.pool.query(config);
   }
 
   /**
@@ -203,7 +218,7 @@ export class PostgresDriver implements Driver {
   /** Runs fn with a connection: the transaction's, or one of the pool's for fn's length. */
   private async withClient<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     const t = this.tx.getStore();
-    if (t) return t.run(fn);
+    if (t) return t.exclusive(fn);
     const c = await this.pool.connect();
     let broken = false;
     try {
@@ -244,10 +259,13 @@ export class PostgresDriver implements Driver {
       const t = new TxClient(client);
       let broken = false;
       try {
-        await client.query('BEGIN');
-        await client.query(LOCK_SQL[lock], [LOCK_GC]);
+        // BEGIN and the lock go out with fn's first statement: no round trip of their own.
+        t.detach(t.query('BEGIN'));
+        t.detach(t.query({ text: LOCK_SQL[lock], values: [LOCK_GC], name: `tessera_lock_${lock}` }));
         const result = await this.tx.run(t, fn);
-        await t.run((c) => c.query('COMMIT'));
+        // A write fn did not wait for may have failed: PostgreSQL would answer COMMIT with a rollback.
+        await t.check();
+        await t.query('COMMIT');
         t.done = true;
         return result;
       } catch (e) {
@@ -266,6 +284,7 @@ export class PostgresDriver implements Driver {
         }
         throw this.explainError(cause);
       } finally {
+        t.release();
         client.release(broken);
       }
     }
