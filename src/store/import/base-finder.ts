@@ -2,6 +2,7 @@ import type { Backend, ModelRow } from '../../backends/backend.js';
 import { FileSource } from '../../io/file-source.js';
 import type { TensorSegment } from '../../formats/segment.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
+import { encodeChunk } from '../../codec/index.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import type { InputFile } from './inputs.js';
 
@@ -54,8 +55,8 @@ export async function findBase(
     .slice(0, CANDIDATES)
     .map(([id, c]) => [id, c.keys] as const);
   if (ranked.length === 0) return undefined;
-  const choices: BaseChoice[] = [];
-  for (const [id, set] of ranked) choices.push({ model: (await backend.getModel(id))!, matches: set.size });
+  // Asked together: on PostgreSQL the lookups share one round trip.
+  const choices: BaseChoice[] = await Promise.all(ranked.map(async ([id, set]) => ({ model: (await backend.getModel(id))!, matches: set.size })));
 
   // Sample: the first piece of the largest tensors the closest candidate could
   // serve (a candidate lacking one encodes it alone: a fair penalty), encoded
@@ -75,8 +76,9 @@ export async function findBase(
   });
   const sampleBytes = async (baseId: number | null): Promise<number> => {
     const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId);
+    // All pieces prepared at once: the base chunks' depths and bytes in one query each, not two per piece.
     let bytes = 0;
-    for (const { raw, position } of pieces) bytes += (await enc.encode(raw, position)).payload.length;
+    for (const p of await enc.prepareMany(pieces)) bytes += (await enc.complete(p, encodeChunk(p.input))).payload.length;
     return bytes;
   };
   const alone = await sampleBytes(null);
