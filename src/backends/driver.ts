@@ -13,8 +13,9 @@ export interface Query {
   text: string;
   values?: readonly unknown[];
   /**
-   * For a hot statement whose text never changes: PostgreSQL prepares it
-   * under this name, once per connection (SQLite caches every statement).
+   * The name PostgreSQL prepares it under, once per connection (it names
+   * every short statement itself when none is given; SQLite caches every
+   * statement).
    */
   name?: string;
 }

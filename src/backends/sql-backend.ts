@@ -3,7 +3,7 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
 import type { Driver, ListType, Query } from './driver.js';
-import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
+import { FILE_COLUMNS, MODEL_COLUMNS, SEGMENT_COLUMNS, TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from './rows.js';
 import { SEG_TENSOR } from '../store/format.js';
 
@@ -119,18 +119,18 @@ export class SqlBackend implements Backend {
 
   async findModel(name: string, version?: number): Promise<ModelRow | undefined> {
     const rows = version === undefined
-      ? await this.all<ModelDbRow>('SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1', [name])
-      : await this.all<ModelDbRow>('SELECT * FROM models WHERE name = ? AND version = ?', [name, version]);
+      ? await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? ORDER BY version DESC LIMIT 1`, [name])
+      : await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? AND version = ?`, [name, version]);
     return rows[0] && modelFromDb(rows[0]);
   }
 
   async getModel(id: number): Promise<ModelRow | undefined> {
-    const rows = await this.all<ModelDbRow>('SELECT * FROM models WHERE id = ?', [id]);
+    const rows = await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE id = ?`, [id]);
     return rows[0] && modelFromDb(rows[0]);
   }
 
   async listModels(): Promise<ModelRow[]> {
-    return (await this.all<ModelDbRow>(`SELECT * FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
+    return (await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
   }
 
   async nextVersion(name: string): Promise<number> {
@@ -174,11 +174,11 @@ export class SqlBackend implements Backend {
   }
 
   async listFiles(modelId: number): Promise<FileRow[]> {
-    return (await this.all<FileDbRow>(`SELECT * FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
+    return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
   }
 
   async listAllFiles(): Promise<FileRow[]> {
-    return (await this.all<FileDbRow>(`SELECT * FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
+    return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
   }
 
   async insertSegments(fileId: number, rows: SegmentRow[]): Promise<void> {
@@ -194,7 +194,7 @@ export class SqlBackend implements Backend {
   }
 
   async listSegments(fileId: number): Promise<SegmentRow[]> {
-    return (await this.all<SegmentDbRow>('SELECT * FROM segments WHERE file_id = ? ORDER BY ordinal', [fileId])).map(segmentFromDb);
+    return (await this.all<SegmentDbRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE file_id = ? ORDER BY ordinal`, [fileId])).map(segmentFromDb);
   }
 
   async modelTensors(modelId: number): Promise<TensorRow[]> {

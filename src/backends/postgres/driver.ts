@@ -24,6 +24,11 @@ const LOCK_SQL: Record<TxLock, string> = {
   exclusive: `SELECT pg_advisory_xact_lock(${LOCK_ARGS})`,
 };
 
+/** Statements at most this long are prepared (see PostgresDriver.prepare()); longer ones are multi-row INSERTs of many rows. */
+const PREPARE_MAX_TEXT = 4096;
+/** Statement texts prepared at most: a bound on what every connection keeps, whatever runs. */
+const PREPARE_MAX = 400;
+
 /** Times a transaction is run again after a deadlock or a lost race (see transaction()). */
 const TX_ATTEMPTS = 6;
 
@@ -111,6 +116,8 @@ export class PostgresDriver implements Driver {
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly tx = new AsyncLocalStorage<TxClient>();
+  /** Statement texts prepared under a name, by their shared text (see prepare()). */
+  private readonly statements = new Map<string, { text: string; name: string }>();
   private closed = false;
 
   private constructor(url: string, config: BackendConfig) {
@@ -184,8 +191,24 @@ export class PostgresDriver implements Driver {
   }
 
   private config(q: Query, mode: { rowMode?: 'array' }): pg.QueryConfig {
-    // A name makes it a prepared statement (parsed and planned once per connection): for the hot, fixed queries.
-    return { ...mode, text: numbered(q.text), values: q.values as unknown[] | undefined, ...(q.name ? { name: q.name } : {}) };
+    const known = this.statements.get(q.text);
+    const text = known?.text ?? numbered(q.text);
+    const name = q.name ?? known?.name ?? this.prepare(q.text, text);
+    // A name makes it a prepared statement, parsed and planned once per connection.
+    return { ...mode, text, values: q.values as unknown[] | undefined, ...(name ? { name } : {}) };
+  }
+
+  /**
+   * A name for a statement text to be prepared under, when it is short: the
+   * shared SQL has a few dozen such texts (a multi-row INSERT has one per row
+   * count), so what connections keep stays small, and each is parsed once per
+   * connection rather than on every run (an import runs dozens).
+   */
+  private prepare(text: string, numberedText: string): string | undefined {
+    if (text.length > PREPARE_MAX_TEXT || this.statements.size >= PREPARE_MAX) return undefined;
+    const name = `tessera_${this.statements.size}`;
+    this.statements.set(text, { text: numberedText, name });
+    return name;
   }
 
   private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
