@@ -82,7 +82,8 @@ export async function findBase(
     return bytes;
   };
   const alone = await sampleBytes(null);
-  for (const c of choices) c.sampleBytes = await sampleBytes(c.model.id);
+  // The candidates side by side: on PostgreSQL their queries share round trips.
+  await Promise.all(choices.map(async (c) => (c.sampleBytes = await sampleBytes(c.model.id))));
   const best = choices.sort((a, b) => a.sampleBytes! - b.sampleBytes! || b.matches - a.matches)[0]!;
   return best.sampleBytes! < MIN_GAIN * alone ? best : undefined;
 }
