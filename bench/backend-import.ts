@@ -14,7 +14,7 @@
  * test server's `tessera_bench`, created when missing); every run gets a
  * fresh schema (or SQLite file), dropped afterwards.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,9 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Store } from '../src/store/store.js';
 import { parseSize } from '../src/cli/parse.js';
+import { buildSafetensors } from '../test/helpers/build-safetensors.js';
+import type { SafetensorsTensor } from '../test/helpers/build-safetensors.js';
+import { countWire } from '../test/helpers/pg-wire.js';
 import { generateFamily } from './synthetic.js';
 import { median, mbps, rate } from './units.js';
 
@@ -44,37 +47,8 @@ const TINY = Number(opt.tiny);
 const CASES = new Set(opt.cases!.split(','));
 const BACKENDS = (opt.only ? [opt.only] : ['sqlite', 'postgres']) as ('sqlite' | 'postgres')[];
 
-// ---------------------------------------------------------------- counting what goes over the wire
-
-/**
- * Statements sent, and round trips: a statement sent while the connection
- * had nothing else in flight is one the client waits a whole round trip for;
- * one sent behind others (pipelined) rides along.
- */
-const wire = { statements: 0, roundTrips: 0 };
-const inFlight = new WeakMap<object, number>();
-const origQuery = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  wire.statements++;
-  const n = inFlight.get(this) ?? 0;
-  const pipelined = (this as unknown as { pipeline?: boolean }).pipeline === true;
-  if (n === 0 || !pipelined) wire.roundTrips++;
-  inFlight.set(this, n + 1);
-  const done = (): void => void inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-  const r = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
-  if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(done, done);
-  else if (r && typeof (r as { on?: unknown }).on === 'function') {
-    // A stream (COPY): done when it ends or fails.
-    const s = r as NodeJS.EventEmitter;
-    let once = false;
-    const end = (): void => { if (!once) { once = true; done(); } };
-    s.on('end', end);
-    s.on('finish', end);
-    s.on('error', end);
-    s.on('close', end);
-  } else done();
-  return r;
-} as typeof pg.Client.prototype.query;
+// Statements and round trips, counted on pg's client (see test/helpers/pg-wire.ts).
+const wire = countWire();
 
 // ---------------------------------------------------------------- CPU time
 
@@ -137,31 +111,16 @@ function freshLocation(kind: 'sqlite' | 'postgres'): Location {
 
 /** A small safetensors file: four F32 tensors of `n` values drawn from `seed` (every file other bytes). */
 function writeTiny(path: string, seed: number, n = 256): void {
-  const names = ['layer.0.weight', 'layer.0.bias', 'layer.1.weight', 'layer.1.bias'];
-  const header: Record<string, unknown> = {};
-  let off = 0;
-  for (const name of names) {
-    header[name] = { dtype: 'F32', shape: [n], data_offsets: [off, off + 4 * n] };
-    off += 4 * n;
-  }
-  let json = JSON.stringify(header);
-  while (json.length % 8) json += ' ';
-  const data = new Float32Array(off / 4);
-  let s = seed * 2654435761 >>> 0 || 1;
-  for (let i = 0; i < data.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    data[i] = (s / 2 ** 32 - 0.5) * 0.04;
-  }
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, len);
-    writeSync(fd, Buffer.from(json));
-    writeSync(fd, Buffer.from(data.buffer));
-  } finally {
-    closeSync(fd);
-  }
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const tensor = (name: string): SafetensorsTensor => {
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+      data[i] = (s / 2 ** 32 - 0.5) * 0.04;
+    }
+    return { name, dtype: 'F32', shape: [n], data: Buffer.from(data.buffer) };
+  };
+  writeFileSync(path, buildSafetensors(['layer.0.weight', 'layer.0.bias', 'layer.1.weight', 'layer.1.bias'].map(tensor)));
 }
 
 function walk(dir: string): string[] {
