@@ -116,6 +116,13 @@ export interface Backend {
   findModel(name: string, version?: number): Promise<ModelRow | undefined>;
   getModel(id: number): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
+  /**
+   * Stored model names other than `name` that may be `name` in other letter
+   * case: every one that is (ASCII case folded), and any of the same length
+   * with a character past ASCII (legacy names; the caller's own comparison
+   * decides). A new name's case check without listing every model.
+   */
+  caseVariants(name: string): Promise<string[]>;
   nextVersion(name: string): Promise<number>;
   insertModel(m: NewModel): Promise<number>;
   updateModelAccounting(id: number, acc: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void>;

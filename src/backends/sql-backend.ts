@@ -133,6 +133,14 @@ export class SqlBackend implements Backend {
     return (await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
   }
 
+  async caseVariants(name: string): Promise<string[]> {
+    // In byte order, as listModels gives them: the first twin is the one named in messages.
+    const rows = await this.all<{ name: string }>(`SELECT name FROM models WHERE name <> ? AND (lower(name) = lower(CAST(? AS TEXT))
+        OR (length(name) = length(CAST(? AS TEXT)) AND octet_length(name) <> length(name))) GROUP BY name ORDER BY ${this.byteOrder('name')}`,
+    [name, name, name]);
+    return rows.map((r) => r.name);
+  }
+
   async nextVersion(name: string): Promise<number> {
     const rows = await this.all<{ v: number | null }>('SELECT MAX(version) AS v FROM models WHERE name = ?', [name]);
     return (rows[0]!.v ?? 0) + 1;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Backend } from '../../src/backends/backend.js';
 import { openBackend } from '../../src/backends/open.js';
 import { Store } from '../../src/store/store.js';
+import { caseTwin } from '../../src/store/names.js';
 import { VAD_MODELS, deleteChunkRow, randomBytes, tempDir, tempLocation, testBackends } from '../helpers/store-fixtures.js';
 
 /** Backend queries that read across models and files, on each database. */
@@ -72,5 +73,40 @@ for (const kind of kinds) {
       assert.deepEqual(after.ids, before.ids, 'the file still lists the chunk');
       assert.deepEqual(after.sizes, before.sizes.map((s, i) => (i === lost ? null : s)));
     });
+  });
+}
+
+for (const kind of kinds) {
+  test(`${kind}: caseVariants finds a name's stored case twins, legacy non-ASCII look-alikes among them, without listing every model`, async () => {
+    const { dir, cleanup } = tempDir();
+    const loc = tempLocation(kind, dir);
+    const b = await openBackend(loc.location);
+    try {
+      // Stored as a store written before the name policy could hold them; 'K' is the Kelvin sign, which lower-cases to 'k'.
+      const names = ['Llama', 'LLAMA', 'llama', 'llamas', 'other', '\u212Aeras', 'Ñame', 'org/Model'];
+      await b.transaction(async () => {
+        for (const name of names) {
+          await b.insertModel({ name, version: 1, format: 'raw', baseModelId: null, createdAt: '2024-01-01T00:00:00Z', logicalBytes: 0,
+            newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0, metadataJson: null });
+        }
+      });
+      // The ASCII case twins, never the name itself nor other ASCII names; names of the same length
+      // with a character past ASCII are handed over too, and the caller's comparison decides.
+      assert.deepEqual(await b.caseVariants('llama'), ['LLAMA', 'Llama', '\u212Aeras']);
+      assert.deepEqual((await b.caseVariants('ORG/model')).sort(), ['org/Model']);
+      assert.deepEqual(await b.caseVariants('nothing'), []);
+      assert.deepEqual(await b.caseVariants('kEras'), ['\u212Aeras']);
+      assert.deepEqual(await b.caseVariants('name'), ['Ñame']);
+      // listModels' order: names by their bytes.
+      const listed = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      for (const name of ['llama', 'Llama', 'ORG/model', 'keras', 'name', 'nothing', 'llamas']) {
+        assert.equal(caseTwin(name, await b.caseVariants(name)), caseTwin(name, listed), `${name}: the same twin as from the whole list`);
+      }
+      assert.equal(caseTwin('keras', await b.caseVariants('keras')), '\u212Aeras');
+    } finally {
+      await b.close();
+      cleanup();
+      await loc.drop();
+    }
   });
 }

@@ -119,7 +119,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       if (Number(stored) !== opts.chunkSize) throw chunkSizeConflict(stored, opts.chunkSize);
       const latest = await backend.findModel(opts.name);
       if (!latest) {
-        const twin = caseTwin(opts.name, (await backend.listModels()).map((m) => m.name));
+        const twin = caseTwin(opts.name, await backend.caseVariants(opts.name));
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
       const encoder = await opts.makeEncoder(inputs);
