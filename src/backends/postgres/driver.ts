@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { BackendConfig } from '../config.js';
 import type { ColumnType, Driver, Query, TxLock } from '../driver.js';
 import { openError } from '../errors.js';
@@ -51,6 +50,35 @@ const DECODE: Record<ColumnType, (b: Buffer | null) => unknown> = {
   bytea: (b) => b,
   text: (b) => (b === null ? null : b.toString('utf8')),
 };
+
+/**
+ * A binary COPY out run as a plain pg query, pg handing it every CopyData
+ * message: it pipelines with a transaction's other statements, where a COPY
+ * stream (pg-copy-streams) needs the connection to itself. Each message is
+ * copied as it arrives: pg parses from a buffer it reuses.
+ */
+class CopyOut extends pg.Query {
+  private readonly parts: Buffer[] = [];
+  private bytes = 0;
+
+  /** Called by pg for each CopyData message. */
+  handleCopyData(msg: { chunk: Buffer }): void {
+    this.parts.push(Buffer.from(msg.chunk));
+    this.bytes += msg.chunk.length;
+  }
+
+  data(): Buffer {
+    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+  }
+}
+
+/** The whole output of `COPY … TO STDOUT` on `c`. */
+function copyOut(c: PoolClient, text: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const q: CopyOut = new CopyOut(text, (e) => (e ? reject(e) : resolve(q.data())));
+    c.query(q);
+  });
+}
 
 /** The URL without its password, for messages. */
 export function redactUrl(url: string): string {
@@ -186,7 +214,7 @@ export class PostgresDriver implements Driver {
    */
   async execute(q: Query): Promise<void> {
     const t = this.tx.getStore();
-    if (t) t.detach(t.query(this.config(q, {})));
+    if (t) t.detach(t.run((c) => c.query(this.config(q, {}))));
     else await this.pool.query(this.config(q, {}));
   }
 
@@ -214,23 +242,20 @@ export class PostgresDriver implements Driver {
   private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
     const config = this.config(q, mode);
     const t = this.tx.getStore();
-    return t ? t.query<R & QueryResultRow>(config) : this.pool.query(config);
+    return t ? t.run((c) => c.query<R & QueryResultRow>(config)) : this.pool.query(config);
   }
 
   /**
    * Through binary COPY: payloads arrive as raw bytes, ~3x the throughput of
    * bytea in a text-mode result (which sends hex). COPY takes no bound
    * parameters, so the values (integers: ids) are written into the text.
+   * In a transaction it is pipelined like any statement.
    */
   async bulkSelect<R>(q: Query, columns: { [K in keyof R]: ColumnType }): Promise<R[]> {
     const names = Object.keys(columns) as (keyof R & string)[];
     const decode = names.map((n) => DECODE[columns[n]]);
-    const tuples = await this.withClient(async (c) => {
-      const stream = c.query(copyTo(`COPY (${inlined(q.text, q.values)}) TO STDOUT (FORMAT binary)`));
-      const parts: Buffer[] = [];
-      for await (const p of stream) parts.push(p as Buffer);
-      return parseCopyBinary(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-    });
+    const text = `COPY (${inlined(q.text, q.values)}) TO STDOUT (FORMAT binary)`;
+    const tuples = parseCopyBinary(await this.withClient((c) => copyOut(c, text)));
     return tuples.map((fields) => {
       const row: Record<string, unknown> = {};
       names.forEach((n, i) => (row[n] = decode[i]!(fields[i] ?? null)));
@@ -241,7 +266,7 @@ export class PostgresDriver implements Driver {
   /** Runs fn with a connection: the transaction's, or one of the pool's for fn's length. */
   private async withClient<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     const t = this.tx.getStore();
-    if (t) return t.exclusive(fn);
+    if (t) return t.run(fn);
     const c = await this.pool.connect();
     let broken = false;
     try {
@@ -283,12 +308,12 @@ export class PostgresDriver implements Driver {
       let broken = false;
       try {
         // BEGIN and the lock go out with fn's first statement: no round trip of their own.
-        t.detach(t.query('BEGIN'));
-        t.detach(t.query({ text: LOCK_SQL[lock], values: [LOCK_GC], name: `tessera_lock_${lock}` }));
+        t.detach(t.run((c) => c.query('BEGIN')));
+        t.detach(t.run((c) => c.query({ text: LOCK_SQL[lock], values: [LOCK_GC], name: `tessera_lock_${lock}` })));
         const result = await this.tx.run(t, fn);
         // A write fn did not wait for may have failed: PostgreSQL would answer COMMIT with a rollback.
         await t.check();
-        await t.query('COMMIT');
+        await t.run((c) => c.query('COMMIT'));
         t.done = true;
         return result;
       } catch (e) {
