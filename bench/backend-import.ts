@@ -8,7 +8,8 @@
  * throughput ≥ 60% of SQLite's on the same corpus).
  *
  *   node dist/bench/backend-import.js [--runs 3] [--tiny 60] [--synthetic 256MiB]
- *       [--only sqlite|postgres] [--cases tiny,names,digits,synthetic] [--pg URL] [--digits DIR] [--json]
+ *       [--only sqlite|postgres] [--cases tiny,names,digits,synthetic] [--pg URL] [--digits DIR]
+ *       [--synthetic-dir DIR] [--json]
  *
  * --pg names a database the bench may create schemas in (default: the local
  * test server's `tessera_bench`, created when missing); every run gets a
@@ -34,6 +35,8 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: '3' },
     tiny: { type: 'string', default: '60' },
     synthetic: { type: 'string', default: '256MiB' },
+    // A family generated before (generateFamily's five files), to skip generating it again.
+    'synthetic-dir': { type: 'string' },
     only: { type: 'string' },
     cases: { type: 'string', default: 'tiny,names,digits,synthetic' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/tessera_bench' },
@@ -189,13 +192,14 @@ async function main(): Promise<void> {
     const digits = CASES.has('digits') && existsSync(opt.digits!) ? ['conv', 'mlp'].flatMap((d) => walk(join(opt.digits!, d))) : [];
     const digitsBytes = digits.reduce((n, f) => n + statSync(f).size, 0);
     let synth: string[] = [];
-    let synthBytes = 0;
-    if (CASES.has('synthetic')) {
+    if (CASES.has('synthetic') && opt['synthetic-dir']) {
+      synth = ['base', 'ft-head', 'ft-full', 'base-bf16', 'unrelated'].map((m) => join(opt['synthetic-dir']!, `${m}.safetensors`));
+    } else if (CASES.has('synthetic')) {
       const dir = join(scratch, 'synthetic');
       mkdirSync(dir);
       synth = generateFamily(dir, parseSize(opt.synthetic!)).corpus.models.map((m) => m.abs);
-      synthBytes = synth.reduce((n, f) => n + statSync(f).size, 0);
     }
+    const synthBytes = synth.reduce((n, f) => n + statSync(f).size, 0);
     console.log(`runs ${RUNS}; tiny: ${TINY} files of ${tiny.length ? statSync(tiny[0]!).size : 0} B; trained-digits: ${digits.length} files, ${(digitsBytes / 1e6).toFixed(1)} MB; synthetic: ${synth.length} files, ${(synthBytes / 1e6).toFixed(1)} MB`);
 
     interface Case { id: string; label: string; files: string[]; name: (i: number) => string; bytes?: number }
