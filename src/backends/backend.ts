@@ -109,7 +109,13 @@ export interface Backend {
    */
   explainError(e: unknown): unknown;
 
-  /** Runs fn in one transaction: all of its writes commit together, or none. */
+  /**
+   * Runs fn in one transaction: all of its writes commit together, or none.
+   * Inside it, a write that returns nothing (insertSegments, insertFileChunks,
+   * the accounting updates, deleteModel, …) may resolve before it has run
+   * (PostgreSQL pipelines it): later calls still see its effect, and its
+   * failure fails the transaction, at a later call or at the commit.
+   */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
 
   // models and files
