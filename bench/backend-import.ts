@@ -24,9 +24,8 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Store } from '../src/store/store.js';
 import { parseSize } from '../src/cli/parse.js';
-import { buildSafetensors } from '../test/helpers/build-safetensors.js';
-import type { SafetensorsTensor } from '../test/helpers/build-safetensors.js';
-import { countWire } from '../test/helpers/pg-wire.js';
+import { countWire } from './pg-wire.js';
+import { Rng, normalF32 } from './synth.js';
 import { generateFamily } from './synthetic.js';
 import { median, mbps, rate } from './units.js';
 
@@ -50,7 +49,7 @@ const TINY = Number(opt.tiny);
 const CASES = new Set(opt.cases!.split(','));
 const BACKENDS = (opt.only ? [opt.only] : ['sqlite', 'postgres']) as ('sqlite' | 'postgres')[];
 
-// Statements and round trips, counted on pg's client (see test/helpers/pg-wire.ts).
+// Statements and round trips, counted on pg's client (see pg-wire.ts).
 const wire = countWire();
 
 // ---------------------------------------------------------------- CPU time
@@ -114,16 +113,15 @@ function freshLocation(kind: 'sqlite' | 'postgres'): Location {
 
 /** A small safetensors file: four F32 tensors of `n` values drawn from `seed` (every file other bytes). */
 function writeTiny(path: string, seed: number, n = 256): void {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const tensor = (name: string): SafetensorsTensor => {
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-      data[i] = (s / 2 ** 32 - 0.5) * 0.04;
-    }
-    return { name, dtype: 'F32', shape: [n], data: Buffer.from(data.buffer) };
-  };
-  writeFileSync(path, buildSafetensors(['layer.0.weight', 'layer.0.bias', 'layer.1.weight', 'layer.1.bias'].map(tensor)));
+  const rng = new Rng(seed);
+  const names = ['layer.0.weight', 'layer.0.bias', 'layer.1.weight', 'layer.1.bias'];
+  const header: Record<string, unknown> = {};
+  names.forEach((name, i) => (header[name] = { dtype: 'F32', shape: [n], data_offsets: [4 * n * i, 4 * n * (i + 1)] }));
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path, Buffer.concat([len, Buffer.from(json), ...names.map(() => normalF32(rng, n, 0.02))]));
 }
 
 function walk(dir: string): string[] {

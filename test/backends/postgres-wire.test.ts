@@ -8,7 +8,7 @@ import { openBackend } from '../../src/backends/open.js';
 import { Store } from '../../src/store/store.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
 import type { SafetensorsTensor } from '../helpers/build-safetensors.js';
-import { wireOf } from '../helpers/pg-wire.js';
+import { wireOf } from '../../bench/pg-wire.js';
 import { pgTempLocation, storeSql, tempDir, testBackends } from '../helpers/store-fixtures.js';
 
 /**
