@@ -109,14 +109,19 @@ export interface Backend {
    */
   explainError(e: unknown): unknown;
 
-  /** Runs fn in one transaction: all of its writes commit together, or none. */
+  /**
+   * Runs fn in one transaction: all of its writes commit together, or none.
+   * Inside it, a write that returns nothing (insertSegments, insertFileChunks,
+   * the accounting updates, deleteModel, …) may resolve before it has run
+   * (PostgreSQL pipelines it): later calls still see its effect, and its
+   * failure fails the transaction, at a later call or at the commit.
+   */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
 
   // models and files
   findModel(name: string, version?: number): Promise<ModelRow | undefined>;
   getModel(id: number): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
-  nextVersion(name: string): Promise<number>;
   insertModel(m: NewModel): Promise<number>;
   updateModelAccounting(id: number, acc: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void>;
   /** Adds the given amounts to a model's import-time accounting and records its (new) delta base. */

@@ -13,8 +13,9 @@ export interface Query {
   text: string;
   values?: readonly unknown[];
   /**
-   * For a hot statement whose text never changes: PostgreSQL prepares it
-   * under this name, once per connection (SQLite caches every statement).
+   * The name PostgreSQL prepares it under, once per connection (it names
+   * every short statement itself when none is given; SQLite caches every
+   * statement).
    */
   name?: string;
 }
@@ -48,6 +49,15 @@ export interface Driver {
   readonly dialect: Dialect;
   /** Rows of one statement (none for a write without RETURNING); inside a transaction, on its connection. */
   query<R>(q: Query): Promise<R[]>;
+  /**
+   * A statement whose answer nobody reads (a write without RETURNING). Inside
+   * a transaction the database may take it without being waited for
+   * (PostgreSQL pipelines it behind the statements in flight): the promise
+   * may resolve before it has run, later statements of the transaction still
+   * see its effect, and its failure fails the transaction (the next statement
+   * awaited, or the commit, reports it). Outside a transaction it is awaited.
+   */
+  execute(q: Query): Promise<void>;
   /** The first column of each row of one statement (no row objects: a file's list of chunk ids is long). */
   column<T>(q: Query): Promise<T[]>;
   /**

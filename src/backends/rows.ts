@@ -21,6 +21,16 @@ export interface TensorDbRow {
   first_chunk: number; chunk_count: number;
 }
 
+/**
+ * The columns each row type reads, named rather than `*`: PostgreSQL keeps
+ * statements prepared per connection, and a prepared `SELECT *` fails once
+ * another process's migration has added a column to its table.
+ */
+export const MODEL_COLUMNS = `id, name, version, format, base_model_id, created_at, logical_bytes, new_raw_bytes, new_stored_bytes,
+  delta_raw_bytes, delta_stored_bytes, metadata_json, unavailable`;
+export const FILE_COLUMNS = 'id, model_id, path, size, sha256, format';
+export const SEGMENT_COLUMNS = 'ordinal, kind, tensor_name, dtype, shape_json, file_offset, length, first_chunk, chunk_count';
+
 export function tensorFromDb(r: TensorDbRow): TensorRow {
   return {
     modelId: r.model_id, fileId: r.file_id, name: r.tensor_name, dtype: r.dtype, shape: JSON.parse(r.shape_json) as number[],

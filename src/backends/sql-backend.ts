@@ -3,7 +3,7 @@ import type {
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
 import type { Driver, ListType, Query } from './driver.js';
-import { TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
+import { FILE_COLUMNS, MODEL_COLUMNS, SEGMENT_COLUMNS, TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from './rows.js';
 import { SEG_TENSOR } from '../store/format.js';
 
@@ -77,6 +77,11 @@ export class SqlBackend implements Backend {
     return this.db.query<R>(q);
   }
 
+  /** A write whose answer nothing reads: inside a transaction, not waited for on PostgreSQL (see Driver.execute). */
+  private write(text: string, values?: readonly unknown[], name?: string): Promise<void> {
+    return this.db.execute(name ? { text, values, name } : { text, values });
+  }
+
   /**
    * Rows of the statement `sql` makes around the condition "`column` is one
    * of `values`", for every value, in batches the dialect can bind.
@@ -114,23 +119,18 @@ export class SqlBackend implements Backend {
 
   async findModel(name: string, version?: number): Promise<ModelRow | undefined> {
     const rows = version === undefined
-      ? await this.all<ModelDbRow>('SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1', [name])
-      : await this.all<ModelDbRow>('SELECT * FROM models WHERE name = ? AND version = ?', [name, version]);
+      ? await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? ORDER BY version DESC LIMIT 1`, [name])
+      : await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? AND version = ?`, [name, version]);
     return rows[0] && modelFromDb(rows[0]);
   }
 
   async getModel(id: number): Promise<ModelRow | undefined> {
-    const rows = await this.all<ModelDbRow>('SELECT * FROM models WHERE id = ?', [id]);
+    const rows = await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE id = ?`, [id]);
     return rows[0] && modelFromDb(rows[0]);
   }
 
   async listModels(): Promise<ModelRow[]> {
-    return (await this.all<ModelDbRow>(`SELECT * FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
-  }
-
-  async nextVersion(name: string): Promise<number> {
-    const rows = await this.all<{ v: number | null }>('SELECT MAX(version) AS v FROM models WHERE name = ?', [name]);
-    return (rows[0]!.v ?? 0) + 1;
+    return (await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
   }
 
   async insertModel(m: NewModel): Promise<number> {
@@ -143,23 +143,23 @@ export class SqlBackend implements Backend {
   }
 
   async updateModelAccounting(id: number, a: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void> {
-    await this.all(`UPDATE models SET new_raw_bytes = ?, new_stored_bytes = ?, delta_raw_bytes = ?, delta_stored_bytes = ?,
+    await this.write(`UPDATE models SET new_raw_bytes = ?, new_stored_bytes = ?, delta_raw_bytes = ?, delta_stored_bytes = ?,
         base_model_id = ? WHERE id = ?`, [a.newRawBytes, a.newStoredBytes, a.deltaRawBytes, a.deltaStoredBytes, a.baseModelId, id]);
   }
 
   async adjustModelAccounting(id: number, d: { newStoredBytes: number; deltaRawBytes: number; deltaStoredBytes: number; baseModelId: number }): Promise<void> {
-    await this.all(`UPDATE models SET new_stored_bytes = new_stored_bytes + ?, delta_raw_bytes = delta_raw_bytes + ?,
+    await this.write(`UPDATE models SET new_stored_bytes = new_stored_bytes + ?, delta_raw_bytes = delta_raw_bytes + ?,
         delta_stored_bytes = delta_stored_bytes + ?, base_model_id = ? WHERE id = ?`,
     [d.newStoredBytes, d.deltaRawBytes, d.deltaStoredBytes, d.baseModelId, id]);
   }
 
   async deleteModel(id: number): Promise<void> {
     // ON DELETE CASCADE removes files, segments and file_chunks; chunks wait for gc.
-    await this.all('DELETE FROM models WHERE id = ?', [id]);
+    await this.write('DELETE FROM models WHERE id = ?', [id]);
   }
 
   async setModelUnavailable(id: number, reason: string | null): Promise<void> {
-    await this.all('UPDATE models SET unavailable = ? WHERE id = ?', [reason, id]);
+    await this.write('UPDATE models SET unavailable = ? WHERE id = ?', [reason, id]);
   }
 
   async insertFile(f: NewFile): Promise<number> {
@@ -169,11 +169,11 @@ export class SqlBackend implements Backend {
   }
 
   async listFiles(modelId: number): Promise<FileRow[]> {
-    return (await this.all<FileDbRow>(`SELECT * FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
+    return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
   }
 
   async listAllFiles(): Promise<FileRow[]> {
-    return (await this.all<FileDbRow>(`SELECT * FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
+    return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
   }
 
   async insertSegments(fileId: number, rows: SegmentRow[]): Promise<void> {
@@ -183,13 +183,13 @@ export class SqlBackend implements Backend {
         values.push(fileId, s.ordinal, s.kind, s.tensorName, s.dtype, s.shape ? JSON.stringify(s.shape) : null,
           s.fileOffset, s.length, s.firstChunk, s.chunkCount);
       }
-      await this.all(`INSERT INTO segments (file_id, ordinal, kind, tensor_name, dtype, shape_json, file_offset,
+      await this.write(`INSERT INTO segments (file_id, ordinal, kind, tensor_name, dtype, shape_json, file_offset,
           length, first_chunk, chunk_count) VALUES ${valueRows(b.length, 10)}`, values);
     }
   }
 
   async listSegments(fileId: number): Promise<SegmentRow[]> {
-    return (await this.all<SegmentDbRow>('SELECT * FROM segments WHERE file_id = ? ORDER BY ordinal', [fileId])).map(segmentFromDb);
+    return (await this.all<SegmentDbRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE file_id = ? ORDER BY ordinal`, [fileId])).map(segmentFromDb);
   }
 
   async modelTensors(modelId: number): Promise<TensorRow[]> {
@@ -232,7 +232,9 @@ export class SqlBackend implements Backend {
     const inserted: number[] = [];
     const order = rows.map((_, p) => p);
     if (insertInHashOrder) order.sort((a, b) => Buffer.compare(rows[a]!.hash, rows[b]!.hash));
-    for (const batch of chunkBatches(rows, order, chunkInsert)) {
+    // Every batch is issued before any answer is awaited: PostgreSQL pipelines them (one round trip in all,
+    // the server storing one batch while the next arrives), in order, so rows are still locked in hash order.
+    const sent = [...chunkBatches(rows, order, chunkInsert)].map((batch) => {
       const values: unknown[] = [];
       for (const p of batch) {
         const r = rows[p]!;
@@ -240,9 +242,12 @@ export class SqlBackend implements Backend {
       }
       // A one-row batch needs no hash back to tell which row an id belongs to.
       const one = batch.length === 1;
-      const got = await this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
+      return this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
           VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING RETURNING id${one ? '' : ', hash'}`, values,
-      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
+      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined).then((got) => ({ batch, got }));
+    });
+    for (const { batch, got } of await Promise.all(sent)) {
+      const one = batch.length === 1;
       const at = one ? undefined : new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
       for (const g of got) {
         const p = at ? at.get(g.hash.toString('hex'))! : batch[0]!;
@@ -269,7 +274,7 @@ export class SqlBackend implements Backend {
     const triples: number[] = [];
     for (const { id, bases } of chunks) bases.forEach((b, o) => triples.push(id, o, b));
     for (const part of batches(triples, 3 * INSERT_ROWS)) {
-      await this.all(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${valueRows(part.length / 3, 3)}`, part);
+      await this.write(`INSERT INTO chunk_bases (chunk_id, ordinal, base_id) VALUES ${valueRows(part.length / 3, 3)}`, part);
     }
   }
 
@@ -279,7 +284,7 @@ export class SqlBackend implements Backend {
       const part = chunkIds.slice(j, j + per);
       const values: number[] = [];
       part.forEach((c, k) => values.push(fileId, firstOrdinal + j + k, c));
-      await this.all(`INSERT INTO file_chunks (file_id, ordinal, chunk_id) VALUES ${valueRows(part.length, 3)}`, values);
+      await this.write(`INSERT INTO file_chunks (file_id, ordinal, chunk_id) VALUES ${valueRows(part.length, 3)}`, values);
     }
   }
 
@@ -288,14 +293,14 @@ export class SqlBackend implements Backend {
   }
 
   async restoreChunk(id: number, r: NewChunk): Promise<void> {
-    await this.all('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    await this.write('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data]);
     await this.insertBases([{ id, bases: r.bases }]);
   }
 
   async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
-    await this.all('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?', [e.codec, e.data, e.storedSize, e.depth, id]);
-    await this.all('DELETE FROM chunk_bases WHERE chunk_id = ?', [id]);
+    await this.write('UPDATE chunks SET codec = ?, data = ?, stored_size = ?, depth = ? WHERE id = ?', [e.codec, e.data, e.storedSize, e.depth, id]);
+    await this.write('DELETE FROM chunk_bases WHERE chunk_id = ?', [id]);
     await this.insertBases([{ id, bases: e.bases }]);
   }
 
@@ -417,17 +422,18 @@ export class SqlBackend implements Backend {
   }
 
   async getSetting(key: string): Promise<string | undefined> {
-    return (await this.all<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value;
+    return (await this.all<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key], 'tessera_get_setting'))[0]?.value;
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await this.write('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
   async claimSetting(key: string, value: string): Promise<string> {
     // An insert that meets another open transaction's row for the key waits for it (PostgreSQL), and the
     // SELECT, a statement of its own, then sees what that one committed; SQLite has one writer at a time.
-    await this.all('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value]);
+    // In a transaction the two go out together (one round trip on PostgreSQL).
+    await this.write('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value], 'tessera_claim_setting');
     return (await this.getSetting(key))!;
   }
 }

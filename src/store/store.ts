@@ -117,6 +117,8 @@ export class Store {
   private readonly files_: FileReader;
   /** Worker threads for big imports: started by the first, kept for the next, stopped by close(). */
   private importThreads?: ImportThreads;
+  /** The store's chunk size setting, once it has one. */
+  private claimedChunkSize: string | undefined;
 
   private constructor(private readonly db: Backend, decoder: ChunkDecoder, opts: StoreOptions) {
     this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
@@ -159,7 +161,8 @@ export class Store {
    * mixed sizes would stop deduplicating. Asking for another size is refused.
    */
   async chunkSize(requested?: number): Promise<number> {
-    const stored = await this.db.getSetting(SETTING_CHUNK_SIZE);
+    // Once claimed it never changes (claimSetting never overwrites it): asked of the store until then only.
+    const stored = (this.claimedChunkSize ??= await this.db.getSetting(SETTING_CHUNK_SIZE));
     if (requested !== undefined) {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
         throw invalid(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);

@@ -298,6 +298,8 @@ test('postgres: a session ended while its transaction is between two queries fai
     // client (with a query running, the query fails instead); unhandled, it ends the process.
     const failed = await backend.transaction(async () => {
       await backend.setSetting('probe', 'inside');
+      // A write in a transaction is not waited for (pipelined): a read is, so the session is idle after it.
+      assert.equal(await backend.getSetting('probe'), 'inside');
       const inTx = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'`, [applicationName]);
       assert.equal(inTx.rows.length, 1, 'the transaction\'s session, idle between two queries');
       const [{ pid }] = inTx.rows as [{ pid: number }];

@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { BackendConfig } from '../config.js';
 import type { ColumnType, Driver, Query, TxLock } from '../driver.js';
 import { openError } from '../errors.js';
@@ -23,6 +22,11 @@ const LOCK_SQL: Record<TxLock, string> = {
   shared: `SELECT pg_advisory_xact_lock_shared(${LOCK_ARGS})`,
   exclusive: `SELECT pg_advisory_xact_lock(${LOCK_ARGS})`,
 };
+
+/** Statements at most this long are prepared (see PostgresDriver.prepare()); longer ones are multi-row INSERTs of many rows. */
+const PREPARE_MAX_TEXT = 4096;
+/** Statement texts prepared at most: a bound on what every connection keeps, whatever runs. */
+const PREPARE_MAX = 400;
 
 /** Times a transaction is run again after a deadlock or a lost race (see transaction()). */
 const TX_ATTEMPTS = 6;
@@ -46,6 +50,35 @@ const DECODE: Record<ColumnType, (b: Buffer | null) => unknown> = {
   bytea: (b) => b,
   text: (b) => (b === null ? null : b.toString('utf8')),
 };
+
+/**
+ * A binary COPY out run as a plain pg query, pg handing it every CopyData
+ * message: it pipelines with a transaction's other statements, where a COPY
+ * stream (pg-copy-streams) needs the connection to itself. Each message is
+ * copied as it arrives: pg parses from a buffer it reuses.
+ */
+class CopyOut extends pg.Query {
+  private readonly parts: Buffer[] = [];
+  private bytes = 0;
+
+  /** Called by pg for each CopyData message. */
+  handleCopyData(msg: { chunk: Buffer }): void {
+    this.parts.push(Buffer.from(msg.chunk));
+    this.bytes += msg.chunk.length;
+  }
+
+  data(): Buffer {
+    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+  }
+}
+
+/** The whole output of `COPY … TO STDOUT` on `c`. */
+function copyOut(c: PoolClient, text: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const q: CopyOut = new CopyOut(text, (e) => (e ? reject(e) : resolve(q.data())));
+    c.query(q);
+  });
+}
 
 /** The URL without its password, for messages. */
 export function redactUrl(url: string): string {
@@ -111,6 +144,8 @@ export class PostgresDriver implements Driver {
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly tx = new AsyncLocalStorage<TxClient>();
+  /** Statement texts prepared under a name, by their shared text (see prepare()). */
+  private readonly statements = new Map<string, { text: string; name: string }>();
   private closed = false;
 
   private constructor(url: string, config: BackendConfig) {
@@ -172,27 +207,55 @@ export class PostgresDriver implements Driver {
     return (await this.run<unknown[]>(q, { rowMode: 'array' })).rows.map((r) => r[0] as T);
   }
 
-  private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
-    // A name makes it a prepared statement (parsed and planned once per connection): for the hot, fixed queries.
-    const config: pg.QueryConfig = { ...mode, text: numbered(q.text), values: q.values as unknown[] | undefined, ...(q.name ? { name: q.name } : {}) };
+  /**
+   * A write nobody reads the answer of: inside a transaction it is pipelined
+   * and not waited for (its failure fails the transaction: see TxClient);
+   * outside one, run on the pool and awaited.
+   */
+  async execute(q: Query): Promise<void> {
     const t = this.tx.getStore();
-    return t ? t.run((c) => c.query(config)) : this.pool.query(config);
+    if (t) t.detach(t.run((c) => c.query(this.config(q, {}))));
+    else await this.pool.query(this.config(q, {}));
+  }
+
+  private config(q: Query, mode: { rowMode?: 'array' }): pg.QueryConfig {
+    const known = this.statements.get(q.text);
+    const text = known?.text ?? numbered(q.text);
+    const name = q.name ?? known?.name ?? this.prepare(q.text, text);
+    // A name makes it a prepared statement, parsed and planned once per connection.
+    return { ...mode, text, values: q.values as unknown[] | undefined, ...(name ? { name } : {}) };
+  }
+
+  /**
+   * A name for a statement text to be prepared under, when it is short: the
+   * shared SQL has a few dozen such texts (a multi-row INSERT has one per row
+   * count), so what connections keep stays small, and each is parsed once per
+   * connection rather than on every run (an import runs dozens).
+   */
+  private prepare(text: string, numberedText: string): string | undefined {
+    if (text.length > PREPARE_MAX_TEXT || this.statements.size >= PREPARE_MAX) return undefined;
+    const name = `tessera_${this.statements.size}`;
+    this.statements.set(text, { text: numberedText, name });
+    return name;
+  }
+
+  private run<R extends QueryResultRow | unknown[]>(q: Query, mode: { rowMode?: 'array' }): Promise<pg.QueryResult<R>> {
+    const config = this.config(q, mode);
+    const t = this.tx.getStore();
+    return t ? t.run((c) => c.query<R & QueryResultRow>(config)) : this.pool.query(config);
   }
 
   /**
    * Through binary COPY: payloads arrive as raw bytes, ~3x the throughput of
    * bytea in a text-mode result (which sends hex). COPY takes no bound
    * parameters, so the values (integers: ids) are written into the text.
+   * In a transaction it is pipelined like any statement.
    */
   async bulkSelect<R>(q: Query, columns: { [K in keyof R]: ColumnType }): Promise<R[]> {
     const names = Object.keys(columns) as (keyof R & string)[];
     const decode = names.map((n) => DECODE[columns[n]]);
-    const tuples = await this.withClient(async (c) => {
-      const stream = c.query(copyTo(`COPY (${inlined(q.text, q.values)}) TO STDOUT (FORMAT binary)`));
-      const parts: Buffer[] = [];
-      for await (const p of stream) parts.push(p as Buffer);
-      return parseCopyBinary(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-    });
+    const text = `COPY (${inlined(q.text, q.values)}) TO STDOUT (FORMAT binary)`;
+    const tuples = parseCopyBinary(await this.withClient((c) => copyOut(c, text)));
     return tuples.map((fields) => {
       const row: Record<string, unknown> = {};
       names.forEach((n, i) => (row[n] = decode[i]!(fields[i] ?? null)));
@@ -244,9 +307,12 @@ export class PostgresDriver implements Driver {
       const t = new TxClient(client);
       let broken = false;
       try {
-        await client.query('BEGIN');
-        await client.query(LOCK_SQL[lock], [LOCK_GC]);
+        // BEGIN and the lock go out with fn's first statement: no round trip of their own.
+        t.detach(t.run((c) => c.query('BEGIN')));
+        t.detach(t.run((c) => c.query({ text: LOCK_SQL[lock], values: [LOCK_GC], name: `tessera_lock_${lock}` })));
         const result = await this.tx.run(t, fn);
+        // A write fn did not wait for may have failed: PostgreSQL would answer COMMIT with a rollback.
+        await t.check();
         await t.run((c) => c.query('COMMIT'));
         t.done = true;
         return result;
@@ -266,6 +332,7 @@ export class PostgresDriver implements Driver {
         }
         throw this.explainError(cause);
       } finally {
+        t.release();
         client.release(broken);
       }
     }

@@ -80,6 +80,11 @@ export class SqliteDriver implements Driver {
     return [];
   }
 
+  /** SQLite answers at once: nothing to pipeline. */
+  async execute(q: Query): Promise<void> {
+    await this.query(q);
+  }
+
   /** Measured 3x faster than reading row objects for a long list. */
   async column<T>(q: Query): Promise<T[]> {
     return this.stmt(q.text, this.plucked).all(...(q.values ?? [])) as T[];

@@ -62,11 +62,14 @@ export async function findBase(
     if (!v) votes.set(id, (v = { same: 0, cast: 0 }));
     v[kind]++;
   };
-  for (const t of probes) {
-    for (const id of new Set((await backend.tensorsLike(t.name, t.shape, t.dtype, PER_PROBE)).map((r) => r.modelId))) vote(id, 'same');
-    if (t.dtype === 'F16' || t.dtype === 'BF16') {
-      for (const id of new Set((await backend.tensorsLike(t.name, t.shape, 'F32', PER_PROBE)).map((r) => r.modelId))) vote(id, 'cast');
-    }
+  // Asked together: on PostgreSQL the lookups share one round trip.
+  const holders = await Promise.all(probes.map(async (t) => ({
+    same: await backend.tensorsLike(t.name, t.shape, t.dtype, PER_PROBE),
+    cast: t.dtype === 'F16' || t.dtype === 'BF16' ? await backend.tensorsLike(t.name, t.shape, 'F32', PER_PROBE) : [],
+  })));
+  for (const h of holders) {
+    for (const id of new Set(h.same.map((r) => r.modelId))) vote(id, 'same');
+    for (const id of new Set(h.cast.map((r) => r.modelId))) vote(id, 'cast');
   }
   if (preferred !== undefined && !votes.has(preferred)) votes.set(preferred, { same: 0, cast: 0 });
   // Most probes held in the same dtype first (plain XOR deltas), then as F32
@@ -76,13 +79,16 @@ export async function findBase(
     .slice(0, CANDIDATES);
   if (ranked.length === 0) return undefined;
   // What each candidate holds, by name and shape: bounded by the candidate's size, not the store's.
-  const choices: (BaseChoice & { keys: Set<string> })[] = [];
-  for (const [id] of ranked) {
+  // Asked together: on PostgreSQL the lookups share round trips.
+  const found = await Promise.all(ranked.map(async ([id]) => {
     const model = await backend.getModel(id);
-    if (!model) continue;
     const keys = new Set((await tensorsOf(id)).map((r) => shapeKey(r.name, r.shape)));
+    return { model, keys };
+  }));
+  const choices: (BaseChoice & { keys: Set<string> })[] = [];
+  for (const { model, keys } of found) {
     const matches = tensors.filter(({ t }) => keys.has(shapeKey(t.name, t.shape))).length;
-    if (matches > 0) choices.push({ model, matches, keys });
+    if (model && matches > 0) choices.push({ model, matches, keys });
   }
   if (choices.length === 0) return undefined;
 

@@ -1,5 +1,5 @@
 import type { Backend, TensorRow } from '../../backends/backend.js';
-import { codecUsesBase, encodeChunk } from '../../codec/index.js';
+import { codecUsesBase } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import type { ChunkEncoder, EncodedChunk, ModelTensors, PreparedChunk, TensorPosition } from './encoder.js';
@@ -40,12 +40,6 @@ export class DeltaEncoder implements ChunkEncoder {
       for (const t of await tensorsOf(baseModelId)) if (!tensors.has(t.name)) tensors.set(t.name, t);
     }
     return new DeltaEncoder(backend, reader, chunkSize, baseModelId, tensors);
-  }
-
-  /** prepare(), encode in this thread, complete(): for a few chunks (base sampling). */
-  async encode(raw: Buffer, pos: TensorPosition | undefined): Promise<EncodedChunk> {
-    const prepared = await this.prepare(raw, pos);
-    return this.complete(prepared, encodeChunk(prepared.input));
   }
 
   async prepare(raw: Buffer, pos: TensorPosition | undefined): Promise<PreparedChunk> {

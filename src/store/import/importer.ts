@@ -134,7 +134,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
       const encoder = await opts.makeEncoder(inputs, work);
-      const version = opts.version ?? (await backend.nextVersion(opts.name));
+      const version = opts.version ?? (latest ? latest.version + 1 : 1);
       const modelId = await backend.insertModel({
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
         newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,

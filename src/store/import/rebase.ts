@@ -6,6 +6,8 @@ import { MAX_DELTA_DEPTH } from '../format.js';
 
 /** Half-precision copies of one tensor considered (newest first). */
 const HALF_COPIES = 8;
+/** Half-precision tensors whose probes are fetched together (at most 3 chunks each: the probe and its F32 source). */
+const PROBE_GROUP = 64;
 
 export interface RebaseResult {
   chunks: number;
@@ -33,8 +35,7 @@ export async function rebaseHalfCopies(
   // The new model's largest F32 tensor asks first, by name, shape and dtype
   // (index walks, a bounded number each): a store without a half copy of it
   // (nearly always) costs two lookups.
-  const found: TensorRow[] = [];
-  for (const dtype of ['F16', 'BF16']) found.push(...(await backend.tensorsLike(probe.name, probe.shape, dtype, HALF_COPIES)));
+  const found = (await Promise.all(['F16', 'BF16'].map((dtype) => backend.tensorsLike(probe.name, probe.shape, dtype, HALF_COPIES)))).flat();
   const halfModels = new Set(found.filter((h) => h.modelId !== modelId && alike(h)).map((h) => h.modelId));
   if (halfModels.size === 0) return result;
   // The new model's own, read now that they are stored (not through tensorsOf, which may have kept an earlier answer).
@@ -42,8 +43,8 @@ export async function rebaseHalfCopies(
   const byName = new Map(f32.map((t) => [t.name, t]));
   // The copies: the half-precision tensors of the models holding one of the probe, matched by name and shape.
   const halves: TensorRow[] = [];
-  for (const m of halfModels) {
-    for (const h of await tensorsOf(m)) {
+  for (const list of await Promise.all([...halfModels].map((m) => tensorsOf(m)))) {
+    for (const h of list) {
       const t = byName.get(h.name);
       if ((h.dtype === 'F16' || h.dtype === 'BF16') && t !== undefined && sameShape(t.shape, h.shape) && alike(h)) halves.push(h);
     }
@@ -55,14 +56,41 @@ export async function rebaseHalfCopies(
     return ids.slice(t.firstChunk, t.firstChunk + t.chunkCount);
   };
   const done = new Set<number>();
-  for (const h of halves) {
+  // Most candidates are no better (another checkpoint of the same names, the
+  // same source again): one probe piece decides before the whole tensor is decoded.
+  const probeAt = (infos: ChunkInfo[]): number => infos.findIndex((info) => !done.has(info.id) && mayRewrite(info) && info.storedSize > info.rawSize / 64);
+  // The chunk rows of PROBE_GROUP halves at a time, and the bytes their probes read, are fetched
+  // together (a query per tensor is a round trip each on PostgreSQL); the group bounds what is held.
+  const infoOf = new Map<number, ChunkInfo>();
+  const probed = new Map<number, Buffer>();
+  const prefetch = async (group: TensorRow[]): Promise<void> => {
+    infoOf.clear();
+    probed.clear();
+    const ids: number[] = [];
+    for (const h of group) {
+      ids.push(...(await idsOf(h)));
+      await idsOf(byName.get(h.name)!);
+    }
+    for (const info of await backend.chunkInfo([...new Set(ids)])) infoOf.set(info.id, info);
+    const want: number[] = [];
+    for (const h of group) {
+      const infos = (await idsOf(h)).map((id) => infoOf.get(id)!);
+      const probe = probeAt(infos);
+      const baseIds = probe < 0 ? [] : (await idsOf(byName.get(h.name)!)).slice(2 * probe, 2 * probe + 2);
+      if (baseIds.length > 0 && !baseIds.some((b) => infos[probe]!.bases.includes(b))) want.push(infos[probe]!.id, ...baseIds);
+    }
+    const wanted = [...new Set(want)];
+    (await reader.read(wanted)).forEach((b, i) => probed.set(wanted[i]!, b));
+  };
+  // A probe whose chunks were not fetched (a chunk rewritten meanwhile moved it) reads them now.
+  const read = async (ids: number[]): Promise<Buffer[]> => (ids.every((id) => probed.has(id)) ? ids.map((id) => probed.get(id)!) : reader.read(ids));
+  for (const [k, h] of halves.entries()) {
+    if (k % PROBE_GROUP === 0) await prefetch(halves.slice(k, k + PROBE_GROUP));
     const src = await idsOf(byName.get(h.name)!);
     const ids = await idsOf(h);
-    const infos = await backend.chunkInfo(ids);
-    // Most candidates are no better (another checkpoint of the same names, the
-    // same source again): one probe piece decides before the whole tensor is decoded.
-    const probe = infos.findIndex((info) => !done.has(info.id) && mayRewrite(info) && info.storedSize > info.rawSize / 64);
-    if (probe < 0 || !(await improves(reader, h.dtype, infos[probe]!, src.slice(2 * probe, 2 * probe + 2)))) continue;
+    const infos = ids.map((id) => infoOf.get(id)!);
+    const probe = probeAt(infos);
+    if (probe < 0 || !(await improves(read, h.dtype, infos[probe]!, src.slice(2 * probe, 2 * probe + 2)))) continue;
     let saved = 0;
     let raw = 0;
     let stored = 0;
@@ -105,10 +133,10 @@ function mayRewrite(info: ChunkInfo): boolean {
 }
 
 /** Whether casting from these F32 chunks stores the chunk in fewer bytes than now. */
-async function improves(reader: ChunkReader, dtype: string, info: ChunkInfo, baseIds: number[]): Promise<boolean> {
+async function improves(read: (ids: number[]) => Promise<Buffer[]>, dtype: string, info: ChunkInfo, baseIds: number[]): Promise<boolean> {
   if (baseIds.length === 0 || baseIds.some((b) => info.bases.includes(b))) return false;
-  const [raw] = await reader.read([info.id]);
-  const parts = await reader.read(baseIds);
+  const [raw] = await read([info.id]);
+  const parts = await read(baseIds);
   const enc = encodeChunk({ raw: raw!, dtype, castSource: { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) } });
   return enc.usesCastSource && enc.payload.length < info.storedSize;
 }
