@@ -119,6 +119,22 @@ const PEERS: Peer[] = [
     },
     stored: (w) => join(w.dir, 'repo'),
   },
+  {
+    tool: 'zpaq',
+    // zpaq add compresses with its default method 1 (dedup by content-defined fragments, then LZ77), using every core.
+    commands: 'zpaq add A FILES; zpaq extract A (in OUT; default method 1)',
+    binaries: ['zpaq'],
+    versionOf: ['zpaq', []],
+    async setup() {},
+    async store(w) {
+      await run('zpaq', ['add', join(w.dir, 'a.zpaq'), ...w.corpus.files.map((f) => f.rel)], { cwd: w.corpus.root, env: w.env });
+    },
+    async restore(w) {
+      // The archive holds the relative paths it was given: extracting in OUT recreates them there.
+      await run('zpaq', ['extract', join(w.dir, 'a.zpaq')], { cwd: w.restoreDir, env: w.env });
+    },
+    stored: (w) => join(w.dir, 'a.zpaq'),
+  },
   tarZstd(['-3'], 'tar | zstd -3'),
   tarZstd(['-19', '--long=27'], 'tar | zstd -19 --long=27', { once: true, maxBytes: SLOW_PEER_MAX_BYTES }),
 ];
