@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliTakesManySources, describeCall, measureCli } from './cli-runs.js';
+import { cliTakesManySources, measureCli } from './cli-runs.js';
 import type { CliResult } from './cli-runs.js';
 import { corpusFromDir, corpusFromVersions, demoCorpus } from './corpus.js';
 import type { Corpus } from './corpus.js';
@@ -36,8 +36,8 @@ import { binSize, int, mb, pct } from './units.js';
 
 /** The repository root: this file runs as dist/bench/bench.js. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** The CLI as a user runs it. */
-const TESSERA_JS = join(REPO_ROOT, 'bin/tessera.js');
+/** The CLI as a user runs it (--cli replaces it). */
+let TESSERA_JS = join(REPO_ROOT, 'bin/tessera.js');
 
 interface CorpusReport {
   label: string;
@@ -194,7 +194,7 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
   const fallback = oneCall.note !== undefined;
   const rows: CompareRow[] = [
     {
-      tool: `${version}: ${oneCall.calls === 1 ? 'one import call' : `${oneCall.calls} import calls`}${fallback ? ' (see note)' : ''}`,
+      tool: `${version}: ${oneCall.calls === 1 ? 'one import call' : `${oneCall.calls} import calls`}${fallback ? ' (FALLBACK)' : ''}`,
       storedBytes: oneCall.storedBytes, import: oneCall.import, identical: '', target: target({ vsBorg: TARGETS.oneCallVsBorg }),
     },
     {
@@ -214,11 +214,10 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
   out(`Tessera and general-purpose tools on the same ${corpus.files.length} files (stored bytes: the database file, a peer's repository or archive;`);
   out(`import: wall time of all its processes, ${medianOf(opts.repeat)}; "x borg": import time over borg's; targets from issue 15)`);
   out(comparisonTable(corpus, rows, borg?.import));
-  out(`  tessera one call: ${fallback ? describeCall({ sources: ['SRC'], name: 'N' }) : 'tessera import SRC... (no --name)'}, process start and store open included`
-    + (corpus.kind === 'versions' && !fallback ? ', each version folder passed through a link named after its package, so that the versions of a package are versions of one model' : '')
-    + (corpus.kind === 'files' && !fallback ? ', each model named after its file stem (files of one stem are versions of one model)' : ''));
+  out(`  tessera one call: ${oneCall.how}; process start and store open included`);
   if (oneCall.note) out(`  tessera one call: ${oneCall.note}`);
-  out(`  tessera a process per model: tessera import SRC --name N for each model in import order; in-process: Store.import per model, store open excluded, export in-process`);
+  out(`  tessera a process per model: ${perModel.how}`);
+  out('  tessera in-process: Store.import per model in import order, store open excluded; export in-process, one model at a time');
   if (report.peers) {
     out(peerNotes(report.peers.results, report.peers.skipped));
     const bad = report.peers.results.filter((p) => p.differing.length > 0);
@@ -290,6 +289,8 @@ async function main(): Promise<number> {
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
       return 0;
     }
+    if (opts.cli !== undefined) TESSERA_JS = resolve(opts.cli);
+    out(`CLI: ${TESSERA_JS}`);
     const manySources = await cliTakesManySources(TESSERA_JS);
     if (!manySources) log('tessera import takes one source per call here: the one-call rows fall back to one process per model');
     const reports: CorpusReport[] = [];

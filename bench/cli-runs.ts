@@ -3,10 +3,9 @@
  * process start and store open and close included, on an empty store each
  * run. Two ways:
  *
- *   one call      every source in one `tessera import SRC... ` process: each
- *                 model file named after its file stem; a package-version
- *                 corpus's version folders become versions of their package
- *                 (see oneCallPlan)
+ *   one call      all sources in as few `tessera import SRC...` processes as
+ *                 the CLI's naming allows: one for model files, one per
+ *                 package for package versions (see oneCallPlan)
  *   per model     one `tessera import SRC --name N` process per model, in
  *                 import order (how the user of issue 15 did it)
  *
@@ -14,7 +13,8 @@
  * per model, and the result says so.
  */
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { collectInputs } from '../src/store/import/inputs.js';
 import type { Corpus } from './corpus.js';
 import { run } from './proc.js';
 import type { StoreSite } from './tessera.js';
@@ -38,15 +38,21 @@ export interface CliResult {
   import: Timing;
   /** The store on disk after the first run (undefined for a --store other than a fresh SQLite file). */
   storedBytes?: number;
+  /** The command lines, for the note under the table. */
+  how: string;
   /** Set when the run is not what the mode says (the fallback), or its models came out other than planned. */
   note?: string;
   /** name:version of every model in the store after the first run, sorted. */
   models: string[];
 }
 
-/** The command line of a CLI process, for the notes under the tables. */
-export function describeCall(c: CliCall): string {
-  return `tessera import ${c.sources.length === 1 ? 'SRC' : 'SRC...'}${c.name === undefined ? '' : ' --name N'}`;
+/** The command lines of a plan, for the note under the table. */
+export function describePlan(plan: CliCall[], corpus: Corpus): string {
+  if (plan.every((c) => c.sources.length === 1)) return `tessera import SRC --name N, one process per model in import order (${plan.length})`;
+  if (plan.length > 1) return `tessera import DIR/PKG/VERSION... --name PKG, one call per package (${plan.length}), its versions in semver order`;
+  const linked = plan[0]!.sources.some((src, i) => src !== corpus.models[i]?.abs);
+  return `tessera import FILE... (${plan[0]!.sources.length} sources), each model named after its file stem`
+    + (linked ? ' (through links named after their paths in the corpus, since stems repeat: mlp/x.onnx -> mlp-x-onnx)' : '');
 }
 
 /**
@@ -64,21 +70,55 @@ export function perModelPlan(corpus: Corpus): CliCall[] {
   return corpus.models.map((m) => ({ sources: [m.abs], name: m.name }));
 }
 
+/** A source's model name without --name, as the CLI gives it: a file's stem, a directory's name. */
+export function stemOf(path: string): string {
+  const base = basename(path);
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? base : base.slice(0, dot);
+}
+
 /**
- * One process for the whole corpus. Model files are passed as they are (the
- * CLI names each after its file stem). A version folder is named after its
- * folder, which is its version ("3.0.4"), so each version is passed through a
- * link named after its package (staging/<i>/<package> -> DIR/<package>/<version>),
- * and the versions of a package, in order, become versions of one model:
- * without --name, sources of one name are successive versions of it.
+ * As few `tessera import` processes as the CLI's naming allows. Without
+ * --name each source is a model named after its file stem, and two sources
+ * of one name are refused; with --name all sources are versions of that one
+ * model. So:
+ *
+ *   model files    one call; the files as they are when their stems differ
+ *                  (`tessera import ckpts/*.safetensors`), else through links
+ *                  named after their paths in the corpus (mlp/x.onnx and
+ *                  conv/x.onnx: mlp-x, conv-x; x.onnx beside x.safetensors:
+ *                  x-onnx, x-safetensors), each link in a folder of its own
+ *                  with links to the files its model names (ONNX external data)
+ *   versions       one call per package: `tessera import DIR/pkg/<v>... --name pkg`,
+ *                  its versions in semver order
  */
 export function oneCallPlan(corpus: Corpus, staging: string): CliCall[] {
-  if (corpus.kind === 'files') return [{ sources: corpus.models.map((m) => m.abs) }];
+  if (corpus.kind === 'versions') {
+    const calls: CliCall[] = [];
+    for (const m of corpus.models) {
+      const last = calls.at(-1);
+      if (last?.name === m.name) last.sources.push(m.abs);
+      else calls.push({ sources: [m.abs], name: m.name });
+    }
+    return calls;
+  }
+  const stems = corpus.models.map((m) => stemOf(m.abs).toLowerCase());
+  if (new Set(stems).size === stems.length) return [{ sources: corpus.models.map((m) => m.abs) }];
+  const flat = corpus.models.map((m) => m.name.replace(/\//g, '-'));
+  const clash = new Set(flat.filter((n, i) => flat.findIndex((o) => o.toLowerCase() === n.toLowerCase()) !== i).map((n) => n.toLowerCase()));
   const sources = corpus.models.map((m, i) => {
     const dir = join(staging, String(i));
     mkdirSync(dir, { recursive: true });
-    const link = join(dir, m.name);
-    symlinkSync(m.abs, link, 'dir');
+    const ext = extname(m.abs);
+    const stem = clash.has(flat[i]!.toLowerCase()) ? `${flat[i]}-${ext.slice(1)}` : flat[i]!;
+    const link = join(dir, `${stem}${ext}`);
+    symlinkSync(m.abs, link);
+    // Files the model names (ONNX external data) are looked for beside it: link them there too.
+    for (const f of collectInputs(m.abs)) {
+      if (resolve(f.absPath) === resolve(m.abs)) continue;
+      mkdirSync(dirname(join(dir, f.relPath)), { recursive: true });
+      symlinkSync(f.absPath, join(dir, f.relPath));
+    }
     return link;
   });
   return [{ sources }];
@@ -89,7 +129,7 @@ export function expectedModels(corpus: Corpus, plan: CliCall[]): Map<string, num
   const out = new Map<string, number>();
   for (const c of plan) {
     for (const s of c.sources) {
-      const name = c.name ?? basename(s).replace(/\.[^.]*$/, '');
+      const name = c.name ?? stemOf(s);
       out.set(name, (out.get(name) ?? 0) + 1);
     }
   }
@@ -158,7 +198,7 @@ export async function measureCli(
     const same = want.size === got.size && [...want].every(([n, v]) => got.get(n) === v);
     if (!same) note = `the store holds ${got.size} models (${models.length} versions), not the ${want.size} (${[...want.values()].reduce((a, b) => a + b, 0)} versions) planned`;
   }
-  return { mode, calls: plan.length, import: timing(runs), storedBytes, note, models };
+  return { mode, calls: plan.length, import: timing(runs), storedBytes, how: describePlan(plan, corpus), note, models };
 }
 
 /** Median seconds of a process per model: the fixed cost a model pays in the per-model mode. */

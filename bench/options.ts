@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** Chunk sizes for the sweep; empty when no sweep was asked for. */
   chunkSizes: number[];
   peers: boolean;
+  /** The `tessera` CLI the process runs start (default: this checkout's bin/tessera.js). */
+  cli?: string;
   /** Store location handed to Store.open as is (an SQLite path now, a PostgreSQL URL later). */
   store?: string;
   json: boolean;
@@ -44,6 +46,8 @@ Each corpus is imported by \`tessera import\` (all sources in one process, and o
 model) and in-process, each --repeat times on an empty store.
   --chunk-sizes LIST    chunk-size sweep, e.g. 16KiB,32KiB,64KiB,128KiB,256KiB,1MiB
   --peers               also store the same files with restic, borg, zpaq and tar|zstd
+  --cli PATH            the tessera CLI the import processes run (default: bin/tessera.js of
+                        this checkout), e.g. another worktree's, to compare builds
   --store PATH          store location for Tessera's runs (must be empty or absent; it is
                         emptied between runs and left empty)
   --repeat N            timings per measurement, median reported (default 3)
@@ -91,6 +95,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         'chunk-sizes': { type: 'string' },
         peers: { type: 'boolean', default: false },
         store: { type: 'string' },
+        cli: { type: 'string' },
         json: { type: 'boolean', default: false },
         repeat: { type: 'string', default: '3' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -119,7 +124,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     throw new OptionsError('--scale builds SQLite stores of its own (it copies them between runs); it does not take --store');
   }
   return {
-    corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store,
+    corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
   };
 }
