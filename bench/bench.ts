@@ -11,14 +11,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliTakesManySources, measureCli } from './cli-runs.js';
+import { cliTakesManySources, measureCli, mergeCli } from './cli-runs.js';
 import type { CliResult } from './cli-runs.js';
 import { corpusFromDir, corpusFromVersions, demoCorpus } from './corpus.js';
 import type { Corpus } from './corpus.js';
 import { OptionsError, USAGE, parseOptions } from './options.js';
 import type { BenchOptions } from './options.js';
-import { measurePeers } from './peers.js';
-import type { PeerResult, PeerSkip } from './peers.js';
+import { measurePeers, mergePeers } from './peers.js';
+import type { PeerResult, PeerRuns, PeerSkip } from './peers.js';
 import { which } from './proc.js';
 import { nodeSha256Timing, referenceHashes, sha256sumTiming, zstdTiming } from './reference.js';
 import {
@@ -28,11 +28,11 @@ import type { CompareRow, Target } from './report.js';
 import { benchScale } from './scale.js';
 import type { ScaleReport } from './scale.js';
 import { generateFamily, generateSingle } from './synthetic.js';
-import { StoreSite, measureTessera } from './tessera.js';
+import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import { benchServe } from './serve.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
-import { binSize, int, mb, pct } from './units.js';
+import { binSize, int, mb, pct, secs } from './units.js';
 
 /** The repository root: this file runs as dist/bench/bench.js. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -134,6 +134,7 @@ function corpora(opts: BenchOptions, tmp: string): (() => Made)[] {
 
 async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySources: boolean): Promise<CorpusReport> {
   const { corpus, expected } = made;
+  const started = performance.now();
   const site = new StoreSite(opts.store, tmp);
   const what = corpus.kind === 'versions'
     ? `${corpus.files.length} files in ${corpus.models.length} version folders, each imported whole as the next version of its package's model`
@@ -145,11 +146,22 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
   log('hashing the corpus (reference digests; warms the page cache) …');
   const hashes = referenceHashes(corpus);
 
-  log(`tessera in-process: ${opts.repeat} runs of import, re-import and export …`);
-  const tessera = await measureTessera(site, corpus, tmp, { reimport: true, repeat: opts.repeat, log });
-  log(`tessera import processes: ${opts.repeat} runs of one call and of one process per model …`);
-  const oneCall = await measureCli('one-call', corpus, site, TESSERA_JS, tmp, { repeat: opts.repeat, manySources, log });
-  const perModel = await measureCli('per-model', corpus, site, TESSERA_JS, tmp, { repeat: opts.repeat, manySources, log });
+  // Rounds: each round runs every tool once, so that load from elsewhere on a shared machine falls on all of them alike
+  // and the ratios of one run compare like with like; medians are over the rounds.
+  const inProc: TesseraResult[] = [];
+  const oneCalls: CliResult[] = [];
+  const perModels: CliResult[] = [];
+  const peerRounds: PeerRuns[] = [];
+  for (let i = 0; i < opts.repeat; i++) {
+    log(`round ${i + 1}/${opts.repeat}: tessera in-process (import, re-import, export), tessera import processes${opts.peers ? ', peers' : ''} …`);
+    inProc.push(await measureTessera(site, corpus, tmp, { reimport: true, repeat: 1, log }));
+    oneCalls.push(await measureCli('one-call', corpus, site, TESSERA_JS, tmp, { repeat: 1, manySources, log }));
+    perModels.push(await measureCli('per-model', corpus, site, TESSERA_JS, tmp, { repeat: 1, manySources, log }));
+    if (opts.peers) peerRounds.push(await measurePeers(corpus, hashes, tmp, 1, log, i));
+  }
+  const tessera = mergeTessera(inProc);
+  const oneCall = mergeCli(oneCalls);
+  const perModel = mergeCli(perModels);
   log('sha256sum, SHA-256 in node, zstd -3 -T1 …');
   const sha = await sha256sumTiming(corpus, hashes, opts.repeat);
   const nodeSha = await nodeSha256Timing(corpus, opts.repeat);
@@ -184,10 +196,7 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
     out();
   }
 
-  if (opts.peers) {
-    log('peers …');
-    report.peers = await measurePeers(corpus, hashes, tmp, opts.repeat, log);
-  }
+  if (opts.peers) report.peers = mergePeers(peerRounds);
   const borg = report.peers?.results.find((p) => p.tool === 'borg');
   const version = `tessera ${tesseraVersion()}`;
   const target = (t: Target): Target | undefined => (made.single ? { mbps: TARGETS.singleFileMBps } : t);
@@ -208,10 +217,10 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
     },
     ...(report.peers?.results ?? []).map((p) => ({
       tool: peerLabel(p), storedBytes: p.storedBytes, import: p.import, export: p.export,
-      identical: p.differing.length === 0 ? `yes (${p.filesChecked} files)` : `NO: ${p.differing.length} differ`,
+      identical: p.differing.length === 0 ? `yes (${p.filesChecked} file${p.filesChecked === 1 ? '' : 's'})` : `NO: ${p.differing.length} differ`,
     })),
   ];
-  out(`Tessera and general-purpose tools on the same ${corpus.files.length} files (stored bytes: the database file, a peer's repository or archive;`);
+  out(`Tessera and general-purpose tools on the same ${corpus.files.length === 1 ? 'file' : `${corpus.files.length} files`} (stored bytes: the database file, a peer's repository or archive;`);
   out(`import: wall time of all its processes, ${medianOf(opts.repeat)}; "x borg": import time over borg's; targets from issue 15)`);
   out(comparisonTable(corpus, rows, borg?.import));
   out(`  tessera one call: ${oneCall.how}; process start and store open included`);
@@ -239,6 +248,7 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
     oneCall: { seconds: oneCall.import.median, calls: oneCall.calls, fallback },
     perModel: { seconds: perModel.import.median, calls: perModel.calls }, inProcess: tessera.import.median, nodeSha: nodeSha, zstd,
   }));
+  out(`(measuring this corpus took ${secs((performance.now() - started) / 1000)} s)`);
   out();
   return report;
 }
@@ -301,8 +311,11 @@ async function main(): Promise<number> {
     let scale: ScaleReport | undefined;
     if (opts.scale.length > 0) {
       log(`scale: stores of ${opts.scale.join(', ')} models …`);
+      const started = performance.now();
       scale = await benchScale(opts.scale, tmp, TESSERA_JS, opts.repeat, log);
       printScale(scale, opts.repeat);
+      out(`(the scale run took ${secs((performance.now() - started) / 1000)} s)`);
+      out();
     }
     out(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     if (opts.json) {

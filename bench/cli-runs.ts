@@ -158,7 +158,8 @@ export async function measureCli(
   const staging = join(tmp, 'cli-sources');
   let note: string | undefined;
   let plan: CliCall[];
-  if (mode === 'per-model') plan = perModelPlan(corpus);
+  // One model is one call whatever the CLI takes.
+  if (mode === 'per-model' || corpus.models.length === 1) plan = perModelPlan(corpus);
   else if (opts.manySources) plan = oneCallPlan(corpus, staging);
   else {
     plan = perModelPlan(corpus);
@@ -204,4 +205,9 @@ export async function measureCli(
 /** Median seconds of a process per model: the fixed cost a model pays in the per-model mode. */
 export function perCall(r: CliResult): number {
   return median(r.import.runs) / Math.max(1, r.calls);
+}
+
+/** Rounds of one mode (the bench interleaves them with the other tools) as one result: the first's sizes and notes, timings over all. */
+export function mergeCli(rs: CliResult[]): CliResult {
+  return { ...rs[0]!, import: timing(rs.flatMap((r) => r.import.runs)) };
 }

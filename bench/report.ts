@@ -224,10 +224,14 @@ export function limitsNote(x: LimitsInput): string {
     + ` ${secs(Math.max(0, imp.s - work))} s of it is neither, even if they ran one after the other (parsing, chunking, delta search, database writes, per-model fixed cost).`);
   if (x.perModel && x.oneCall && !x.oneCall.fallback && x.perModel.calls > x.oneCall.calls) {
     const per = (x.perModel.seconds - x.oneCall.seconds) / (x.perModel.calls - x.oneCall.calls);
-    lines.push(`  A process per model costs ${(1000 * per).toFixed(0)} ms more per model than one call (node start, module loading, store open and close): ${secs(per * x.perModel.calls)} s over ${x.perModel.calls} models.`);
+    lines.push(per > 0
+      ? `  A process per model costs ${(1000 * per).toFixed(0)} ms more per model than one call (node start, module loading, store open and close): ${secs(per * x.perModel.calls)} s over ${x.perModel.calls} models.`
+      : `  A process per model measured ${(1000 * -per).toFixed(0)} ms less per model than one call: within this run's noise.`);
   } else if (x.perModel) {
     const per = (x.perModel.seconds - x.inProcess) / x.perModel.calls;
-    lines.push(`  A process per model costs ${(1000 * per).toFixed(0)} ms more per model than the in-process import (node start, module loading, store open and close).`);
+    lines.push(per > 0
+      ? `  A process per model costs ${(1000 * per).toFixed(0)} ms more per model than the in-process import (node start, module loading, store open and close).`
+      : `  A process per model measured ${(1000 * -per).toFixed(0)} ms less per model than the in-process import: within this run's noise.`);
   }
   return lines.join('\n');
 }

@@ -256,12 +256,25 @@ export async function measureTessera(
   const f = first!;
   return {
     backend: f.backend, chunkSize: f.chunkSize, totals: f.totals, totalsAfterReimport: f.totalsAfterReimport, reimportNewChunks: f.reimportNewChunks,
+    ...timings(f.models, runs, opts.reimport),
+  };
+}
+
+/** The timings of a result from its runs: medians for the corpus and for each model. */
+function timings(models: ModelSizes[], runs: RunTimes[], reimport: boolean): Pick<TesseraResult, 'import' | 'reimport' | 'export' | 'models' | 'runs'> {
+  return {
     import: timing(runs.map((r) => r.importS)),
-    reimport: opts.reimport ? timing(runs.map((r) => r.reimportS!)) : undefined,
+    reimport: reimport ? timing(runs.map((r) => r.reimportS!)) : undefined,
     export: timing(runs.map((r) => r.exportS)),
-    models: f.models.map((m, i) => ({
+    models: models.map((m, i) => ({
       ...m, import: timing(runs.map((r) => r.modelImportS[i]!)), export: timing(runs.map((r) => r.modelExportS[i]!)),
     })),
     runs,
   };
+}
+
+/** Results of the same corpus measured in rounds (the bench interleaves them with the other tools) as one: sizes from the first, timings over all runs. */
+export function mergeTessera(rs: TesseraResult[]): TesseraResult {
+  const f = rs[0]!;
+  return { ...f, ...timings(f.models, rs.flatMap((r) => r.runs), f.reimport !== undefined) };
 }

@@ -6,6 +6,8 @@ import { expectedModels, oneCallPlan, perModelPlan, stemOf } from '../../bench/c
 import { corpusFromDir, corpusFromVersions, packageModelName } from '../../bench/corpus.js';
 import { NPM_CORPUS, packageFolder } from '../../bench/npm-corpus-list.js';
 import { OptionsError, parseOptions, parseScale } from '../../bench/options.js';
+import { mergePeers } from '../../bench/peers.js';
+import type { PeerResult } from '../../bench/peers.js';
 import { TARGETS, targetCell } from '../../bench/report.js';
 import { compareVersions } from '../../bench/semver.js';
 import { timing } from '../../bench/timing.js';
@@ -104,4 +106,24 @@ test('bench targets: ratio to borg and single-file speed', () => {
   assert.equal(targetCell({ vsBorg: 0.67 }, 1e9, t(1), undefined), '<= 0.67x borg: borg not run');
   assert.equal(targetCell({ mbps: TARGETS.singleFileMBps }, 1.2e9, t(2), undefined), '>= 600 MB/s: met');
   assert.equal(targetCell(undefined, 1, t(1), undefined), '');
+});
+
+test('bench rounds: peers measured a round at a time merge into one result per tool', () => {
+  const peer = (tool: string, imp: number, stored: number, differing: string[] = []): PeerResult => ({
+    tool, version: tool, commands: '', storedBytes: stored, storedRuns: [stored], import: timing([imp]), export: timing([imp / 2]),
+    differing, filesChecked: 2,
+  });
+  const merged = mergePeers([
+    { results: [peer('borg', 3, 100), peer('slow', 20, 50)], skipped: [{ tool: 'zpaq', reason: 'not installed' }] },
+    { results: [peer('borg', 5, 102, ['a'])], skipped: [] },
+    { results: [peer('borg', 4, 101)], skipped: [] },
+  ]);
+  const borg = merged.results[0]!;
+  assert.deepEqual(borg.import.runs, [3, 5, 4]);
+  assert.equal(borg.import.median, 4);
+  assert.equal(borg.storedBytes, 101);
+  assert.deepEqual(borg.differing, ['a']);
+  assert.equal(borg.runsNote, undefined);
+  assert.equal(merged.results[1]!.runsNote, '1 run');
+  assert.deepEqual(merged.skipped.map((s) => s.tool), ['zpaq']);
 });
