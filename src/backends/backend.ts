@@ -130,8 +130,13 @@ export interface Backend {
   listSegments(fileId: number): Promise<SegmentRow[]>;
   /** Tensor segments of one model. */
   modelTensors(modelId: number): Promise<TensorRow[]>;
-  /** Tensor segments of any stored model whose name is one of `names`. */
-  tensorsNamed(names: string[]): Promise<TensorRow[]>;
+  /**
+   * Up to `limit` stored tensors with this name, shape and dtype, newest file
+   * first: an index walk, so it costs the same in a store of any size.
+   */
+  tensorsLike(name: string, shape: number[], dtype: string, limit: number): Promise<TensorRow[]>;
+  /** Stored model names equal to `name` regardless of letter case (names are ASCII), through an index. */
+  modelNamesFolded(name: string): Promise<string[]>;
 
   // chunks
   /** Ids of the chunks with these hashes, undefined where not stored. */

@@ -198,10 +198,16 @@ export class SqlBackend implements Backend {
     return rows.map(tensorFromDb);
   }
 
-  async tensorsNamed(names: string[]): Promise<TensorRow[]> {
-    const rows = await this.allIn<TensorDbRow>((anyOf) => `SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
-        WHERE s.kind = ${SEG_TENSOR} AND ${anyOf}`, 's.tensor_name', names, 'text');
+  async tensorsLike(name: string, shape: number[], dtype: string, limit: number): Promise<TensorRow[]> {
+    const rows = await this.all<TensorDbRow>(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
+        WHERE s.tensor_name = ? AND s.shape_json = ? AND s.dtype = ? AND s.kind = ${SEG_TENSOR}
+        ORDER BY s.file_id DESC LIMIT ?`, [name, JSON.stringify(shape), dtype, Math.max(1, Math.floor(limit))], 'tessera_tensors_like');
     return rows.map(tensorFromDb);
+  }
+
+  async modelNamesFolded(name: string): Promise<string[]> {
+    const rows = await this.all<{ name: string }>('SELECT DISTINCT name FROM models WHERE lower(name) = lower(?)', [name], 'tessera_names_folded');
+    return rows.map((r) => r.name);
   }
 
   // chunks

@@ -1,4 +1,4 @@
-import { Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { backendConfigFromEnv, storeLocation } from './config.js';
 
 export interface GlobalOptions {
@@ -12,6 +12,8 @@ export interface GlobalOptions {
  * reported in the store's own words: see src/backends/errors.ts.
  */
 export async function withStore<T>(opts: GlobalOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  // Loaded when a command opens a store, not when the command's module is: `import` checks its sources first.
+  const { Store } = await import('../store/store.js');
   const store = await Store.open(storeLocation(opts.store), backendConfigFromEnv());
   try {
     return await fn(store);

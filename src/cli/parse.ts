@@ -14,3 +14,13 @@ export function parseSize(v: string): number {
   if (!m || unit === undefined) throw new InvalidArgumentError(`expected a size such as 65536, 64KiB or 4GiB, got "${v}"`);
   return Math.round(Number(m[1]) * unit);
 }
+
+export function parsePort(v: string): number {
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${v}"`);
+  return Number(v);
+}
+
+/** A repeatable option's values. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

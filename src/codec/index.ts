@@ -13,4 +13,3 @@ export { decodeChunk, decodeChunkInto } from './decode.js';
 export { f32ToF16Bits, f32ToBF16Bits } from './cast.js';
 export { CodecError } from './errors.js';
 export { releaseScratch as releaseCodecScratch } from './scratch.js';
-export { EncodePool } from './encode-pool.js';

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 
 /**
  * Random-access reads from a file by offset (pread). Readers parse headers
@@ -44,6 +44,25 @@ export class FileSource implements BlockSource {
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, buf, done, length - done, offset + done);
+      if (n === 0) throw new Error(`${this.name}: file shrank while reading (offset ${offset + done})`);
+      done += n;
+    }
+    return buf;
+  }
+
+  /**
+   * readInto() in libuv's thread pool: the copy from the page cache runs on
+   * another core while this thread gets on with other work (an import's
+   * database writes).
+   */
+  async readIntoAsync(buf: Buffer, offset: number): Promise<Buffer> {
+    const length = buf.length;
+    if (offset < 0 || offset + length > this.size) {
+      throw new RangeError(`${this.name}: read of ${length} bytes at offset ${offset} runs past the end of the file (${this.size} bytes)`);
+    }
+    let done = 0;
+    while (done < length) {
+      const n = await new Promise<number>((resolve, reject) => read(this.fd, buf, done, length - done, offset + done, (e, got) => (e ? reject(e) : resolve(got))));
       if (n === 0) throw new Error(`${this.name}: file shrank while reading (offset ${offset + done})`);
       done += n;
     }

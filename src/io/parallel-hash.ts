@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { BlockRing } from './block-ring.js';
+import type { RingBlock } from './block-ring.js';
+import { Sha256Thread } from './sha256-thread.js';
+import type { Sha256Stream } from './sha256-thread.js';
 
 /** Where a reader puts the blocks of a file it reads in order. */
 export interface BlockSink {
@@ -29,52 +32,38 @@ export class Sha256Sink implements HashingSink {
   }
 }
 
-/** Blocks in flight between the reading thread and the hashing worker. */
+/** Blocks in flight between the reading thread and the hashing thread. */
 const RING = 4;
+const SLOT_BYTES = 8 << 20;
 
 /**
- * SHA-256 of a file's blocks, computed on a worker thread when asked, so that
- * an import hashes whole files on one core while the main thread hashes
- * chunks on the other, reading every byte once. The blocks live in a ring of
- * reused SharedArrayBuffers (fresh 8 MiB allocations cost more in page faults
- * than the hashing itself); a slot is reused only after the worker has hashed
- * it, which the main thread waits for with Atomics.wait.
+ * SHA-256 of a file's blocks, computed on a thread of its own when asked, so
+ * that a reader hashes on one core while it decodes or writes on the other,
+ * touching every byte once. Blocks are read into a BlockRing; alloc() waits
+ * until the thread has hashed the slot it hands out again.
  */
 export class ParallelSha256 implements HashingSink {
-  private worker?: Worker;
-  /** Without a worker: this thread hashes. */
+  private thread?: Sha256Thread;
+  private stream?: Sha256Stream;
+  private ring?: BlockRing;
+  private last?: RingBlock;
+  /** Without a thread: this one hashes. */
   private local?: Sha256Sink;
-  private result?: Promise<Buffer>;
-  private slots: SharedArrayBuffer[] = [];
-  private busy = new Int32Array(new SharedArrayBuffer(4 * RING));
-  private next = 0;
 
   constructor(useWorker: boolean) {
     if (!useWorker) {
       this.local = new Sha256Sink();
       return;
     }
-    const w = new Worker(new URL('./sha256-worker.js', import.meta.url), { workerData: { busy: this.busy } });
-    this.worker = w;
-    this.result = new Promise<Buffer>((resolve, reject) => {
-      w.once('message', (m: Uint8Array) => resolve(Buffer.from(m)));
-      w.once('error', reject);
-      w.once('exit', (code) => reject(new Error(`hash worker exited with code ${code}`)));
-    });
-    // Until digest() is awaited, a failure is only recorded.
-    this.result.catch(() => {});
+    this.thread = new Sha256Thread();
+    this.ring = new BlockRing(RING, SLOT_BYTES);
+    this.stream = this.thread.stream(this.ring);
   }
 
   alloc(length: number): Buffer {
     if (this.local) return this.local.alloc(length);
-    const slot = this.next;
-    Atomics.wait(this.busy, slot, 1);
-    let sab = this.slots[slot];
-    if (!sab || sab.byteLength < length) {
-      sab = new SharedArrayBuffer(Math.max(length, 8 << 20));
-      this.slots[slot] = sab;
-    }
-    return Buffer.from(sab, 0, length);
+    this.last = this.ring!.acquireSync(length);
+    return this.last.buf;
   }
 
   take(block: Buffer): void {
@@ -82,25 +71,22 @@ export class ParallelSha256 implements HashingSink {
       this.local.take(block);
       return;
     }
-    const slot = this.next;
-    if (block.buffer !== this.slots[slot]) throw new Error('ParallelSha256.take: block was not allocated by alloc()');
-    Atomics.store(this.busy, slot, 1);
-    this.worker!.postMessage({ slot, sab: block.buffer, length: block.length });
-    this.next = (slot + 1) % RING;
+    if (!this.last || block.buffer !== this.last.sab) throw new Error('ParallelSha256.take: block was not allocated by alloc()');
+    this.stream!.update({ ...this.last, buf: block });
+    this.last = undefined;
   }
 
   async digest(): Promise<Buffer> {
     if (this.local) return this.local.digest();
-    this.worker!.postMessage(null);
     try {
-      return await this.result!;
+      return await this.stream!.digest();
     } finally {
-      await this.worker!.terminate();
+      await this.thread!.close();
     }
   }
 
-  /** Stops the worker without a result (the import failed). */
+  /** Stops the thread without a result (the read failed). */
   async abort(): Promise<void> {
-    await this.worker?.terminate();
+    await this.thread?.close();
   }
 }

@@ -13,22 +13,15 @@ import { FileReader } from './read/file-reader.js';
 import type { FileLayout, StoreReaders } from './read/file-reader.js';
 import type { ChunkDecoder } from './read/decoder.js';
 import { codecDecoder } from './read/codec-decoder.js';
-import { DeltaEncoder } from './import/delta-encoder.js';
-import { findBase } from './import/base-finder.js';
-import { LazyEncoder } from './import/encoder.js';
-import { rebaseHalfCopies } from './import/rebase.js';
-import { verifyStore } from './maintain/verify.js';
-import { repairStore } from './maintain/repair.js';
-import { migrateStore } from './maintain/migrate.js';
+import type { TensorShape } from './import/encoder.js';
+import type { CheckedSource } from './sources.js';
+import type { ImportThreads } from './import/workers.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
 import type { ExampleRequest } from '../wire/example.js';
-import { sharingMatrix, tensorSharing } from './inspect/sharing.js';
 import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
 import type { RepairReport } from './maintain/repair.js';
 import type { VerifyReport } from './maintain/verify.js';
 import { invalid, notFound, unavailable } from '../errors.js';
-import { exportFile, outputPath } from './read/exporter.js';
-import { chunkSizeConflict, importModel } from './import/importer.js';
 import type { ImportResult } from './import/importer.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef, refsById } from './model-ref.js';
@@ -40,6 +33,13 @@ import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, Store
 
 /** The store's JSON (stats, ls, show) is declared in src/wire, shared with the dashboard. */
 export type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats };
+
+/*
+ * The import pipeline (readers, chunker, encoders), the maintenance passes and
+ * the exporter are loaded by the methods that use them (`await import(...)`):
+ * a command that only reads the catalog (`tessera ls`, `show`, `stats`) does
+ * not pay for loading them at start-up.
+ */
 
 export interface StoreImportOptions {
   name: string;
@@ -58,6 +58,8 @@ export interface StoreImportOptions {
   example?: ExampleRequest;
   /** Name files in messages by their path inside the model, not by where they are on disk (an upload). */
   relativeNames?: boolean;
+  /** `path` as checkSource read it: its files are not read and parsed again. */
+  checked?: CheckedSource;
 }
 
 export interface ModelSummary extends ModelRow {
@@ -113,6 +115,8 @@ export class Store {
   private readonly cache: ChunkCache;
   private readonly chunks: ChunkReader;
   private readonly files_: FileReader;
+  /** Worker threads for big imports: started by the first, kept for the next, stopped by close(). */
+  private importThreads?: ImportThreads;
 
   private constructor(private readonly db: Backend, decoder: ChunkDecoder, opts: StoreOptions) {
     this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
@@ -144,6 +148,8 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.importThreads?.close();
+    this.importThreads = undefined;
     await this.db.close();
   }
 
@@ -158,27 +164,44 @@ export class Store {
       if (!Number.isInteger(requested) || requested < MIN_CHUNK_SIZE || requested > MAX_CHUNK_SIZE) {
         throw invalid(`chunk size ${requested} is out of range (${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes)`);
       }
-      if (stored !== undefined && Number(stored) !== requested) throw chunkSizeConflict(stored, requested);
+      if (stored !== undefined && Number(stored) !== requested) throw (await import('./import/importer.js')).chunkSizeConflict(stored, requested);
       return requested;
     }
     return stored ? Number(stored) : DEFAULT_CHUNK_SIZE;
   }
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
+    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }, { ImportThreads }] = await Promise.all([
+      import('./import/importer.js'), import('./import/delta-encoder.js'), import('./import/base-finder.js'), import('./import/encoder.js'), import('./import/rebase.js'),
+      import('./import/workers.js'),
+    ]);
     if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
     // Checked here to fail early; the first import claims the size inside its transaction (importer.ts).
     const chunkSize = await this.chunkSize(opts.chunkSize);
     const explicit = opts.base ? await this.resolve(opts.base) : undefined;
     const { db, chunks } = this;
+    // Base selection, the delta encoder and the half-copy rebase all read stored models' tensors: once each per import.
+    const tensorsOf = memoize((id: number) => db.modelTensors(id));
+    let probe: TensorShape | undefined;
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
+      inputs: opts.checked?.path === path ? opts.checked.inputs : undefined,
+      threads: () => (this.importThreads ??= new ImportThreads()),
+      // Once started (by a big import), the threads serve small imports too: they cost nothing more.
+      workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
-      makeEncoder: async (inputs) => new LazyEncoder(async () => {
-        const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs))?.model;
-        return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null);
-      }),
+      makeEncoder: async (inputs, work) => {
+        probe = largestF32(inputs);
+        // The previous version of the same name is always a candidate: usually the closest model there is.
+        // (Asked now: once the import has inserted its model row, that row is the latest version.)
+        const previous = opts.base === null || explicit ? undefined : await db.findModel(opts.name);
+        return new LazyEncoder(async () => {
+          const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs, previous?.id, tensorsOf, work))?.model;
+          return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
+        });
+      },
       afterChunks: async (modelId) => {
-        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize);
+        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, probe, tensorsOf);
       },
     });
   }
@@ -220,6 +243,7 @@ export class Store {
     const model = await this.resolve(ref);
     const files = await this.db.listFiles(model.id);
     const refs = refsById(await this.db.listModels());
+    const { tensorSharing } = await import('./inspect/sharing.js');
     const tensors: TensorInfo[] = [];
     const fileInfo: ModelDetails['files'] = [];
     for (const { file: f, segments, tensors: ts } of await tensorSharing(this.db, model, files, refs)) {
@@ -240,7 +264,8 @@ export class Store {
   }
 
   /** What every pair of models shares, ordered so families cluster (the dashboard's heatmap, `tessera sharing`). */
-  sharing(): Promise<SharingMatrix> {
+  async sharing(): Promise<SharingMatrix> {
+    const { sharingMatrix } = await import('./inspect/sharing.js');
     return sharingMatrix(this.db);
   }
 
@@ -292,6 +317,7 @@ export class Store {
     const model = await this.resolve(ref);
     assertAvailable(model);
     const files = await this.db.listFiles(model.id);
+    const { exportFile, outputPath } = await import('./read/exporter.js');
     const outIsDir = existsSync(out) && statSync(out).isDirectory();
     const result: ExportResult = { files: [], bytes: 0 };
     for (const f of files) {
@@ -310,7 +336,8 @@ export class Store {
   }
 
   /** Structural checks; with `deep`, every chunk decoded and every file rebuilt against its digest. */
-  verify(deep = false): Promise<VerifyReport> {
+  async verify(deep = false): Promise<VerifyReport> {
+    const { verifyStore } = await import('./maintain/verify.js');
     // A deep check decodes what the database holds, not what an earlier read left in memory.
     if (deep) this.dropCaches();
     return verifyStore(this.db, this.readers(), deep);
@@ -323,6 +350,7 @@ export class Store {
    */
   async repair(sources: string[]): Promise<RepairReport> {
     for (const s of sources) if (!existsSync(s)) throw notFound(`${s}: no such file or directory`);
+    const { repairStore } = await import('./maintain/repair.js');
     return repairStore(this.db, this.readers(), await this.chunkSize(), sources);
   }
 
@@ -351,7 +379,8 @@ export class Store {
    * Copies every model of one store into another, whatever their backends
    * (see migrate.ts); resumable, every file verified in the target.
    */
-  static migrate(from: Store, to: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  static async migrate(from: Store, to: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
+    const { migrateStore } = await import('./maintain/migrate.js');
     return migrateStore(from.db, to.db, to.readers(), opts);
   }
 

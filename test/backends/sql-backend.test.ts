@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Backend } from '../../src/backends/backend.js';
 import { openBackend } from '../../src/backends/open.js';
 import { Store } from '../../src/store/store.js';
+import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { VAD_MODELS, deleteChunkRow, randomBytes, tempDir, tempLocation, testBackends } from '../helpers/store-fixtures.js';
 
 /** Backend queries that read across models and files, on each database. */
@@ -72,5 +73,43 @@ for (const kind of kinds) {
       assert.deepEqual(after.ids, before.ids, 'the file still lists the chunk');
       assert.deepEqual(after.sizes, before.sizes.map((s, i) => (i === lost ? null : s)));
     });
+  });
+}
+
+for (const kind of kinds) {
+  test(`${kind}: tensorsLike finds the newest few tensors of one name, shape and dtype; modelNamesFolded finds names regardless of case`, async () => {
+    const { dir, cleanup } = tempDir();
+    const loc = tempLocation(kind, dir);
+    try {
+      const store = await Store.open(loc.location);
+      try {
+        const t = (seed: number, dtype = 'F32', shape = [8, 8]) => ({ name: 'w', dtype, shape, data: randomBytes(shape[0]! * shape[1]! * (dtype === 'F32' ? 4 : 2), seed) });
+        const files: [string, ReturnType<typeof t>][] = [['a', t(1)], ['b', t(2)], ['c', t(3, 'F16')], ['d', t(4, 'F32', [4, 16])], ['Mixed', t(5)]];
+        for (const [name, tensor] of files) {
+          const p = join(dir, `${name}.safetensors`);
+          writeFileSync(p, buildSafetensors([tensor]));
+          await store.import(p, { name });
+        }
+      } finally {
+        await store.close();
+      }
+      const b = await openBackend(loc.location);
+      try {
+        const ids = new Map((await b.listModels()).map((m) => [m.id, m.name]));
+        const names = async (dtype: string, shape: number[], limit: number) => (await b.tensorsLike('w', shape, dtype, limit)).map((r) => ids.get(r.modelId));
+        assert.deepEqual(await names('F32', [8, 8], 10), ['Mixed', 'b', 'a'], 'same name, shape and dtype, newest first');
+        assert.deepEqual(await names('F32', [8, 8], 2), ['Mixed', 'b']);
+        assert.deepEqual(await names('F16', [8, 8], 10), ['c']);
+        assert.deepEqual(await names('F32', [4, 16], 10), ['d']);
+        assert.deepEqual(await names('F32', [64], 10), []);
+        assert.deepEqual(await b.modelNamesFolded('mIXED'), ['Mixed']);
+        assert.deepEqual(await b.modelNamesFolded('e'), []);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await loc.drop();
+      cleanup();
+    }
   });
 }

@@ -80,7 +80,7 @@ async function assertRetrySucceeds(location: string, file: string, name: string,
   const e = await tessera(['export', name, '--out', out, '--store', location]);
   assert.equal(e.code, 0, e.stderr);
   assert.equal(sha256(out), sha256(file), 'exported byte-identically');
-  return JSON.parse(r.stdout) as { newStoredBytes: number; newChunks: number };
+  return (JSON.parse(r.stdout) as { newStoredBytes: number; newChunks: number }[])[0]!;
 }
 
 /**

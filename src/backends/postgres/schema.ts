@@ -92,6 +92,12 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE models ADD COLUMN unavailable TEXT;
   `,
+  // 3: see the SQLite schema.
+  `
+  DROP INDEX segments_tensor;
+  CREATE INDEX segments_tensor ON segments(tensor_name, shape_json, dtype, file_id) WHERE tensor_name IS NOT NULL;
+  CREATE INDEX models_name_folded ON models(lower(name));
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

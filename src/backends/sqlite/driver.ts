@@ -7,6 +7,7 @@ import { openError } from '../errors.js';
 import { sqliteDialect } from './dialect.js';
 import { sqliteFault } from './errors.js';
 import { migrateSqlite } from './schema.js';
+import { WriteBack } from './write-back.js';
 
 /** Prepared statements kept per cache (see stmt()). */
 const STATEMENTS = 256;
@@ -22,8 +23,11 @@ export class SqliteDriver implements Driver {
   /** The same, in pluck mode (a statement's mode sticks, so those are kept apart). */
   private readonly plucked = new Map<string, Statement>();
   private inTx = false;
+  private readonly writeBack: WriteBack;
 
-  private constructor(readonly location: string, private readonly db: Db, private readonly busyTimeoutMs: number) {}
+  private constructor(readonly location: string, private readonly db: Db, private readonly busyTimeoutMs: number) {
+    this.writeBack = new WriteBack(location);
+  }
 
   /** Opens (creating when missing) the database file and brings its tables up to date. */
   static async open(location: string, config: BackendConfig): Promise<SqliteDriver> {
@@ -88,6 +92,7 @@ export class SqliteDriver implements Driver {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    this.writeBack.release();
   }
 
   /** One writer at a time: every transaction takes the write lock, so shared and exclusive are the same here. */
@@ -97,6 +102,7 @@ export class SqliteDriver implements Driver {
     // instead of failing halfway through an import.
     this.db.exec('BEGIN IMMEDIATE');
     this.inTx = true;
+    const stopWriteBack = this.writeBack.start();
     try {
       const result = await fn();
       this.db.exec('COMMIT');
@@ -110,6 +116,7 @@ export class SqliteDriver implements Driver {
       }
       throw this.explainError(e);
     } finally {
+      stopWriteBack();
       this.inTx = false;
     }
   }
@@ -132,6 +139,11 @@ export class SqliteDriver implements Driver {
 
 function configure(db: Db, fresh: boolean): void {
   if (fresh) {
+    // 16 KiB pages: a 64 KiB chunk's payload spans 4 overflow pages instead of
+    // 16, each with its pointer-map entry. Measured inserting 16,384 chunks of
+    // 53 KB (870 MB) in one transaction: ~600-700 MB/s against ~250-460 MB/s
+    // with 4 KiB pages. Settable only before the first table exists.
+    db.pragma('page_size = 16384');
     // Incremental auto-vacuum lets `gc` hand freed pages back to the file system.
     db.pragma('auto_vacuum = INCREMENTAL');
   }

@@ -79,6 +79,14 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE models ADD COLUMN unavailable TEXT;
   `,
+  // 3: lookups at import that cost the same in a store of any size: stored
+  // tensors by name, shape and dtype, newest file first (base selection), and
+  // model names regardless of letter case.
+  `
+  DROP INDEX segments_tensor;
+  CREATE INDEX segments_tensor ON segments(tensor_name, shape_json, dtype, file_id) WHERE tensor_name IS NOT NULL;
+  CREATE INDEX models_name_folded ON models(lower(name));
+  `,
 ];
 
 function appliedVersion(db: Db): number {

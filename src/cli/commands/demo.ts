@@ -4,34 +4,34 @@ import type { GlobalOptions } from '../context.js';
 import { bytes, percent } from '../../wire/format.js';
 import { table } from '../format.js';
 import { demoModels } from '../demo-models.js';
-import { runImport } from './import.js';
+import { importJobs } from './import.js';
 import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
+import { checkSource } from '../../store/sources.js';
 
 /** Imports the demo models (a no-op for those already stored) and prints what was saved. */
 export async function importDemo(store: Store): Promise<void> {
   console.log(`importing the demo models into ${store.location}`);
-  const rows: (string | number)[][] = [];
-  for (const m of demoModels()) {
-    const { result: r, seconds } = await runImport(store, m.path, { name: m.name, version: m.version }, m.example);
+  const models = demoModels();
+  const jobs = models.map((m) => {
+    const { bytes, checked } = checkSource(m.path);
+    return { path: m.path, name: m.name, version: m.version, example: m.example, bytes, checked };
+  });
+  const rows = (await importJobs(store, jobs, {})).map(({ result: r, seconds }, i) => {
     const s = modelSavings(r.model);
-    rows.push([`${r.model.name}:${r.model.version}`, m.what, bytes(r.logicalBytes),
+    return [`${r.model.name}:${r.model.version}`, models[i]!.what, bytes(r.logicalBytes),
       r.created ? bytes(r.newStoredBytes) : 'already stored', r.created ? percent(s.deduplicatedBytes, r.logicalBytes) : '',
-      `${seconds.toFixed(2)} s`]);
-  }
+      `${seconds.toFixed(2)} s`];
+  });
   console.log(table(['model', 'what', '>size', '>new bytes stored', '>deduplicated', '>time'], rows));
   const t = await store.stats();
   console.log(`store: ${t.models} models, ${bytes(t.logicalBytes)} logical, ${bytes(t.storedBytes)} stored (${percent(t.storedBytes, t.logicalBytes)}): `
     + `${bytes(t.deduplicatedBytes)} deduplicated, ${bytes(t.compressionSavedBytes)} saved by compression, ${bytes(t.deltaSavedBytes)} by deltas; database file ${bytes(t.dbBytes)}`);
 }
 
-export function register(program: Command): void {
-  program.command('demo')
-    .description('import the demo models (shipped in npm packages) and show what was saved')
-    .action(async (_flags: object, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        await importDemo(store);
-        console.log('next: `node bin/tessera.js ls`, `node bin/tessera.js show silero-vad-v6`, `node bin/tessera.js stats`');
-      });
-    });
+export async function action(_flags: object, cmd: Command): Promise<void> {
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    await importDemo(store);
+    console.log('next: `node bin/tessera.js ls`, `node bin/tessera.js show silero-vad-v6`, `node bin/tessera.js stats`');
+  });
 }

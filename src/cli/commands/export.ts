@@ -4,21 +4,14 @@ import type { GlobalOptions } from '../context.js';
 import { bytes } from '../../wire/format.js';
 import { parseModelRef } from '../../store/model-ref.js';
 
-export function register(program: Command): void {
-  program.command('export')
-    .description('write a model\'s files back out, byte-identical (SHA-256 checked)')
-    .argument('<model>', 'name or name:version (default: latest version)')
-    .requiredOption('--out <path>', 'output file (one-file model) or directory')
-    .option('--json', 'print the result as JSON')
-    .action(async (ref: string, flags: { out: string; json?: boolean }, cmd: Command) => {
-      const model = parseModelRef(ref);
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const t0 = performance.now();
-        const r = await store.export(model, flags.out);
-        const seconds = (performance.now() - t0) / 1000;
-        if (flags.json) return printJson({ ...r, seconds });
-        for (const f of r.files) console.log(`${f.dest}  ${bytes(f.bytes)}  sha256 ok`);
-        console.log(`exported ${r.files.length} file(s), ${bytes(r.bytes)} in ${seconds.toFixed(2)} s`);
-      });
-    });
+export async function action(ref: string, flags: { out: string; json?: boolean }, cmd: Command): Promise<void> {
+  const model = parseModelRef(ref);
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    const t0 = performance.now();
+    const r = await store.export(model, flags.out);
+    const seconds = (performance.now() - t0) / 1000;
+    if (flags.json) return printJson({ ...r, seconds });
+    for (const f of r.files) console.log(`${f.dest}  ${bytes(f.bytes)}  sha256 ok`);
+    console.log(`exported ${r.files.length} file(s), ${bytes(r.bytes)} in ${seconds.toFixed(2)} s`);
+  });
 }

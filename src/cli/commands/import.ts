@@ -1,20 +1,25 @@
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, normalize, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { byteProgress } from '../progress.js';
-import { bytes, percent } from '../../wire/format.js';
-import { parsePositiveInt, parseSize } from '../parse.js';
+import { bytes, listSome, percent } from '../../wire/format.js';
 import type { ImportResult } from '../../store/import/importer.js';
 import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
-import { readFileSync, statSync } from 'node:fs';
+import type { ModelRef } from '../../store/model-ref.js';
+import { checkSource } from '../../store/sources.js';
+import type { CheckedSource } from '../../store/sources.js';
+import { checkNewModelName, modelNameProblem, quoteName } from '../../store/names.js';
 import { ExampleError, MAX_EXAMPLE_BYTES, parseExample } from '../../wire/example.js';
 import type { ExampleRequest } from '../../wire/example.js';
-import { invalid, tooLarge } from '../../errors.js';
+import { invalid, notFound, tooLarge } from '../../errors.js';
 
 export interface ImportFlags {
-  name: string;
+  /** Without it, each source is a model named after it. */
+  name?: string;
   version?: number;
   chunkSize?: number;
   base?: string;
@@ -23,6 +28,31 @@ export interface ImportFlags {
   /** A JSON file: an example inference request kept with the model. */
   example?: string;
   json?: boolean;
+}
+
+/** One source of an import and the model version it becomes. */
+export interface ImportJob {
+  path: string;
+  name: string;
+  version?: number;
+  example?: ExampleRequest;
+  /** The bytes the source holds (checkSource): the progress bar's share of it. */
+  bytes: number;
+  /** What checkSource read: the import does not read it again. */
+  checked?: CheckedSource;
+}
+
+export interface ImportedJob {
+  job: ImportJob;
+  result: ImportResult;
+  seconds: number;
+}
+
+/** What every import of a batch shares: the store's chunk size, the delta base. */
+export interface BatchOptions {
+  chunkSize?: number;
+  /** A model reference, null for no deltas, undefined for the closest stored model. */
+  base?: ModelRef | null;
 }
 
 export function describeImport(r: ImportResult, seconds: number): string {
@@ -34,6 +64,14 @@ export function describeImport(r: ImportResult, seconds: number): string {
     `  logical ${bytes(r.logicalBytes)}, new bytes stored ${bytes(r.newStoredBytes)} (${percent(r.newStoredBytes, r.logicalBytes)}), deduplicated ${bytes(s.deduplicatedBytes)} (${percent(s.deduplicatedBytes, r.logicalBytes)})`,
     `  saved by compression ${bytes(s.compressionSavedBytes)}, by delta ${bytes(s.deltaSavedBytes)}${r.base ? ` against ${r.base.name}:${r.base.version}` : ''}`,
   ].join('\n');
+}
+
+/** The line after a batch's summaries: how many, how much, how fast. */
+export function describeBatch(done: ImportedJob[], seconds: number): string {
+  const total = done.reduce((n, d) => n + d.result.logicalBytes, 0);
+  const created = done.filter((d) => d.result.created).length;
+  return `${done.length} sources: ${created} imported, ${done.length - created} already stored; `
+    + `${bytes(total)} in ${seconds.toFixed(2)} s (${bytes(total / Math.max(seconds, 1e-3))}/s)`;
 }
 
 /** An --example file: bounded before it is read, then checked for the shape of a request. */
@@ -48,37 +86,165 @@ function readExample(path: string): ExampleRequest {
   }
 }
 
-export async function runImport(store: Store, path: string, flags: ImportFlags, example?: ExampleRequest): Promise<{ result: ImportResult; seconds: number }> {
-  const ex = example ?? (flags.example !== undefined ? readExample(flags.example) : undefined);
-  const bar = byteProgress(`importing ${flags.name}`);
-  const t0 = performance.now();
+/**
+ * The model a source becomes without --name: a file's stem (its name without
+ * the last extension: `ckpt-1000.safetensors` is `ckpt-1000`), a directory's
+ * own name. It must keep the name policy (names.ts).
+ */
+export function modelNameOf(path: string): string {
+  let dir: boolean;
   try {
-    const result = await store.import(path, {
-      name: flags.name, version: flags.version, chunkSize: flags.chunkSize, onProgress: bar.update, example: ex,
-      base: flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined,
+    dir = statSync(path).isDirectory();
+  } catch {
+    throw notFound(`${path}: no such file or directory`);
+  }
+  const base = basename(resolve(path));
+  const dot = base.lastIndexOf('.');
+  const name = dir || dot <= 0 ? base : base.slice(0, dot);
+  const why = modelNameProblem(name);
+  if (why !== undefined) throw invalid(`${path}: a model named after it would be ${quoteName(name)}, which is not a valid model name (${why}); give one with --name`);
+  return name;
+}
+
+/**
+ * Names for sources whose stems collide (`conv/base.onnx` and `mlp/base.onnx`,
+ * or `base.onnx` and `base.safetensors`): their path from the sources' common
+ * folder, then with the extension too, as long as that is a valid name.
+ * Names that still collide are left to planImport's check, which says so.
+ */
+function distinct(paths: string[], names: string[]): string[] {
+  const clashes = (list: string[]): Set<number> => {
+    const by = new Map<string, number[]>();
+    list.forEach((n, i) => by.set(n.toLowerCase(), [...(by.get(n.toLowerCase()) ?? []), i]));
+    return new Set([...by.values()].filter((ix) => ix.length > 1).flat());
+  };
+  const abs = paths.map((p) => resolve(p));
+  let common = dirname(abs[0]!);
+  while (common !== dirname(common) && !abs.every((p) => p.startsWith(common + sep))) common = dirname(common);
+  const out = [...names];
+  for (const keepExt of [false, true]) {
+    for (const i of clashes(out)) {
+      const rel = relative(common, abs[i]!).split(sep).join('/');
+      const ext = extname(rel);
+      const candidate = keepExt || ext.length === 0 || statSync(abs[i]!).isDirectory() ? rel : rel.slice(0, -ext.length);
+      if (modelNameProblem(candidate) === undefined) out[i] = candidate;
+    }
+  }
+  // Those that still collide (one path given twice) keep their stems, for planImport's message.
+  for (const i of clashes(out)) out[i] = names[i]!;
+  return out;
+}
+
+/** `e` with its first line naming `path` (unless it starts with it, as a reader's complaint does) and ending with `note`. */
+function naming(e: unknown, path: string, note: string): unknown {
+  if (!(e instanceof Error)) return e;
+  const [first = '', ...rest] = e.message.split('\n');
+  const named = first.startsWith(path) || first.startsWith(normalize(path)) ? first : `${path}: ${first}`;
+  e.message = [`${named} (${note})`, ...rest].join('\n');
+  return e;
+}
+
+/**
+ * The sources as import jobs, every one checked before any is imported: its
+ * model name (from --name or from the path) keeps the policy, it exists, its
+ * files can be read and their structure parses. The first failure is thrown,
+ * naming the source; nothing is written.
+ */
+export function planImport(paths: string[], name: string | undefined, version?: number, example?: ExampleRequest): ImportJob[] {
+  if (paths.length > 1 && version !== undefined) {
+    throw invalid(`--version names one version, and ${paths.length} sources were given: each becomes the next version of its model; drop --version`);
+  }
+  if (name !== undefined) checkNewModelName(name);
+  /** f(path), its failure naming the path when there are several. */
+  const each = <T>(f: (path: string) => T): T[] => paths.map((path) => {
+    try {
+      return f(path);
+    } catch (e) {
+      throw paths.length > 1 ? naming(e, path, `nothing imported: all ${paths.length} sources are checked before any is`) : e;
+    }
+  });
+  const names = name !== undefined ? paths.map(() => name) : distinct(paths, each(modelNameOf));
+  if (name === undefined) {
+    // Two sources named alike would become versions of one model (or, differing in case only, be refused half-way).
+    const seen = new Map<string, number>();
+    names.forEach((n, i) => {
+      const j = seen.get(n.toLowerCase());
+      if (j !== undefined) {
+        throw invalid(`${paths[j]} and ${paths[i]} would both be model ${quoteName(n)}: import them with --name to make them versions of one model, or one at a time`);
+      }
+      seen.set(n.toLowerCase(), i);
     });
-    return { result, seconds: (performance.now() - t0) / 1000 };
+  }
+  const checked = each(checkSource);
+  return paths.map((path, i) => ({ path, name: names[i]!, version, example, bytes: checked[i]!.bytes, checked: checked[i]!.checked }));
+}
+
+/** A batch of at least this many bytes hashes and encodes on worker threads (as one import that big would). */
+const BATCH_THREADS_MIN = 16 << 20;
+
+/**
+ * Imports the jobs in order, each in a transaction of its own (what
+ * store.import does), under one progress bar for all their bytes; each one
+ * done is added to `done`. A failure stops the batch: the models imported
+ * before it stay (they are in `done`), and the error names the source and
+ * says which were imported and which not.
+ */
+export async function importJobs(store: Store, jobs: ImportJob[], opts: BatchOptions, done: ImportedJob[] = []): Promise<ImportedJob[]> {
+  const total = jobs.reduce((n, j) => n + j.bytes, 0);
+  // A batch big enough to pay for worker threads uses them for every model, however small each is.
+  const workerThreads = total >= BATCH_THREADS_MIN ? true : undefined;
+  const bar = byteProgress(`importing ${jobs[0]?.name ?? ''}`);
+  let before = 0;
+  try {
+    for (const [i, job] of jobs.entries()) {
+      const label = `importing ${job.name}${jobs.length > 1 ? ` (${i + 1}/${jobs.length})` : ''}`;
+      const t0 = performance.now();
+      try {
+        const result = await store.import(job.path, {
+          name: job.name, version: job.version, chunkSize: opts.chunkSize, base: opts.base, example: job.example, workerThreads, checked: job.checked,
+          onProgress: (n) => bar.update(before + n, total, label),
+        });
+        done.push({ job, result, seconds: (performance.now() - t0) / 1000 });
+      } catch (e) {
+        if (jobs.length === 1) throw e;
+        const refs = done.map((d) => `${d.result.model.name}:${d.result.model.version}`);
+        const rest = jobs.slice(i + 1).map((j) => j.path);
+        throw naming(store.explainError(e), job.path, `stopped at source ${i + 1} of ${jobs.length}; `
+          + (refs.length ? `imported before it: ${refs.join(', ')}` : 'none imported before it')
+          + (rest.length ? `; not imported: ${listSome(rest, rest.length, 5)}` : ''));
+      }
+      before += job.bytes;
+    }
+    return done;
   } finally {
     bar.stop();
   }
 }
 
-export function register(program: Command): void {
-  program.command('import')
-    .description('import a model file or directory as a new version of a model')
-    .argument('<path>', 'model file, or directory of model files (relative paths are kept)')
-    .requiredOption('--name <name>', 'model name')
-    .option('--version <n>', 'version number (default: next free one)', parsePositiveInt)
-    .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
-    .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
-    .option('--no-delta', 'store no deltas against another model')
-    .option('--example <request.json>', 'an example inference request ({"inputs": [...]}) kept with the model; the dashboard\'s "try it" starts from it')
-    .option('--json', 'print the result as JSON')
-    .action(async (path: string, flags: ImportFlags, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const { result, seconds } = await runImport(store, path, flags);
-        if (flags.json) printJson({ ...result, seconds, ...modelSavings(result.model) });
-        else console.log(describeImport(result, seconds));
-      });
-    });
+function printResults(done: ImportedJob[], json: boolean | undefined, batchSeconds?: number): void {
+  if (json) return printJson(done.map(({ result, seconds }) => ({ ...result, seconds, ...modelSavings(result.model) })));
+  for (const d of done) console.log(describeImport(d.result, d.seconds));
+  if (batchSeconds !== undefined) console.log(describeBatch(done, batchSeconds));
+}
+
+export async function action(paths: string[], flags: ImportFlags, cmd: Command): Promise<void> {
+  const t0 = performance.now();
+  const base = flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined;
+  const example = flags.example !== undefined ? readExample(flags.example) : undefined;
+  // Every source is read and checked before the store is even opened.
+  const jobs = planImport(paths, flags.name, flags.version, example);
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    // What would refuse every import is refused before the first.
+    if (flags.chunkSize !== undefined) await store.chunkSize(flags.chunkSize);
+    if (base) await store.resolve(base);
+    const done: ImportedJob[] = [];
+    try {
+      await importJobs(store, jobs, { chunkSize: flags.chunkSize, base }, done);
+    } catch (e) {
+      // What a failed batch did import is said as a whole one's would be (the error says the rest).
+      if (done.length) printResults(done, flags.json);
+      throw e;
+    }
+    printResults(done, flags.json, jobs.length > 1 ? (performance.now() - t0) / 1000 : undefined);
+  });
 }

@@ -5,19 +5,14 @@ import { bytes } from '../../wire/format.js';
 import { table } from '../format.js';
 import { listEntries } from '../../store/store.js';
 
-export function register(program: Command): void {
-  program.command('ls')
-    .description('list the models in the store')
-    .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const models = await store.list();
-        if (flags.json) {
-          return printJson(listEntries(models));
-        }
-        if (models.length === 0) return console.log('the store is empty');
-        console.log(table(['model', 'format', '>files', '>size', '>new bytes stored', 'imported'],
-          models.map((m) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`, m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
-      });
-    });
+export async function action(flags: { json?: boolean }, cmd: Command): Promise<void> {
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    const models = await store.list();
+    if (flags.json) {
+      return printJson(listEntries(models));
+    }
+    if (models.length === 0) return console.log('the store is empty');
+    console.log(table(['model', 'format', '>files', '>size', '>new bytes stored', 'imported'],
+      models.map((m) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`, m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
+  });
 }

@@ -3,29 +3,19 @@ import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { damaged } from '../../errors.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-export function register(program: Command): void {
-  program.command('repair')
-    .description('re-supply missing or corrupt chunks from the original files (--from); mark models that stay damaged unavailable')
-    .option('--from <path>', 'an original model file, or a directory of them (repeatable); files are matched by SHA-256', collect, [])
-    .option('--json', 'print the report as JSON')
-    .action(async (flags: { from: string[]; json?: boolean }, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const t0 = performance.now();
-        const r = await store.repair(flags.from);
-        const seconds = (performance.now() - t0) / 1000;
-        if (flags.json) printJson({ ...r, seconds, clean: r.problems.length === 0 });
-        else {
-          console.log(`found ${r.badChunks} bad chunk(s); rewrote ${r.rewritten} and restored ${r.restored} from ${r.sourcesUsed.length} file(s) in ${seconds.toFixed(2)} s`);
-          for (const m of r.madeAvailable) console.log(`available again: ${m}`);
-          for (const u of r.unavailable) console.log(`unavailable: ${u.model}: ${u.reason}`);
-          console.log(r.problems.length === 0 ? 'the store is clean' : `${r.problems.length} problem(s) remain; the affected models will not be served or exported`);
-        }
-        // Exit code 0 only when the store is whole again.
-        if (r.problems.length) throw damaged(`${r.unavailable.length} model(s) marked unavailable${flags.from.length ? '' : '; pass --from <original files> to re-supply their chunks'}`);
-      });
-    });
+export async function action(flags: { from: string[]; json?: boolean }, cmd: Command): Promise<void> {
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    const t0 = performance.now();
+    const r = await store.repair(flags.from);
+    const seconds = (performance.now() - t0) / 1000;
+    if (flags.json) printJson({ ...r, seconds, clean: r.problems.length === 0 });
+    else {
+      console.log(`found ${r.badChunks} bad chunk(s); rewrote ${r.rewritten} and restored ${r.restored} from ${r.sourcesUsed.length} file(s) in ${seconds.toFixed(2)} s`);
+      for (const m of r.madeAvailable) console.log(`available again: ${m}`);
+      for (const u of r.unavailable) console.log(`unavailable: ${u.model}: ${u.reason}`);
+      console.log(r.problems.length === 0 ? 'the store is clean' : `${r.problems.length} problem(s) remain; the affected models will not be served or exported`);
+    }
+    // Exit code 0 only when the store is whole again.
+    if (r.problems.length) throw damaged(`${r.unavailable.length} model(s) marked unavailable${flags.from.length ? '' : '; pass --from <original files> to re-supply their chunks'}`);
+  });
 }

@@ -3,15 +3,10 @@ import { withStore } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { parseModelRef } from '../../store/model-ref.js';
 
-export function register(program: Command): void {
-  program.command('rm')
-    .description('remove a model version (its chunks are freed by gc)')
-    .argument('<model>', 'name or name:version (default: latest version)')
-    .action(async (ref: string, _flags: object, cmd: Command) => {
-      const mref = parseModelRef(ref);
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const m = await store.remove(mref);
-        console.log(`removed ${m.name}:${m.version}; run \`tessera gc\` to free chunks no other model uses`);
-      });
-    });
+export async function action(ref: string, _flags: object, cmd: Command): Promise<void> {
+  const mref = parseModelRef(ref);
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    const m = await store.remove(mref);
+    console.log(`removed ${m.name}:${m.version}; run \`tessera gc\` to free chunks no other model uses`);
+  });
 }

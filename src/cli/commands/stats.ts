@@ -13,17 +13,12 @@ export function savingsRow(label: string, s: Savings, base: string | null): (str
 
 export const SAVINGS_HEADERS = ['model', 'delta base', '>logical', '>deduplicated', '>compression saved', '>delta saved', '>stored', '>stored %'];
 
-export function register(program: Command): void {
-  program.command('stats')
-    .description('store totals and per-model savings: deduplicated, compressed, delta-encoded, stored')
-    .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }, cmd: Command) => {
-      await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-        const s = await store.stats();
-        if (flags.json) return printJson(s);
-        console.log(`store ${s.location} (${s.backend}): ${s.models} models, ${s.files} files, ${s.chunks} chunks, database ${bytes(s.dbBytes)} on disk`);
-        console.log(table(SAVINGS_HEADERS, [...s.perModel.map((m) => savingsRow(m.model, m, m.base)), savingsRow('(whole store, now)', s, null)]));
-        console.log(`\nstored ${bytes(s.storedBytes)} of ${bytes(s.logicalBytes)} (${percent(s.storedBytes, s.logicalBytes)}); database file ${percent(s.dbBytes, s.logicalBytes)} of logical`);
-      });
-    });
+export async function action(flags: { json?: boolean }, cmd: Command): Promise<void> {
+  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    const s = await store.stats();
+    if (flags.json) return printJson(s);
+    console.log(`store ${s.location} (${s.backend}): ${s.models} models, ${s.files} files, ${s.chunks} chunks, database ${bytes(s.dbBytes)} on disk`);
+    console.log(table(SAVINGS_HEADERS, [...s.perModel.map((m) => savingsRow(m.model, m, m.base)), savingsRow('(whole store, now)', s, null)]));
+    console.log(`\nstored ${bytes(s.storedBytes)} of ${bytes(s.logicalBytes)} (${percent(s.storedBytes, s.logicalBytes)}); database file ${percent(s.dbBytes, s.logicalBytes)} of logical`);
+  });
 }

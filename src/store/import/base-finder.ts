@@ -4,6 +4,8 @@ import type { TensorSegment } from '../../formats/segment.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import type { InputFile } from './inputs.js';
+import type { ModelTensors } from './encoder.js';
+import type { ChunkWork } from './workers.js';
 
 /** How many of the closest stored models are tried as bases. */
 const CANDIDATES = 4;
@@ -24,45 +26,72 @@ function shapeKey(name: string, shape: number[]): string {
   return `${name}\u0000${shape.join(',')}`;
 }
 
+/** How many of the new model's tensors (the largest) look for stored models holding them. */
+const PROBES = 8;
+/** How many stored holders of each probe tensor (newest first) are considered. */
+const PER_PROBE = 16;
+
 /**
- * Picks the base model for an import: among stored models, those sharing the
- * most tensor names and shapes with the new one; of the few closest, the one
- * whose deltas compress a sample of the new tensors best. Returns undefined
- * when no stored model shares a tensor name and shape.
+ * Picks the base model for an import. The largest tensors of the new model
+ * are looked up by name, shape and dtype (an index walk, newest first, a
+ * bounded number each: the cost does not grow with the store); half-precision
+ * tensors also look for F32 holders (cast deltas). The models holding the
+ * most of them, and `preferred` (the previous version of the same name), are
+ * the candidates; of the closest few, the one whose deltas compress a sample
+ * of the new tensors best wins. Returns undefined when no stored model holds
+ * a probe tensor or no candidate beats encoding alone.
  */
 export async function findBase(
-  backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[], exclude?: number,
+  backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[], preferred: number | undefined,
+  tensorsOf: ModelTensors, work: ChunkWork,
 ): Promise<BaseChoice | undefined> {
   const tensors = inputs.flatMap((f) => f.segmentation.segments.filter((s): s is TensorSegment => s.kind === 'tensor').map((t) => ({ file: f, t })));
   if (tensors.length === 0) return undefined;
-  const wanted = new Map(tensors.map(({ t }) => [shapeKey(t.name, t.shape), t.dtype]));
-  const counts = new Map<number, { keys: Set<string>; sameDtype: number }>();
-  for (const row of await backend.tensorsNamed([...new Set(tensors.map(({ t }) => t.name))])) {
-    const key = shapeKey(row.name, row.shape);
-    const dtype = wanted.get(key);
-    if (row.modelId === exclude || dtype === undefined) continue;
-    let c = counts.get(row.modelId);
-    if (!c) counts.set(row.modelId, (c = { keys: new Set(), sameDtype: 0 }));
-    if (c.keys.has(key)) continue;
-    c.keys.add(key);
-    if (row.dtype === dtype) c.sameDtype++;
+  const probes: TensorSegment[] = [];
+  const seen = new Set<string>();
+  for (const { t } of [...tensors].sort((a, b) => b.t.length - a.t.length)) {
+    const key = `${shapeKey(t.name, t.shape)}\u0000${t.dtype}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    probes.push(t);
+    if (probes.length === PROBES) break;
   }
-  // Most matching tensors of the same dtype first (plain XOR deltas), then by
-  // name and shape alone (cast deltas), then the newest model (highest id).
-  const ranked = [...counts.entries()]
-    .sort((a, b) => b[1].sameDtype - a[1].sameDtype || b[1].keys.size - a[1].keys.size || b[0] - a[0])
-    .slice(0, CANDIDATES)
-    .map(([id, c]) => [id, c.keys] as const);
+  const votes = new Map<number, { same: number; cast: number }>();
+  const vote = (id: number, kind: 'same' | 'cast'): void => {
+    let v = votes.get(id);
+    if (!v) votes.set(id, (v = { same: 0, cast: 0 }));
+    v[kind]++;
+  };
+  for (const t of probes) {
+    for (const id of new Set((await backend.tensorsLike(t.name, t.shape, t.dtype, PER_PROBE)).map((r) => r.modelId))) vote(id, 'same');
+    if (t.dtype === 'F16' || t.dtype === 'BF16') {
+      for (const id of new Set((await backend.tensorsLike(t.name, t.shape, 'F32', PER_PROBE)).map((r) => r.modelId))) vote(id, 'cast');
+    }
+  }
+  if (preferred !== undefined && !votes.has(preferred)) votes.set(preferred, { same: 0, cast: 0 });
+  // Most probes held in the same dtype first (plain XOR deltas), then as F32
+  // (cast deltas), then the newest model (highest id).
+  const ranked = [...votes.entries()]
+    .sort((a, b) => b[1].same - a[1].same || b[1].cast - a[1].cast || Number(b[0] === preferred) - Number(a[0] === preferred) || b[0] - a[0])
+    .slice(0, CANDIDATES);
   if (ranked.length === 0) return undefined;
-  const choices: BaseChoice[] = [];
-  for (const [id, set] of ranked) choices.push({ model: (await backend.getModel(id))!, matches: set.size });
+  // What each candidate holds, by name and shape: bounded by the candidate's size, not the store's.
+  const choices: (BaseChoice & { keys: Set<string> })[] = [];
+  for (const [id] of ranked) {
+    const model = await backend.getModel(id);
+    if (!model) continue;
+    const keys = new Set((await tensorsOf(id)).map((r) => shapeKey(r.name, r.shape)));
+    const matches = tensors.filter(({ t }) => keys.has(shapeKey(t.name, t.shape))).length;
+    if (matches > 0) choices.push({ model, matches, keys });
+  }
+  if (choices.length === 0) return undefined;
 
   // Sample: the first piece of the largest tensors the closest candidate could
   // serve (a candidate lacking one encodes it alone: a fair penalty), encoded
   // with each candidate as base and with none: a stored model of the same
   // architecture but unrelated weights is no base at all, and trying deltas
   // against it would only double the encoding work.
-  const sample = tensors.filter(({ t }) => ranked[0]![1].has(shapeKey(t.name, t.shape)))
+  const sample = tensors.filter(({ t }) => choices[0]!.keys.has(shapeKey(t.name, t.shape)))
     .sort((a, b) => b.t.length - a.t.length).slice(0, SAMPLES);
   // The sample pieces' bytes, read once for every candidate.
   const pieces = sample.map(({ file, t }) => {
@@ -73,14 +102,25 @@ export async function findBase(
       src.close();
     }
   });
-  const sampleBytes = async (baseId: number | null): Promise<number> => {
-    const enc = await DeltaEncoder.create(backend, reader, chunkSize, baseId);
-    let bytes = 0;
-    for (const { raw, position } of pieces) bytes += (await enc.encode(raw, position)).payload.length;
-    return bytes;
-  };
-  const alone = await sampleBytes(null);
-  for (const c of choices) c.sampleBytes = await sampleBytes(c.model.id);
-  const best = choices.sort((a, b) => a.sampleBytes! - b.sampleBytes! || b.matches - a.matches)[0]!;
+  // Every candidate's sample (and the sample alone) is prepared, then encoded in one batch:
+  // on worker threads, side by side, when the import has them.
+  const bases = [null, ...choices.map((c) => c.model.id)];
+  const encoders = await Promise.all(bases.map((id) => DeltaEncoder.create(backend, reader, chunkSize, id, tensorsOf)));
+  const prepared = await Promise.all(encoders.map((enc) => enc.prepareMany(pieces)));
+  const encoded = await work.encode(prepared.flat().map((p) => p.input));
+  const bytes: number[] = [];
+  try {
+    let k = 0;
+    for (const [i, enc] of encoders.entries()) {
+      let n = 0;
+      for (const p of prepared[i]!) n += (await enc.complete(p, encoded.results[k++]!)).payload.length;
+      bytes.push(n);
+    }
+  } finally {
+    encoded.release();
+  }
+  const alone = bytes[0]!;
+  const scored: BaseChoice[] = choices.map((c, i) => ({ model: c.model, matches: c.matches, sampleBytes: bytes[i + 1]! }));
+  const best = scored.sort((a, b) => a.sampleBytes! - b.sampleBytes! || b.matches - a.matches)[0]!;
   return best.sampleBytes! < MIN_GAIN * alone ? best : undefined;
 }

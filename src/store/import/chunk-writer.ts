@@ -1,9 +1,9 @@
 import type { Backend, NewChunk } from '../../backends/backend.js';
-import type { EncodePool } from '../../codec/index.js';
+import type { Encoded } from '../../codec/index.js';
 import type { Segment } from '../../formats/segment.js';
-import type { ChunkEncoder } from './encoder.js';
+import type { ChunkEncoder, PreparedChunk } from './encoder.js';
+import type { ChunkWork } from './workers.js';
 import type { Piece } from './pieces.js';
-import { chunkHash } from '../format.js';
 
 export interface ChunkAccounting {
   chunks: number;
@@ -17,29 +17,69 @@ export interface ChunkAccounting {
   deltaStoredBytes: number;
 }
 
+/** A batch between its lookup stage and its insert: the chunks it must store. */
+interface Staged {
+  hashes: Buffer[];
+  /** Positions in the batch of the chunks this batch stores first. */
+  freshAt: number[];
+  prepared: PreparedChunk[];
+  /** Settles the ids of fresh chunks for later repeats. */
+  settle: { resolve: (id: number) => void; reject: (e: unknown) => void }[];
+  ids: (number | Promise<number>)[];
+}
+
 /**
  * Stores the pieces of an import as chunks, each distinct chunk once. A batch
- * goes through two stages: submit() hashes it, finds what is stored already,
- * prepares the new chunks and hands them to the encoder pool; the returned
- * promise then inserts them once encoded. While the pool encodes batch N the
- * caller reads and submits batch N+1, so reading/hashing and compression run
- * on two cores. Inserts happen in submission order.
+ * goes through three stages that overlap with other batches' stages: its
+ * chunk hashes are computed (ChunkWork: worker threads for a big import); in
+ * batch order, what is stored already is looked up and the new chunks are
+ * prepared (their base bytes read) and handed to ChunkWork to encode; then, in
+ * batch order again, the encoded chunks are inserted. While the threads hash
+ * and encode batches N+1 and N+2, this thread reads the next block and writes
+ * batch N to the database.
  */
 export class ChunkWriter {
   /** Chunks first stored by this import, by hash: ids, or the promise of one while its batch is in flight. */
   private local = new Map<string, number | Promise<number>>();
+  private stage: Promise<unknown> = Promise.resolve();
   private tail: Promise<unknown> = Promise.resolve();
   readonly acc: ChunkAccounting = { chunks: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0 };
 
-  constructor(private readonly backend: Backend, private readonly encoder: ChunkEncoder, private readonly pool: EncodePool) {}
+  constructor(private readonly backend: Backend, private readonly encoder: ChunkEncoder, private readonly work: ChunkWork) {}
 
   /**
-   * Starts storing a batch; resolves (early) to a handle on the batch's chunk
-   * ids in order (wrapped: a promise resolving to a promise would flatten).
-   * Pieces' bytes are not used after this resolves.
+   * Starts storing a batch; resolves to its chunk ids in order once it is
+   * stored. The pieces' bytes are in use until then.
    */
-  async submit(batch: Piece[], segs: Segment[]): Promise<{ ids: Promise<number[]> }> {
-    const hashes = batch.map((p) => chunkHash(p.data));
+  submit(batch: Piece[], segs: Segment[]): Promise<number[]> {
+    this.acc.chunks += batch.length;
+    const hashed = this.work.hash(batch.map((p) => p.data));
+    hashed.catch(() => {});
+    const staged = this.stage.then(async () => this.lookup(batch, segs, await hashed));
+    this.stage = staged.catch(() => {});
+    const encoded = staged.then((s) => this.work.encode(s.prepared.map((p) => p.input)));
+    encoded.catch(() => {});
+    const done = this.tail.then(async () => {
+      const s = await staged;
+      try {
+        const enc = await encoded;
+        try {
+          await this.insert(batch, s, enc.results);
+        } finally {
+          enc.release();
+        }
+      } catch (e) {
+        s.settle.forEach((x) => x.reject(e));
+        throw e;
+      }
+      return Promise.all(s.ids);
+    });
+    this.tail = done.catch(() => {});
+    return done;
+  }
+
+  /** What of the batch is stored already (in the store, or earlier in this import); the rest, prepared for encoding. */
+  private async lookup(batch: Piece[], segs: Segment[], hashes: Buffer[]): Promise<Staged> {
     const keys = hashes.map((h) => h.toString('base64'));
     const ids: (number | Promise<number> | undefined)[] = keys.map((k) => this.local.get(k));
     const unknown = ids.flatMap((id, i) => (id === undefined ? [i] : []));
@@ -48,7 +88,7 @@ export class ChunkWriter {
       unknown.forEach((i, j) => (ids[i] = found[j]));
     }
     const freshAt: number[] = [];
-    const settle: { resolve: (id: number) => void; reject: (e: unknown) => void }[] = [];
+    const settle: Staged['settle'] = [];
     for (let i = 0; i < batch.length; i++) {
       // A repeat of a chunk first seen earlier in this batch waits for that one.
       if (ids[i] === undefined) ids[i] = this.local.get(keys[i]!);
@@ -60,50 +100,38 @@ export class ChunkWriter {
       this.local.set(keys[i]!, pending);
       ids[i] = pending;
     }
-    let prepared;
     try {
-      prepared = await this.encoder.prepareMany(freshAt.map((i) => {
+      const prepared = await this.encoder.prepareMany(freshAt.map((i) => {
         const p = batch[i]!;
         const seg = segs[p.segment]!;
         return { raw: p.data, position: seg.kind === 'tensor' ? { tensor: seg, index: p.index } : undefined };
       }));
+      return { hashes, freshAt, prepared, settle, ids: ids as (number | Promise<number>)[] };
     } catch (e) {
-      settle.forEach((s) => s.reject(e));
+      settle.forEach((x) => x.reject(e));
       throw e;
     }
-    const encoded = this.pool.encodeMany(prepared.map((p) => p.input));
-    encoded.catch(() => {});
-    this.acc.chunks += batch.length;
-    const rawSizes = freshAt.map((i) => batch[i]!.data.length);
-    const done = this.tail.then(async () => {
-      try {
-        const enc = await encoded;
-        const rows: NewChunk[] = [];
-        for (let j = 0; j < freshAt.length; j++) {
-          const c = await this.encoder.complete(prepared[j]!, enc[j]!);
-          const raw = rawSizes[j]!;
-          rows.push({ hash: hashes[freshAt[j]!]!, rawSize: raw, storedSize: c.payload.length, codec: c.codec, bases: c.bases, depth: c.depth, data: c.payload });
-          this.acc.newRawBytes += raw;
-          this.acc.newStoredBytes += c.payload.length;
-          if (c.bases.length) {
-            this.acc.deltaRawBytes += raw;
-            this.acc.deltaStoredBytes += c.payload.length;
-          }
-        }
-        const newIds = rows.length ? await this.backend.insertChunks(rows) : [];
-        this.acc.newChunks += rows.length;
-        freshAt.forEach((i, j) => {
-          this.local.set(keys[i]!, newIds[j]!);
-          settle[j]!.resolve(newIds[j]!);
-        });
-      } catch (e) {
-        settle.forEach((s) => s.reject(e));
-        throw e;
+  }
+
+  private async insert(batch: Piece[], s: Staged, enc: Encoded[]): Promise<void> {
+    const rows: NewChunk[] = [];
+    for (let j = 0; j < s.freshAt.length; j++) {
+      const c = await this.encoder.complete(s.prepared[j]!, enc[j]!);
+      const i = s.freshAt[j]!;
+      const raw = batch[i]!.data.length;
+      rows.push({ hash: s.hashes[i]!, rawSize: raw, storedSize: c.payload.length, codec: c.codec, bases: c.bases, depth: c.depth, data: c.payload });
+      this.acc.newRawBytes += raw;
+      this.acc.newStoredBytes += c.payload.length;
+      if (c.bases.length) {
+        this.acc.deltaRawBytes += raw;
+        this.acc.deltaStoredBytes += c.payload.length;
       }
-      return Promise.all(ids as (number | Promise<number>)[]);
+    }
+    const newIds = rows.length ? await this.backend.insertChunks(rows) : [];
+    this.acc.newChunks += rows.length;
+    s.freshAt.forEach((i, j) => {
+      this.local.set(s.hashes[i]!.toString('base64'), newIds[j]!);
+      s.settle[j]!.resolve(newIds[j]!);
     });
-    this.tail = done.catch(() => {});
-    done.catch(() => {});
-    return { ids: done };
   }
 }

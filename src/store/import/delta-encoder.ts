@@ -2,7 +2,7 @@ import type { Backend, TensorRow } from '../../backends/backend.js';
 import { codecUsesBase, encodeChunk } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
-import type { ChunkEncoder, EncodedChunk, PreparedChunk, TensorPosition } from './encoder.js';
+import type { ChunkEncoder, EncodedChunk, ModelTensors, PreparedChunk, TensorPosition } from './encoder.js';
 import { MAX_DELTA_DEPTH } from '../format.js';
 
 /** What a new piece is predicted from: nothing, a same-dtype base piece, or the F32 pieces of a cast. */
@@ -32,10 +32,12 @@ export class DeltaEncoder implements ChunkEncoder {
     private readonly baseTensors: Map<string, TensorRow>,
   ) {}
 
-  static async create(backend: Backend, reader: ChunkReader, chunkSize: number, baseModelId: number | null): Promise<DeltaEncoder> {
+  static async create(
+    backend: Backend, reader: ChunkReader, chunkSize: number, baseModelId: number | null, tensorsOf: ModelTensors = (id) => backend.modelTensors(id),
+  ): Promise<DeltaEncoder> {
     const tensors = new Map<string, TensorRow>();
     if (baseModelId !== null) {
-      for (const t of await backend.modelTensors(baseModelId)) if (!tensors.has(t.name)) tensors.set(t.name, t);
+      for (const t of await tensorsOf(baseModelId)) if (!tensors.has(t.name)) tensors.set(t.name, t);
     }
     return new DeltaEncoder(backend, reader, chunkSize, baseModelId, tensors);
   }

@@ -1,5 +1,16 @@
+import type { TensorRow } from '../../backends/backend.js';
 import type { TensorSegment } from '../../formats/segment.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
+import type { InputFile } from './inputs.js';
+
+/** A stored model's tensors (Backend.modelTensors), memoized for the span of one import. */
+export type ModelTensors = (modelId: number) => Promise<TensorRow[]>;
+
+/** A tensor's name and shape. */
+export interface TensorShape {
+  name: string;
+  shape: number[];
+}
 
 /** Where a piece sits: in which tensor, and which fixed-size piece of it. */
 export interface TensorPosition {
@@ -64,4 +75,27 @@ export class LazyEncoder implements ChunkEncoder {
   async complete(prepared: PreparedChunk, encoded: Encoded): Promise<EncodedChunk> {
     return (await this.encoder()).complete(prepared, encoded);
   }
+}
+
+/** `fn` with its results kept by argument (a failed call is not kept). */
+export function memoize<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  const kept = new Map<A, Promise<R>>();
+  return (a) => {
+    let r = kept.get(a);
+    if (!r) {
+      r = fn(a);
+      kept.set(a, r);
+      r.catch(() => kept.delete(a));
+    }
+    return r;
+  };
+}
+
+/** The largest F32 tensor of the files being imported: what asks first whether a half-precision copy is stored. */
+export function largestF32(inputs: InputFile[]): TensorShape | undefined {
+  let best: TensorSegment | undefined;
+  for (const f of inputs) {
+    for (const s of f.segmentation.segments) if (s.kind === 'tensor' && s.dtype === 'F32' && (!best || s.length > best.length)) best = s;
+  }
+  return best && { name: best.name, shape: best.shape };
 }

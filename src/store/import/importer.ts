@@ -2,7 +2,8 @@ import { setImmediate as tick } from 'node:timers/promises';
 import type { Backend, ModelRow, SegmentRow } from '../../backends/backend.js';
 import { FileSource } from '../../io/file-source.js';
 import { hashFileSync } from '../../io/hash-file-sync.js';
-import { ParallelSha256 } from '../../io/parallel-hash.js';
+import { createHash } from 'node:crypto';
+import { BlockRing } from '../../io/block-ring.js';
 import type { Segment } from '../../formats/segment.js';
 import type { CdcParams } from '../../chunking/fastcdc.js';
 import { conflict } from '../../errors.js';
@@ -10,10 +11,11 @@ import type { TesseraError } from '../../errors.js';
 import { SETTING_CHUNK_SIZE } from '../format.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
-import { filePieces } from './pieces.js';
+import { PieceCutter, READ_BLOCK } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
 import type { ChunkAccounting } from './chunk-writer.js';
-import { EncodePool } from '../../codec/index.js';
+import { inThreadWork } from './workers.js';
+import type { ChunkWork } from './workers.js';
 import { caseTwin, checkNewModelName, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
 import { segmentKindCode } from '../format.js';
@@ -24,16 +26,20 @@ export interface ImportOptions {
   chunkSize: number;
   cdc?: Partial<CdcParams>;
   /** Builds the encoder for this import once its files are known (it may pick a base model from them). */
-  makeEncoder: (inputs: InputFile[]) => Promise<ChunkEncoder>;
+  makeEncoder: (inputs: InputFile[], work: ChunkWork) => Promise<ChunkEncoder>;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
-  /** Compress and hash on worker threads: default, when the import is big enough to pay for them. */
+  /** Hash and compress on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
+  /** The worker threads (started on first call, kept by the caller for later imports). */
+  threads?: () => ChunkWork;
   /** Kept with the model (e.g. an example inference request). */
   metadata?: Record<string, unknown>;
   /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
   afterChunks?: (modelId: number) => Promise<void>;
   /** Name files in messages by their path inside the model (an upload: see collectInputs). */
   relativeNames?: boolean;
+  /** The files as collectInputs read them already (a batch checks every source first): not read again. */
+  inputs?: readonly InputFile[];
 }
 
 /** What an import did: the chunk accounting of ChunkWriter (chunks seen, new, delta-coded) and the model. */
@@ -48,10 +54,14 @@ export interface ImportResult extends ChunkAccounting {
   base?: ModelRow;
 }
 
-/** Files at least this big have their SHA-256 computed on a worker thread. */
-const WORKER_HASH_MIN = 8 << 20;
-/** Imports at least this big compress on a worker thread. */
-const WORKER_ENCODE_MIN = 16 << 20;
+/** Imports at least this big hash and encode on worker threads (starting them takes ~50 ms of CPU). */
+const WORKER_MIN = 16 << 20;
+/** Files at least this big are hashed on the digest thread (below, two messages cost more than hashing). */
+const FILE_HASH_THREAD_MIN = 256 << 10;
+/** Blocks at least this big are read off this thread (below, the round trip costs more than the copy). */
+const ASYNC_READ_MIN = 1 << 20;
+/** Blocks in flight: each READ_BLOCK bytes (or the largest file's size, if smaller). */
+const RING_SLOTS = 6;
 
 /** Another chunk size than the store's: the same tensors would cut into other chunks and share nothing. */
 export function chunkSizeConflict(stored: string, requested: number): TesseraError {
@@ -92,14 +102,15 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
   checkNewModelName(opts.name);
   // Reading and validating every file's structure happens before the
   // transaction: a malformed file is rejected with nothing written.
-  const inputs = collectInputs(path, { relativeNames: opts.relativeNames });
+  const inputs = opts.inputs ? [...opts.inputs] : collectInputs(path, { relativeNames: opts.relativeNames });
   const logicalBytes = inputs.reduce((n, f) => n + f.size, 0);
   const formats = new Set(inputs.map((f) => f.segmentation.format));
   const format = formats.size === 1 ? [...formats][0]! : 'mixed';
   let done = 0;
   let tensors = 0;
-  // Compression runs on a worker thread when there is enough to compress to pay for starting one.
-  const pool = new EncodePool(opts.workerThreads ?? logicalBytes >= WORKER_ENCODE_MIN);
+  // Hashing and compression run on worker threads when there is enough work to pay for starting them.
+  const work = opts.threads && (opts.workerThreads ?? logicalBytes >= WORKER_MIN) ? opts.threads() : inThreadWork;
+  const ring = new BlockRing(RING_SLOTS, Math.min(READ_BLOCK, Math.max(1, ...inputs.map((f) => f.size))));
 
   try {
     const result = await backend.transaction(async () => {
@@ -119,30 +130,47 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       if (Number(stored) !== opts.chunkSize) throw chunkSizeConflict(stored, opts.chunkSize);
       const latest = await backend.findModel(opts.name);
       if (!latest) {
-        const twin = caseTwin(opts.name, (await backend.listModels()).map((m) => m.name));
+        const twin = caseTwin(opts.name, await backend.modelNamesFolded(opts.name));
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
-      const encoder = await opts.makeEncoder(inputs);
+      const encoder = await opts.makeEncoder(inputs, work);
       const version = opts.version ?? (await backend.nextVersion(opts.name));
       const modelId = await backend.insertModel({
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
         newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
         metadataJson: opts.metadata ? JSON.stringify(opts.metadata) : null,
       });
-      const writer = new ChunkWriter(backend, encoder, pool);
+      const writer = new ChunkWriter(backend, encoder, work);
       const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];
 
-      for (const input of inputs) {
-        tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
-        const { segments, chunkIds, sha256 } = await chunkFile(input, opts.chunkSize, opts.cdc, writer, opts.workerThreads, !!opts.onProgress, (n) => {
-          done += n;
-          opts.onProgress?.(done, logicalBytes);
-        });
-        hashed.push({ relPath: input.relPath, size: input.size, sha256 });
-        const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
-        await backend.insertSegments(fileId, segments);
-        await backend.insertFileChunks(fileId, 0, chunkIds);
+      // Files overlap: the next file is read while the last batches of the one
+      // before are hashed, encoded and stored (a package of many small files
+      // would otherwise wait a round trip per file). Their rows go in in order.
+      let filed: Promise<void> = Promise.resolve();
+      let failed = false;
+      try {
+        for (const input of inputs) {
+          if (failed) break;
+          tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
+          const file = await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, (n) => {
+            done += n;
+            opts.onProgress?.(done, logicalBytes);
+          });
+          filed = filed.then(async () => {
+            const { segments, chunkIds, sha256 } = await file.rows;
+            hashed.push({ relPath: input.relPath, size: input.size, sha256 });
+            const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
+            await backend.insertSegments(fileId, segments);
+            await backend.insertFileChunks(fileId, 0, chunkIds);
+          });
+          filed.catch(() => (failed = true));
+        }
+      } catch (e) {
+        // Let files still in flight settle before the transaction rolls back.
+        await filed.catch(() => {});
+        throw e;
       }
+      await filed;
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
       if (opts.afterChunks) await opts.afterChunks(modelId);
       const acc = writer.acc;
@@ -167,22 +195,29 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       model: e.existing, created: false, files: inputs.length, tensors: 0, logicalBytes, chunks: 0, newChunks: 0,
       newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
     };
-  } finally {
-    await pool.close();
   }
 }
 
-/** Cuts one file into pieces and stores them, keeping at most two batches in flight. */
+/**
+ * Cuts one file into pieces and starts storing them; resolves once every
+ * block is read and submitted, to `rows`: a promise of the file's rows (segments,
+ * chunk ids, SHA-256) that settles when its last batch is stored. Blocks are
+ * read into the ring in turn; each block's batch holds its slot until it is
+ * stored, so the blocks in flight (being hashed, encoded, inserted) are
+ * bounded by the ring, across files too.
+ */
 async function chunkFile(
-  input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, writer: ChunkWriter,
-  workerThreads: boolean | undefined, yieldToTimers: boolean, progress: (bytes: number) => void,
-): Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> {
+  input: InputFile, chunkSize: number, cdc: Partial<CdcParams> | undefined, writer: ChunkWriter, ring: BlockRing,
+  work: ChunkWork, yieldToTimers: boolean, progress: (bytes: number) => void,
+): Promise<{ rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> }> {
   const segs = input.segmentation.segments;
   const rows = segs.map(segmentRow);
   const chunkIds: number[] = [];
   const src = new FileSource(input.absPath);
-  // The whole file's SHA-256, from the same blocks, on a worker thread for big files.
-  const fileHash = new ParallelSha256(workerThreads ?? input.size >= WORKER_HASH_MIN);
+  // The whole file's SHA-256, from the same blocks: on the digest thread when there is one.
+  const stream = input.size >= FILE_HASH_THREAD_MIN ? work.fileHasher?.stream(ring) : undefined;
+  const local = stream ? undefined : createHash('sha256');
+  const cutter = new PieceCutter(segs, chunkSize, cdc);
   const inFlight: { pieces: { segment: number; index: number; length: number }[]; ids: Promise<number[]> }[] = [];
   const drainOne = async (): Promise<void> => {
     const b = inFlight.shift()!;
@@ -195,24 +230,47 @@ async function chunkFile(
       progress(p.length);
     });
   };
-  try {
-    if (src.size !== input.size) throw new Error(`${input.label}: file changed size during import`);
-    for (const batch of filePieces(src, segs, chunkSize, cdc, fileHash)) {
-      const { ids } = await writer.submit(batch, segs);
-      inFlight.push({ pieces: batch.map((p) => ({ segment: p.segment, index: p.index, length: p.data.length })), ids });
-      if (inFlight.length > 1) await drainOne();
-      // Let timers (the progress bar) run between blocks.
-      if (yieldToTimers) await tick();
-    }
-    while (inFlight.length) await drainOne();
-  } catch (e) {
-    await fileHash.abort();
+  const fail = async (e: unknown): Promise<never> => {
+    stream?.drop();
     // Let batches still in flight settle before the transaction rolls back.
     await Promise.allSettled(inFlight.map((b) => b.ids));
     throw e;
+  };
+  try {
+    if (src.size !== input.size) throw new Error(`${input.label}: file changed size during import`);
+    for (let off = 0; off < src.size; off += READ_BLOCK) {
+      const block = await ring.acquire(Math.min(READ_BLOCK, src.size - off));
+      // Big blocks are read in libuv's pool while this thread writes to the database; small ones at once.
+      if (block.buf.length >= ASYNC_READ_MIN) await src.readIntoAsync(block.buf, off);
+      else src.readInto(block.buf, off);
+      if (stream) stream.update(block);
+      else local!.update(block.buf);
+      const batch = cutter.cut(block.buf, off);
+      if (batch.length) {
+        const ids = writer.submit(batch, segs);
+        ids.catch(() => {});
+        ring.holdUntil(block.slot, ids);
+        inFlight.push({ pieces: batch.map((p) => ({ segment: p.segment, index: p.index, length: p.data.length })), ids });
+      }
+      if (inFlight.length >= ring.slots) await drainOne();
+      // Let timers (the progress bar) run between blocks.
+      if (yieldToTimers) await tick();
+    }
+  } catch (e) {
+    return fail(e);
   } finally {
     src.close();
   }
-  for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
-  return { segments: rows, chunkIds, sha256: await fileHash.digest() };
+  const rest = (async () => {
+    try {
+      while (inFlight.length) await drainOne();
+    } catch (e) {
+      return fail(e);
+    }
+    for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
+    return { segments: rows, chunkIds, sha256: stream ? await stream.digest() : local!.digest() };
+  })();
+  rest.catch(() => {});
+  // Wrapped: an async function returning a promise would wait for it.
+  return { rows: rest };
 }

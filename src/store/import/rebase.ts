@@ -1,7 +1,11 @@
 import type { Backend, ChunkInfo, TensorRow } from '../../backends/backend.js';
+import type { ModelTensors, TensorShape } from './encoder.js';
 import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../../codec/index.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import { MAX_DELTA_DEPTH } from '../format.js';
+
+/** Half-precision copies of one tensor considered (newest first). */
+const HALF_COPIES = 8;
 
 export interface RebaseResult {
   chunks: number;
@@ -20,17 +24,30 @@ export interface RebaseResult {
  * half-precision ones, so no cycle can form; a chunk other deltas depend on is
  * rewritten only if its depth does not grow, so their depths stay true.
  */
-export async function rebaseHalfCopies(backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number): Promise<RebaseResult> {
+export async function rebaseHalfCopies(
+  backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number, probe: TensorShape | undefined, tensorsOf: ModelTensors,
+): Promise<RebaseResult> {
   const result: RebaseResult = { chunks: 0, savedBytes: 0 };
-  if (chunkSize % 2 !== 0) return result;
-  const f32 = (await backend.modelTensors(modelId)).filter((t) => t.dtype === 'F32' && t.chunkCount === Math.ceil(t.length / chunkSize));
-  if (f32.length === 0) return result;
+  if (chunkSize % 2 !== 0 || !probe) return result;
+  const alike = (t: TensorRow): boolean => t.chunkCount === Math.ceil(t.length / chunkSize);
+  // The new model's largest F32 tensor asks first, by name, shape and dtype
+  // (index walks, a bounded number each): a store without a half copy of it
+  // (nearly always) costs two lookups.
+  const found: TensorRow[] = [];
+  for (const dtype of ['F16', 'BF16']) found.push(...(await backend.tensorsLike(probe.name, probe.shape, dtype, HALF_COPIES)));
+  const halfModels = new Set(found.filter((h) => h.modelId !== modelId && alike(h)).map((h) => h.modelId));
+  if (halfModels.size === 0) return result;
+  // The new model's own, read now that they are stored (not through tensorsOf, which may have kept an earlier answer).
+  const f32 = (await backend.modelTensors(modelId)).filter((t) => t.dtype === 'F32' && alike(t));
   const byName = new Map(f32.map((t) => [t.name, t]));
-  const halves = (await backend.tensorsNamed([...byName.keys()])).filter((h) => {
-    const t = byName.get(h.name);
-    return h.modelId !== modelId && (h.dtype === 'F16' || h.dtype === 'BF16') && t !== undefined && sameShape(t.shape, h.shape)
-      && h.chunkCount === Math.ceil(h.length / chunkSize);
-  });
+  // The copies: the half-precision tensors of the models holding one of the probe, matched by name and shape.
+  const halves: TensorRow[] = [];
+  for (const m of halfModels) {
+    for (const h of await tensorsOf(m)) {
+      const t = byName.get(h.name);
+      if ((h.dtype === 'F16' || h.dtype === 'BF16') && t !== undefined && sameShape(t.shape, h.shape) && alike(h)) halves.push(h);
+    }
+  }
   const fileIds = new Map<number, number[]>();
   const idsOf = async (t: TensorRow): Promise<number[]> => {
     let ids = fileIds.get(t.fileId);

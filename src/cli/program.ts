@@ -1,0 +1,139 @@
+import { Command, Help, Option } from 'commander';
+import { collect, parsePort, parsePositiveInt, parseSize } from './parse.js';
+import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
+
+/**
+ * Every command's definition: what it takes and what --help says. Commander
+ * needs these to parse and to print help; a command's implementation
+ * (commands/*.ts, and through it the store, the codecs, SQLite, the server) is
+ * loaded only when that command runs, so a process pays at start-up for the
+ * one command it runs and nothing else (README, Benchmarks: Start-up of the command).
+ */
+
+/** Commander hands an action the command's arguments, then its options, then the command. */
+type Action = (...args: any[]) => Promise<void>;
+
+/** The action of a command whose module is loaded when it runs. */
+function lazy(load: () => Promise<{ action: Action }>): Action {
+  return async (...args) => (await load()).action(...args);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tessera')
+    .description('Tessera: a model store that keeps every distinct piece of weight data once')
+    .option('--store <path>', 'store location: SQLite file or postgres://user@host:port/db URL (default: $TESSERA_STORE or ./tessera.db)')
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // `tessera --version` is answered before commander parses (main.ts): only listed here, for --help.
+  const version = new Option('-V, --version', 'print the version');
+  program.configureHelp({
+    visibleOptions(cmd) {
+      const opts = Help.prototype.visibleOptions.call(this, cmd);
+      // Before -h, --help, which commander lists last.
+      if (cmd === program) opts.splice(opts.length - 1, 0, version);
+      return opts;
+    },
+  });
+
+  program.command('import')
+    .description('import model files or directories, each as a model of its own or (--name) as the next versions of one model')
+    .argument('<path...>', 'model file, or directory of model files (relative paths are kept); several: all are checked before any is imported')
+    .option('--name <name>', 'model name; with several paths, each is its next version, in order (default: each path\'s file stem or directory name)')
+    .option('--version <n>', 'version number (default: next free one; one path only)', parsePositiveInt)
+    .option('--chunk-size <bytes>', 'tensor chunk size, e.g. 64KiB (default: the store\'s)', parseSize)
+    .option('--base <model>', 'take deltas against this model (name or name:version; default: the closest stored model)')
+    .option('--no-delta', 'store no deltas against another model')
+    .option('--example <request.json>', 'an example inference request ({"inputs": [...]}) kept with the model; the dashboard\'s "try it" starts from it')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(() => import('./commands/import.js')));
+
+  program.command('export')
+    .description('write a model\'s files back out, byte-identical (SHA-256 checked)')
+    .argument('<model>', 'name or name:version (default: latest version)')
+    .requiredOption('--out <path>', 'output file (one-file model) or directory')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(() => import('./commands/export.js')));
+
+  program.command('ls')
+    .description('list the models in the store')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/ls.js')));
+
+  program.command('show')
+    .description('files, tensors, and what a model shares with the others')
+    .argument('<model>', 'name or name:version')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/show.js')));
+
+  program.command('stats')
+    .description('store totals and per-model savings: deduplicated, compressed, delta-encoded, stored')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/stats.js')));
+
+  program.command('rm')
+    .description('remove a model version (its chunks are freed by gc)')
+    .argument('<model>', 'name or name:version (default: latest version)')
+    .action(lazy(() => import('./commands/rm.js')));
+
+  program.command('gc')
+    .description('free chunks no model references')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/gc.js')));
+
+  program.command('demo')
+    .description('import the demo models (shipped in npm packages) and show what was saved')
+    .action(lazy(() => import('./commands/demo.js')));
+
+  const d = DEFAULT_SERVE_OPTIONS;
+  program.command('serve')
+    .description('serve the store\'s ONNX models over the Open Inference Protocol (KServe v2 REST), with model file downloads')
+    .option('--host <address>', 'address to listen on (a non-loopback one needs a token)', d.host)
+    .option('--port <n>', 'port (0: any free one)', parsePort, d.port)
+    .option('--memory-budget <size>', 'bytes of models kept loaded, least recently used evicted first', parseSize, d.memoryBudget)
+    .option('--chunk-cache <size>', 'bytes of decoded chunks kept to load models that share them faster', parseSize, d.chunkCacheBytes)
+    .option('--max-body <size>', 'largest inference request body', parseSize, d.maxBodyBytes)
+    .option('--max-upload <size>', 'largest model file accepted by PUT', parseSize, d.maxUploadBytes)
+    .option('--token <token>', 'bearer token for uploads, deletes, load and unload (default: $TESSERA_TOKEN)')
+    .option('--token-read', 'require the token for reads too')
+    .addOption(new Option('--allow-host <name>', 'answer requests for this host name too, besides loopback addresses and --host (repeatable)')
+      .argParser(collect).default([], 'none'))
+    .addOption(new Option('--allow-origin <origin>', 'let web pages of this origin (scheme://host[:port]) use the server, CORS included (repeatable)')
+      .argParser(collect).default([], 'none'))
+    .option('--max-connections <n>', 'connections served at once; past it: 503 and close', parsePositiveInt, d.maxConnections)
+    .option('--max-inflight <size>', 'bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503', parseSize, d.maxInflightBytes)
+    .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
+    .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
+    .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
+    .option('--send-timeout <ms>', 'cut off a download whose client reads nothing for this long', parsePositiveInt, d.sendTimeoutMs)
+    .option('--demo', 'import the demo models first when the store is empty')
+    .action(lazy(() => import('./commands/serve.js')));
+
+  program.command('migrate')
+    .description('copy a whole store into another (SQLite <-> PostgreSQL), chunk by chunk, verifying digests; rerun to resume')
+    .requiredOption('--from <store>', 'source store: SQLite file or postgres:// URL')
+    .requiredOption('--to <store>', 'target store: SQLite file or postgres:// URL (created when missing)')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/migrate.js')));
+
+  program.command('verify')
+    .description('check the store: chunks, bases, depths, segments; --deep also decodes every chunk and rebuilds every file')
+    .option('--deep', 'decode every chunk (SHA-256 = its id) and rebuild every file (SHA-256 = the one imported)')
+    .option('--json', 'print the report as JSON')
+    .action(lazy(() => import('./commands/verify.js')));
+
+  program.command('repair')
+    .description('re-supply missing or corrupt chunks from the original files (--from); mark models that stay damaged unavailable')
+    .option('--from <path>', 'an original model file, or a directory of them (repeatable); files are matched by SHA-256', collect, [])
+    .option('--json', 'print the report as JSON')
+    .action(lazy(() => import('./commands/repair.js')));
+
+  program.command('sharing')
+    .description('what every pair of models shares (the bytes of chunks both reference, and the tensors holding them)')
+    .option('--json', 'print the whole matrix as JSON (models, cluster order, bytes, tensors)')
+    .option('--top <n>', 'pairs to list', '20')
+    .action(lazy(() => import('./commands/sharing.js')));
+
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}

@@ -1,0 +1,72 @@
+/**
+ * The CPU work of an import, as tasks a worker thread (or the importing
+ * thread itself) runs: the chunk hashes of a batch of pieces, and the
+ * encoding of its new chunks. Results are packed into one buffer each, so a
+ * worker hands them back by transfer rather than by copy.
+ */
+import { encodeChunk } from '../../codec/index.js';
+import type { EncodeInput, Encoded } from '../../codec/index.js';
+import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
+
+export type ChunkTask =
+  | { op: 'hash'; pieces: Uint8Array[] }
+  /** `out`: where to pack the results when they fit (shared memory reused from task to task). */
+  | { op: 'encode'; inputs: EncodeInput[]; out?: SharedArrayBuffer };
+
+/** Hashes of `pieces`, CHUNK_HASH_BYTES each, end to end. */
+export function hashPieces(pieces: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.length * CHUNK_HASH_BYTES);
+  pieces.forEach((p, i) => out.set(chunkHash(p), i * CHUNK_HASH_BYTES));
+  return out;
+}
+
+/** Per result: codec (1 byte), flags (1 byte: 1 = uses base, 2 = uses cast source), payload length (4 bytes LE). */
+const ENTRY = 6;
+
+/**
+ * Encodes every input; the results packed as [count u32][entries][payloads],
+ * into `out` when they fit (the returned view is then over `out`), else into
+ * a new buffer.
+ */
+export function encodePacked(inputs: EncodeInput[], out?: SharedArrayBuffer): Uint8Array {
+  const results = inputs.map((i) => encodeChunk(i));
+  const head = 4 + results.length * ENTRY;
+  const total = head + results.reduce((n, r) => n + r.payload.length, 0);
+  const buf = out && out.byteLength >= total ? Buffer.from(out, 0, total) : Buffer.allocUnsafeSlow(total);
+  buf.writeUInt32LE(results.length, 0);
+  let at = head;
+  results.forEach((r, i) => {
+    const e = 4 + i * ENTRY;
+    buf[e] = r.codec;
+    buf[e + 1] = (r.usesBase ? 1 : 0) | (r.usesCastSource ? 2 : 0);
+    buf.writeUInt32LE(r.payload.length, e + 2);
+    r.payload.copy(buf, at);
+    at += r.payload.length;
+  });
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+/** What a worker hands back: the packed results' length in the task's `out`, or the packed results themselves. */
+export type TaskResult = Uint8Array | { length: number };
+
+/** The results encodePacked packed (payloads are views into `packed`). */
+export function unpackEncoded(packed: Uint8Array): Encoded[] {
+  const b = Buffer.from(packed.buffer, packed.byteOffset, packed.length);
+  const n = b.readUInt32LE(0);
+  let at = 4 + n * ENTRY;
+  const out: Encoded[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = 4 + i * ENTRY;
+    const len = b.readUInt32LE(e + 2);
+    out.push({ codec: b[e]! as Encoded['codec'], usesBase: (b[e + 1]! & 1) !== 0, usesCastSource: (b[e + 1]! & 2) !== 0, payload: b.subarray(at, at + len) });
+    at += len;
+  }
+  return out;
+}
+
+/** Runs one task (piscina calls this in a worker thread). */
+export function runChunkTask(task: ChunkTask): TaskResult {
+  if (task.op === 'hash') return hashPieces(task.pieces);
+  const packed = encodePacked(task.inputs, task.out);
+  return task.out && packed.buffer === task.out ? { length: packed.length } : packed;
+}

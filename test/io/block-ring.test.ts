@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { BlockRing } from '../../src/io/block-ring.js';
+import { Sha256Thread } from '../../src/io/sha256-thread.js';
+import { ParallelSha256 } from '../../src/io/parallel-hash.js';
+
+test('BlockRing hands a slot out again only when the work holding it has settled', async () => {
+  const ring = new BlockRing(2, 16);
+  const a = await ring.acquire(16);
+  let release!: () => void;
+  ring.holdUntil(a.slot, new Promise<void>((r) => (release = r)));
+  const b = await ring.acquire(8);
+  assert.notEqual(b.slot, a.slot);
+  let third: number | undefined;
+  const next = ring.acquire(16).then((c) => (third = c.slot));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(third, undefined, 'slot a is still held');
+  release();
+  await next;
+  assert.equal(third, a.slot);
+});
+
+test('BlockRing grows a slot for a block bigger than its slot size', async () => {
+  const ring = new BlockRing(1, 16);
+  const big = await ring.acquire(100);
+  assert.equal(big.buf.length, 100);
+  assert.ok(big.sab.byteLength >= 100);
+});
+
+test('one Sha256Thread hashes several interleaved streams, each to its own digest', async () => {
+  const thread = new Sha256Thread();
+  try {
+    const ring = new BlockRing(3, 1 << 16);
+    const files = [randomBytes(200_000), randomBytes(70_000), Buffer.alloc(0)];
+    const streams = files.map(() => thread.stream(ring));
+    // Blocks of the files alternate, as an import's files would if they were read side by side.
+    for (let off = 0; off < 200_000; off += 1 << 16) {
+      files.forEach((f, i) => {
+        if (off >= f.length) return;
+        const part = f.subarray(off, off + (1 << 16));
+        const block = ring.acquireSync(part.length);
+        part.copy(block.buf);
+        streams[i]!.update(block);
+      });
+    }
+    const digests = await Promise.all(streams.map((s) => s.digest()));
+    digests.forEach((d, i) => assert.ok(d.equals(createHash('sha256').update(files[i]!).digest()), `file ${i}`));
+  } finally {
+    await thread.close();
+  }
+});
+
+test('ParallelSha256 with and without its thread gives the SHA-256 of the blocks it is given', async () => {
+  const data = randomBytes(3 * (8 << 20) + 12345);
+  for (const useWorker of [false, true]) {
+    const sink = new ParallelSha256(useWorker);
+    for (let off = 0; off < data.length; off += 8 << 20) {
+      const part = data.subarray(off, off + (8 << 20));
+      const block = sink.alloc(part.length);
+      part.copy(block);
+      sink.take(block);
+    }
+    assert.ok((await sink.digest()).equals(createHash('sha256').update(data).digest()), `useWorker ${useWorker}`);
+  }
+});
