@@ -42,15 +42,18 @@ Corpora (any of them, benchmarked one after the other in this order; none: the d
   --scale LIST          import one model into stores already holding N small models of the same
                         architecture, for each N in LIST (e.g. 10,1000,10000); SQLite only
 
-Each corpus is imported by \`tessera import\` (all sources in one process, and one process per
-model) and in-process, each --repeat times on an empty store.
+Each corpus is imported, every time on an empty store, by \`tessera import\` in as few calls as
+its naming allows (model files: one; package versions: one per package, --name) and in one
+process per model, and in-process; --repeat rounds, each running every tool once.
+
+Other options:
   --chunk-sizes LIST    chunk-size sweep, e.g. 16KiB,32KiB,64KiB,128KiB,256KiB,1MiB
   --peers               also store the same files with restic, borg, zpaq and tar|zstd
   --cli PATH            the tessera CLI the import processes run (default: bin/tessera.js of
                         this checkout), e.g. another worktree's, to compare builds
   --store PATH          store location for Tessera's runs (must be empty or absent; it is
                         emptied between runs and left empty)
-  --repeat N            timings per measurement, median reported (default 3)
+  --repeat N            rounds, medians reported (default 3)
   --serve               benchmark the inference server instead (latency vs onnxruntime-node,
                         cold start, chunk-cache loads); takes about a minute
   --json                print the results as JSON after the tables
