@@ -4,29 +4,40 @@
  * general-purpose tools. It prints tables and never asserts timings: the
  * numbers are for reading (and for the release notes), not for CI.
  *
- *   npm run bench -- [--corpus DIR] [--synthetic 1GiB] [--chunk-sizes 16KiB,64KiB] [--peers] [--store PATH] [--json]
+ *   npm run bench -- [--versions DIR] [--corpus DIR] [--synthetic 1GiB] [--single 1GiB] [--scale 10,1000,10000]
+ *                    [--chunk-sizes 16KiB,64KiB] [--peers] [--store PATH] [--repeat N] [--json]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { corpusFromDir, demoCorpus } from './corpus.js';
+import { cliTakesManySources, measureCli, mergeCli } from './cli-runs.js';
+import type { CliResult } from './cli-runs.js';
+import { corpusFromDir, corpusFromVersions, demoCorpus } from './corpus.js';
 import type { Corpus } from './corpus.js';
 import { OptionsError, USAGE, parseOptions } from './options.js';
 import type { BenchOptions } from './options.js';
-import { measurePeers } from './peers.js';
-import type { PeerResult, PeerSkip } from './peers.js';
-import { nodeSha256Timing, referenceHashes, sha256sumTiming } from './reference.js';
-import { mainTable, modelSummary, modelTable, peerNotes, peersTable, sweepTable } from './report.js';
-import { generateFamily } from './synthetic.js';
-import { StoreSite, measureTessera } from './tessera.js';
+import { measurePeers, mergePeers } from './peers.js';
+import type { PeerResult, PeerRuns, PeerSkip } from './peers.js';
+import { which } from './proc.js';
+import { nodeSha256Timing, referenceHashes, sha256sumTiming, zstdTiming } from './reference.js';
+import {
+  TARGETS, comparisonTable, limitsNote, mainTable, modelSummary, modelTable, peerLabel, peerNotes, referenceTable, scaleTable, sweepTable,
+} from './report.js';
+import type { CompareRow, Target } from './report.js';
+import { benchScale } from './scale.js';
+import type { ScaleReport } from './scale.js';
+import { generateFamily, generateSingle } from './synthetic.js';
+import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import { benchServe } from './serve.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
-import { binSize, mb, pct } from './units.js';
+import { binSize, int, mb, pct, secs } from './units.js';
 
 /** The repository root: this file runs as dist/bench/bench.js. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The CLI as a user runs it (--cli replaces it). */
+let TESSERA_JS = join(REPO_ROOT, 'bin/tessera.js');
 
 interface CorpusReport {
   label: string;
@@ -34,9 +45,14 @@ interface CorpusReport {
   files: number;
   models: number;
   bytes: number;
+  /** In-process (Store.import per model, store open excluded). */
   tessera: TesseraResult;
+  /** `tessera import` processes: all sources in one call, and one process per model. */
+  cli: { oneCall: CliResult; perModel: CliResult };
   sha256sum: Timing;
   nodeSha256: Timing;
+  /** zstd -3 -T1 over every file, undefined when zstd is not installed. */
+  zstd?: Timing;
   /** For a synthetic family: what perfect tensor-level dedup would keep. */
   expectedDistinctBytes?: number;
   expectedDistinctWhat?: string;
@@ -68,15 +84,30 @@ function tesseraVersion(): string {
   }
 }
 
-/** The corpora of this run, in order: --corpus (or the demo models), then --synthetic; only the synthetic one when it alone is asked for. */
 interface Expected {
   bytes: number;
   what: string;
 }
 
-function corpora(opts: BenchOptions, tmp: string): (() => { corpus: Corpus; expected?: Expected })[] {
-  const list: (() => { corpus: Corpus; expected?: Expected })[] = [];
-  if (opts.corpus !== undefined || opts.synthetic === undefined) {
+/** What a corpus is measured against besides the peers: a throughput target for the single-file run. */
+interface Made {
+  corpus: Corpus;
+  expected?: Expected;
+  single?: boolean;
+}
+
+/**
+ * The corpora of this run, in order: --versions, --corpus, --synthetic,
+ * --single; the demo models when none is asked for (and no --scale alone).
+ */
+function corpora(opts: BenchOptions, tmp: string): (() => Made)[] {
+  const list: (() => Made)[] = [];
+  if (opts.versions !== undefined) {
+    const dir = opts.versions;
+    list.push(() => ({ corpus: corpusFromVersions(dir) }));
+  }
+  const none = opts.versions === undefined && opts.synthetic === undefined && opts.single === undefined && opts.scale.length === 0;
+  if (opts.corpus !== undefined || none) {
     list.push(() => ({ corpus: opts.corpus !== undefined ? corpusFromDir(opts.corpus) : demoCorpus(REPO_ROOT) }));
   }
   if (opts.synthetic !== undefined) {
@@ -89,24 +120,53 @@ function corpora(opts: BenchOptions, tmp: string): (() => { corpus: Corpus; expe
       return { corpus: fam.corpus, expected: { bytes: fam.distinctTensorBytes, what: fam.distinctWhat } };
     });
   }
+  if (opts.single !== undefined) {
+    const size = opts.single;
+    list.push(() => {
+      const dir = join(tmp, 'synthetic');
+      mkdirSync(dir, { recursive: true });
+      log(`generating one ${binSize(size)} safetensors file in ${dir} …`);
+      return { corpus: generateSingle(dir, size), single: true };
+    });
+  }
   return list;
 }
 
-async function benchCorpus(corpus: Corpus, expected: Expected | undefined, opts: BenchOptions, tmp: string): Promise<CorpusReport> {
+async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySources: boolean): Promise<CorpusReport> {
+  const { corpus, expected } = made;
+  const started = performance.now();
   const site = new StoreSite(opts.store, tmp);
-  out(`corpus: ${corpus.label}: ${corpus.files.length} files as ${corpus.models.length} models, ${mb(corpus.bytes)} (${corpus.root})`);
+  const what = corpus.kind === 'versions'
+    ? `${corpus.files.length} files in ${corpus.models.length} version folders, each imported whole as the next version of its package's model`
+    : `${corpus.files.length} files as ${corpus.models.length} models`;
+  out(`corpus: ${corpus.label}: ${what}, ${mb(corpus.bytes)} (${corpus.root})`);
   out(`store: ${site.describe()}`);
   out();
   // Hashing every file first also puts them in the page cache, so that every tool (and the first run) reads from memory alike.
   log('hashing the corpus (reference digests; warms the page cache) …');
   const hashes = referenceHashes(corpus);
 
-  log(`tessera: ${opts.repeat} runs of import, re-import and export …`);
-  const tessera = await measureTessera(site, corpus, tmp, { reimport: true, repeat: opts.repeat, log });
-  log('sha256sum …');
+  // Rounds: each round runs every tool once, so that load from elsewhere on a shared machine falls on all of them alike
+  // and the ratios of one run compare like with like; medians are over the rounds.
+  const inProc: TesseraResult[] = [];
+  const oneCalls: CliResult[] = [];
+  const perModels: CliResult[] = [];
+  const peerRounds: PeerRuns[] = [];
+  for (let i = 0; i < opts.repeat; i++) {
+    log(`round ${i + 1}/${opts.repeat}: tessera in-process (import, re-import, export), tessera import processes${opts.peers ? ', peers' : ''} …`);
+    inProc.push(await measureTessera(site, corpus, tmp, { reimport: true, repeat: 1, log }));
+    oneCalls.push(await measureCli('one-call', corpus, site, TESSERA_JS, tmp, { repeat: 1, manySources, log }));
+    perModels.push(await measureCli('per-model', corpus, site, TESSERA_JS, tmp, { repeat: 1, manySources, log }));
+    if (opts.peers) peerRounds.push(await measurePeers(corpus, hashes, tmp, 1, log, i));
+  }
+  const tessera = mergeTessera(inProc);
+  const oneCall = mergeCli(oneCalls);
+  const perModel = mergeCli(perModels);
+  log('sha256sum, SHA-256 in node, zstd -3 -T1 …');
   const sha = await sha256sumTiming(corpus, hashes, opts.repeat);
   const nodeSha = await nodeSha256Timing(corpus, opts.repeat);
-  out(mainTable(corpus, tessera, sha, nodeSha));
+  const zstd = which('zstd') ? await zstdTiming(corpus, opts.repeat) : undefined;
+  out(mainTable(tessera));
   if (expected !== undefined) {
     out(`(perfect tensor-level dedup, without compression or deltas, would keep ${mb(expected.bytes)}, ${pct(expected.bytes, corpus.bytes)} of logical: ${expected.what})`);
   }
@@ -121,7 +181,8 @@ async function benchCorpus(corpus: Corpus, expected: Expected | undefined, opts:
   out();
   const report: CorpusReport = {
     label: corpus.label, root: corpus.root, files: corpus.files.length, models: corpus.models.length, bytes: corpus.bytes,
-    tessera, sha256sum: sha, nodeSha256: nodeSha, expectedDistinctBytes: expected?.bytes, expectedDistinctWhat: expected?.what,
+    tessera, cli: { oneCall, perModel }, sha256sum: sha, nodeSha256: nodeSha, zstd,
+    expectedDistinctBytes: expected?.bytes, expectedDistinctWhat: expected?.what,
   };
 
   if (opts.chunkSizes.length) {
@@ -135,20 +196,72 @@ async function benchCorpus(corpus: Corpus, expected: Expected | undefined, opts:
     out();
   }
 
-  if (opts.peers) {
-    log('peers …');
-    report.peers = await measurePeers(corpus, hashes, tmp, opts.repeat, log);
-    const tool = `tessera ${tesseraVersion()} (${tessera.backend}, ${binSize(tessera.chunkSize)} chunks)`;
-    out(`Tessera and general-purpose tools on the same ${corpus.files.length} files (stored bytes: Tessera's database file, a peer's repository or archive; times: ${medianOf(opts.repeat)})`);
-    out(peersTable(corpus, { tool, r: tessera }, report.peers.results));
+  if (opts.peers) report.peers = mergePeers(peerRounds);
+  const borg = report.peers?.results.find((p) => p.tool === 'borg');
+  const version = `tessera ${tesseraVersion()}`;
+  const target = (t: Target): Target | undefined => (made.single ? { mbps: TARGETS.singleFileMBps } : t);
+  const fallback = oneCall.note !== undefined;
+  const rows: CompareRow[] = [
+    {
+      tool: `${version}: ${oneCall.calls === 1 ? 'one import call' : `${oneCall.calls} import calls`}${fallback ? ' (FALLBACK)' : ''}`,
+      storedBytes: oneCall.storedBytes, import: oneCall.import, identical: '', target: target({ vsBorg: TARGETS.oneCallVsBorg }),
+    },
+    {
+      tool: `${version}: a process per model (${perModel.calls})`, storedBytes: perModel.storedBytes, import: perModel.import, identical: '',
+      target: made.single ? undefined : { vsBorg: TARGETS.perModelVsBorg },
+    },
+    {
+      tool: `${version}: in-process (${tessera.backend}, ${binSize(tessera.chunkSize)} chunks)`, storedBytes: tessera.totals.dbBytes,
+      import: tessera.import, export: tessera.export, identical: 'yes (export checks SHA-256)',
+      target: made.single ? { mbps: TARGETS.singleFileMBps } : undefined,
+    },
+    ...(report.peers?.results ?? []).map((p) => ({
+      tool: peerLabel(p), storedBytes: p.storedBytes, import: p.import, export: p.export,
+      identical: p.differing.length === 0 ? `yes (${p.filesChecked} file${p.filesChecked === 1 ? '' : 's'})` : `NO: ${p.differing.length} differ`,
+    })),
+  ];
+  out(`Tessera and general-purpose tools on the same ${corpus.files.length === 1 ? 'file' : `${corpus.files.length} files`} (stored bytes: the database file, a peer's repository or archive;`);
+  out(`import: wall time of all its processes, ${medianOf(opts.repeat)}; "x borg": import time over borg's; targets from issue 15)`);
+  out(comparisonTable(corpus, rows, borg?.import));
+  out(`  tessera one call: ${oneCall.how}; process start and store open included`);
+  if (oneCall.note) out(`  tessera one call: ${oneCall.note}`);
+  out(`  tessera a process per model: ${perModel.how}`);
+  out('  tessera in-process: Store.import per model in import order, store open excluded; export in-process, one model at a time');
+  if (report.peers) {
     out(peerNotes(report.peers.results, report.peers.skipped));
     const bad = report.peers.results.filter((p) => p.differing.length > 0);
     out(bad.length === 0
       ? `Every restore was checked file by file against the originals' SHA-256: all byte-identical.`
       : `RESTORE MISMATCH: ${bad.map((p) => `${p.tool}: ${p.differing.slice(0, 5).join(', ')}`).join('; ')}`);
-    out();
+  } else {
+    out('  (peers not run: add --peers for restic, borg, zpaq and tar|zstd, and the "x borg" column)');
   }
+  out();
+  const refs = [
+    { label: 'sha256sum (coreutils)', t: sha, note: 'one process over every file' },
+    { label: 'SHA-256 in node (OpenSSL, 1 thread)', t: nodeSha, note: 'how the store hashes' },
+    ...(zstd ? [{ label: 'zstd -3 -T1 (one thread)', t: zstd, note: 'zstd -3 -T1 -c FILES > /dev/null' }] : []),
+  ];
+  out(referenceTable(corpus.bytes, refs));
+  out(limitsNote({
+    bytes: corpus.bytes, distinctRawBytes: tessera.totals.uniqueRawBytes, models: corpus.models.length,
+    oneCall: { seconds: oneCall.import.median, calls: oneCall.calls, fallback },
+    perModel: { seconds: perModel.import.median, calls: perModel.calls }, inProcess: tessera.import.median, nodeSha: nodeSha, zstd,
+  }));
+  out(`(measuring this corpus took ${secs((performance.now() - started) / 1000)} s)`);
+  out();
   return report;
+}
+
+function printScale(r: ScaleReport, repeat: number): void {
+  out(`Import cost against store size: stores of N fine-tunes of one small architecture (${int(r.fillerBytes)} bytes each, imported`);
+  out(`in-process with --no-delta to build them fast), then on a copy of each, the same model imported (${medianOf(repeat)}, each on a fresh copy):`);
+  out(`"sibling" another fine-tune (${int(r.siblingBytes)} bytes; every stored model a candidate base by tensor name, shape and dtype),`);
+  out(`"wider" the same tensor names 8 times wider (${int(r.widerBytes)} bytes); in-process = Store.import, CLI = a tessera import process.`);
+  out('"filler w/ deltas": one more filler imported with base selection on, once: what building the store without --no-delta costs per model.');
+  out(`Issue 15: importing into a store of 10,000 models should cost what it costs in an empty store ("x first" near 1).`);
+  out(scaleTable(r));
+  out();
 }
 
 async function main(): Promise<number> {
@@ -186,13 +299,28 @@ async function main(): Promise<number> {
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
       return 0;
     }
+    if (opts.cli !== undefined) TESSERA_JS = resolve(opts.cli);
+    out(`CLI: ${TESSERA_JS}`);
+    const manySources = await cliTakesManySources(TESSERA_JS);
+    if (!manySources) log('tessera import takes one source per call here: the one-call rows fall back to one process per model');
     const reports: CorpusReport[] = [];
     for (const make of corpora(opts, tmp)) {
-      const { corpus, expected } = make();
-      reports.push(await benchCorpus(corpus, expected, opts, tmp));
+      reports.push(await benchCorpus(make(), opts, tmp, manySources));
       rmSync(join(tmp, 'synthetic'), { recursive: true, force: true });
     }
-    if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), unit: 'MB = 1e6 bytes; times in seconds', corpora: reports }, null, 2));
+    let scale: ScaleReport | undefined;
+    if (opts.scale.length > 0) {
+      log(`scale: stores of ${opts.scale.join(', ')} models …`);
+      const started = performance.now();
+      scale = await benchScale(opts.scale, tmp, TESSERA_JS, opts.repeat, log);
+      printScale(scale, opts.repeat);
+      out(`(the scale run took ${secs((performance.now() - started) / 1000)} s)`);
+      out();
+    }
+    out(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    if (opts.json) {
+      out(JSON.stringify({ machine: m, tessera: tesseraVersion(), unit: 'MB = 1e6 bytes; times in seconds', targets: TARGETS, corpora: reports, scale }, null, 2));
+    }
     return 0;
   } finally {
     cleanup();

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { collectInputs } from '../src/store/import/inputs.js';
+import { compareVersions } from './semver.js';
 
 /** One file on disk, by its path under the corpus root ('/'-separated). */
 export interface CorpusFile {
@@ -12,8 +13,11 @@ export interface CorpusFile {
 /** One model to import: a model file, plus any ONNX external-data files it names (they travel with it). */
 export interface CorpusModel {
   name: string;
+  /** The model file, or (a package-version corpus) the version's folder, imported whole. */
   abs: string;
   bytes: number;
+  /** In a package-version corpus: the version folder's name (the store numbers versions 1, 2, … in this order). */
+  version?: string;
 }
 
 export interface Corpus {
@@ -24,6 +28,8 @@ export interface Corpus {
   /** Every file the models consist of, sorted: what the peers and sha256sum get. */
   files: CorpusFile[];
   bytes: number;
+  /** 'files': each model file its own model; 'versions': each package folder one model, its version folders its versions. */
+  kind: 'files' | 'versions';
 }
 
 /**
@@ -73,7 +79,7 @@ export function corpusFromPaths(label: string, root: string, paths: string[]): C
   const models = paths
     .filter((abs) => !companionOf.has(resolve(abs)))
     .map((abs) => ({ name: modelName(toRel(root, abs)), abs, bytes: modelBytes.get(abs)! }));
-  return { label, root, models, files, bytes: files.reduce((n, f) => n + f.size, 0) };
+  return { label, root, models, files, bytes: files.reduce((n, f) => n + f.size, 0), kind: 'files' };
 }
 
 export function corpusFromDir(dir: string): Corpus {
@@ -97,4 +103,58 @@ export function demoCorpus(repoRoot: string): Corpus {
   }
   if (names.length === 0) throw new Error(`${dist}: no .onnx files`);
   return corpusFromPaths('demo models (node_modules/@ricky0123/vad-web/dist/*.onnx)', dist, names.map((n) => join(dist, n)));
+}
+
+/** A model name from a package folder's name (kept whole: "face-api.js" stays so). */
+export function packageModelName(folder: string): string {
+  return folder.replace(/[^A-Za-z0-9._-]/g, '_').replace(/\.\.+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'model';
+}
+
+/** Every regular file below `dir`, sorted, none skipped (dot files included: a package ships what it ships). */
+function walkAll(dir: string, out: string[]): void {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walkAll(p, out);
+    else if (e.isFile() || (e.isSymbolicLink() && statSync(p).isFile())) out.push(p);
+  }
+}
+
+/** Sorted names of the subfolders of `dir`, leaving out dot folders (the corpus builder's staging). */
+function subfolders(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && statSync(join(dir, e.name)).isDirectory())))
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * A package-version corpus (bench/npm-corpus.ts builds one): DIR/<package>/<version>/.
+ * Each package folder is one model, named after the folder; each of its
+ * version folders, in semver order, is imported whole as its next version,
+ * every file included (.json too: TF.js model.json and weight manifests,
+ * tokenizer files, package.json). Files directly in DIR or in a package
+ * folder are not part of any version and are left out.
+ */
+export function corpusFromVersions(dir: string): Corpus {
+  const root = resolve(dir);
+  const models: CorpusModel[] = [];
+  const files: CorpusFile[] = [];
+  for (const pkg of subfolders(root)) {
+    for (const version of subfolders(join(root, pkg)).sort(compareVersions)) {
+      const abs = join(root, pkg, version);
+      const paths: string[] = [];
+      walkAll(abs, paths);
+      if (paths.length === 0) continue;
+      const own = paths.map((p) => ({ rel: toRel(root, p), abs: p, size: statSync(p).size }));
+      files.push(...own);
+      models.push({ name: packageModelName(pkg), abs, bytes: own.reduce((n, f) => n + f.size, 0), version });
+    }
+  }
+  if (models.length === 0) throw new Error(`${dir}: no <package>/<version>/ folders with files in them`);
+  const packages = new Set(models.map((m) => m.name)).size;
+  return {
+    label: `${dir} (${models.length} versions of ${packages} packages)`, root, models, files,
+    bytes: files.reduce((n, f) => n + f.size, 0), kind: 'versions',
+  };
 }

@@ -5,11 +5,19 @@ import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../src/store/format.js';
 export interface BenchOptions {
   /** Directory (or file) of models; undefined means the demo models unless --synthetic replaces them. */
   corpus?: string;
+  /** Directory of <package>/<version>/ folders: each package one model, its versions imported in semver order. */
+  versions?: string;
   /** Bytes of generated safetensors to benchmark on. */
   synthetic?: number;
+  /** Bytes of one generated F32 safetensors file: the single-file throughput run. */
+  single?: number;
+  /** Store sizes (models already held) for the scale run; empty when not asked for. */
+  scale: number[];
   /** Chunk sizes for the sweep; empty when no sweep was asked for. */
   chunkSizes: number[];
   peers: boolean;
+  /** The `tessera` CLI the process runs start (default: this checkout's bin/tessera.js). */
+  cli?: string;
   /** Store location handed to Store.open as is (an SQLite path now, a PostgreSQL URL later). */
   store?: string;
   json: boolean;
@@ -22,15 +30,30 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
 
+Corpora (any of them, benchmarked one after the other in this order; none: the demo models):
+  --versions DIR        DIR/<package>/<version>/ (npm run bench:corpus -- DIR builds one): each
+                        package one model, each version folder imported whole (every file) as its
+                        next version, in semver order
   --corpus DIR          import every model file under DIR (recursively), each as its own
                         model, in sorted order (default: the demo models of @ricky0123/vad-web)
   --synthetic SIZE      generate a safetensors family of about SIZE (e.g. 1GiB) in a temp dir
-                        and benchmark on it (with --corpus: both, one after the other)
+  --single SIZE         generate one F32 safetensors file of about SIZE (e.g. 1GiB): the
+                        single-file throughput run
+  --scale LIST          import one model into stores already holding N small models of the same
+                        architecture, for each N in LIST (e.g. 10,1000,10000); SQLite only
+
+Each corpus is imported, every time on an empty store, by \`tessera import\` in as few calls as
+its naming allows (model files: one; package versions: one per package, --name) and in one
+process per model, and in-process; --repeat rounds, each running every tool once.
+
+Other options:
   --chunk-sizes LIST    chunk-size sweep, e.g. 16KiB,32KiB,64KiB,128KiB,256KiB,1MiB
-  --peers               also store the same files with restic, borg and tar|zstd
+  --peers               also store the same files with restic, borg, zpaq and tar|zstd
+  --cli PATH            the tessera CLI the import processes run (default: bin/tessera.js of
+                        this checkout), e.g. another worktree's, to compare builds
   --store PATH          store location for Tessera's runs (must be empty or absent; it is
                         emptied between runs and left empty)
-  --repeat N            timings per measurement, median reported (default 3)
+  --repeat N            rounds, medians reported (default 3)
   --serve               benchmark the inference server instead (latency vs onnxruntime-node,
                         cold start, chunk-cache loads); takes about a minute
   --json                print the results as JSON after the tables
@@ -46,6 +69,19 @@ function size(flag: string, v: string): number {
   }
 }
 
+/** "10,1000,10k" -> [10, 1000, 10000], sorted and without repeats. */
+export function parseScale(v: string | undefined): number[] {
+  if (v === undefined) return [];
+  const ns = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const m = /^(\d+)(k?)$/i.exec(s);
+    const n = m ? Number(m[1]) * (m[2] ? 1000 : 1) : NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new OptionsError(`--scale: expected store sizes from 0 to 100000 (e.g. 10,1000,10000), got "${s}"`);
+    return n;
+  });
+  if (ns.length === 0) throw new OptionsError('--scale: no store sizes given');
+  return [...new Set(ns)].sort((a, b) => a - b);
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
   let values;
   try {
@@ -55,10 +91,14 @@ export function parseOptions(argv: string[]): BenchOptions {
       allowPositionals: false,
       options: {
         corpus: { type: 'string' },
+        versions: { type: 'string' },
         synthetic: { type: 'string' },
+        single: { type: 'string' },
+        scale: { type: 'string' },
         'chunk-sizes': { type: 'string' },
         peers: { type: 'boolean', default: false },
         store: { type: 'string' },
+        cli: { type: 'string' },
         json: { type: 'boolean', default: false },
         repeat: { type: 'string', default: '3' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -80,8 +120,14 @@ export function parseOptions(argv: string[]): BenchOptions {
   const synthetic = values.synthetic === undefined ? undefined : size('--synthetic', values.synthetic);
   // Below a few MiB the generated "model" has too few tensors to mean anything.
   if (synthetic !== undefined && synthetic < 4 << 20) throw new OptionsError('--synthetic: use at least 4MiB');
+  const single = values.single === undefined ? undefined : size('--single', values.single);
+  if (single !== undefined && single < 1 << 20) throw new OptionsError('--single: use at least 1MiB');
+  const scale = parseScale(values.scale);
+  if (scale.length > 0 && values.store !== undefined) {
+    throw new OptionsError('--scale builds SQLite stores of its own (it copies them between runs); it does not take --store');
+  }
   return {
-    corpus: values.corpus, synthetic, chunkSizes, peers: values.peers ?? false, store: values.store,
+    corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
   };
 }

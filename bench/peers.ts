@@ -119,6 +119,22 @@ const PEERS: Peer[] = [
     },
     stored: (w) => join(w.dir, 'repo'),
   },
+  {
+    tool: 'zpaq',
+    // zpaq add compresses with its default method 1 (dedup by content-defined fragments, then LZ77), using every core.
+    commands: 'zpaq add A FILES; zpaq extract A (in OUT; default method 1)',
+    binaries: ['zpaq'],
+    versionOf: ['zpaq', []],
+    async setup() {},
+    async store(w) {
+      await run('zpaq', ['add', join(w.dir, 'a.zpaq'), ...w.corpus.files.map((f) => f.rel)], { cwd: w.corpus.root, env: w.env });
+    },
+    async restore(w) {
+      // The archive holds the relative paths it was given: extracting in OUT recreates them there.
+      await run('zpaq', ['extract', join(w.dir, 'a.zpaq')], { cwd: w.restoreDir, env: w.env });
+    },
+    stored: (w) => join(w.dir, 'a.zpaq'),
+  },
   tarZstd(['-3'], 'tar | zstd -3'),
   tarZstd(['-19', '--long=27'], 'tar | zstd -19 --long=27', { once: true, maxBytes: SLOW_PEER_MAX_BYTES }),
 ];
@@ -132,9 +148,18 @@ function treeBytes(p: string): number {
   return n;
 }
 
+export interface PeerRuns {
+  results: PeerResult[];
+  skipped: PeerSkip[];
+}
+
+/**
+ * `repeat` runs of each peer, one peer after the other. With `round` > 0 (the
+ * bench's later rounds, see mergePeers) a peer that runs once is left out.
+ */
 export async function measurePeers(
-  corpus: Corpus, hashes: Map<string, string>, tmp: string, repeat: number, log: (s: string) => void,
-): Promise<{ results: PeerResult[]; skipped: PeerSkip[] }> {
+  corpus: Corpus, hashes: Map<string, string>, tmp: string, repeat: number, log: (s: string) => void, round = 0,
+): Promise<PeerRuns> {
   const results: PeerResult[] = [];
   const skipped: PeerSkip[] = [];
   const list = join(tmp, 'files.nul');
@@ -151,6 +176,7 @@ export async function measurePeers(
       log(`  ${peer.tool}: skipped, corpus above ${peer.maxBytes / 1e6} MB`);
       continue;
     }
+    if (peer.once && round > 0) continue;
     const runs = peer.once ? 1 : repeat;
     const imports: number[] = [];
     const exports: number[] = [];
@@ -188,4 +214,27 @@ export async function measurePeers(
   }
   rmSync(list, { force: true });
   return { results, skipped };
+}
+
+/**
+ * The rounds of measurePeers as one result, as if each peer had run all its
+ * runs at once: timings and stored sizes over every round, differing files
+ * over all; a peer that ran in fewer rounds than the others says so.
+ */
+export function mergePeers(rounds: PeerRuns[]): PeerRuns {
+  const first = rounds[0];
+  if (!first) return { results: [], skipped: [] };
+  const results = first.results.map((p) => {
+    const all = rounds.flatMap((r) => r.results.filter((q) => q.tool === p.tool));
+    const storedRuns = all.flatMap((q) => q.storedRuns);
+    const imports = all.flatMap((q) => q.import.runs);
+    return {
+      ...p,
+      storedBytes: median(storedRuns), storedRuns,
+      import: timing(imports), export: timing(all.flatMap((q) => q.export.runs)),
+      differing: [...new Set(all.flatMap((q) => q.differing))],
+      runsNote: imports.length < rounds.length ? `${imports.length} run` : p.runsNote,
+    };
+  });
+  return { results, skipped: first.skipped };
 }

@@ -42,11 +42,15 @@ export function which(cmd: string): string | undefined {
 
 /** "restic 0.14.0": the first version number the program's banner (`cmd args`) shows, or just the name. */
 export async function version(cmd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await run(cmd, args);
-    const v = /\bv?(\d+\.\d+(?:\.\d+)?)\b/.exec(stdout || stderr);
-    return v ? `${cmd} ${v[1]}` : cmd;
-  } catch {
-    return cmd;
-  }
+  // Some print their banner only with their usage, and exit 1 (zpaq): the banner counts whatever the exit code.
+  const banner = await new Promise<string>((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => out.push(b));
+    child.once('error', () => resolve(''));
+    child.once('close', () => resolve(Buffer.concat(out).toString('utf8')));
+  });
+  const v = /\bv?(\d+\.\d+(?:\.\d+)?)\b/.exec(banner);
+  return v ? `${cmd} ${v[1]}` : cmd;
 }

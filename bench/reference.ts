@@ -58,3 +58,19 @@ export async function nodeSha256Timing(corpus: Corpus, repeat: number): Promise<
   }
   return timing(runs);
 }
+
+/**
+ * zstd -3 on one thread over the same files (`zstd -3 -T1 -c FILES >
+ * /dev/null`, one process): the speed of the general-purpose compression an
+ * import's new bytes go through, on this machine. Tessera's own byte-plane
+ * zstd runs at other levels on split planes; this is the reference a reader
+ * knows.
+ */
+export async function zstdTiming(corpus: Corpus, repeat: number): Promise<Timing> {
+  const runs: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const { seconds } = await timed(() => run('bash', ['-c', 'zstd -q -3 -T1 -c -- "$@" > /dev/null', 'bash', ...corpus.files.map((f) => f.rel)], { cwd: corpus.root }));
+    runs.push(seconds);
+  }
+  return timing(runs);
+}

@@ -12,7 +12,7 @@ function speed(bytes: number, t: Timing): [string, string] {
   return [`${rate(mbps(bytes, t.median))} MB/s`, spread];
 }
 
-export function mainTable(corpus: Corpus, r: TesseraResult, sha: Timing, nodeSha: Timing): string {
+export function mainTable(r: TesseraResult): string {
   const t = r.totals;
   const logical = t.logicalBytes;
   const rows: string[][] = [
@@ -31,8 +31,6 @@ export function mainTable(corpus: Corpus, r: TesseraResult, sha: Timing, nodeSha
   rows.push(['import (empty store)', ...speed(logical, r.import)]);
   if (r.reimport) rows.push(['re-import (all chunks stored)', ...speed(logical, r.reimport)]);
   rows.push(['export (SHA-256 verified)', ...speed(logical, r.export)]);
-  rows.push(['sha256sum (machine reference)', ...speed(corpus.bytes, sha)]);
-  rows.push(['SHA-256 in node (OpenSSL, 1 thread)', ...speed(corpus.bytes, nodeSha)]);
   return table(['measurement', '>value', 'note'], rows);
 }
 
@@ -48,25 +46,10 @@ export function sweepTable(results: TesseraResult[]): string {
 }
 
 /** "restic 0.14.0", "tar | zstd -3 (zstd 1.5.4)", plus "1 run" for a peer timed once. */
-function peerLabel(p: PeerResult): string {
+export function peerLabel(p: PeerResult): string {
   const known = p.version.includes(' ');
   const name = p.tool === p.version.split(' ')[0] ? p.version : known ? `${p.tool} (${p.version})` : p.tool;
   return p.runsNote ? `${name}, ${p.runsNote}` : name;
-}
-
-export function peersTable(corpus: Corpus, tessera: { tool: string; r: TesseraResult }, peers: PeerResult[]): string {
-  const raw = corpus.bytes;
-  const row = (tool: string, stored: number, imp: Timing, exp: Timing, identical: string): string[] => [
-    tool, int(stored), pct(stored, raw), secs(imp.median), rate(mbps(raw, imp.median)), secs(exp.median), rate(mbps(raw, exp.median)), identical,
-  ];
-  const rows = [
-    ['raw files', int(raw), '100.0%', '', '', '', '', ''],
-    row(tessera.tool, tessera.r.totals.dbBytes, tessera.r.import, tessera.r.export, 'yes (export checks SHA-256)'),
-    ...peers.map((p) => row(
-      peerLabel(p), p.storedBytes, p.import, p.export,
-      p.differing.length === 0 ? `yes (${p.filesChecked} files)` : `NO: ${p.differing.length} differ`)),
-  ];
-  return table(['tool', '>stored bytes', '>% of raw', '>import s', '>import MB/s', '>export s', '>export MB/s', 'restore byte-identical'], rows);
 }
 
 export function peerNotes(peers: PeerResult[], skipped: PeerSkip[]): string {
@@ -141,4 +124,136 @@ export function modelSummary(r: TesseraResult): string {
     return [label, String(idx.length), (bytes / MB).toFixed(2), rate(mbps(bytes, imp.median)), spread(imp), rate(mbps(bytes, exp.median)), spread(exp)];
   });
   return table(['models', '>count', '>logical MB', '>import MB/s', '>import time', '>export MB/s', '>export time'], rows);
+}
+
+/** The targets of issue 15 (bench, this machine, same run, medians). */
+export const TARGETS = {
+  /** All sources in one `tessera import` call: wall time at most this times borg's. */
+  oneCallVsBorg: 0.67,
+  /** One `tessera import` process per model: at most this times borg's. */
+  perModelVsBorg: 1.5,
+  /** A single safetensors file of 1 GiB: at least this many MB/s. */
+  singleFileMBps: 600,
+};
+
+/** A target on a row: a wall-time ratio against borg's, or a speed. */
+export type Target = { vsBorg: number } | { mbps: number };
+
+/** One row of the comparison: a way of running Tessera, or a peer. */
+export interface CompareRow {
+  tool: string;
+  storedBytes?: number;
+  import: Timing;
+  export?: Timing;
+  identical: string;
+  target?: Target;
+}
+
+/** "≤ 0.67× borg: met (0.52×)", "≥ 600 MB/s: MISSED (197)", or '' without a target. */
+export function targetCell(t: Target | undefined, bytes: number, imp: Timing, borg: Timing | undefined): string {
+  if (t === undefined) return '';
+  if ('mbps' in t) {
+    const got = mbps(bytes, imp.median);
+    return `>= ${t.mbps} MB/s: ${got >= t.mbps ? 'met' : 'MISSED'}`;
+  }
+  if (borg === undefined) return `<= ${t.vsBorg}x borg: borg not run`;
+  const ratio = imp.median / borg.median;
+  return `<= ${t.vsBorg}x borg: ${ratio <= t.vsBorg ? 'met' : 'MISSED'}`;
+}
+
+/**
+ * Tessera's ways of importing and the peers, on the same files: stored bytes,
+ * import wall time and speed, its ratio to borg's (the "x borg" column), the
+ * issue's target, export.
+ */
+export function comparisonTable(corpus: Corpus, rows: CompareRow[], borg: Timing | undefined): string {
+  const raw = corpus.bytes;
+  const body = rows.map((r) => [
+    r.tool,
+    r.storedBytes === undefined ? '' : int(r.storedBytes),
+    r.storedBytes === undefined ? '' : pct(r.storedBytes, raw),
+    secs(r.import.median),
+    rate(mbps(raw, r.import.median)),
+    borg === undefined ? '' : `${(r.import.median / borg.median).toFixed(2)}x`,
+    targetCell(r.target, raw, r.import, borg),
+    r.export ? secs(r.export.median) : '',
+    r.export ? rate(mbps(raw, r.export.median)) : '',
+    r.identical,
+  ]);
+  return table(
+    ['tool', '>stored bytes', '>% of raw', '>import s', '>import MB/s', '>x borg', 'target (issue 15)', '>export s', '>export MB/s', 'restore byte-identical'],
+    [['raw files', int(raw), '100.0%', '', '', '', '', '', '', ''], ...body]);
+}
+
+/** The machine's own speeds on the corpus: the references the closing note measures the import against. */
+export function referenceTable(bytes: number, refs: { label: string; t: Timing; note: string }[]): string {
+  return table(['reference (same files, same run)', '>MB/s', 'time', 'note'],
+    refs.map((r) => [r.label, rate(mbps(bytes, r.t.median)), speed(bytes, r.t)[1], r.note]));
+}
+
+/** Inputs of the closing note: one corpus's times and the machine's reference speeds, all from the same run. */
+export interface LimitsInput {
+  bytes: number;
+  /** Raw bytes of the distinct chunks: what went through the codec (compression, delta search). */
+  distinctRawBytes: number;
+  models: number;
+  oneCall?: { seconds: number; calls: number; fallback: boolean };
+  perModel?: { seconds: number; calls: number };
+  inProcess: number;
+  nodeSha: Timing;
+  zstd?: Timing;
+}
+
+/**
+ * What limits the import, in numbers of this run: the time SHA-256 (node,
+ * one core) needs for every byte plus the time zstd -3 (one thread) needs
+ * for the distinct bytes, against the import's wall time; and the cost of a
+ * process per model.
+ */
+export function limitsNote(x: LimitsInput): string {
+  // Both references ran over every byte of the corpus: scale zstd's time to the distinct bytes.
+  const hashS = x.nodeSha.median;
+  const zstdS = x.zstd ? x.zstd.median * (x.distinctRawBytes / x.bytes) : undefined;
+  const work = hashS + (zstdS ?? 0);
+  const lines: string[] = [];
+  lines.push(`What limits the import (same run): SHA-256 of all ${mb(x.bytes)} takes ${secs(hashS)} s on one core (node, ${rate(mbps(x.bytes, x.nodeSha.median))} MB/s)`
+    + (zstdS === undefined ? '; zstd not measured.' : `, and zstd -3 on one thread of the ${mb(x.distinctRawBytes)} of distinct chunks (${pct(x.distinctRawBytes, x.bytes)}), the bytes that reach the codec, ${secs(zstdS)} s (${rate(mbps(x.bytes, x.zstd!.median))} MB/s on this corpus).`));
+  lines.push(`  Together ${secs(work)} s on one core, ${secs(work / 2)} s if both cores shared them perfectly.`);
+  const imp = x.oneCall && !x.oneCall.fallback ? { label: 'one `tessera import` call', s: x.oneCall.seconds } : { label: 'the in-process import', s: x.inProcess };
+  lines.push(`  ${imp.label[0]!.toUpperCase()}${imp.label.slice(1)} took ${secs(imp.s)} s: ${(imp.s / work).toFixed(1)}x the one-core hashing and compression time, ${(imp.s / (work / 2)).toFixed(1)}x the two-core bound;`
+    + ` ${secs(Math.max(0, imp.s - work))} s of it is neither, even if they ran one after the other (parsing, chunking, delta search, database writes, per-model fixed cost).`);
+  if (x.perModel && x.oneCall && !x.oneCall.fallback && x.perModel.calls > x.oneCall.calls) {
+    const per = (x.perModel.seconds - x.oneCall.seconds) / (x.perModel.calls - x.oneCall.calls);
+    lines.push(per > 0
+      ? `  A process per model costs ${(1000 * per).toFixed(0)} ms more per model than one call (node start, module loading, store open and close): ${secs(per * x.perModel.calls)} s over ${x.perModel.calls} models.`
+      : `  A process per model measured ${(1000 * -per).toFixed(0)} ms less per model than one call: within this run's noise.`);
+  } else if (x.perModel) {
+    const per = (x.perModel.seconds - x.inProcess) / x.perModel.calls;
+    lines.push(per > 0
+      ? `  A process per model costs ${(1000 * per).toFixed(0)} ms more per model than the in-process import (node start, module loading, store open and close).`
+      : `  A process per model measured ${(1000 * -per).toFixed(0)} ms less per model than the in-process import: within this run's noise.`);
+  }
+  return lines.join('\n');
+}
+
+export interface ScaleTableInput {
+  rows: { models: number; dbBytes: number; buildS: number; sibling: { inProcess: Timing; cli: Timing; base: string | null }; wider: { inProcess: Timing; cli: Timing; base: string | null } }[];
+  withDeltaS: { models: number; seconds: number }[];
+}
+
+/** Import time of the same two models into stores of N models, and the ratio to the smallest store's. */
+export function scaleTable(r: ScaleTableInput): string {
+  const first = r.rows[0];
+  const ms = (t: Timing) => (1000 * t.median).toFixed(t.median < 1 ? 1 : 0);
+  const x = (t: Timing, t0: Timing | undefined) => (t0 ? `${(t.median / t0.median).toFixed(2)}x` : '');
+  const rows = r.rows.map((row) => [
+    int(row.models), mb(row.dbBytes), secs(row.buildS),
+    ms(row.sibling.inProcess), x(row.sibling.inProcess, first?.sibling.inProcess), ms(row.sibling.cli),
+    ms(row.wider.inProcess), x(row.wider.inProcess, first?.wider.inProcess), ms(row.wider.cli),
+    row.sibling.base ?? '-',
+    (() => { const d = r.withDeltaS.find((w) => w.models === row.models); return d ? ms(timing([d.seconds])) : ''; })(),
+  ]);
+  return table(
+    ['>models in store', '>store', '>built in s', '>sibling ms', '>x first', '>sibling CLI ms', '>wider ms', '>x first', '>wider CLI ms', 'sibling base', '>filler w/ deltas ms'],
+    rows);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StoreTotals } from '../src/backends/backend.js';
 import type { ModelRef } from '../src/store/model-ref.js';
@@ -24,6 +24,38 @@ export class StoreSite {
 
   describe(): string {
     return this.location === undefined ? 'a new SQLite file per run in a temp dir' : `${this.location} (emptied between runs)`;
+  }
+
+  /**
+   * An empty store's location for runs in other processes (`tessera import
+   * --store LOCATION`), and what to call after: for SQLite a new file, removed
+   * after; with --store the given store, checked empty before and emptied after.
+   * `bytes()` is what the store takes on disk (SQLite: the file and its
+   * journal files; with --store, undefined).
+   */
+  async freshLocation(): Promise<{ location: string; bytes: () => number | undefined; done: () => Promise<void> }> {
+    if (this.location === undefined) {
+      const path = join(this.tmp, `store-${++this.runs}.db`);
+      const files = ['', '-wal', '-shm', '-journal'].map((s) => path + s);
+      return {
+        location: path,
+        bytes: () => files.reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0),
+        done: async () => { for (const f of files) rmSync(f, { force: true }); },
+      };
+    }
+    // Checked empty here (fresh() refuses a store that holds models); the other process opens it itself.
+    await (await this.fresh()).store.close();
+    const location = this.location;
+    return {
+      location,
+      bytes: () => undefined,
+      done: async () => {
+        const store = await Store.open(location);
+        for (const m of await store.list()) await store.remove({ name: m.name, version: m.version });
+        await store.gc();
+        await store.close();
+      },
+    };
   }
 
   async fresh(): Promise<{ store: Store; done: () => Promise<void> }> {
@@ -224,12 +256,25 @@ export async function measureTessera(
   const f = first!;
   return {
     backend: f.backend, chunkSize: f.chunkSize, totals: f.totals, totalsAfterReimport: f.totalsAfterReimport, reimportNewChunks: f.reimportNewChunks,
+    ...timings(f.models, runs, opts.reimport),
+  };
+}
+
+/** The timings of a result from its runs: medians for the corpus and for each model. */
+function timings(models: ModelSizes[], runs: RunTimes[], reimport: boolean): Pick<TesseraResult, 'import' | 'reimport' | 'export' | 'models' | 'runs'> {
+  return {
     import: timing(runs.map((r) => r.importS)),
-    reimport: opts.reimport ? timing(runs.map((r) => r.reimportS!)) : undefined,
+    reimport: reimport ? timing(runs.map((r) => r.reimportS!)) : undefined,
     export: timing(runs.map((r) => r.exportS)),
-    models: f.models.map((m, i) => ({
+    models: models.map((m, i) => ({
       ...m, import: timing(runs.map((r) => r.modelImportS[i]!)), export: timing(runs.map((r) => r.modelExportS[i]!)),
     })),
     runs,
   };
+}
+
+/** Results of the same corpus measured in rounds (the bench interleaves them with the other tools) as one: sizes from the first, timings over all runs. */
+export function mergeTessera(rs: TesseraResult[]): TesseraResult {
+  const f = rs[0]!;
+  return { ...f, ...timings(f.models, rs.flatMap((r) => r.runs), f.reimport !== undefined) };
 }
