@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { expectedModels, oneCallPlan, perModelPlan, stemOf } from '../../bench/cli-runs.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectedModels, oneCallPlan, perModelPlan } from '../../bench/cli-runs.js';
 import { corpusFromDir, corpusFromVersions, packageModelName } from '../../bench/corpus.js';
 import { NPM_CORPUS, packageFolder } from '../../bench/npm-corpus-list.js';
 import { OptionsError, parseOptions, parseScale } from '../../bench/options.js';
@@ -56,18 +56,17 @@ test('bench corpus: package versions in semver order, every file (.json too), do
     assert.ok(c.files.some((f) => f.rel === 'tfjs-pkg/0.9.1/models/model.json'));
     assert.equal(c.bytes, c.models.reduce((n, m) => n + m.bytes, 0));
 
-    // Per model: one process each, named by package; one call: one per package (--name), its versions in order.
+    // Per model: one process each, named by package; one call: the package folders with --versions.
     assert.deepEqual(perModelPlan(c).map((p) => p.name), ['other', 'tfjs-pkg', 'tfjs-pkg', 'tfjs-pkg']);
-    const plan = oneCallPlan(c, join(dir, '.links'));
-    assert.deepEqual(plan.map((p) => p.name), ['other', 'tfjs-pkg']);
-    assert.deepEqual(plan[1]!.sources.map((s) => basename(s)), ['0.9.1', '0.10.0-rc.1', '0.10.0']);
-    assert.deepEqual([...expectedModels(c, plan)], [['other', 1], ['tfjs-pkg', 3]]);
+    const plan = oneCallPlan(c);
+    assert.deepEqual(plan, [{ sources: [join(dir, 'other'), join(dir, 'tfjs-pkg')], versions: true }]);
+    assert.deepEqual([...expectedModels(plan)], [['other', 1], ['tfjs-pkg', 3]]);
   } finally {
     cleanup();
   }
 });
 
-test('bench one call of model files: the files as they are when stems differ, else links named after their paths', () => {
+test('bench one call of model files: every file in one call, named as the CLI names them (paths where stems repeat)', () => {
   const { dir, cleanup } = tempDir('tessera-bench-test-');
   try {
     for (const sub of ['mlp', 'conv']) {
@@ -75,13 +74,9 @@ test('bench one call of model files: the files as they are when stems differ, el
       for (const f of ['base.bin', 'base.raw', 'ft.bin']) writeFileSync(join(dir, sub, f), Buffer.alloc(16, 1));
     }
     const c = corpusFromDir(dir);
-    const plan = oneCallPlan(c, join(dir, '.links'));
-    assert.equal(plan.length, 1);
-    assert.equal(plan[0]!.name, undefined);
-    assert.deepEqual(plan[0]!.sources.map((s) => stemOf(s)), ['conv-base-bin', 'conv-base-raw', 'conv-ft', 'mlp-base-bin', 'mlp-base-raw', 'mlp-ft']);
-    assert.equal(readlinkSync(plan[0]!.sources[5]!), join(dir, 'mlp', 'ft.bin'));
-    const unique = corpusFromDir(join(dir, 'mlp', 'ft.bin'));
-    assert.deepEqual(oneCallPlan(unique, join(dir, '.links2')), [{ sources: [join(dir, 'mlp', 'ft.bin')] }]);
+    const plan = oneCallPlan(c);
+    assert.deepEqual(plan, [{ sources: c.models.map((m) => m.abs) }]);
+    assert.deepEqual([...expectedModels(plan).keys()].sort(), ['conv/base.bin', 'conv/base.raw', 'conv/ft', 'mlp/base.bin', 'mlp/base.raw', 'mlp/ft']);
   } finally {
     cleanup();
   }

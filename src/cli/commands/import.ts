@@ -213,6 +213,11 @@ export function compareVersionNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Whether a folder holds a file at any depth. */
+function holdsFile(dir: string): boolean {
+  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() || (e.isDirectory() && holdsFile(join(dir, e.name))) || e.isSymbolicLink());
+}
+
 /**
  * --versions: each path is a folder of versions (`human-models/2.9.0/`,
  * `human-models/2.10.0/`…), imported as one model named after the folder (or
@@ -231,7 +236,9 @@ function planVersions(paths: string[], name: string | undefined, version: number
     } catch {
       throw invalid(`${dir}: --versions takes folders whose subfolders are the versions; this is not a readable folder`);
     }
-    if (subs.length === 0) throw invalid(`${dir}: no version subfolders (--versions imports each subfolder as the next version)`);
+    // A version folder with no file at all (an interrupted download) is no version: left out.
+    subs = subs.filter((v) => holdsFile(join(dir, v)));
+    if (subs.length === 0) throw invalid(`${dir}: no version subfolders holding files (--versions imports each subfolder as the next version)`);
     const model = name ?? modelNameOf(dir);
     for (const v of subs.sort(compareVersionNames)) {
       sources.push(join(dir, v));
