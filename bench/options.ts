@@ -42,9 +42,9 @@ Corpora (any of them, benchmarked one after the other in this order; none: the d
   --scale LIST          import one model into stores already holding N small models of the same
                         architecture, for each N in LIST (e.g. 10,1000,10000); SQLite only
 
-Each corpus is imported, every time on an empty store, by \`tessera import\` in as few calls as
-its naming allows (model files: one; package versions: one per package, --name) and in one
-process per model, and in-process; --repeat rounds, each running every tool once.
+Each corpus is imported, every time on an empty store, by one \`tessera import\` call (model
+files: all of them; package versions: the package folders with --versions), by one process
+per model, and in-process; --repeat rounds, each running every tool once.
 
 Other options:
   --chunk-sizes LIST    chunk-size sweep, e.g. 16KiB,32KiB,64KiB,128KiB,256KiB,1MiB
