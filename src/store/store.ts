@@ -193,13 +193,12 @@ export class Store {
       // Once started (by a big import), the threads serve small imports too: they cost nothing more.
       workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
-      makeEncoder: async (inputs, work) => {
+      makeEncoder: async (inputs, work, model) => {
         probe = largestF32(inputs);
-        // The previous version of the same name is always a candidate: usually the closest model there is.
-        // (Asked now: once the import has inserted its model row, that row is the latest version.)
-        const previous = opts.base === null || explicit ? undefined : await db.findModel(opts.name);
         return new LazyEncoder(async () => {
-          const base = opts.base === null ? undefined : explicit ?? (await findBase(db, chunks, chunkSize, inputs, previous?.id, tensorsOf, work))?.model;
+          // The previous version of the same name is always a candidate: usually the closest model there is.
+          const base = opts.base === null ? undefined
+            : explicit ?? (await findBase(db, chunks, chunkSize, inputs, { preferred: model.previous?.id, exclude: model.id }, tensorsOf, work))?.model;
           return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
         });
       },

@@ -38,11 +38,13 @@ const PER_PROBE = 16;
  * tensors also look for F32 holders (cast deltas). The models holding the
  * most of them, and `preferred` (the previous version of the same name), are
  * the candidates; of the closest few, the one whose deltas compress a sample
- * of the new tensors best wins. Returns undefined when no stored model holds
- * a probe tensor or no candidate beats encoding alone.
+ * of the new tensors best wins (never `exclude`, the model being imported).
+ * Returns undefined when no stored model holds a probe tensor or no candidate
+ * beats encoding alone.
  */
 export async function findBase(
-  backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[], preferred: number | undefined,
+  backend: Backend, reader: ChunkReader, chunkSize: number, inputs: InputFile[],
+  { preferred, exclude }: { preferred?: number | undefined; exclude?: number | undefined },
   tensorsOf: ModelTensors, work: ChunkWork,
 ): Promise<BaseChoice | undefined> {
   const tensors = inputs.flatMap((f) => f.segmentation.segments.filter((s): s is TensorSegment => s.kind === 'tensor').map((t) => ({ file: f, t })));
@@ -58,6 +60,8 @@ export async function findBase(
   }
   const votes = new Map<number, { same: number; cast: number }>();
   const vote = (id: number, kind: 'same' | 'cast'): void => {
+    // The model being imported holds its own earlier files' tensors once their rows are in: never its own base.
+    if (id === exclude) return;
     let v = votes.get(id);
     if (!v) votes.set(id, (v = { same: 0, cast: 0 }));
     v[kind]++;

@@ -20,13 +20,21 @@ import { caseTwin, checkNewModelName, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
 import { segmentKindCode } from '../format.js';
 
+/** The model an import is making, as its encoder learns of it. */
+export interface ImportingModel {
+  /** The latest stored version of the same name, before this import. */
+  previous: ModelRow | undefined;
+  /** The new model's id, set once its row is inserted (before any chunk is encoded): no base for itself. */
+  id?: number;
+}
+
 export interface ImportOptions {
   name: string;
   version?: number;
   chunkSize: number;
   cdc?: Partial<CdcParams>;
   /** Builds the encoder for this import once its files are known (it may pick a base model from them). */
-  makeEncoder: (inputs: InputFile[], work: ChunkWork) => Promise<ChunkEncoder>;
+  makeEncoder: (inputs: InputFile[], work: ChunkWork, model: ImportingModel) => Promise<ChunkEncoder>;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Hash and compress on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
@@ -133,13 +141,15 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         const twin = caseTwin(opts.name, await backend.modelNamesFolded(opts.name));
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
-      const encoder = await opts.makeEncoder(inputs, work);
+      const importing: ImportingModel = { previous: latest };
+      const encoder = await opts.makeEncoder(inputs, work, importing);
       const version = opts.version ?? (latest ? latest.version + 1 : 1);
       const modelId = await backend.insertModel({
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
         newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
         metadataJson: opts.metadata ? JSON.stringify(opts.metadata) : null,
       });
+      importing.id = modelId;
       const writer = new ChunkWriter(backend, encoder, work);
       const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];
 
