@@ -38,9 +38,7 @@ export class FileSource implements BlockSource {
 
   readInto(buf: Buffer, offset: number): Buffer {
     const length = buf.length;
-    if (offset < 0 || offset + length > this.size) {
-      throw new RangeError(`${this.name}: read of ${length} bytes at offset ${offset} runs past the end of the file (${this.size} bytes)`);
-    }
+    this.checkRange(length, offset);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, buf, done, length - done, offset + done);
@@ -57,9 +55,7 @@ export class FileSource implements BlockSource {
    */
   async readIntoAsync(buf: Buffer, offset: number): Promise<Buffer> {
     const length = buf.length;
-    if (offset < 0 || offset + length > this.size) {
-      throw new RangeError(`${this.name}: read of ${length} bytes at offset ${offset} runs past the end of the file (${this.size} bytes)`);
-    }
+    this.checkRange(length, offset);
     let done = 0;
     while (done < length) {
       const n = await new Promise<number>((resolve, reject) => read(this.fd, buf, done, length - done, offset + done, (e, got) => (e ? reject(e) : resolve(got))));
@@ -67,6 +63,12 @@ export class FileSource implements BlockSource {
       done += n;
     }
     return buf;
+  }
+
+  private checkRange(length: number, offset: number): void {
+    if (offset < 0 || offset + length > this.size) {
+      throw new RangeError(`${this.name}: read of ${length} bytes at offset ${offset} runs past the end of the file (${this.size} bytes)`);
+    }
   }
 
   close(): void {

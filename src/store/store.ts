@@ -13,7 +13,6 @@ import { FileReader } from './read/file-reader.js';
 import type { FileLayout, StoreReaders } from './read/file-reader.js';
 import type { ChunkDecoder } from './read/decoder.js';
 import { codecDecoder } from './read/codec-decoder.js';
-import type { TensorShape } from './import/encoder.js';
 import type { CheckedSource } from './sources.js';
 import type { ImportThreads } from './import/workers.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
@@ -185,7 +184,6 @@ export class Store {
     const { db, chunks } = this;
     // Base selection, the delta encoder and the half-copy rebase all read stored models' tensors: once each per import.
     const tensorsOf = memoize((id: number) => db.modelTensors(id));
-    let probe: TensorShape | undefined;
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
       inputs: opts.checked?.path === path ? opts.checked.inputs : undefined,
@@ -193,17 +191,14 @@ export class Store {
       // Once started (by a big import), the threads serve small imports too: they cost nothing more.
       workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.
-      makeEncoder: async (inputs, work, model) => {
-        probe = largestF32(inputs);
-        return new LazyEncoder(async () => {
-          // The previous version of the same name is always a candidate: usually the closest model there is.
-          const base = opts.base === null ? undefined
-            : explicit ?? (await findBase(db, chunks, chunkSize, inputs, { preferred: model.previous?.id, exclude: model.id }, tensorsOf, work))?.model;
-          return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
-        });
-      },
-      afterChunks: async (modelId) => {
-        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, probe, tensorsOf);
+      makeEncoder: async (inputs, work, model) => new LazyEncoder(async () => {
+        // The previous version of the same name is always a candidate: usually the closest model there is.
+        const base = opts.base === null ? undefined
+          : explicit ?? (await findBase(db, chunks, chunkSize, inputs, { preferred: model.previous?.id, exclude: model.id }, tensorsOf, work))?.model;
+        return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
+      }),
+      afterChunks: async (modelId, inputs) => {
+        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, largestF32(inputs), tensorsOf);
       },
     });
   }

@@ -158,15 +158,7 @@ export function planImport(paths: string[], name: string | undefined, version?: 
     throw invalid(`--version names one version, and ${paths.length} sources were given: each becomes the next version of its model; drop --version`);
   }
   if (name !== undefined) checkNewModelName(name);
-  /** f(path), its failure naming the path when there are several. */
-  const each = <T>(f: (path: string) => T): T[] => paths.map((path) => {
-    try {
-      return f(path);
-    } catch (e) {
-      throw paths.length > 1 ? naming(e, path, `nothing imported: all ${paths.length} sources are checked before any is`) : e;
-    }
-  });
-  const names = name !== undefined ? paths.map(() => name) : distinct(paths, each(modelNameOf));
+  const names = name !== undefined ? paths.map(() => name) : distinct(paths, eachSource(paths, modelNameOf));
   if (name === undefined) {
     // Two sources named alike would become versions of one model (or, differing in case only, be refused half-way).
     const seen = new Map<string, number>();
@@ -181,15 +173,20 @@ export function planImport(paths: string[], name: string | undefined, version?: 
   return checkAll(paths, names, version, example);
 }
 
-/** The jobs, every source checked (checkSource) before any is imported; a failure names its path. */
-function checkAll(paths: string[], names: string[], version: number | undefined, example: ExampleRequest | undefined): ImportJob[] {
-  const checked = paths.map((path) => {
+/** f(path) for every source, a failure naming the path when there are several. */
+function eachSource<T>(paths: string[], f: (path: string) => T): T[] {
+  return paths.map((path) => {
     try {
-      return checkSource(path);
+      return f(path);
     } catch (e) {
       throw paths.length > 1 ? naming(e, path, `nothing imported: all ${paths.length} sources are checked before any is`) : e;
     }
   });
+}
+
+/** The jobs, every source checked (checkSource) before any is imported; a failure names its path. */
+function checkAll(paths: string[], names: string[], version: number | undefined, example: ExampleRequest | undefined): ImportJob[] {
+  const checked = eachSource(paths, checkSource);
   return paths.map((path, i) => ({ path, name: names[i]!, version, example, bytes: checked[i]!.bytes, checked: checked[i]!.checked }));
 }
 

@@ -2,6 +2,7 @@ import type { Backend, TensorRow } from '../../backends/backend.js';
 import { codecUsesBase } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
+import { sameShape } from './encoder.js';
 import type { ChunkEncoder, EncodedChunk, ModelTensors, PreparedChunk, TensorPosition } from './encoder.js';
 import { MAX_DELTA_DEPTH } from '../format.js';
 
@@ -158,8 +159,4 @@ export class DeltaEncoder implements ChunkEncoder {
     }
     return d;
   }
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

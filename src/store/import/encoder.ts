@@ -99,3 +99,8 @@ export function largestF32(inputs: InputFile[]): TensorShape | undefined {
   }
   return best && { name: best.name, shape: best.shape };
 }
+
+/** Whether two tensor shapes are the same. */
+export function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -2,7 +2,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import type { Backend, ModelRow, SegmentRow } from '../../backends/backend.js';
 import { FileSource } from '../../io/file-source.js';
 import { hashFileSync } from '../../io/hash-file-sync.js';
-import { createHash } from 'node:crypto';
+import { Sha256Sink } from '../../io/parallel-hash.js';
 import { BlockRing } from '../../io/block-ring.js';
 import type { Segment } from '../../formats/segment.js';
 import type { CdcParams } from '../../chunking/fastcdc.js';
@@ -43,7 +43,7 @@ export interface ImportOptions {
   /** Kept with the model (e.g. an example inference request). */
   metadata?: Record<string, unknown>;
   /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
-  afterChunks?: (modelId: number) => Promise<void>;
+  afterChunks?: (modelId: number, inputs: InputFile[]) => Promise<void>;
   /** Name files in messages by their path inside the model (an upload: see collectInputs). */
   relativeNames?: boolean;
   /** The files as collectInputs read them already (a batch checks every source first): not read again. */
@@ -182,7 +182,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       }
       await filed;
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
-      if (opts.afterChunks) await opts.afterChunks(modelId);
+      if (opts.afterChunks) await opts.afterChunks(modelId, inputs);
       const acc = writer.acc;
       await backend.updateModelAccounting(modelId, {
         newRawBytes: acc.newRawBytes, newStoredBytes: acc.newStoredBytes, deltaRawBytes: acc.deltaRawBytes,
@@ -226,7 +226,7 @@ async function chunkFile(
   const src = new FileSource(input.absPath);
   // The whole file's SHA-256, from the same blocks: on the digest thread when there is one.
   const stream = input.size >= FILE_HASH_THREAD_MIN ? work.fileHasher?.stream(ring) : undefined;
-  const local = stream ? undefined : createHash('sha256');
+  const local = stream ? undefined : new Sha256Sink();
   const cutter = new PieceCutter(segs, chunkSize, cdc);
   const inFlight: { pieces: { segment: number; index: number; length: number }[]; ids: Promise<number[]> }[] = [];
   const drainOne = async (): Promise<void> => {
@@ -254,7 +254,7 @@ async function chunkFile(
       if (block.buf.length >= ASYNC_READ_MIN) await src.readIntoAsync(block.buf, off);
       else src.readInto(block.buf, off);
       if (stream) stream.update(block);
-      else local!.update(block.buf);
+      else local!.take(block.buf);
       const batch = cutter.cut(block.buf, off);
       if (batch.length) {
         const ids = writer.submit(batch, segs);
@@ -278,7 +278,7 @@ async function chunkFile(
       return fail(e);
     }
     for (const r of rows) if (r.chunkCount === 0) r.firstChunk = chunkIds.length;
-    return { segments: rows, chunkIds, sha256: stream ? await stream.digest() : local!.digest() };
+    return { segments: rows, chunkIds, sha256: await (stream ?? local!).digest() };
   })();
   rest.catch(() => {});
   // Wrapped: an async function returning a promise would wait for it.

@@ -1,4 +1,5 @@
 import type { Backend, ChunkInfo, TensorRow } from '../../backends/backend.js';
+import { sameShape } from './encoder.js';
 import type { ModelTensors, TensorShape } from './encoder.js';
 import { codecUsesBase, codecUsesCastSource, encodeChunk } from '../../codec/index.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
@@ -139,8 +140,4 @@ async function improves(read: (ids: number[]) => Promise<Buffer[]>, dtype: strin
   const parts = await read(baseIds);
   const enc = encodeChunk({ raw: raw!, dtype, castSource: { dtype: 'F32', raw: parts.length === 1 ? parts[0]! : Buffer.concat(parts) } });
   return enc.usesCastSource && enc.payload.length < info.storedSize;
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

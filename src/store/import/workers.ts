@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { encodeChunk } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import { Sha256Thread } from '../../io/sha256-thread.js';
-import { CHUNK_HASH_BYTES } from '../format.js';
-import { hashPieces, encodePacked, unpackEncoded } from './chunk-task.js';
+import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
+import { unpackEncoded } from './chunk-task.js';
 import type { ChunkTask, TaskResult } from './chunk-task.js';
 
 /**
@@ -40,8 +41,9 @@ function splitHashes(packed: Uint8Array): Buffer[] {
 }
 
 export const inThreadWork: ChunkWork = {
-  hash: async (pieces) => splitHashes(hashPieces(pieces)),
-  encode: async (inputs) => ({ results: unpackEncoded(encodePacked(inputs)), release: nothingToRelease }),
+  // On this thread there is nothing to hand over: no packing (which would copy every payload once more).
+  hash: async (pieces) => pieces.map((p) => chunkHash(p)),
+  encode: async (inputs) => ({ results: inputs.map((i) => encodeChunk(i)), release: nothingToRelease }),
   fileHasher: undefined,
 };
 
