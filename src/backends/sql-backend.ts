@@ -234,23 +234,26 @@ export class SqlBackend implements Backend {
     if (insertInHashOrder) order.sort((a, b) => Buffer.compare(rows[a]!.hash, rows[b]!.hash));
     // Every batch is issued before any answer is awaited: PostgreSQL pipelines them (one round trip in all,
     // the server storing one batch while the next arrives), in order, so rows are still locked in hash order.
-    const sent = [...chunkBatches(rows, order, chunkInsert)].map((batch) => {
+    const sent = [...chunkBatches(rows, order, chunkInsert)].map(async (batch) => {
       const values: unknown[] = [];
       for (const p of batch) {
         const r = rows[p]!;
         values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
       }
+      const text = `INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING`;
       // A one-row batch needs no hash back to tell which row an id belongs to.
-      const one = batch.length === 1;
-      return this.all<{ id: number; hash: Buffer }>(`INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data)
-          VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING RETURNING id${one ? '' : ', hash'}`, values,
-      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined).then((got) => ({ batch, got }));
+      if (batch.length === 1) {
+        const id = await this.db.insertOne({ text, values, name: 'tessera_insert_chunk' });
+        return { batch, got: id === undefined ? [] : [{ id, hash: rows[batch[0]!]!.hash }] };
+      }
+      const got = await this.all<{ id: number; hash: Buffer }>(`${text} RETURNING id, hash`, values,
+        batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
+      return { batch, got };
     });
     for (const { batch, got } of await Promise.all(sent)) {
-      const one = batch.length === 1;
-      const at = one ? undefined : new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
+      const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
       for (const g of got) {
-        const p = at ? at.get(g.hash.toString('hex'))! : batch[0]!;
+        const p = at.get(g.hash.toString('hex'))!;
         ids[p] = g.id;
         inserted.push(p);
       }

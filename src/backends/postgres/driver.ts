@@ -203,6 +203,11 @@ export class PostgresDriver implements Driver {
     return (await this.run<QueryResultRow>(q, {})).rows as R[];
   }
 
+  async insertOne(q: Query): Promise<number | undefined> {
+    const rows = await this.query<{ id: number | string }>({ ...q, text: `${q.text} RETURNING id`, name: q.name && `${q.name}_id` });
+    return rows.length ? Number(rows[0]!.id) : undefined;
+  }
+
   async column<T>(q: Query): Promise<T[]> {
     return (await this.run<unknown[]>(q, { rowMode: 'array' })).rows.map((r) => r[0] as T);
   }

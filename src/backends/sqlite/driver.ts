@@ -80,6 +80,11 @@ export class SqliteDriver implements Driver {
     return [];
   }
 
+  async insertOne(q: Query): Promise<number | undefined> {
+    const info = this.stmt(q.text).run(...(q.values ?? []));
+    return info.changes === 1 ? Number(info.lastInsertRowid) : undefined;
+  }
+
   /** SQLite answers at once: nothing to pipeline. */
   async execute(q: Query): Promise<void> {
     await this.query(q);
