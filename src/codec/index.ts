@@ -8,7 +8,7 @@
  *   const raw2 = decodeChunk(enc.codec, enc.payload, raw.length, base);
  */
 export { Codec, ALL_CODECS, codecName, codecUsesBase, codecUsesCastSource, isCodecId, type CodecId, type CodecName } from './ids.js';
-export { encodeChunk, encodeWith, type EncodeInput, type Encoded, type EncodeOptions } from './select.js';
+export { encodeChunk, encodeChunkInto, encodeWith, type EncodeInput, type Encoded, type EncodedInto, type EncodeOptions } from './select.js';
 export { decodeChunk, decodeChunkInto } from './decode.js';
 export { f32ToF16Bits, f32ToBF16Bits } from './cast.js';
 export { CodecError } from './errors.js';

@@ -40,6 +40,11 @@ export interface Encoded {
   usesCastSource: boolean;
 }
 
+/** What encodeChunkInto wrote: the payload is the first `length` bytes of the caller's buffer. */
+export interface EncodedInto extends Omit<Encoded, 'payload'> {
+  length: number;
+}
+
 export interface EncodeOptions {
   /**
    * Only consider these codecs (RAW is always possible and always allowed).
@@ -64,7 +69,8 @@ const ZSTD_AFTER_PLANES_RATIO = 0.97;
 class Selector {
   codec: CodecId = Codec.RAW;
   size: number;
-  private hasPayload = false;
+  /** Where the best payload so far is (undefined: none beats raw). Candidates alternate between two slots, so a winner is never copied. */
+  private best: Slot.Assembly | Slot.Best | undefined;
 
   constructor(
     readonly raw: Uint8Array,
@@ -80,21 +86,31 @@ class Selector {
   /** Encodes `data` under `codec` (planes with `layout`, else one zstd frame); keeps it when smaller. Returns its size. */
   try(codec: CodecId, data: Uint8Array, layout: PlaneLayout | undefined): number {
     if (!this.allows(codec)) return Infinity;
-    const out = scratch(Slot.Assembly, layout !== undefined ? planesBound(data.length, layout.width) : zstdBound(data.length));
+    const slot = this.best === Slot.Assembly ? Slot.Best : Slot.Assembly;
+    const out = scratch(slot, layout !== undefined ? planesBound(data.length, layout.width) : zstdBound(data.length));
     const len = layout !== undefined ? encodePlanes(data, layout, out) : zstdCompressInto('chunk', out, data);
     if (len < this.size) {
       this.codec = codec;
       this.size = len;
-      scratch(Slot.Best, len).set(out.subarray(0, len));
-      this.hasPayload = true;
+      this.best = slot;
     }
     return len;
   }
 
+  /** The payload: the best candidate's bytes, or the raw chunk's. */
+  private payload(): Uint8Array {
+    return this.best !== undefined ? scratch(this.best, this.size) : this.raw;
+  }
+
   result(): Encoded {
     const payload = Buffer.allocUnsafe(this.size);
-    payload.set(this.hasPayload ? scratch(Slot.Best, this.size) : this.raw);
+    payload.set(this.payload());
     return describe(this.codec, payload);
+  }
+
+  resultInto(out: Uint8Array): EncodedInto {
+    out.set(this.payload());
+    return { codec: this.codec, length: this.size, usesBase: codecUsesBase(this.codec), usesCastSource: codecUsesCastSource(this.codec) };
   }
 }
 
@@ -114,10 +130,26 @@ function describe(codec: CodecId, payload: Buffer): Encoded {
  * residual) ends the search at once.
  */
 export function encodeChunk(input: EncodeInput, options: EncodeOptions = {}): Encoded {
+  return select(input, options).result();
+}
+
+/**
+ * encodeChunk, with the payload written into `out` (which needs room for the
+ * raw chunk: a payload is never bigger) rather than into a fresh buffer: a
+ * worker packs a task's results this way without copying each payload twice.
+ */
+export function encodeChunkInto(input: EncodeInput, out: Uint8Array, options: EncodeOptions = {}): EncodedInto {
+  if (out.length < input.raw.length) throw new RangeError(`encodeChunkInto: ${out.length} bytes of room for a ${input.raw.length}-byte chunk`);
+  return select(input, options).resultInto(out);
+}
+
+function select(input: EncodeInput, options: EncodeOptions): Selector {
   const raw = alignedCopy(input.raw, Slot.Raw);
   const sel = new Selector(raw, options.only === undefined ? undefined : new Set(options.only));
-  if (raw.length === 0) return sel.result();
-  return options.prune === false ? encodeExhaustive(sel, input) : encodePruned(sel, input);
+  if (raw.length === 0) return sel;
+  if (options.prune === false) encodeExhaustive(sel, input);
+  else encodePruned(sel, input);
+  return sel;
 }
 
 interface PlanesCandidate {
@@ -127,7 +159,7 @@ interface PlanesCandidate {
   estimate: number;
 }
 
-function encodePruned(sel: Selector, input: EncodeInput): Encoded {
+function encodePruned(sel: Selector, input: EncodeInput): void {
   const raw = sel.raw;
   const len = raw.length;
   const layout = planeLayoutFor(input.dtype);
@@ -141,7 +173,7 @@ function encodePruned(sel: Selector, input: EncodeInput): Encoded {
     // anything gets.
     if (!r.nonzero && sel.allows(makeCodec(pred, Layout.Zstd))) {
       sel.try(makeCodec(pred, Layout.Zstd), r.data, undefined);
-      return sel.result();
+      return;
     }
     const codec = makeCodec(pred, Layout.Planes);
     if (layout !== undefined && sel.allows(codec)) candidates.push({ codec, data: r.data, layout, estimate: estimatePlanes(r.data, layout) });
@@ -153,7 +185,7 @@ function encodePruned(sel: Selector, input: EncodeInput): Encoded {
       if (!r.nonzero && sel.allows(Codec.XOR_ZSTD)) {
         // Identical to the base (normally deduplicated before reaching here).
         sel.try(Codec.XOR_ZSTD, baseResidual(raw, input.base).data, undefined);
-        return sel.result();
+        return;
       }
       const dl = deltaLayout(layout);
       candidates.push({ codec: Codec.DELTA_PLANES, data: r.data, layout: dl, estimate: estimatePlanes(r.data, dl) });
@@ -183,11 +215,10 @@ function encodePruned(sel: Selector, input: EncodeInput): Encoded {
   // worth a try when plain planes came out nearly incompressible.
   const zstdMayWin = layout === undefined || !sel.allows(Codec.PLANES) || (plainPlanes !== Infinity && plainPlanes > ZSTD_AFTER_PLANES_RATIO * len);
   if (zstdMayWin && sel.allows(Codec.ZSTD)) sel.try(Codec.ZSTD, raw, undefined);
-  return sel.result();
 }
 
 /** Every applicable codec, compressed; for measurements and as a reference for the pruned search. */
-function encodeExhaustive(sel: Selector, input: EncodeInput): Encoded {
+function encodeExhaustive(sel: Selector, input: EncodeInput): void {
   for (const codec of ALL_CODECS) {
     if (codec === Codec.RAW || !sel.allows(codec)) continue;
     const t = transformFor(codec, sel.raw, input);
@@ -195,7 +226,6 @@ function encodeExhaustive(sel: Selector, input: EncodeInput): Encoded {
     if (codecLayout(codec) === Layout.Zstd) sel.try(codec, t.data, undefined);
     else if (t.layout !== undefined) sel.try(codec, t.data, t.layout);
   }
-  return sel.result();
 }
 
 /**

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { notFound } from '../errors.js';
 import { collectInputs } from './import/inputs.js';
 import type { InputFile } from './import/inputs.js';
@@ -30,4 +31,31 @@ export function checkSource(path: string): SourceSummary {
   if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
   const inputs = collectInputs(path);
   return { files: inputs.length, bytes: inputs.reduce((n, f) => n + f.size, 0), checked: { path, inputs } };
+}
+
+/**
+ * Whether the sources hold at least `bytes`, by file sizes alone (no file is
+ * opened): a quick look before checkSource reads them, stopping as soon as
+ * the answer is yes. Unreadable paths count for nothing (checkSource says why).
+ */
+export function holdsAtLeast(paths: readonly string[], bytes: number): boolean {
+  let total = 0;
+  const visit = (p: string): boolean => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return false;
+    }
+    if (st.isFile()) return (total += st.size) >= bytes;
+    if (!st.isDirectory()) return false;
+    let names: string[];
+    try {
+      names = readdirSync(p);
+    } catch {
+      return false;
+    }
+    return names.some((n) => visit(join(p, n)));
+  };
+  return paths.some(visit);
 }

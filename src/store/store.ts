@@ -92,6 +92,12 @@ export interface CatalogEntry {
 export interface StoreOptions extends Partial<BackendConfig> {
   /** Bytes of decoded chunks kept (default 128 MiB; the server sets --chunk-cache). */
   chunkCacheBytes?: number;
+  /**
+   * Import threads the caller started early (the CLI, while it checks a big
+   * import's sources): the store uses them and stops them on close, or at
+   * once if it fails to open.
+   */
+  importThreads?: ImportThreads;
 }
 
 /** The decoded-chunk cache's counters (the server's metrics). */
@@ -123,11 +129,19 @@ export class Store {
     this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
     this.chunks = new ChunkReader(db, decoder, this.cache);
     this.files_ = new FileReader(db, this.chunks);
+    this.importThreads = opts.importThreads;
   }
 
   /** Opens the store at `location` (an SQLite file or a postgres:// URL). */
   static async open(location: string, opts: StoreOptions = {}): Promise<Store> {
-    return new Store(await openBackend(location, opts), codecDecoder, opts);
+    let db: Backend;
+    try {
+      db = await openBackend(location, opts);
+    } catch (e) {
+      await opts.importThreads?.close();
+      throw e;
+    }
+    return new Store(db, codecDecoder, opts);
   }
 
   /** 'sqlite' or 'postgres'. */

@@ -10,7 +10,7 @@ import type { Store } from '../../store/store.js';
 import { modelSavings } from '../../store/inspect/accounting.js';
 import { parseModelRef } from '../../store/model-ref.js';
 import type { ModelRef } from '../../store/model-ref.js';
-import { checkSource } from '../../store/sources.js';
+import { checkSource, holdsAtLeast } from '../../store/sources.js';
 import type { CheckedSource } from '../../store/sources.js';
 import { checkNewModelName, modelNameProblem, quoteName } from '../../store/names.js';
 import { ExampleError, MAX_EXAMPLE_BYTES, parseExample } from '../../wire/example.js';
@@ -305,8 +305,16 @@ export async function action(paths: string[], flags: ImportFlags, cmd: Command):
   const t0 = performance.now();
   const base = flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined;
   const example = flags.example !== undefined ? readExample(flags.example) : undefined;
-  // Every source is read and checked before the store is even opened.
-  const jobs = planImport(paths, flags.name, flags.version, example, flags.versions === true);
+  // A batch big enough for worker threads starts them first: they load while the sources are checked.
+  const threads = holdsAtLeast(paths, BATCH_THREADS_MIN) ? new (await import('../../store/import/workers.js')).ImportThreads() : undefined;
+  let jobs: ImportJob[];
+  try {
+    // Every source is read and checked before the store is even opened.
+    jobs = planImport(paths, flags.name, flags.version, example, flags.versions === true);
+  } catch (e) {
+    await threads?.close();
+    throw e;
+  }
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
     // What would refuse every import is refused before the first.
     if (flags.chunkSize !== undefined) await store.chunkSize(flags.chunkSize);
@@ -320,5 +328,5 @@ export async function action(paths: string[], flags: ImportFlags, cmd: Command):
       throw e;
     }
     printResults(done, flags.json, jobs.length > 1 ? (performance.now() - t0) / 1000 : undefined);
-  });
+  }, { importThreads: threads });
 }

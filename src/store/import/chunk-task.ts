@@ -4,14 +4,16 @@
  * encoding of its new chunks. Results are packed into one buffer each, so a
  * worker hands them back by transfer rather than by copy.
  */
-import { encodeChunk } from '../../codec/index.js';
+import { encodeChunkInto } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
 
 export type ChunkTask =
+  /** Answers at once (an empty result): the thread has loaded (ImportThreads waits for it before sending work). */
+  | { op: 'ping' }
   | { op: 'hash'; pieces: Uint8Array[] }
-  /** `out`: where to pack the results when they fit (shared memory reused from task to task). */
-  | { op: 'encode'; inputs: EncodeInput[]; out?: SharedArrayBuffer };
+  /** `out`: where to pack the results when they fit (a buffer passed back and forth by transfer, reused from task to task). */
+  | { op: 'encode'; inputs: EncodeInput[]; out?: ArrayBuffer };
 
 /** Hashes of `pieces`, CHUNK_HASH_BYTES each, end to end. */
 export function hashPieces(pieces: Uint8Array[]): Uint8Array {
@@ -25,29 +27,26 @@ const ENTRY = 6;
 
 /**
  * Encodes every input; the results packed as [count u32][entries][payloads],
- * into `out` when they fit (the returned view is then over `out`), else into
- * a new buffer.
+ * into `out` when it has room for the worst case (every payload as big as its
+ * raw chunk; the returned view is then over `out`), else into a new buffer.
+ * Each payload is written in place, never copied.
  */
-export function encodePacked(inputs: EncodeInput[], out?: SharedArrayBuffer): Uint8Array {
-  const results = inputs.map((i) => encodeChunk(i));
-  const head = 4 + results.length * ENTRY;
-  const total = head + results.reduce((n, r) => n + r.payload.length, 0);
-  const buf = out && out.byteLength >= total ? Buffer.from(out, 0, total) : Buffer.allocUnsafeSlow(total);
-  buf.writeUInt32LE(results.length, 0);
+export function encodePacked(inputs: EncodeInput[], out?: ArrayBuffer): Uint8Array {
+  const head = 4 + inputs.length * ENTRY;
+  const bound = head + inputs.reduce((n, i) => n + i.raw.length, 0);
+  const buf = out && out.byteLength >= bound ? Buffer.from(out, 0, bound) : Buffer.allocUnsafeSlow(bound);
+  buf.writeUInt32LE(inputs.length, 0);
   let at = head;
-  results.forEach((r, i) => {
+  inputs.forEach((input, i) => {
+    const r = encodeChunkInto(input, buf.subarray(at));
     const e = 4 + i * ENTRY;
     buf[e] = r.codec;
     buf[e + 1] = (r.usesBase ? 1 : 0) | (r.usesCastSource ? 2 : 0);
-    buf.writeUInt32LE(r.payload.length, e + 2);
-    r.payload.copy(buf, at);
-    at += r.payload.length;
+    buf.writeUInt32LE(r.length, e + 2);
+    at += r.length;
   });
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  return new Uint8Array(buf.buffer, buf.byteOffset, at);
 }
-
-/** What a worker hands back: the packed results' length in the task's `out`, or the packed results themselves. */
-export type TaskResult = Uint8Array | { length: number };
 
 /** The results encodePacked packed (payloads are views into `packed`). */
 export function unpackEncoded(packed: Uint8Array): Encoded[] {
@@ -64,9 +63,9 @@ export function unpackEncoded(packed: Uint8Array): Encoded[] {
   return out;
 }
 
-/** Runs one task (piscina calls this in a worker thread). */
-export function runChunkTask(task: ChunkTask): TaskResult {
+/** Runs one task (piscina calls this in a worker thread): hashes, or packed results (over the task's `out` when they fit). */
+export function runChunkTask(task: ChunkTask): Uint8Array {
+  if (task.op === 'ping') return new Uint8Array(0);
   if (task.op === 'hash') return hashPieces(task.pieces);
-  const packed = encodePacked(task.inputs, task.out);
-  return task.out && packed.buffer === task.out ? { length: packed.length } : packed;
+  return encodePacked(task.inputs, task.out);
 }

@@ -2,8 +2,7 @@ import { move } from 'piscina';
 import { runChunkTask } from './chunk-task.js';
 import type { ChunkTask } from './chunk-task.js';
 
-/** The worker side of ImportThreads: runs a task; a packed result not in shared memory goes back by transfer. */
+/** The worker side of ImportThreads: runs a task; its result goes back by transfer (with the task's `out`, if it used it). */
 export default function (task: ChunkTask): unknown {
-  const r = runChunkTask(task);
-  return r instanceof Uint8Array ? move(r) : r;
+  return move(runChunkTask(task));
 }

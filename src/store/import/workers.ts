@@ -5,7 +5,7 @@ import type { EncodeInput, Encoded } from '../../codec/index.js';
 import { Sha256Thread } from '../../io/sha256-thread.js';
 import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
 import { unpackEncoded } from './chunk-task.js';
-import type { ChunkTask, TaskResult } from './chunk-task.js';
+import type { ChunkTask } from './chunk-task.js';
 
 /**
  * Where an import's CPU work runs: chunk hashing and encoding, and whole-file
@@ -70,8 +70,8 @@ const ENCODE_TASK_BYTES = 4 << 20;
  */
 const HASH_IN_THREAD_BELOW = 256 << 10;
 const ENCODE_IN_THREAD_BELOW = 128 << 10;
-/** A result's bytes beyond its payload, and what a payload may exceed its raw bytes by (a codec header), at most. */
-const RESULT_ENTRY_BOUND = 6 + 64;
+/** A packed result's bytes beyond its payload (chunk-task.ts); a payload is never bigger than its raw chunk. */
+const RESULT_ENTRY_BYTES = 6;
 /** Result slots kept for reuse: enough for every task of the blocks in flight. */
 const MAX_FREE_SLOTS = 32;
 
@@ -100,12 +100,19 @@ function runsOf<T>(items: T[], size: (t: T) => number, bytes: number): T[][] {
 }
 
 export class ImportThreads implements ChunkWork {
-  private readonly pool: Piscina<ChunkTask, TaskResult>;
+  private readonly pool: Piscina<ChunkTask, Uint8Array>;
   /** Shared buffers encode tasks pack their results into, free for the next task. */
-  private readonly freeSlots: SharedArrayBuffer[] = [];
+  private readonly freeSlots: ArrayBuffer[] = [];
+  /** Blocks sent before it has loaded wait in its queue: the importing thread reads ahead meanwhile. */
   readonly fileHasher: Sha256Thread;
+  /**
+   * Whether every pool thread has loaded. One takes ~100-200 ms to start
+   * (loading the codecs); a task sent before would wait in its queue while
+   * the importing thread idles, so until then the importing thread does it.
+   */
+  private warm = false;
 
-  constructor(threads = availableParallelism()) {
+  constructor(private readonly threads = availableParallelism()) {
     this.pool = new Piscina({
       filename: new URL('./chunk-worker.js', import.meta.url).href,
       minThreads: threads, maxThreads: threads, idleTimeout: 60_000,
@@ -113,11 +120,14 @@ export class ImportThreads implements ChunkWork {
       atomics: 'disabled',
     });
     this.fileHasher = new Sha256Thread();
+    const loaded = Array.from({ length: threads }, () => this.pool.run({ op: 'ping' }));
+    // A thread that fails to start fails the tasks sent to it later, which say why.
+    Promise.all(loaded).then(() => (this.warm = true), () => {});
   }
 
   async hash(pieces: Buffer[]): Promise<Buffer[]> {
-    if (bytesOf(pieces, (p) => p.length) < HASH_IN_THREAD_BELOW) return inThreadWork.hash(pieces);
-    const runs = runsOf(pieces, (p) => p.length, HASH_TASK_BYTES);
+    if (!this.warm || bytesOf(pieces, (p) => p.length) < HASH_IN_THREAD_BELOW) return inThreadWork.hash(pieces);
+    const runs = runsOf(pieces, (p) => p.length, this.taskBytes(pieces, (p) => p.length, HASH_TASK_BYTES));
     const parts = await Promise.all(runs.map((run) => {
       const transfer: ArrayBuffer[] = [];
       const task: ChunkTask = { op: 'hash', pieces: run.map((p) => forWorker(p, transfer)) };
@@ -127,19 +137,20 @@ export class ImportThreads implements ChunkWork {
   }
 
   async encode(inputs: EncodeInput[]): Promise<EncodedBatch> {
-    if (bytesOf(inputs, (i) => i.raw.length) < ENCODE_IN_THREAD_BELOW) return inThreadWork.encode(inputs);
-    const runs = runsOf(inputs, (i) => i.raw.length, ENCODE_TASK_BYTES);
-    const slots: SharedArrayBuffer[] = [];
+    if (!this.warm || bytesOf(inputs, (i) => i.raw.length) < ENCODE_IN_THREAD_BELOW) return inThreadWork.encode(inputs);
+    const runs = runsOf(inputs, (i) => i.raw.length, this.taskBytes(inputs, (i) => i.raw.length, ENCODE_TASK_BYTES));
+    const slots: ArrayBuffer[] = [];
     const release = (): void => {
       for (const slot of slots.splice(0)) if (this.freeSlots.length < MAX_FREE_SLOTS) this.freeSlots.push(slot);
     };
     try {
       const parts = await Promise.all(runs.map(async (run) => {
-        const transfer: ArrayBuffer[] = [];
-        // Results are packed into a reused shared slot: payloads handed over by fresh buffers, GiB
-        // after GiB, made V8 run a full GC every few dozen MB (measured ~0.4 s per GiB imported).
-        const out = this.slot(4 + run.reduce((n, i) => n + RESULT_ENTRY_BOUND + i.raw.length, 0));
-        slots.push(out);
+        // Results are packed into a reused buffer that goes to the worker and comes back by
+        // transfer. Fresh buffers, GiB after GiB, made V8 run a full GC every few dozen MB
+        // (measured ~0.4 s per GiB imported); a shared one costs a slow copy per payload
+        // (V8 copies into shared memory word by word: ~0.25 s per GiB per thread).
+        const out = this.slot(4 + run.reduce((n, i) => n + RESULT_ENTRY_BYTES + i.raw.length, 0));
+        const transfer: ArrayBuffer[] = [out];
         const task: ChunkTask = {
           op: 'encode', out,
           inputs: run.map((i) => ({
@@ -147,8 +158,9 @@ export class ImportThreads implements ChunkWork {
             castSource: i.castSource && { dtype: i.castSource.dtype, raw: forWorker(i.castSource.raw, transfer) },
           })),
         };
-        const r = await this.pool.run(task, { transferList: transfer });
-        return unpackEncoded(r instanceof Uint8Array ? r : new Uint8Array(out, 0, r.length));
+        const packed = await this.pool.run(task, { transferList: transfer });
+        slots.push(packed.buffer as ArrayBuffer);
+        return unpackEncoded(packed);
       }));
       return { results: parts.flat(), release };
     } catch (e) {
@@ -157,11 +169,20 @@ export class ImportThreads implements ChunkWork {
     }
   }
 
+  /**
+   * Bytes per task: at most `max`, and a share of the batch for every thread
+   * (a small model's one batch would otherwise be one task on one core while
+   * the importing thread waits for it).
+   */
+  private taskBytes<T>(items: T[], size: (t: T) => number, max: number): number {
+    return Math.min(max, Math.ceil(bytesOf(items, size) / this.threads));
+  }
+
   /** A result slot of at least `bytes` (a reused one when one is big enough). */
-  private slot(bytes: number): SharedArrayBuffer {
+  private slot(bytes: number): ArrayBuffer {
     const i = this.freeSlots.findIndex((s) => s.byteLength >= bytes);
     if (i >= 0) return this.freeSlots.splice(i, 1)[0]!;
-    return new SharedArrayBuffer(Math.max(bytes, ENCODE_TASK_BYTES + (ENCODE_TASK_BYTES >> 3)));
+    return new ArrayBuffer(Math.max(bytes, ENCODE_TASK_BYTES + (ENCODE_TASK_BYTES >> 3)));
   }
 
   async close(): Promise<void> {
