@@ -112,4 +112,33 @@ for (const kind of kinds) {
       cleanup();
     }
   });
+
+  test(`${kind}: insertChunks gives new chunks new ids and a chunk already stored its stored id, with its bases left as they were`, async () => {
+    const { dir, cleanup } = tempDir();
+    const loc = tempLocation(kind, dir);
+    try {
+      const b = await openBackend(loc.location);
+      try {
+        const chunk = (seed: number, bases: number[] = []) => {
+          const data = randomBytes(1000 + seed, seed);
+          return { hash: Buffer.alloc(32, seed), rawSize: data.length, storedSize: data.length, codec: 0, bases, depth: bases.length ? 1 : 0, data };
+        };
+        const [first] = await b.transaction(() => b.insertChunks([chunk(1)]));
+        const [second] = await b.transaction(() => b.insertChunks([chunk(2, [first!])]));
+        assert.ok(first! > 0 && second! > first!);
+        // One row already stored (alone: the one-row path; then among new ones), with other bases given.
+        assert.deepEqual(await b.transaction(() => b.insertChunks([chunk(2)])), [second]);
+        const mixed = await b.transaction(() => b.insertChunks([chunk(3), chunk(1, [second!]), chunk(4)]));
+        assert.equal(mixed[1], first);
+        assert.equal(new Set([...mixed, first, second]).size, 4, 'the two new chunks get ids of their own');
+        const info = await b.chunkInfo([first!, second!]);
+        assert.deepEqual(info.map((c) => c.bases), [[], [first]], 'a stored chunk keeps its own bases');
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await loc.drop();
+      cleanup();
+    }
+  });
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chunkHash } from '../../src/store/format.js';
 import { ImportThreads, inThreadWork } from '../../src/store/import/workers.js';
 import { encodePacked, unpackEncoded } from '../../src/store/import/chunk-task.js';
-import { encodeChunk } from '../../src/codec/index.js';
+import { encodeChunk, encodeChunkInto } from '../../src/codec/index.js';
 import type { EncodeInput } from '../../src/codec/index.js';
 import { normalF32, perturbF32, Rng } from '../../bench/synth.js';
 
@@ -36,11 +36,31 @@ test('packed encoder results unpack to what encodeChunk returns', () => {
     assert.equal(got[k]!.usesCastSource, want.usesCastSource);
     assert.ok(got[k]!.payload.equals(want.payload));
   });
+  // Into a result buffer with room for the worst case: packed there, the same results.
+  const out = new ArrayBuffer(4 + ins.reduce((n, i) => n + 6 + i.raw.length, 0));
+  const into = encodePacked(ins, out);
+  assert.equal(into.buffer, out);
+  assert.deepEqual(unpackEncoded(into).map((e) => [e.codec, e.payload.toString('hex')]), got.map((e) => [e.codec, e.payload.toString('hex')]));
+  // Too little room: a buffer of its own.
+  assert.notEqual(encodePacked(ins, new ArrayBuffer(64)).buffer, out);
+});
+
+test('encodeChunkInto writes what encodeChunk returns, and refuses a buffer smaller than the chunk', () => {
+  for (const i of inputs()) {
+    const want = encodeChunk(i);
+    const out = new Uint8Array(i.raw.length + 3);
+    const r = encodeChunkInto(i, out);
+    assert.deepEqual([r.codec, r.usesBase, r.usesCastSource, r.length], [want.codec, want.usesBase, want.usesCastSource, want.payload.length]);
+    assert.ok(Buffer.from(out.subarray(0, r.length)).equals(want.payload));
+  }
+  assert.throws(() => encodeChunkInto({ raw: Buffer.alloc(100) }, new Uint8Array(99)), /room/);
 });
 
 test('worker threads hash and encode exactly as the importing thread does', async () => {
   const threads = new ImportThreads(2);
   try {
+    // Before the threads have loaded the importing thread does the work; after, the threads do.
+    await threads.loaded;
     const ins = inputs();
     const pieces = ins.map((i) => Buffer.from(i.raw.buffer, i.raw.byteOffset, i.raw.length));
     const [a, b] = [await threads.hash(pieces), await inThreadWork.hash(pieces)];

@@ -120,10 +120,15 @@ export class ImportThreads implements ChunkWork {
       atomics: 'disabled',
     });
     this.fileHasher = new Sha256Thread();
-    const loaded = Array.from({ length: threads }, () => this.pool.run({ op: 'ping' }));
+    this.loaded = Promise.all(Array.from({ length: threads }, () => this.pool.run({ op: 'ping' }))).then(() => {
+      this.warm = true;
+    });
     // A thread that fails to start fails the tasks sent to it later, which say why.
-    Promise.all(loaded).then(() => (this.warm = true), () => {});
+    this.loaded.catch(() => {});
   }
+
+  /** Settles once every pool thread has loaded: work goes to the threads from then on. */
+  readonly loaded: Promise<void>;
 
   async hash(pieces: Buffer[]): Promise<Buffer[]> {
     if (!this.warm || bytesOf(pieces, (p) => p.length) < HASH_IN_THREAD_BELOW) return inThreadWork.hash(pieces);
