@@ -70,6 +70,13 @@ const FILE_HASH_THREAD_MIN = 256 << 10;
 const ASYNC_READ_MIN = 1 << 20;
 /** Blocks in flight: each READ_BLOCK bytes (or the largest file's size, if smaller). */
 const RING_SLOTS = 6;
+/**
+ * A finished import's ring, for the next import of the process: fresh shared
+ * memory costs ~8 ms per small import in zeroing and page faults (a batch of
+ * package versions pays it per version). Its slots stay allocated, up to
+ * RING_SLOTS × READ_BLOCK (48 MiB) after a big import.
+ */
+let spareRing: BlockRing | undefined;
 
 /** Another chunk size than the store's: the same tensors would cut into other chunks and share nothing. */
 export function chunkSizeConflict(stored: string, requested: number): TesseraError {
@@ -118,7 +125,9 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
   let tensors = 0;
   // Hashing and compression run on worker threads when there is enough work to pay for starting them.
   const work = opts.threads && (opts.workerThreads ?? logicalBytes >= WORKER_MIN) ? opts.threads() : inThreadWork;
-  const ring = new BlockRing(RING_SLOTS, Math.min(READ_BLOCK, Math.max(1, ...inputs.map((f) => f.size))));
+  // The last import's ring when it is free (imports one after another: a batch, a server's uploads).
+  const ring = spareRing ?? new BlockRing(RING_SLOTS, Math.min(READ_BLOCK, Math.max(1, ...inputs.map((f) => f.size))));
+  spareRing = undefined;
 
   try {
     const result = await backend.transaction(async () => {
@@ -205,6 +214,9 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       model: e.existing, created: false, files: inputs.length, tensors: 0, logicalBytes, chunks: 0, newChunks: 0,
       newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0,
     };
+  } finally {
+    // Every batch has settled by now; a block the digest thread still hashes is waited for at acquire.
+    spareRing = ring;
   }
 }
 
