@@ -14,7 +14,7 @@ import type { FileLayout, StoreReaders } from './read/file-reader.js';
 import type { ChunkDecoder } from './read/decoder.js';
 import { codecDecoder } from './read/codec-decoder.js';
 import type { CheckedSource } from './sources.js';
-import type { ImportThreads } from './import/workers.js';
+import type { ImportThreads } from './import/import-threads.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
 import type { ExampleRequest } from '../wire/example.js';
 import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
@@ -187,9 +187,8 @@ export class Store {
   }
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
-    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }, { ImportThreads }] = await Promise.all([
+    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }] = await Promise.all([
       import('./import/importer.js'), import('./import/delta-encoder.js'), import('./import/base-finder.js'), import('./import/encoder.js'), import('./import/rebase.js'),
-      import('./import/workers.js'),
     ]);
     if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
     // Checked here to fail early; the first import claims the size inside its transaction (importer.ts).
@@ -201,7 +200,8 @@ export class Store {
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
       inputs: opts.checked?.path === path ? opts.checked.inputs : undefined,
-      threads: () => (this.importThreads ??= new ImportThreads()),
+      // Loaded by the first import that uses them: a small import does not even load the pool.
+      threads: async () => (this.importThreads ??= new (await import('./import/import-threads.js')).ImportThreads()),
       // Once started (by a big import), the threads serve small imports too: they cost nothing more.
       workerThreads: opts.workerThreads ?? (this.importThreads ? true : undefined),
       // The base is looked for only when a chunk needs encoding: a re-import pays nothing for it.

@@ -5,7 +5,7 @@ import type { ChunkReader } from '../read/chunk-reader.js';
 import { DeltaEncoder } from './delta-encoder.js';
 import type { InputFile } from './inputs.js';
 import type { ModelTensors } from './encoder.js';
-import type { ChunkWork } from './workers.js';
+import type { ChunkWork } from './chunk-work.js';
 
 /** How many of the closest stored models are tried as bases. */
 const CANDIDATES = 4;

@@ -2,7 +2,7 @@ import type { Backend, NewChunk } from '../../backends/backend.js';
 import type { Encoded } from '../../codec/index.js';
 import type { Segment } from '../../formats/segment.js';
 import type { ChunkEncoder, PreparedChunk } from './encoder.js';
-import type { ChunkWork } from './workers.js';
+import type { ChunkWork } from './chunk-work.js';
 import type { Piece } from './pieces.js';
 
 export interface ChunkAccounting {

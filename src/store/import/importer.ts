@@ -14,8 +14,8 @@ import type { InputFile } from './inputs.js';
 import { PieceCutter, READ_BLOCK } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
 import type { ChunkAccounting } from './chunk-writer.js';
-import { inThreadWork } from './workers.js';
-import type { ChunkWork } from './workers.js';
+import { inThreadWork } from './chunk-work.js';
+import type { ChunkWork } from './chunk-work.js';
 import { caseTwin, checkNewModelName, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
 import { segmentKindCode } from '../format.js';
@@ -39,7 +39,7 @@ export interface ImportOptions {
   /** Hash and compress on worker threads: default, when the import is big enough to pay for them. */
   workerThreads?: boolean;
   /** The worker threads (started on first call, kept by the caller for later imports). */
-  threads?: () => ChunkWork;
+  threads?: () => Promise<ChunkWork>;
   /** Kept with the model (e.g. an example inference request). */
   metadata?: Record<string, unknown>;
   /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
@@ -124,7 +124,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
   let done = 0;
   let tensors = 0;
   // Hashing and compression run on worker threads when there is enough work to pay for starting them.
-  const work = opts.threads && (opts.workerThreads ?? logicalBytes >= WORKER_MIN) ? opts.threads() : inThreadWork;
+  const work = opts.threads && (opts.workerThreads ?? logicalBytes >= WORKER_MIN) ? await opts.threads() : inThreadWork;
   // The last import's ring when it is free (imports one after another: a batch, a server's uploads).
   const ring = spareRing ?? new BlockRing(RING_SLOTS, Math.min(READ_BLOCK, Math.max(1, ...inputs.map((f) => f.size))));
   spareRing = undefined;

@@ -1,37 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { encodeChunk } from '../../codec/index.js';
-import type { EncodeInput, Encoded } from '../../codec/index.js';
+import type { EncodeInput } from '../../codec/index.js';
 import { Sha256Thread } from '../../io/sha256-thread.js';
-import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
+import { CHUNK_HASH_BYTES } from '../format.js';
+import { inThreadWork } from './chunk-work.js';
+import type { ChunkWork, EncodedBatch } from './chunk-work.js';
 import { unpackEncoded } from './chunk-task.js';
 import type { ChunkTask } from './chunk-task.js';
-
-/**
- * Where an import's CPU work runs: chunk hashing and encoding, and whole-file
- * SHA-256. InThreadWork does it all on the importing thread (small imports:
- * starting threads would cost more than it saves); ImportThreads spreads it
- * over a pool of worker threads, one per core, plus one thread for file
- * digests, so that the importing thread only reads and talks to the database.
- */
-export interface ChunkWork {
-  /** Chunk hashes of the pieces, in order. */
-  hash(pieces: Buffer[]): Promise<Buffer[]>;
-  /**
-   * Encodes every input; inputs are not used after the promise settles. The
-   * payloads may live in memory the threads reuse: valid until `release()`.
-   */
-  encode(inputs: EncodeInput[]): Promise<EncodedBatch>;
-  /** The thread for file digests, or undefined to hash files on this thread. */
-  readonly fileHasher: Sha256Thread | undefined;
-}
-
-export interface EncodedBatch {
-  results: Encoded[];
-  release(): void;
-}
-
-const nothingToRelease = (): void => {};
 
 function splitHashes(packed: Uint8Array): Buffer[] {
   const b = Buffer.from(packed.buffer, packed.byteOffset, packed.length);
@@ -39,13 +14,6 @@ function splitHashes(packed: Uint8Array): Buffer[] {
   for (let at = 0; at < b.length; at += CHUNK_HASH_BYTES) out.push(b.subarray(at, at + CHUNK_HASH_BYTES));
   return out;
 }
-
-export const inThreadWork: ChunkWork = {
-  // On this thread there is nothing to hand over: no packing (which would copy every payload once more).
-  hash: async (pieces) => pieces.map((p) => chunkHash(p)),
-  encode: async (inputs) => ({ results: inputs.map((i) => encodeChunk(i)), release: nothingToRelease }),
-  fileHasher: undefined,
-};
 
 /**
  * Bytes reach a worker without a copy when they live in a SharedArrayBuffer
@@ -99,6 +67,12 @@ function runsOf<T>(items: T[], size: (t: T) => number, bytes: number): T[][] {
   return out;
 }
 
+/**
+ * ChunkWork on a pool of worker threads, one per core, plus one thread for
+ * file digests, so that the importing thread only reads and talks to the
+ * database. Loaded only for imports big enough to use it (piscina alone takes
+ * ~12 ms to load).
+ */
 export class ImportThreads implements ChunkWork {
   private readonly pool: Piscina<ChunkTask, Uint8Array>;
   /** Shared buffers encode tasks pack their results into, free for the next task. */
