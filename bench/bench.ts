@@ -20,7 +20,7 @@ import type { BenchOptions } from './options.js';
 import { measurePeers, mergePeers } from './peers.js';
 import type { PeerResult, PeerRuns, PeerSkip } from './peers.js';
 import { which } from './proc.js';
-import { nodeSha256Timing, referenceHashes, sha256sumTiming, zstdTiming } from './reference.js';
+import { nodeSha256Timing, nodeStartTiming, referenceHashes, sha256sumTiming, sqliteInsertTiming, zstdTiming } from './reference.js';
 import {
   TARGETS, comparisonTable, limitsNote, mainTable, modelSummary, modelTable, peerLabel, peerNotes, referenceTable, scaleTable, sweepTable,
 } from './report.js';
@@ -166,6 +166,9 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
   const sha = await sha256sumTiming(corpus, hashes, opts.repeat);
   const nodeSha = await nodeSha256Timing(corpus, opts.repeat);
   const zstd = which('zstd') ? await zstdTiming(corpus, opts.repeat) : undefined;
+  log('the store\'s SQLite inserts of as many bytes as the store keeps, node -e 0 …');
+  const sqlite = { t: await sqliteInsertTiming(tessera.totals.dbBytes, tmp, opts.repeat), bytes: tessera.totals.dbBytes };
+  const nodeStart = await nodeStartTiming(10);
   out(mainTable(tessera));
   if (expected !== undefined) {
     out(`(perfect tensor-level dedup, without compression or deltas, would keep ${mb(expected.bytes)}, ${pct(expected.bytes, corpus.bytes)} of logical: ${expected.what})`);
@@ -241,12 +244,14 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
     { label: 'sha256sum (coreutils)', t: sha, note: 'one process over every file' },
     { label: 'SHA-256 in node (OpenSSL, 1 thread)', t: nodeSha, note: 'how the store hashes' },
     ...(zstd ? [{ label: 'zstd -3 -T1 (one thread)', t: zstd, note: 'zstd -3 -T1 -c FILES > /dev/null' }] : []),
+    { label: 'SQLite chunk inserts (the store\'s, 1 thread)', t: sqlite.t, bytes: sqlite.bytes, note: `${mb(sqlite.bytes)} (the store's size) in ~56 KB rows, one transaction` },
+    { label: 'node -e 0 (process start)', t: nodeStart, bytes: null, note: 'median of 10; a process per model pays it each time' },
   ];
   out(referenceTable(corpus.bytes, refs));
   out(limitsNote({
     bytes: corpus.bytes, distinctRawBytes: tessera.totals.uniqueRawBytes, models: corpus.models.length,
     oneCall: { seconds: oneCall.import.median, calls: oneCall.calls, fallback },
-    perModel: { seconds: perModel.import.median, calls: perModel.calls }, inProcess: tessera.import.median, nodeSha: nodeSha, zstd,
+    perModel: { seconds: perModel.import.median, calls: perModel.calls }, inProcess: tessera.import.median, nodeSha: nodeSha, zstd, sqlite, nodeStart,
   }));
   out(`(measuring this corpus took ${secs((performance.now() - started) / 1000)} s)`);
   out();

@@ -1,3 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBackend } from '../src/backends/open.js';
+import type { NewChunk } from '../src/backends/backend.js';
 import { hashFileSync } from '../src/io/hash-file-sync.js';
 import type { Corpus } from './corpus.js';
 import { run } from './proc.js';
@@ -72,5 +77,49 @@ export async function zstdTiming(corpus: Corpus, repeat: number): Promise<Timing
     const { seconds } = await timed(() => run('bash', ['-c', 'zstd -q -3 -T1 -c -- "$@" > /dev/null', 'bash', ...corpus.files.map((f) => f.rel)], { cwd: corpus.root }));
     runs.push(seconds);
   }
+  return timing(runs);
+}
+
+/** Payload bytes of one row of the SQLite reference: about what a 64 KiB chunk of float weights stores. */
+const SQLITE_ROW_BYTES = 56_000;
+
+/**
+ * The store's own SQLite chunk insert (a fresh database, its schema and
+ * pragmas, `insertChunks`, one transaction and its commit) writing `bytes` of
+ * incompressible payload in rows of ~56 KB: the speed at which the importing
+ * thread can put what an import keeps into the database, whatever the other
+ * threads do. Random payloads (no two rows alike) are cut from one buffer, so
+ * generating them costs nothing measurable.
+ */
+export async function sqliteInsertTiming(bytes: number, dir: string, repeat: number): Promise<Timing> {
+  const rows = Math.max(1, Math.ceil(bytes / SQLITE_ROW_BYTES));
+  const pool = randomBytes(SQLITE_ROW_BYTES + 4096);
+  const chunk = (i: number): NewChunk => {
+    const data = pool.subarray(i % 4096, (i % 4096) + SQLITE_ROW_BYTES);
+    const hash = Buffer.alloc(32);
+    hash.writeUInt32LE(i, 0);
+    hash.writeUInt32LE(0x7e55e7a, 4);
+    return { hash, rawSize: 65536, storedSize: data.length, codec: 1, bases: [], depth: 0, data };
+  };
+  const runs: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const path = join(dir, `sqlite-reference-${r}.db`);
+    const db = await openBackend(path);
+    try {
+      runs.push((await timed(() => db.transaction(async () => {
+        for (let i = 0; i < rows; i += 256) await db.insertChunks(Array.from({ length: Math.min(256, rows - i) }, (_, k) => chunk(i + k)));
+      }))).seconds);
+    } finally {
+      await db.close();
+      for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    }
+  }
+  return timing(runs);
+}
+
+/** `node -e 0`, `repeat` times: what every process costs before it runs a line of its own (the per-process floor). */
+export async function nodeStartTiming(repeat: number): Promise<Timing> {
+  const runs: number[] = [];
+  for (let i = 0; i < repeat; i++) runs.push((await timed(() => run(process.execPath, ['-e', '0']))).seconds);
   return timing(runs);
 }

@@ -186,9 +186,13 @@ export function comparisonTable(corpus: Corpus, rows: CompareRow[], borg: Timing
 }
 
 /** The machine's own speeds on the corpus: the references the closing note measures the import against. */
-export function referenceTable(bytes: number, refs: { label: string; t: Timing; note: string }[]): string {
-  return table(['reference (same files, same run)', '>MB/s', 'time', 'note'],
-    refs.map((r) => [r.label, rate(mbps(bytes, r.t.median)), speed(bytes, r.t)[1], r.note]));
+export function referenceTable(bytes: number, refs: { label: string; t: Timing; note: string; bytes?: number | null }[]): string {
+  return table(['reference (same run)', '>MB/s', 'time', 'note'],
+    refs.map((r) => {
+      // A reference over other bytes than the corpus's says how many; one over none (a process start) has no rate.
+      const n = r.bytes === undefined ? bytes : r.bytes;
+      return [r.label, n === null ? '' : rate(mbps(n, r.t.median)), n === null ? `${(1000 * r.t.median).toFixed(0)} ms` : speed(n, r.t)[1], r.note];
+    }));
 }
 
 /** Inputs of the closing note: one corpus's times and the machine's reference speeds, all from the same run. */
@@ -202,6 +206,10 @@ export interface LimitsInput {
   inProcess: number;
   nodeSha: Timing;
   zstd?: Timing;
+  /** The store's SQLite chunk inserts writing `bytes` (the database's size) in one transaction. */
+  sqlite?: { t: Timing; bytes: number };
+  /** `node -e 0`: a process's start before any of its own code. */
+  nodeStart?: Timing;
 }
 
 /**
@@ -222,6 +230,13 @@ export function limitsNote(x: LimitsInput): string {
   const imp = x.oneCall && !x.oneCall.fallback ? { label: 'one `tessera import` call', s: x.oneCall.seconds } : { label: 'the in-process import', s: x.inProcess };
   lines.push(`  ${imp.label[0]!.toUpperCase()}${imp.label.slice(1)} took ${secs(imp.s)} s: ${(imp.s / work).toFixed(1)}x the one-core hashing and compression time, ${(imp.s / (work / 2)).toFixed(1)}x the two-core bound;`
     + ` ${secs(Math.max(0, imp.s - work))} s of it is neither, even if they ran one after the other (parsing, chunking, delta search, database writes, per-model fixed cost).`);
+  if (x.sqlite) {
+    lines.push(`  Writing the ${mb(x.sqlite.bytes)} the store keeps through its own SQLite inserts takes ${secs(x.sqlite.t.median)} s (${rate(mbps(x.sqlite.bytes, x.sqlite.t.median))} MB/s) on the`
+      + ` importing thread, which owns the connection: no worker thread shortens it (${pct(x.sqlite.t.median, imp.s)} of the ${imp.label}).`);
+  }
+  if (x.nodeStart && x.perModel) {
+    lines.push(`  Node itself starts in ${(1000 * x.nodeStart.median).toFixed(0)} ms (node -e 0): ${x.perModel.calls} processes cannot take less than ${secs(x.nodeStart.median * x.perModel.calls)} s before any work.`);
+  }
   if (x.perModel && x.oneCall && !x.oneCall.fallback && x.perModel.calls > x.oneCall.calls) {
     const per = (x.perModel.seconds - x.oneCall.seconds) / (x.perModel.calls - x.oneCall.calls);
     lines.push(per > 0

@@ -8,7 +8,8 @@ import { NPM_CORPUS, packageFolder } from '../../bench/npm-corpus-list.js';
 import { OptionsError, parseOptions, parseScale } from '../../bench/options.js';
 import { mergePeers } from '../../bench/peers.js';
 import type { PeerResult } from '../../bench/peers.js';
-import { TARGETS, targetCell } from '../../bench/report.js';
+import { TARGETS, limitsNote, referenceTable, targetCell } from '../../bench/report.js';
+import { sqliteInsertTiming } from '../../bench/reference.js';
 import { compareVersions } from '../../bench/semver.js';
 import { timing } from '../../bench/timing.js';
 import { tempDir } from '../helpers/store-fixtures.js';
@@ -121,4 +122,27 @@ test('bench rounds: peers measured a round at a time merge into one result per t
   assert.equal(borg.runsNote, undefined);
   assert.equal(merged.results[1]!.runsNote, '1 run');
   assert.deepEqual(merged.skipped.map((s) => s.tool), ['zpaq']);
+});
+
+test('bench references: the store\'s SQLite inserts are timed per transaction, a process start has no rate; the limits note names both floors', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const t = await sqliteInsertTiming(3_000_000, dir, 2);
+    assert.equal(t.runs.length, 2);
+    assert.ok(t.runs.every((s) => s > 0));
+    const refs = referenceTable(1e9, [
+      { label: 'sqlite', t, bytes: 3_000_000, note: '' },
+      { label: 'node -e 0', t: timing([0.1, 0.12, 0.11]), bytes: null, note: '' },
+    ]);
+    assert.match(refs, /node -e 0\s+110 ms/);
+    assert.match(refs, /sqlite\s+[\d.]+\s+median of 2/);
+    const note = limitsNote({
+      bytes: 1e9, distinctRawBytes: 5e8, models: 25, oneCall: { seconds: 6, calls: 1, fallback: false }, perModel: { seconds: 15, calls: 25 },
+      inProcess: 5, nodeSha: timing([0.7]), sqlite: { t: timing([1.5]), bytes: 2.3e8 }, nodeStart: timing([0.1]),
+    });
+    assert.match(note, /takes 1\.50 s .* on the importing thread.*\(25\.0% of the one `tessera import` call\)/);
+    assert.match(note, /Node itself starts in 100 ms \(node -e 0\): 25 processes cannot take less than 2\.50 s/);
+  } finally {
+    cleanup();
+  }
 });
