@@ -17,7 +17,7 @@
  * what one such import costs at each size). The measured imports run with
  * the default (base selection on).
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { run } from './proc.js';
@@ -52,10 +52,23 @@ export interface ScaleReport {
 
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
+/**
+ * Copies a store and flushes the copy to disk: otherwise the measured
+ * import's commit (an fsync of the database file) would also write back the
+ * whole copy just made, a cost that grows with the store (~150 ms for the
+ * 272 MB of 10,000 models) and is the copy's, not the import's.
+ */
 function copyStore(from: string, to: string): void {
   for (const s of ['', ...SIDE_FILES]) {
     rmSync(to + s, { force: true });
-    if (existsSync(from + s)) copyFileSync(from + s, to + s);
+    if (!existsSync(from + s)) continue;
+    copyFileSync(from + s, to + s);
+    const fd = openSync(to + s, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
