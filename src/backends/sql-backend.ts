@@ -241,20 +241,19 @@ export class SqlBackend implements Backend {
         values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
       }
       const text = `INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING`;
-      // A one-row batch needs no hash back to tell which row an id belongs to.
+      // A one-row batch (every batch on SQLite) needs no hash back to tell which row an id belongs to.
       if (batch.length === 1) {
         const id = await this.db.insertOne({ text, values, name: 'tessera_insert_chunk' });
-        return { batch, got: id === undefined ? [] : [{ id, hash: rows[batch[0]!]!.hash }] };
+        return id === undefined ? [] : [{ p: batch[0]!, id }];
       }
       const got = await this.all<{ id: number; hash: Buffer }>(`${text} RETURNING id, hash`, values,
         batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
-      return { batch, got };
-    });
-    for (const { batch, got } of await Promise.all(sent)) {
       const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
-      for (const g of got) {
-        const p = at.get(g.hash.toString('hex'))!;
-        ids[p] = g.id;
+      return got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.id }));
+    });
+    for (const got of await Promise.all(sent)) {
+      for (const { p, id } of got) {
+        ids[p] = id;
         inserted.push(p);
       }
     }

@@ -34,11 +34,11 @@ export function checkSource(path: string): SourceSummary {
 }
 
 /**
- * Whether the sources hold at least `bytes`, by file sizes alone (no file is
- * opened): a quick look before checkSource reads them, stopping as soon as
- * the answer is yes. Unreadable paths count for nothing (checkSource says why).
+ * Whether a source holds at least `bytes`, by file sizes alone (no file is
+ * opened): a quick look before checkSource reads it, stopping as soon as the
+ * answer is yes. What cannot be read counts for nothing (checkSource says why).
  */
-export function holdsAtLeast(paths: readonly string[], bytes: number): boolean {
+export function holdsAtLeast(path: string, bytes: number): boolean {
   let total = 0;
   const visit = (p: string): boolean => {
     let st;
@@ -57,5 +57,5 @@ export function holdsAtLeast(paths: readonly string[], bytes: number): boolean {
     }
     return names.some((n) => visit(join(p, n)));
   };
-  return paths.some(visit);
+  return visit(path);
 }

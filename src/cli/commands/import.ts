@@ -311,7 +311,7 @@ export async function action(paths: string[], flags: ImportFlags, cmd: Command):
   const base = flags.delta === false ? null : flags.base !== undefined ? parseModelRef(flags.base) : undefined;
   const example = flags.example !== undefined ? readExample(flags.example) : undefined;
   // A source big enough for worker threads starts them first: they load while the sources are checked.
-  const threads = paths.some((p) => holdsAtLeast([p], MODEL_THREADS_MIN)) ? new (await import('../../store/import/import-threads.js')).ImportThreads() : undefined;
+  const threads = paths.some((p) => holdsAtLeast(p, MODEL_THREADS_MIN)) ? new (await import('../../store/import/import-threads.js')).ImportThreads() : undefined;
   let jobs: ImportJob[];
   try {
     // Every source is read and checked before the store is even opened.
