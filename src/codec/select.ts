@@ -110,12 +110,17 @@ class Selector {
 
   resultInto(out: Uint8Array): EncodedInto {
     out.set(this.payload());
-    return { codec: this.codec, length: this.size, usesBase: codecUsesBase(this.codec), usesCastSource: codecUsesCastSource(this.codec) };
+    return { codec: this.codec, length: this.size, ...needs(this.codec) };
   }
 }
 
+/** What decoding a payload of this codec needs besides it. */
+function needs(codec: CodecId): Pick<Encoded, 'usesBase' | 'usesCastSource'> {
+  return { usesBase: codecUsesBase(codec), usesCastSource: codecUsesCastSource(codec) };
+}
+
 function describe(codec: CodecId, payload: Buffer): Encoded {
-  return { codec, payload, usesBase: codecUsesBase(codec), usesCastSource: codecUsesCastSource(codec) };
+  return { codec, payload, ...needs(codec) };
 }
 
 /**

@@ -25,6 +25,11 @@ export function hashPieces(pieces: Uint8Array[]): Uint8Array {
 /** Per result: codec (1 byte), flags (1 byte: 1 = uses base, 2 = uses cast source), payload length (4 bytes LE). */
 const ENTRY = 6;
 
+/** The most bytes encodePacked(inputs) takes: every payload as big as its raw chunk (never bigger). */
+export function packedBound(inputs: readonly EncodeInput[]): number {
+  return 4 + inputs.reduce((n, i) => n + ENTRY + i.raw.length, 0);
+}
+
 /**
  * Encodes every input; the results packed as [count u32][entries][payloads],
  * into `out` when it has room for the worst case (every payload as big as its
@@ -33,7 +38,7 @@ const ENTRY = 6;
  */
 export function encodePacked(inputs: EncodeInput[], out?: ArrayBuffer): Uint8Array {
   const head = 4 + inputs.length * ENTRY;
-  const bound = head + inputs.reduce((n, i) => n + i.raw.length, 0);
+  const bound = packedBound(inputs);
   const buf = out && out.byteLength >= bound ? Buffer.from(out, 0, bound) : Buffer.allocUnsafeSlow(bound);
   buf.writeUInt32LE(inputs.length, 0);
   let at = head;

@@ -5,7 +5,7 @@ import { Sha256Thread } from '../../io/sha256-thread.js';
 import { CHUNK_HASH_BYTES } from '../format.js';
 import { inThreadWork } from './chunk-work.js';
 import type { ChunkWork, EncodedBatch } from './chunk-work.js';
-import { unpackEncoded } from './chunk-task.js';
+import { packedBound, unpackEncoded } from './chunk-task.js';
 import type { ChunkTask } from './chunk-task.js';
 
 function splitHashes(packed: Uint8Array): Buffer[] {
@@ -38,8 +38,6 @@ const ENCODE_TASK_BYTES = 4 << 20;
  */
 const HASH_IN_THREAD_BELOW = 256 << 10;
 const ENCODE_IN_THREAD_BELOW = 128 << 10;
-/** A packed result's bytes beyond its payload (chunk-task.ts); a payload is never bigger than its raw chunk. */
-const RESULT_ENTRY_BYTES = 6;
 /** Result slots kept for reuse: enough for every task of the blocks in flight. */
 const MAX_FREE_SLOTS = 32;
 
@@ -75,7 +73,7 @@ function runsOf<T>(items: T[], size: (t: T) => number, bytes: number): T[][] {
  */
 export class ImportThreads implements ChunkWork {
   private readonly pool: Piscina<ChunkTask, Uint8Array>;
-  /** Shared buffers encode tasks pack their results into, free for the next task. */
+  /** Buffers encode tasks pack their results into (passed by transfer), free for the next task. */
   private readonly freeSlots: ArrayBuffer[] = [];
   /** Blocks sent before it has loaded wait in its queue: the importing thread reads ahead meanwhile. */
   readonly fileHasher: Sha256Thread;
@@ -112,7 +110,7 @@ export class ImportThreads implements ChunkWork {
       const task: ChunkTask = { op: 'hash', pieces: run.map((p) => forWorker(p, transfer)) };
       return this.pool.run(task, { transferList: transfer });
     }));
-    return parts.flatMap((p) => splitHashes(p as Uint8Array));
+    return parts.flatMap(splitHashes);
   }
 
   async encode(inputs: EncodeInput[]): Promise<EncodedBatch> {
@@ -128,7 +126,7 @@ export class ImportThreads implements ChunkWork {
         // transfer. Fresh buffers, GiB after GiB, made V8 run a full GC every few dozen MB
         // (measured ~0.4 s per GiB imported); a shared one costs a slow copy per payload
         // (V8 copies into shared memory word by word: ~0.25 s per GiB per thread).
-        const out = this.slot(4 + run.reduce((n, i) => n + RESULT_ENTRY_BYTES + i.raw.length, 0));
+        const out = this.slot(packedBound(run));
         const transfer: ArrayBuffer[] = [out];
         const task: ChunkTask = {
           op: 'encode', out,
