@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBackend } from '../src/backends/open.js';
+import { sqliteFiles } from '../src/backends/sqlite/files.js';
 import type { NewChunk } from '../src/backends/backend.js';
 import { hashFileSync } from '../src/io/hash-file-sync.js';
 import type { Corpus } from './corpus.js';
@@ -111,7 +112,7 @@ export async function sqliteInsertTiming(bytes: number, dir: string, repeat: num
       }))).seconds);
     } finally {
       await db.close();
-      for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+      for (const f of sqliteFiles(path)) rmSync(f, { force: true });
     }
   }
   return timing(runs);

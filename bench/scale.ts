@@ -19,6 +19,7 @@
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { sqliteFiles } from '../src/backends/sqlite/files.js';
 import { Store } from '../src/store/store.js';
 import { run } from './proc.js';
 import { FineTunes } from './synthetic.js';
@@ -50,8 +51,6 @@ export interface ScaleReport {
   withDeltaS: { models: number; seconds: number }[];
 }
 
-const SIDE_FILES = ['-wal', '-shm', '-journal'];
-
 /**
  * Copies a store and flushes the copy to disk: otherwise the measured
  * import's commit (an fsync of the database file) would also write back the
@@ -59,21 +58,22 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'];
  * 272 MB of 10,000 models) and is the copy's, not the import's.
  */
 function copyStore(from: string, to: string): void {
-  for (const s of ['', ...SIDE_FILES]) {
-    rmSync(to + s, { force: true });
-    if (!existsSync(from + s)) continue;
-    copyFileSync(from + s, to + s);
-    const fd = openSync(to + s, 'r');
+  const dst = sqliteFiles(to);
+  sqliteFiles(from).forEach((src, i) => {
+    rmSync(dst[i]!, { force: true });
+    if (!existsSync(src)) return;
+    copyFileSync(src, dst[i]!);
+    const fd = openSync(dst[i]!, 'r');
     try {
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-  }
+  });
 }
 
 function removeStore(path: string): void {
-  for (const s of ['', ...SIDE_FILES]) rmSync(path + s, { force: true });
+  for (const f of sqliteFiles(path)) rmSync(f, { force: true });
 }
 
 async function measure(db: string, copy: string, model: string, tesseraJs: string, repeat: number): Promise<ScaleMeasure> {

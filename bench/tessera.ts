@@ -6,6 +6,7 @@ import { formatModelRef } from '../src/store/model-ref.js';
 import { Store } from '../src/store/store.js';
 import type { ModelSummary } from '../src/store/store.js';
 import { openBackend } from '../src/backends/open.js';
+import { sqliteFiles } from '../src/backends/sqlite/files.js';
 import type { Corpus } from './corpus.js';
 import { timed, timing } from './timing.js';
 import type { Timing } from './timing.js';
@@ -36,7 +37,7 @@ export class StoreSite {
   async freshLocation(): Promise<{ location: string; bytes: () => number | undefined; done: () => Promise<void> }> {
     if (this.location === undefined) {
       const path = join(this.tmp, `store-${++this.runs}.db`);
-      const files = ['', '-wal', '-shm', '-journal'].map((s) => path + s);
+      const files = sqliteFiles(path);
       return {
         location: path,
         bytes: () => files.reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0),

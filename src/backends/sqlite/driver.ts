@@ -8,6 +8,7 @@ import { sqliteDialect } from './dialect.js';
 import { sqliteFault } from './errors.js';
 import { migrateSqlite } from './schema.js';
 import { WriteBack } from './write-back.js';
+import { sqliteFiles } from './files.js';
 
 /** Prepared statements kept per cache (see stmt()). */
 const STATEMENTS = 256;
@@ -139,10 +140,7 @@ export class SqliteDriver implements Driver {
   /** The database file and its journal (or WAL) beside it. */
   async dbBytes(): Promise<number> {
     let total = 0;
-    for (const suffix of ['', '-journal', '-wal', '-shm']) {
-      const p = this.location + suffix;
-      if (existsSync(p)) total += statSync(p).size;
-    }
+    for (const p of sqliteFiles(this.location)) if (existsSync(p)) total += statSync(p).size;
     return total;
   }
 }
