@@ -8,6 +8,7 @@
  */
 import type { ModelRecord, StoreTotals as WireStoreTotals } from '../wire/store-json.js';
 import type { SegmentKindCode } from '../store/format.js';
+import type { CommitGroup } from './driver.js';
 
 /** A model's row; its shape is JSON too (`show --json`'s `model`), so it is declared in src/wire. */
 export type ModelRow = ModelRecord;
@@ -117,6 +118,8 @@ export interface Backend {
    * failure fails the transaction, at a later call or at the commit.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs fn, a run of transactions, with their commits grouped (see Driver.commitGroup). */
+  commitGroup<T>(group: CommitGroup, fn: () => Promise<T>): Promise<T>;
 
   // models and files
   findModel(name: string, version?: number): Promise<ModelRow | undefined>;

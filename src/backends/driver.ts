@@ -29,6 +29,12 @@ export type ListType = 'bigint' | 'bytea' | 'text';
 /** A transaction's hold on the store: shared by imports, rm and migrate; exclusive for gc's sweep. */
 export type TxLock = 'shared' | 'exclusive';
 
+/** How a run of transactions commits together (Driver.commitGroup). */
+export interface CommitGroup {
+  windowMs: number;
+  committed(): void;
+}
+
 export interface Dialect {
   /** `column` equals one of `values` (at most maxList of them): the condition and the values it binds. */
   anyOf(column: string, values: readonly unknown[], type: ListType): { sql: string; values: unknown[] };
@@ -74,6 +80,17 @@ export interface Driver {
   bulkSelect<R>(q: Query, columns: { [K in keyof R]: ColumnType }): Promise<R[]>;
   /** Runs fn in one transaction holding the store's lock: all of its writes commit together, or none. */
   transaction<T>(fn: () => Promise<T>, lock: TxLock): Promise<T>;
+  /**
+   * Runs fn, a run of transactions one after another (a CLI batch), with
+   * their commits grouped: each transaction still commits or rolls back as a
+   * whole, but it may become durable only at a later commit, at most
+   * `group.windowMs` after the group's first uncommitted one began, and at
+   * the latest when fn settles. `group.committed` is called each time every
+   * transaction fn has finished is durable, and once more as the group ends
+   * when they are (a caller learns a transaction's result after its commit).
+   * A crash loses the transactions since the last call, never part of one.
+   */
+  commitGroup<T>(group: CommitGroup, fn: () => Promise<T>): Promise<T>;
   /** After gc deleted `freedChunks` chunks: make their space reusable, or give it back to the file system. */
   reclaimSpace(freedChunks: number): Promise<void>;
   /** The store's size on disk. */

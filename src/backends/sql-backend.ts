@@ -2,7 +2,7 @@ import type {
   Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
   SegmentRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
-import type { Driver, ListType, Query } from './driver.js';
+import type { CommitGroup, Driver, ListType, Query } from './driver.js';
 import { FILE_COLUMNS, MODEL_COLUMNS, SEGMENT_COLUMNS, TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from './rows.js';
 import { SEG_TENSOR } from '../store/format.js';
@@ -109,6 +109,10 @@ export class SqlBackend implements Backend {
 
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     return this.db.transaction(fn, 'shared');
+  }
+
+  commitGroup<T>(group: CommitGroup, fn: () => Promise<T>): Promise<T> {
+    return this.db.commitGroup(group, fn);
   }
 
   dbBytes(): Promise<number> {

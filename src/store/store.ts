@@ -40,6 +40,13 @@ export type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, Store
  * not pay for loading them at start-up.
  */
 
+/**
+ * How long a batch's imports may wait to become durable together
+ * (Store.importBatch): a crash loses at most this much of a batch's work;
+ * 40 commits of small models cost 0.24 s one by one (trained-digits).
+ */
+const BATCH_COMMIT_MS = 1000;
+
 export interface StoreImportOptions {
   name: string;
   version?: number;
@@ -184,6 +191,16 @@ export class Store {
       return requested;
     }
     return stored ? Number(stored) : DEFAULT_CHUNK_SIZE;
+  }
+
+  /**
+   * Runs fn, imports one after another (a CLI batch), with their commits
+   * grouped about once a second (Driver.commitGroup): each import still
+   * stands whole or not at all; `committed` says when all finished so far
+   * are durable.
+   */
+  importBatch<T>(committed: () => void, fn: () => Promise<T>): Promise<T> {
+    return this.db.commitGroup({ windowMs: BATCH_COMMIT_MS, committed }, fn);
   }
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {

@@ -142,3 +142,61 @@ for (const kind of kinds) {
     }
   });
 }
+
+for (const kind of kinds) {
+  test(`${kind}: commitGroup commits a run of transactions together (SQLite) and says when they are durable; a failed one leaves the rest`, async () => {
+    const { dir, cleanup } = tempDir();
+    const loc = tempLocation(kind, dir);
+    const b = await openBackend(loc.location);
+    const other = await openBackend(loc.location);
+    const model = (name: string) => b.transaction(() => b.insertModel({
+      name, version: 1, format: 'raw', baseModelId: null, createdAt: new Date().toISOString(), logicalBytes: 0,
+      newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0, metadataJson: null,
+    }));
+    const seen = async () => (await other.listModels()).map((m) => m.name).sort();
+    try {
+      // A long window: SQLite commits once, when the group ends; PostgreSQL commits each.
+      const log: string[][] = [];
+      await b.commitGroup({ windowMs: 1e9, committed: () => log.push(['committed']) }, async () => {
+        await model('a');
+        await model('b');
+        log.push(await seen());
+      });
+      if (kind === 'sqlite') assert.deepEqual(log, [[], ['committed']], 'nothing visible, one commit at the end');
+      else assert.deepEqual(log, [['committed'], ['committed'], ['a', 'b'], ['committed']], 'each commits, and the end says so again');
+      assert.deepEqual(await seen(), ['a', 'b']);
+
+      // A transaction that fails: what went before is committed at once, its own writes are gone, the group goes on.
+      let afterFailure: string[] = [];
+      await b.commitGroup({ windowMs: 1e9, committed: () => {} }, async () => {
+        await model('c');
+        await assert.rejects(b.transaction(async () => {
+          await b.insertModel({
+            name: 'd', version: 1, format: 'raw', baseModelId: null, createdAt: new Date().toISOString(), logicalBytes: 0,
+            newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0, metadataJson: null,
+          });
+          throw new Error('refused');
+        }), /refused/);
+        afterFailure = await seen();
+        await model('e');
+      });
+      assert.deepEqual(afterFailure, ['a', 'b', 'c'], 'c durable and visible once d failed, d rolled back');
+      assert.deepEqual(await seen(), ['a', 'b', 'c', 'e']);
+
+      // A window of zero commits after every transaction.
+      let commits = 0;
+      await b.commitGroup({ windowMs: 0, committed: () => commits++ }, async () => {
+        await model('f');
+        assert.equal(commits, 1);
+        assert.ok((await seen()).includes('f'));
+        await model('g');
+      });
+      assert.equal(commits, 3, 'after f, after g, and as the group ends');
+    } finally {
+      await other.close();
+      await b.close();
+      cleanup();
+      await loc.drop();
+    }
+  });
+}

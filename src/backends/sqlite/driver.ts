@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import type { BackendConfig } from '../config.js';
-import type { ColumnType, Driver, Query } from '../driver.js';
+import type { ColumnType, CommitGroup, Driver, Query } from '../driver.js';
 import { openError } from '../errors.js';
 import { sqliteDialect } from './dialect.js';
 import { sqliteFault } from './errors.js';
@@ -12,6 +12,12 @@ import { sqliteFiles } from './files.js';
 
 /** Prepared statements kept per cache (see stmt()). */
 const STATEMENTS = 256;
+
+/** A commit group in progress (commitGroup), and the outer transaction it has open, if any. */
+interface Group {
+  spec: CommitGroup;
+  open?: { since: number; stopWriteBack: () => void };
+}
 
 /**
  * The embedded default: one database file with everything in it, one
@@ -25,6 +31,7 @@ export class SqliteDriver implements Driver {
   private readonly plucked = new Map<string, Statement>();
   private inTx = false;
   private readonly writeBack: WriteBack;
+  private group?: Group;
 
   private constructor(readonly location: string, private readonly db: Db, private readonly busyTimeoutMs: number) {
     this.writeBack = new WriteBack(location);
@@ -109,6 +116,7 @@ export class SqliteDriver implements Driver {
   /** One writer at a time: every transaction takes the write lock, so shared and exclusive are the same here. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inTx) throw new Error('nested transaction');
+    if (this.group) return this.groupedTransaction(fn, this.group);
     // IMMEDIATE takes the write lock up front, so a second writer waits (busy_timeout)
     // instead of failing halfway through an import.
     this.db.exec('BEGIN IMMEDIATE');
@@ -129,6 +137,95 @@ export class SqliteDriver implements Driver {
     } finally {
       stopWriteBack();
       this.inTx = false;
+    }
+  }
+
+  /**
+   * A commit under synchronous = FULL costs 5-30 ms of fsyncs whatever it
+   * holds, as much as importing a small model: measured on the 25 npm
+   * package versions (one call), 25 commits took 0.66 s of 6.4 s. In a group,
+   * each transaction is a savepoint of one outer transaction, committed once
+   * its window has passed and when fn settles.
+   */
+  async commitGroup<T>(spec: CommitGroup, fn: () => Promise<T>): Promise<T> {
+    if (this.inTx || this.group) throw new Error('nested commit group');
+    const group: Group = { spec };
+    this.group = group;
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      this.group = undefined;
+      if (this.commitQuietly(group)) spec.committed();
+      throw e;
+    }
+    this.group = undefined;
+    this.commitOuter(group);
+    // Also when the last transaction's window had closed already: its caller learnt its result after that call.
+    spec.committed();
+    return result;
+  }
+
+  private async groupedTransaction<T>(fn: () => Promise<T>, group: Group): Promise<T> {
+    if (!group.open) {
+      this.db.exec('BEGIN IMMEDIATE');
+      group.open = { since: performance.now(), stopWriteBack: this.writeBack.start() };
+    }
+    this.db.exec('SAVEPOINT tessera_tx');
+    this.inTx = true;
+    let result: T;
+    try {
+      result = await fn();
+      this.db.exec('RELEASE tessera_tx');
+    } catch (e) {
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK TO tessera_tx');
+          this.db.exec('RELEASE tessera_tx');
+        } catch {
+          // The first error is the cause; the commit below says whether the rest stands.
+        }
+      }
+      this.inTx = false;
+      // What went before the failure becomes durable now, so that the caller can say what stands.
+      if (this.commitQuietly(group)) group.spec.committed();
+      throw this.explainError(e);
+    }
+    this.inTx = false;
+    if (performance.now() - group.open.since >= group.spec.windowMs) {
+      this.commitOuter(group);
+      group.spec.committed();
+    }
+    return result;
+  }
+
+  /**
+   * Commits the group's outer transaction, if one is open; whether every
+   * transaction finished is durable now (not when SQLite rolled the outer
+   * one back on a fault).
+   */
+  private commitOuter(group: Group): boolean {
+    const open = group.open;
+    if (!open) return true;
+    group.open = undefined;
+    try {
+      if (!this.db.inTransaction) return false;
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw this.explainError(e);
+    } finally {
+      open.stopWriteBack();
+    }
+    return true;
+  }
+
+  /** commitOuter while another error is being reported: that one is the cause. */
+  private commitQuietly(group: Group): boolean {
+    try {
+      return this.commitOuter(group);
+    } catch {
+      return false;
     }
   }
 

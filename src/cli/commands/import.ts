@@ -265,36 +265,44 @@ const MODEL_THREADS_MIN = 16 << 20;
 
 /**
  * Imports the jobs in order, each in a transaction of its own (what
- * store.import does), under one progress bar for all their bytes; each one
- * done is added to `done`. A failure stops the batch: the models imported
- * before it stay (they are in `done`), and the error names the source and
- * says which were imported and which not.
+ * store.import does) with their commits grouped (store.importBatch), under
+ * one progress bar for all their bytes; each one durable is added to `done`.
+ * A failure stops the batch: the models imported before it stay (they are
+ * in `done`), and the error names the source and says which were imported
+ * and which not.
  */
 export async function importJobs(store: Store, jobs: ImportJob[], opts: BatchOptions, done: ImportedJob[] = []): Promise<ImportedJob[]> {
   const total = jobs.reduce((n, j) => n + j.bytes, 0);
   const bar = byteProgress(`importing ${jobs[0]?.name ?? ''}`);
+  // Imported but not yet durable: done once the group commits them.
+  const pending: ImportedJob[] = [];
+  let failedAt: number | undefined;
   let before = 0;
   try {
-    for (const [i, job] of jobs.entries()) {
-      const label = `importing ${job.name}${jobs.length > 1 ? ` (${i + 1}/${jobs.length})` : ''}`;
-      const t0 = performance.now();
-      try {
+    await store.importBatch(() => done.push(...pending.splice(0)), async () => {
+      for (const [i, job] of jobs.entries()) {
+        const label = `importing ${job.name}${jobs.length > 1 ? ` (${i + 1}/${jobs.length})` : ''}`;
+        const t0 = performance.now();
+        failedAt = i;
         const result = await store.import(job.path, {
           name: job.name, version: job.version, chunkSize: opts.chunkSize, base: opts.base, example: job.example, workerThreads: job.bytes >= MODEL_THREADS_MIN, checked: job.checked,
           onProgress: (n) => bar.update(before + n, total, label),
         });
-        done.push({ job, result, seconds: (performance.now() - t0) / 1000 });
-      } catch (e) {
-        if (jobs.length === 1) throw e;
-        const refs = done.map((d) => `${d.result.model.name}:${d.result.model.version}`);
-        const rest = jobs.slice(i + 1).map((j) => j.path);
-        throw naming(store.explainError(e), job.path, `stopped at source ${i + 1} of ${jobs.length}; `
-          + (refs.length ? `imported before it: ${refs.join(', ')}` : 'none imported before it')
-          + (rest.length ? `; not imported: ${listSome(rest, rest.length, 5)}` : ''));
+        failedAt = undefined;
+        pending.push({ job, result, seconds: (performance.now() - t0) / 1000 });
+        before += job.bytes;
       }
-      before += job.bytes;
-    }
+    });
     return done;
+  } catch (e) {
+    if (jobs.length === 1) throw e;
+    const refs = done.map((d) => `${d.result.model.name}:${d.result.model.version}`);
+    // Imported models a failed commit took with it are not imported either.
+    const rest = [...pending.map((p) => p.job), ...jobs.slice(failedAt === undefined ? jobs.length : failedAt + 1)].map((j) => j.path);
+    const where = failedAt === undefined ? 'the commit failed' : `stopped at source ${failedAt + 1} of ${jobs.length}`;
+    throw naming(store.explainError(e), failedAt === undefined ? store.location : jobs[failedAt]!.path, `${where}; `
+      + (refs.length ? `imported before it: ${refs.join(', ')}` : 'none imported before it')
+      + (rest.length ? `; not imported: ${listSome(rest, rest.length, 5)}` : ''));
   } finally {
     bar.stop();
   }
