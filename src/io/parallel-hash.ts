@@ -6,7 +6,11 @@ import type { Sha256Stream } from './sha256-thread.js';
 
 /** Where a reader puts the blocks of a file it reads in order. */
 export interface BlockSink {
-  /** A buffer to read the next block into (valid until `RING` more blocks are taken). */
+  /**
+   * A buffer to read the next block into, valid until `RING` (4) more are
+   * allocated; a reader may allocate a block or two ahead of the one it
+   * takes (a decode in flight), and takes them in order.
+   */
   alloc(length: number): Buffer;
   /** The block just read; blocks arrive in file order and cover the file once. */
   take(block: Buffer): void;
@@ -37,33 +41,59 @@ const RING = 4;
 const SLOT_BYTES = 8 << 20;
 
 /**
- * SHA-256 of a file's blocks, computed on a thread of its own when asked, so
- * that a reader hashes on one core while it decodes or writes on the other,
- * touching every byte once. Blocks are read into a BlockRing; alloc() waits
- * until the thread has hashed the slot it hands out again.
+ * A hashing thread and block rings kept for many files read one after
+ * another (an export of many files): one thread start for them all, not one
+ * per file (~40 ms each, while the reader waits for its first ring slot),
+ * and no 32 MiB of fresh shared memory per file. Rings go back to it when a
+ * file's digest is taken, for the next file.
+ */
+export class HashThread {
+  private thread?: Sha256Thread;
+  private readonly rings: BlockRing[] = [];
+
+  /** A sink for one file: on this thread when `useThread`, else hashing on the caller's. */
+  sink(useThread: boolean): ParallelSha256 {
+    if (!useThread) return new ParallelSha256();
+    this.thread ??= new Sha256Thread();
+    const ring = this.rings.pop() ?? new BlockRing(RING, SLOT_BYTES);
+    return new ParallelSha256({ thread: this.thread, ring, done: () => this.rings.push(ring) });
+  }
+
+  async close(): Promise<void> {
+    await this.thread?.close();
+    this.thread = undefined;
+  }
+}
+
+/**
+ * SHA-256 of a file's blocks, computed on a HashThread's thread when given
+ * one, so that a reader hashes on one core while it decodes or writes on the
+ * other, touching every byte once. Blocks are read into the thread's
+ * BlockRing; alloc() waits until the thread has hashed the slot it hands out
+ * again.
  */
 export class ParallelSha256 implements HashingSink {
-  private thread?: Sha256Thread;
+  private readonly shared?: { thread: Sha256Thread; ring: BlockRing; done: () => void };
   private stream?: Sha256Stream;
-  private ring?: BlockRing;
-  private last?: RingBlock;
+  /** Blocks handed out and not yet taken, oldest first. */
+  private readonly allocated: RingBlock[] = [];
   /** Without a thread: this one hashes. */
   private local?: Sha256Sink;
 
-  constructor(useWorker: boolean) {
-    if (!useWorker) {
+  constructor(shared?: { thread: Sha256Thread; ring: BlockRing; done: () => void }) {
+    if (!shared) {
       this.local = new Sha256Sink();
       return;
     }
-    this.thread = new Sha256Thread();
-    this.ring = new BlockRing(RING, SLOT_BYTES);
-    this.stream = this.thread.stream(this.ring);
+    this.shared = shared;
+    this.stream = shared.thread.stream(shared.ring);
   }
 
   alloc(length: number): Buffer {
     if (this.local) return this.local.alloc(length);
-    this.last = this.ring!.acquireSync(length);
-    return this.last.buf;
+    const block = this.shared!.ring.acquireSync(length);
+    this.allocated.push(block);
+    return block.buf;
   }
 
   take(block: Buffer): void {
@@ -71,22 +101,22 @@ export class ParallelSha256 implements HashingSink {
       this.local.take(block);
       return;
     }
-    if (!this.last || block.buffer !== this.last.sab) throw new Error('ParallelSha256.take: block was not allocated by alloc()');
-    this.stream!.update({ ...this.last, buf: block });
-    this.last = undefined;
+    const first = this.allocated[0];
+    if (!first || block.buffer !== first.sab) throw new Error('ParallelSha256.take: blocks must be taken in the order alloc() gave them');
+    this.allocated.shift();
+    this.stream!.update({ ...first, buf: block });
   }
 
   async digest(): Promise<Buffer> {
     if (this.local) return this.local.digest();
-    try {
-      return await this.stream!.digest();
-    } finally {
-      await this.thread!.close();
-    }
+    const d = await this.stream!.digest();
+    // Every block was hashed: the ring's slots are free for the next file.
+    this.shared!.done();
+    return d;
   }
 
-  /** Stops the thread without a result (the read failed). */
-  async abort(): Promise<void> {
-    await this.thread?.close();
+  /** Gives up the digest (the read failed): the thread forgets the stream (its ring is not reused: blocks may still be hashing). */
+  abort(): void {
+    this.stream?.drop();
   }
 }

@@ -15,6 +15,7 @@ import type { ChunkDecoder } from './read/decoder.js';
 import { codecDecoder } from './read/codec-decoder.js';
 import type { CheckedSource } from './sources.js';
 import type { ImportThreads } from './import/import-threads.js';
+import { HashThread } from '../io/parallel-hash.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
 import type { ExampleRequest } from '../wire/example.js';
 import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
@@ -46,6 +47,7 @@ export type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, Store
  * 40 commits of small models cost 0.24 s one by one (trained-digits).
  */
 const BATCH_COMMIT_MS = 1000;
+
 
 export interface StoreImportOptions {
   name: string;
@@ -129,12 +131,15 @@ export class Store {
   private readonly files_: FileReader;
   /** Worker threads for big imports: started by the first, kept for the next, stopped by close(). */
   private importThreads?: ImportThreads;
+  /** The thread that hashes exported files, started by the first big one, stopped by close(). */
+  private readHasher?: HashThread;
   /** The store's chunk size setting, once it has one. */
   private claimedChunkSize: string | undefined;
 
   private constructor(private readonly db: Backend, decoder: ChunkDecoder, opts: StoreOptions) {
     this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
     this.chunks = new ChunkReader(db, decoder, this.cache);
+    // Threads once started serve every read (each block decides whether it is worth a round trip).
     this.files_ = new FileReader(db, this.chunks);
     this.importThreads = opts.importThreads;
   }
@@ -172,6 +177,8 @@ export class Store {
   async close(): Promise<void> {
     await this.importThreads?.close();
     this.importThreads = undefined;
+    await this.readHasher?.close();
+    this.readHasher = undefined;
     await this.db.close();
   }
 
@@ -345,15 +352,16 @@ export class Store {
     const model = await this.resolve(ref);
     assertAvailable(model);
     const files = await this.db.listFiles(model.id);
-    const { exportFile, outputPath } = await import('./read/exporter.js');
+    const { exportFiles, outputPath } = await import('./read/exporter.js');
     const outIsDir = existsSync(out) && statSync(out).isDirectory();
+    // A big model of small files: the threads load while the first files are written.
+    const jobs = files.map((file) => ({ file, dest: files.length === 1 && !outIsDir ? out : outputPath(out, file.path) }));
+    const written = await exportFiles(this.files_, jobs, (this.readHasher ??= new HashThread()));
     const result: ExportResult = { files: [], bytes: 0 };
-    for (const f of files) {
-      const dest = files.length === 1 && !outIsDir ? out : outputPath(out, f.path);
-      const bytes = await exportFile(this.files_, f, dest);
-      result.files.push({ path: f.path, dest, bytes });
-      result.bytes += bytes;
-    }
+    jobs.forEach(({ file, dest }, i) => {
+      result.files.push({ path: file.path, dest, bytes: written[i]! });
+      result.bytes += written[i]!;
+    });
     return result;
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { BlockRing } from '../../src/io/block-ring.js';
 import { Sha256Thread } from '../../src/io/sha256-thread.js';
-import { ParallelSha256 } from '../../src/io/parallel-hash.js';
+import { HashThread } from '../../src/io/parallel-hash.js';
 
 test('BlockRing hands a slot out again only when the work holding it has settled', async () => {
   const ring = new BlockRing(2, 16);
@@ -51,16 +51,33 @@ test('one Sha256Thread hashes several interleaved streams, each to its own diges
   }
 });
 
-test('ParallelSha256 with and without its thread gives the SHA-256 of the blocks it is given', async () => {
-  const data = randomBytes(3 * (8 << 20) + 12345);
-  for (const useWorker of [false, true]) {
-    const sink = new ParallelSha256(useWorker);
-    for (let off = 0; off < data.length; off += 8 << 20) {
-      const part = data.subarray(off, off + (8 << 20));
-      const block = sink.alloc(part.length);
-      part.copy(block);
-      sink.take(block);
+test('a HashThread sink, with and without the thread, gives the SHA-256 of the blocks it is given, file after file and with blocks allocated ahead', async () => {
+  const hashing = new HashThread();
+  try {
+    for (const useThread of [false, true, true]) {
+      const data = randomBytes(3 * (8 << 20) + 12345 + (useThread ? 1 : 0));
+      const sink = hashing.sink(useThread);
+      const parts: Buffer[] = [];
+      for (let off = 0; off < data.length; off += 8 << 20) parts.push(data.subarray(off, off + (8 << 20)));
+      // Two blocks allocated before the first is taken (a read decoding ahead).
+      const ahead: Buffer[] = [];
+      for (const part of parts) {
+        const block = sink.alloc(part.length);
+        part.copy(block);
+        ahead.push(block);
+        if (ahead.length === 2) sink.take(ahead.shift()!);
+      }
+      for (const b of ahead) sink.take(b);
+      assert.ok((await sink.digest()).equals(createHash('sha256').update(data).digest()), `useThread ${useThread}`);
     }
-    assert.ok((await sink.digest()).equals(createHash('sha256').update(data).digest()), `useWorker ${useWorker}`);
+    // Out of order is refused.
+    const sink = hashing.sink(true);
+    const a = sink.alloc(10);
+    sink.alloc(10);
+    assert.throws(() => sink.take(Buffer.alloc(10)), /in the order alloc\(\) gave them/);
+    sink.take(a);
+    sink.abort();
+  } finally {
+    await hashing.close();
   }
 });

@@ -94,7 +94,11 @@ export class ChunkReader {
         hit.copy(dst);
       } else {
         const c = g.rows.get(g.ids[k]!)!;
-        this.decoder.decodeInto(c, c.bases.map((b) => g.bases.get(b)!), dst);
+        try {
+          this.decoder.decodeInto(c, c.bases.map((b) => g.bases.get(b)!), dst);
+        } catch (e) {
+          throw damaged(`chunk ${c.id} does not decode (${(e as Error).message}); the store is damaged`);
+        }
         if (keep) this.cache.set(c.id, dst);
       }
       pos += size;
