@@ -27,6 +27,16 @@ test('FP16: every half survives half -> number -> half; numbers round to nearest
   assert.equal(numberToHalf(NaN) & 0x7c00, 0x7c00);
 });
 
+test('JSON floats print as String() prints each, whether the array has a -0, a NaN or an infinity (the slow path) or not', () => {
+  const f = new Float32Array(1000).map((_, i) => Math.sin(i) * 10 ** ((i % 40) - 20));
+  const each = (a: ArrayLike<number>): string => `[${Array.from(a, (v) => String(v)).join(',')}]`;
+  assert.equal(tensorDataToJson('FP32', f), each(f));
+  const d = Float64Array.from(f, (v) => v / 3);
+  assert.equal(tensorDataToJson('FP64', d), each(d));
+  const withNegZero = Float32Array.from([...f, -0]);
+  assert.equal(tensorDataToJson('FP32', withNegZero), `${each(f).slice(0, -1)},-0]`);
+});
+
 test('JSON floats are exact: FP32 and FP64 values, -0, NaN and infinities come back bit-identical', () => {
   const f = new Float32Array([0.1, -0, 1e-45, 3.4028234663852886e38, NaN, Infinity, -Infinity, 1 / 3, -2.5]);
   const text = tensorDataToJson('FP32', f);
@@ -89,9 +99,12 @@ test('the test vector of binary-extension.md', () => {
 });
 
 test('JSON depth is checked before parsing, ignoring brackets inside strings', () => {
-  checkJsonDepth(Buffer.from('{"a":"[[[[[[[[[[","b":[[1]]}'), 3);
-  checkJsonDepth(Buffer.from('{"a":"\\"[[[[["}'), 1);
-  assert.throws(() => checkJsonDepth(Buffer.from('[[[[1]]]]'), 3), /nested deeper than 3 levels/);
+  checkJsonDepth('{"a":"[[[[[[[[[[","b":[[1]]}', 3);
+  checkJsonDepth('{"a":"\\"[[[[["}', 1);
+  assert.throws(() => checkJsonDepth('[[[[1]]]]', 3), /nested deeper than 3 levels/);
+  // An escaped backslash ends no string; the quote after it does.
+  checkJsonDepth('{"a":"\\\\","b":[1]}', 2);
+  assert.throws(() => checkJsonDepth('{"a":"\\\\","b":[[1]]}', 2), /nested deeper than 2 levels/);
 });
 
 const SAMPLES: Record<string, unknown[]> = {
