@@ -25,6 +25,8 @@ export interface ServeOptions {
   maxInflightBytes: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
+  /** Sessions per model, each on a runtime thread of its own (default 1). */
+  instances?: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
   shutdownGraceMs: number;
   /** A request's headers must have arrived within this long of its first byte (408 and close otherwise: slowloris). */

@@ -82,7 +82,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
   const ctx: ServeContext = {
     store, catalog, metrics, writes, auth, opts, log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
-    models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads } }),
+    models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances } }),
   };
   const router = buildRouter(ctx);
   metrics.observeEdge({ connections: () => gate.connections.open, inflightBytes: () => ctx.inflight.held });
@@ -132,6 +132,8 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     metrics.clientErrors.inc({ code: err.code ?? 'unknown' });
     answerClientError(err, socket);
   });
+  // The runtime threads load onnxruntime meanwhile (~100 ms): the first request does not wait for it.
+  await ctx.models.ready;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

@@ -21,6 +21,7 @@ interface ServeFlags {
   maxConnections: number;
   maxInflight: number;
   threads?: number;
+  instances: number;
   headersTimeout: number;
   requestTimeout: number;
   sendTimeout: number;
@@ -73,7 +74,7 @@ export async function action(flags: ServeFlags, cmd: Command): Promise<void> {
     const { startServer } = await import('../../serve/server.js');
     const server = await startServer(store, {
       host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
-      maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads,
+      maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads, instances: flags.instances,
       allowHosts: flags.allowHost, allowOrigins: flags.allowOrigin, maxConnections: flags.maxConnections, maxInflightBytes: flags.maxInflight,
       headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
     });

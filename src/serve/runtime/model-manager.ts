@@ -6,17 +6,24 @@ import type { CatalogVersion } from '../catalog.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelSignature } from '../oip/signature.js';
 import type { ReadStats } from '../../store/read/chunk-reader.js';
+import { availableParallelism } from 'node:os';
 import { OnnxModel } from './onnx-runtime.js';
+import { RuntimeThreads } from './runtime-threads.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
 import { SessionCache } from './session-cache.js';
 import { publicMessage } from '../http/errors.js';
 import type { Lease } from './session-cache.js';
 
 export interface ModelManagerOptions {
-  /** Bytes of models kept loaded at once. */
+  /** Bytes of models kept loaded at once (a model costs its size per session instance). */
   memoryBudget: number;
   runtime?: RuntimeOptions;
+  /** Threads onnxruntime runs on (default: one per core, at most RUNTIME_THREADS_MAX). */
+  runtimeThreads?: number;
 }
+
+/** Runtime threads by default at most: each holds its own sessions and onnxruntime's pools. */
+const RUNTIME_THREADS_MAX = 4;
 
 export type ModelState = 'READY' | 'LOADING' | 'UNAVAILABLE';
 
@@ -39,12 +46,14 @@ export interface LoadRecord {
  */
 export class ModelManager {
   readonly sessions: SessionCache;
+  private readonly runtime: RuntimeThreads;
   private signatures = new Map<string, ModelSignature>();
   private failures = new Map<string, string>();
   /** The most recent loads, newest last (for the bench and the repository index). */
   readonly loads: LoadRecord[] = [];
 
   constructor(private readonly store: Store, private readonly metrics: Metrics, private readonly opts: ModelManagerOptions) {
+    this.runtime = new RuntimeThreads(opts.runtimeThreads ?? Math.min(RUNTIME_THREADS_MAX, availableParallelism()));
     this.sessions = new SessionCache(opts.memoryBudget, {
       evicted: (_key, reason) => metrics.modelEvictions.inc({ reason }),
       changed: (models, bytes) => {
@@ -52,6 +61,11 @@ export class ModelManager {
         metrics.modelBytesLoaded.set(bytes);
       },
     });
+  }
+
+  /** Settles when the runtime threads have loaded onnxruntime. */
+  get ready(): Promise<void> {
+    return this.runtime.ready;
   }
 
   /** The session of a model version, loading it if needed; release the lease when done. */
@@ -64,7 +78,7 @@ export class ModelManager {
     if (failed !== undefined) throw new Error(`${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
     const file = onnxFile(v);
     if (typeof file === 'string') throw invalid(file);
-    return this.sessions.acquire(key, file.size, () => this.load(v));
+    return this.sessions.acquire(key, file.size * (this.opts.runtime?.instances ?? 1), () => this.load(v));
   }
 
   /** Loads now (retrying a failed model); resolves when the session is ready. */
@@ -114,6 +128,7 @@ export class ModelManager {
 
   async close(): Promise<void> {
     await this.sessions.close();
+    await this.runtime.close();
   }
 
   private async load(v: CatalogVersion): Promise<OnnxModel> {
@@ -133,7 +148,7 @@ export class ModelManager {
       const t1 = performance.now();
       let model: OnnxModel;
       try {
-        model = await OnnxModel.create(bytes, this.opts.runtime);
+        model = await OnnxModel.create(bytes, this.runtime, this.opts.runtime);
       } catch (e) {
         const many = v.files.length > 1 ? ' (models whose weights are in external data files cannot be loaded from memory by onnxruntime-node)' : '';
         throw new Error(`onnxruntime could not create a session for ${key}: ${(e as Error).message}${many}`);

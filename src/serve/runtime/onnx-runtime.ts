@@ -1,8 +1,10 @@
-import ort from 'onnxruntime-node';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { oipToOrt, ortToOip } from '../oip/datatypes.js';
 import type { ModelSignature, TensorSpec } from '../oip/signature.js';
-import type { HostTensor, TensorData } from '../oip/tensor-codec.js';
+import type { HostTensor } from '../oip/tensor-codec.js';
+import { RefusedRun } from './runtime-threads.js';
+import type { RuntimeThreads, Session } from './runtime-threads.js';
+import type { WireTensor } from './runtime-protocol.js';
 import type { OutputTensor } from '../oip/infer.js';
 import { TesseraError } from '../../errors.js';
 import { checkOutputStrings } from '../oip/string-elements.js';
@@ -10,6 +12,8 @@ import { checkOutputStrings } from '../oip/string-elements.js';
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
   intraOpThreads?: number;
+  /** Sessions per model, each on a runtime thread of its own: runs of one model at once (default 1). */
+  instances?: number;
 }
 
 /** The session options the server uses; tests use the same ones to run the original file. */
@@ -38,56 +42,56 @@ export class RunFailed extends TesseraError {
   }
 }
 
-/** A loaded ONNX model: an onnxruntime session and its signature in protocol terms. */
+/** A loaded ONNX model: its sessions on the runtime threads, and its signature in protocol terms. */
 export class OnnxModel {
-  private constructor(private readonly session: InferenceSession, readonly signature: ModelSignature) {}
+  private constructor(private readonly sessions: Session[], readonly signature: ModelSignature) {}
 
   /**
-   * Creates a session from the model's bytes in memory (no file is written).
-   * The bytes can be dropped once this returns: onnxruntime keeps its own copy.
+   * Creates the model's sessions (opts.instances, each on a runtime thread of
+   * its own) from its bytes in memory; no file is written. `bytes` may be
+   * handed over to a thread: do not use it after this call.
    */
-  static async create(bytes: Uint8Array, opts: RuntimeOptions = {}): Promise<OnnxModel> {
-    const session = await ort.InferenceSession.create(bytes, sessionOptions(opts));
+  static async create(bytes: Uint8Array, runtime: RuntimeThreads, opts: RuntimeOptions = {}): Promise<OnnxModel> {
+    const { sessions, inputs, outputs } = await runtime.load(bytes, sessionOptions(opts), opts.instances ?? 1);
     try {
       const signature = {
-        inputs: session.inputMetadata.map((m) => specOf(m, 'input')),
-        outputs: session.outputMetadata.map((m) => specOf(m, 'output')),
+        inputs: inputs.map((m) => specOf(m, 'input')),
+        outputs: outputs.map((m) => specOf(m, 'output')),
       };
-      return new OnnxModel(session, signature);
+      return new OnnxModel(sessions, signature);
     } catch (e) {
-      await session.release();
+      await Promise.all(sessions.map((x) => x.release()));
       throw e;
     }
   }
 
-  /** Runs the model; an error from onnxruntime is a RunFailed (400). */
+  /** Sessions it runs on (each holds the model's weights). */
+  get instances(): number {
+    return this.sessions.length;
+  }
+
+  /**
+   * Runs the model on its least busy instance; an error from onnxruntime is
+   * a RunFailed (400). The inputs' memory goes to the runtime thread.
+   */
   async run(inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
-    const feeds: Record<string, Tensor> = {};
-    for (const t of inputs) feeds[t.name] = makeTensor(t);
-    let result: InferenceSession.OnnxValueMapType;
+    const session = this.sessions.reduce((a, b) => (b.busy < a.busy ? b : a));
+    let result: WireTensor[];
     try {
-      result = await this.session.run(feeds, outputNames);
+      result = await session.run(inputs.map((t) => ({ name: t.name, type: oipToOrt(t.datatype), dims: t.shape, data: t.data })), outputNames);
     } catch (e) {
-      throw new RunFailed((e as Error).message, e);
+      if (e instanceof RefusedRun) throw new RunFailed(e.message, e);
+      throw e;
     }
-    return outputNames.map((name) => {
-      const v = result[name];
-      if (!v) throw new Error(`onnxruntime returned no output "${name}"`);
+    return result.map((v) => {
       const datatype = ortToOip(v.type);
-      if (!datatype) throw new Error(`output "${name}" has type ${v.type}, which the Open Inference Protocol cannot carry`);
-      if (datatype === 'BYTES') checkOutputStrings(v.data as string[], name);
-      return { name, datatype, shape: [...v.dims], data: v.data as TensorData };
+      if (!datatype) throw new Error(`output "${v.name}" has type ${v.type}, which the Open Inference Protocol cannot carry`);
+      if (datatype === 'BYTES') checkOutputStrings(v.data as string[], v.name);
+      return { name: v.name, datatype, shape: [...v.dims], data: v.data };
     });
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await Promise.all(this.sessions.map((x) => x.release()));
   }
-}
-
-function makeTensor(t: HostTensor): Tensor {
-  const type = oipToOrt(t.datatype);
-  // The Tensor constructor's overloads pair each type with its array type; the codec built the matching one.
-  const Ctor = ort.Tensor as unknown as new (type: string, data: TensorData, dims: readonly number[]) => Tensor;
-  return new Ctor(type, t.data, t.shape);
 }

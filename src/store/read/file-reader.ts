@@ -29,10 +29,18 @@ export interface ReadOptions {
   keep?: boolean;
   /** Counts the chunks read and those the cache had. */
   stats?: ReadStats;
+  /**
+   * Let other work of this thread's event loop run between steps of a
+   * whole-file read, and take smaller steps (a server's model load: its
+   * other requests wait at most one step, a few ms).
+   */
+  yieldToEvents?: boolean;
 }
 
 /** Chunks fetched per step (a query for 64 payloads), and bytes per block handed on (writes of up to 8 MiB). */
 const STEP_CHUNKS = 64;
+/** Chunks per step of a read that yields to the event loop (about 1 MiB: a few ms of decoding). */
+const SHORT_STEP_CHUNKS = 16;
 const STEP_BYTES = 8 << 20;
 /** Layouts kept (a committed file never changes, so they never go stale). */
 const LAYOUTS = 64;
@@ -131,8 +139,11 @@ export class FileReader {
     const ids = await this.chunkIds(file);
     let held: Buffer | undefined;
     let bytes = 0;
-    for (let i = 0; i < ids.length; i += STEP_CHUNKS) {
-      const g = await this.chunks.gather(ids.slice(i, i + STEP_CHUNKS), stats);
+    const step = opts.yieldToEvents ? SHORT_STEP_CHUNKS : STEP_CHUNKS;
+    for (let i = 0; i < ids.length; i += step) {
+      // SQLite answers synchronously: without this, a whole read would run without the event loop turning once.
+      if (opts.yieldToEvents && i > 0) await new Promise((r) => setImmediate(r));
+      const g = await this.chunks.gather(ids.slice(i, i + step), stats);
       for (const [from, to, n] of blocksOf(g.sizes)) {
         if (bytes + n > file.size) throw damaged(`${file.path}: its chunks hold more than the file's ${file.size} bytes; the store is damaged`);
         const block = sink.alloc(n);
@@ -177,7 +188,7 @@ export class FileReader {
     let pos = 0;
     const sink = new Sha256Sink((n) => out.subarray(pos, (pos += n)));
     const stats = emptyStats();
-    for await (const block of this.read(file, { sink, keep: true, stats })) void block;
+    for await (const block of this.read(file, { sink, keep: true, stats, yieldToEvents: true })) void block;
     return { bytes: out, stats };
   }
 
