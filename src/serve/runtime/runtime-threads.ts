@@ -125,6 +125,8 @@ export class RuntimeThreads {
 
   /** @internal */
   async run(t: Thread, session: number, inputs: WireTensor[], outputs: string[]): Promise<WireTensor[]> {
+    // A thread that died took its sessions with it (a message to it would never be answered).
+    if (!this.closed && !this.threads.includes(t)) throw new Error('the model\'s runtime thread exited; unload and load the model again');
     const transfer: ArrayBuffer[] = [];
     for (const i of inputs) {
       const own = ownBuffer(i.data);
