@@ -6,6 +6,8 @@ import { OnnxModel, RunFailed, sessionOptions } from '../../src/serve/runtime/on
 import { RuntimeThreads } from '../../src/serve/runtime/runtime-threads.js';
 import type { HostTensor } from '../../src/serve/oip/tensor-codec.js';
 import { VAD_MODELS } from '../helpers/store-fixtures.js';
+import { WARM_UP_INPUT, WARM_UP_MODEL } from '../../src/serve/runtime/warm-up-model.js';
+import { identityModel } from './identity-model.js';
 
 /**
  * Sessions on the runtime threads (RuntimeThreads, OnnxModel): the answers
@@ -75,5 +77,16 @@ test('bytes that are no ONNX model fail the load with onnxruntime\'s reason; clo
     await assert.rejects(model.run(inputs(1, 0), outputs), /closed/);
   } finally {
     await runtime.close();
+  }
+});
+
+test('the warm-up model each runtime thread starts with is the identity model the test helper writes, and runs', async () => {
+  assert.ok(WARM_UP_MODEL.equals(identityModel(1, ['FP32'])));
+  const s = await ort.InferenceSession.create(new Uint8Array(WARM_UP_MODEL), sessionOptions());
+  try {
+    const r = await s.run({ [WARM_UP_INPUT]: new ort.Tensor('float32', new Float32Array([2.5, -1]), [2, 1]) });
+    assert.deepEqual([...(r[s.outputNames[0]!]!.data as Float32Array)], [2.5, -1]);
+  } finally {
+    await s.release();
   }
 });

@@ -3,6 +3,7 @@ import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { TensorData } from '../oip/tensor-codec.js';
 import { ownBuffer } from './runtime-protocol.js';
+import { WARM_UP_INPUT, WARM_UP_MODEL } from './warm-up-model.js';
 import type { RuntimeMessage, RuntimeReply, RuntimeRequest, WireTensor } from './runtime-protocol.js';
 
 /**
@@ -68,5 +69,12 @@ port.on('message', (m: RuntimeRequest) => {
   queue = queue.then(() => handle(m)).catch((e: unknown) => reply({ id: m.id, ok: false, message: (e as Error)?.message ?? String(e), run: false }));
 });
 
-// onnxruntime is loaded: the thread takes work.
+// onnxruntime sets itself up on a thread's first session and run: done here, before the thread takes work.
+try {
+  const s = await ort.InferenceSession.create(new Uint8Array(WARM_UP_MODEL), { executionProviders: ['cpu'], logSeverityLevel: 4 });
+  await s.run({ [WARM_UP_INPUT]: new ort.Tensor('float32', new Float32Array([0]), [1, 1]) });
+  await s.release();
+} catch {
+  // A failed warm-up only costs the first real session its set-up again.
+}
 port.postMessage({ ready: true } satisfies RuntimeMessage);
