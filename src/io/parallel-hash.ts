@@ -40,6 +40,13 @@ export class Sha256Sink implements HashingSink {
 const RING = 4;
 const SLOT_BYTES = 8 << 20;
 
+/** A HashThread's thread and one of its rings, lent to one file's sink; `done` gives the ring back. */
+interface LentRing {
+  thread: Sha256Thread;
+  ring: BlockRing;
+  done: () => void;
+}
+
 /**
  * A hashing thread and block rings kept for many files read one after
  * another (an export of many files): one thread start for them all, not one
@@ -73,14 +80,14 @@ export class HashThread {
  * again.
  */
 export class ParallelSha256 implements HashingSink {
-  private readonly shared?: { thread: Sha256Thread; ring: BlockRing; done: () => void };
+  private readonly shared?: LentRing;
   private stream?: Sha256Stream;
   /** Blocks handed out and not yet taken, oldest first. */
   private readonly allocated: RingBlock[] = [];
   /** Without a thread: this one hashes. */
   private local?: Sha256Sink;
 
-  constructor(shared?: { thread: Sha256Thread; ring: BlockRing; done: () => void }) {
+  constructor(shared?: LentRing) {
     if (!shared) {
       this.local = new Sha256Sink();
       return;
