@@ -48,7 +48,6 @@ export type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, Store
  */
 const BATCH_COMMIT_MS = 1000;
 
-
 export interface StoreImportOptions {
   name: string;
   version?: number;
@@ -139,7 +138,6 @@ export class Store {
   private constructor(private readonly db: Backend, decoder: ChunkDecoder, opts: StoreOptions) {
     this.cache = new ChunkCache(opts.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
     this.chunks = new ChunkReader(db, decoder, this.cache);
-    // Threads once started serve every read (each block decides whether it is worth a round trip).
     this.files_ = new FileReader(db, this.chunks);
     this.importThreads = opts.importThreads;
   }
@@ -354,7 +352,6 @@ export class Store {
     const files = await this.db.listFiles(model.id);
     const { exportFiles, outputPath } = await import('./read/exporter.js');
     const outIsDir = existsSync(out) && statSync(out).isDirectory();
-    // A big model of small files: the threads load while the first files are written.
     const jobs = files.map((file) => ({ file, dest: files.length === 1 && !outIsDir ? out : outputPath(out, file.path) }));
     const written = await exportFiles(this.files_, jobs, (this.readHasher ??= new HashThread()));
     const result: ExportResult = { files: [], bytes: 0 };

@@ -60,7 +60,7 @@ export async function exportFiles(reader: FileReader, jobs: { file: FileRow; des
  * is renamed into place only when the digest matched, so a failed export
  * leaves no bad file. Like cp, it does not fsync.
  */
-export async function exportFile(reader: FileReader, file: FileRow, dest: string, hashing: HashThread): Promise<number> {
+async function exportFile(reader: FileReader, file: FileRow, dest: string, hashing: HashThread): Promise<number> {
   const tmp = join(dirname(dest), `.${process.pid}.${tmpSeq++}.tessera-export.tmp`);
   const fh = await open(tmp, 'w');
   const hash = hashing.sink(file.size >= WORKER_HASH_MIN);
