@@ -104,7 +104,7 @@ export function buildProgram(): Command {
     .option('--max-connections <n>', 'connections served at once; past it: 503 and close', parsePositiveInt, d.maxConnections)
     .option('--max-inflight <size>', 'bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503', parseSize, d.maxInflightBytes)
     .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
-    .option('--instances <n>', 'sessions per model, each on a runtime thread of its own: runs of one model at once (each holds the model; counted against --memory-budget)', parsePositiveInt, 1)
+    .option('--instances <n>', 'sessions per model, each on a runtime thread of its own: runs of one model at once (each holds the model; counted against --memory-budget)', parsePositiveInt, d.instances)
     .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
     .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
     .option('--send-timeout <ms>', 'cut off a download whose client reads nothing for this long', parsePositiveInt, d.sendTimeoutMs)

@@ -25,8 +25,8 @@ export interface ServeOptions {
   maxInflightBytes: number;
   /** onnxruntime intra-op threads per session (default: onnxruntime's). */
   intraOpThreads?: number;
-  /** Sessions per model, each on a runtime thread of its own (default 1). */
-  instances?: number;
+  /** Sessions per model, each on a runtime thread of its own. */
+  instances: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
   shutdownGraceMs: number;
   /** A request's headers must have arrived within this long of its first byte (408 and close otherwise: slowloris). */
@@ -38,6 +38,9 @@ export interface ServeOptions {
   /** Where the server's log lines go (failed loads and inferences, server errors), already rate-limited per kind (log.ts); default: stderr. */
   log?: (line: string) => void;
 }
+
+/** Sessions per model unless told otherwise: one, so that a loaded model costs its size once. */
+export const DEFAULT_INSTANCES = 1;
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
@@ -55,6 +58,7 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   // Well under the usual limit of 1024 descriptors a process, with room for the store's.
   maxConnections: 256,
   maxInflightBytes: 256 * MiB,
+  instances: DEFAULT_INSTANCES,
   shutdownGraceMs: 10_000,
   // Node's own default for headers; the request and send limits leave room for a large upload or a slow link.
   headersTimeoutMs: 60_000,

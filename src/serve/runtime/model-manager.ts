@@ -8,6 +8,7 @@ import type { ModelSignature } from '../oip/signature.js';
 import type { ReadStats } from '../../store/read/chunk-reader.js';
 import { availableParallelism } from 'node:os';
 import { OnnxModel } from './onnx-runtime.js';
+import { DEFAULT_INSTANCES } from '../options.js';
 import { RuntimeThreads } from './runtime-threads.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
 import { SessionCache } from './session-cache.js';
@@ -78,7 +79,7 @@ export class ModelManager {
     if (failed !== undefined) throw new Error(`${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
     const file = onnxFile(v);
     if (typeof file === 'string') throw invalid(file);
-    return this.sessions.acquire(key, file.size * (this.opts.runtime?.instances ?? 1), () => this.load(v));
+    return this.sessions.acquire(key, file.size * (this.opts.runtime?.instances ?? DEFAULT_INSTANCES), () => this.load(v));
   }
 
   /** Loads now (retrying a failed model); resolves when the session is ready. */

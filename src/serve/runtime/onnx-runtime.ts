@@ -7,12 +7,13 @@ import type { RuntimeThreads, Session } from './runtime-threads.js';
 import type { WireTensor } from './runtime-protocol.js';
 import type { OutputTensor } from '../oip/infer.js';
 import { TesseraError } from '../../errors.js';
+import { DEFAULT_INSTANCES } from '../options.js';
 import { checkOutputStrings } from '../oip/string-elements.js';
 
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
   intraOpThreads?: number;
-  /** Sessions per model, each on a runtime thread of its own: runs of one model at once (default 1). */
+  /** Sessions per model, each on a runtime thread of its own: runs of one model at once (default DEFAULT_INSTANCES). */
   instances?: number;
 }
 
@@ -52,7 +53,7 @@ export class OnnxModel {
    * handed over to a thread: do not use it after this call.
    */
   static async create(bytes: Uint8Array, runtime: RuntimeThreads, opts: RuntimeOptions = {}): Promise<OnnxModel> {
-    const { sessions, inputs, outputs } = await runtime.load(bytes, sessionOptions(opts), opts.instances ?? 1);
+    const { sessions, inputs, outputs } = await runtime.load(bytes, sessionOptions(opts), opts.instances ?? DEFAULT_INSTANCES);
     try {
       const signature = {
         inputs: inputs.map((m) => specOf(m, 'input')),

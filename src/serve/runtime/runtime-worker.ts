@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { TensorData } from '../oip/tensor-codec.js';
+import { sessionOptions } from './onnx-runtime.js';
 import { ownBuffer } from './runtime-protocol.js';
 import { WARM_UP_INPUT, WARM_UP_MODEL } from './warm-up-model.js';
 import type { RuntimeMessage, RuntimeReply, RuntimeRequest, WireTensor } from './runtime-protocol.js';
@@ -71,7 +72,7 @@ port.on('message', (m: RuntimeRequest) => {
 
 // onnxruntime sets itself up on a thread's first session and run: done here, before the thread takes work.
 try {
-  const s = await ort.InferenceSession.create(new Uint8Array(WARM_UP_MODEL), { executionProviders: ['cpu'], logSeverityLevel: 4 });
+  const s = await ort.InferenceSession.create(new Uint8Array(WARM_UP_MODEL), sessionOptions());
   await s.run({ [WARM_UP_INPUT]: new ort.Tensor('float32', new Float32Array([0]), [1, 1]) });
   await s.release();
 } catch {
