@@ -276,19 +276,17 @@ export async function importJobs(store: Store, jobs: ImportJob[], opts: BatchOpt
   const bar = byteProgress(`importing ${jobs[0]?.name ?? ''}`);
   // Imported but not yet durable: done once the group commits them.
   const pending: ImportedJob[] = [];
-  let failedAt: number | undefined;
+  const doneBefore = done.length;
   let before = 0;
   try {
     await store.importBatch(() => done.push(...pending.splice(0)), async () => {
       for (const [i, job] of jobs.entries()) {
         const label = `importing ${job.name}${jobs.length > 1 ? ` (${i + 1}/${jobs.length})` : ''}`;
         const t0 = performance.now();
-        failedAt = i;
         const result = await store.import(job.path, {
           name: job.name, version: job.version, chunkSize: opts.chunkSize, base: opts.base, example: job.example, workerThreads: job.bytes >= MODEL_THREADS_MIN, checked: job.checked,
           onProgress: (n) => bar.update(before + n, total, label),
         });
-        failedAt = undefined;
         pending.push({ job, result, seconds: (performance.now() - t0) / 1000 });
         before += job.bytes;
       }
@@ -296,9 +294,12 @@ export async function importJobs(store: Store, jobs: ImportJob[], opts: BatchOpt
     return done;
   } catch (e) {
     if (jobs.length === 1) throw e;
+    // The source that failed comes after every one imported; past the last, it was the final commit that failed.
+    const at = done.length - doneBefore + pending.length;
+    const failedAt = at < jobs.length ? at : undefined;
     const refs = done.map((d) => `${d.result.model.name}:${d.result.model.version}`);
     // Imported models a failed commit took with it are not imported either.
-    const rest = [...pending.map((p) => p.job), ...jobs.slice(failedAt === undefined ? jobs.length : failedAt + 1)].map((j) => j.path);
+    const rest = [...pending.map((p) => p.job), ...jobs.slice(at + 1)].map((j) => j.path);
     const where = failedAt === undefined ? 'the commit failed' : `stopped at source ${failedAt + 1} of ${jobs.length}`;
     throw naming(store.explainError(e), failedAt === undefined ? store.location : jobs[failedAt]!.path, `${where}; `
       + (refs.length ? `imported before it: ${refs.join(', ')}` : 'none imported before it')
