@@ -162,6 +162,15 @@ function post(agent: Agent, url: URL, body: Buffer, headers: Record<string, stri
   });
 }
 
+/** One inference request of the scenario to `inferUrl`, as a function for loop(); anything but 200 fails it. */
+function inferOnce(agent: Agent, inferUrl: URL, s: Scenario): () => Promise<void> {
+  const { body, headers } = inferBody(s);
+  return async () => {
+    const status = await post(agent, inferUrl, body, headers);
+    if (status !== 200) throw new Error(`infer: HTTP ${status}`);
+  };
+}
+
 /** Runs `once` from `concurrency` loops until `seconds` have passed (after a short warm-up); latencies in ms. */
 async function loop(seconds: number, concurrency: number, once: () => Promise<void>): Promise<{ lat: number[]; wall: number }> {
   const warm = performance.now() + 100;
@@ -183,18 +192,23 @@ function row(scenario: string, path: LatencyRow['path'], concurrency: number, r:
   return { scenario, path, concurrency, requests: r.lat.length, p50ms: quantile(r.lat, 0.5), p99ms: quantile(r.lat, 0.99), perSecond: r.lat.length / r.wall };
 }
 
-/** Sums and counts of the server's request and inference histograms (for means over an interval). */
-async function serverTotals(agent: Agent, url: URL): Promise<{ reqSum: number; reqCount: number; runSum: number; runCount: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request({ agent, host: url.hostname, port: url.port, path: '/metrics' }, (res) => {
+/** One request; resolves with its status and body once it is read whole. */
+function call(agent: Agent | undefined, url: URL, method: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, host: url.hostname, port: url.port, path, method }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Sums and counts of the server's request and inference histograms (for means over an interval). */
+async function serverTotals(agent: Agent, url: URL): Promise<{ reqSum: number; reqCount: number; runSum: number; runCount: number }> {
+  const text = (await call(agent, url, 'GET', '/metrics')).body;
   const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
   return {
     reqSum: num(/^tessera_http_request_duration_seconds_sum\{method="POST",route="infer"\} (\S+)$/m),
@@ -244,14 +258,7 @@ async function measureLoad(storePath: string, chunkCacheBytes: number): Promise<
   const server = await startServer(store, { port: 0, chunkCacheBytes, log: () => {} });
   try {
     const load = async (name: string): Promise<void> => {
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = request(`${server.url}/v2/repository/models/${name}/load`, { method: 'POST' }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      const { status } = await call(undefined, new URL(server.url), 'POST', `/v2/repository/models/${name}/load`);
       if (status !== 200) throw new Error(`loading ${name}: HTTP ${status}`);
     };
     await load(MODEL);
@@ -265,20 +272,6 @@ async function measureLoad(storePath: string, chunkCacheBytes: number): Promise<
     await server.close();
     await store.close();
   }
-}
-
-/** One request; resolves with its status and body once it is read whole. */
-function call(agent: Agent, url: URL, method: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ agent, host: url.hostname, port: url.port, path, method }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /**
@@ -404,11 +397,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
     for (const s of scenarios) {
       log(`${s.label}: onnxruntime-node and tessera, ${ROUNDS} alternating rounds …`);
       const feeds = ortFeeds(s.batch);
-      const { body, headers } = inferBody(s);
-      const viaHttp = async (): Promise<void> => {
-        const status = await post(agent, inferUrl, body, headers);
-        if (status !== 200) throw new Error(`infer: HTTP ${status}`);
-      };
+      const viaHttp = inferOnce(agent, inferUrl, s);
       const direct = { lat: [] as number[], wall: 0 };
       const tessera = { lat: [] as number[], wall: 0 };
       let reqMs = 0;
@@ -449,11 +438,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
       const inferUrl = new URL(`/v2/models/${MODEL}/infer`, two.url);
       for (const s of scenarios) {
         log(`${s.label}: tessera --instances 2 at concurrency 4 …`);
-        const { body, headers } = inferBody(s);
-        latency.push(row(s.label, 'tessera --instances 2', 4, await loop(opts.seconds / 2, 4, async () => {
-          const status = await post(agent, inferUrl, body, headers);
-          if (status !== 200) throw new Error(`infer: HTTP ${status}`);
-        })));
+        latency.push(row(s.label, 'tessera --instances 2', 4, await loop(opts.seconds / 2, 4, inferOnce(agent, inferUrl, s))));
       }
       agent.destroy();
     } finally {
