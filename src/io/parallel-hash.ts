@@ -51,8 +51,8 @@ interface LentRing {
  * A hashing thread and block rings kept for many files read one after
  * another (an export of many files): one thread start for them all, not one
  * per file (~40 ms each, while the reader waits for its first ring slot),
- * and no 32 MiB of fresh shared memory per file. Rings go back to it when a
- * file's digest is taken, for the next file.
+ * and no 32 MiB of fresh shared memory per file. A ring goes back to it when
+ * its file's reader is done with every block (release()), for the next file.
  */
 export class HashThread {
   private thread?: Sha256Thread;
@@ -86,6 +86,7 @@ export class ParallelSha256 implements HashingSink {
   private readonly allocated: RingBlock[] = [];
   /** Without a thread: this one hashes. */
   private local?: Sha256Sink;
+  private released = false;
 
   constructor(shared?: LentRing) {
     if (!shared) {
@@ -116,10 +117,19 @@ export class ParallelSha256 implements HashingSink {
 
   async digest(): Promise<Buffer> {
     if (this.local) return this.local.digest();
-    const d = await this.stream!.digest();
-    // Every block was hashed: the ring's slots are free for the next file.
-    this.shared!.done();
-    return d;
+    return this.stream!.digest();
+  }
+
+  /**
+   * The caller is done with every block (the last is still being written
+   * after the digest): the ring may serve the next file. Not before: a file
+   * read at the same time would be decoded into the blocks still written out.
+   */
+  release(): void {
+    // Once: a ring given back twice would be lent to two files at once.
+    if (this.released) return;
+    this.released = true;
+    this.shared?.done();
   }
 
   /** Gives up the digest (the read failed): the thread forgets the stream (its ring is not reused: blocks may still be hashing). */

@@ -81,3 +81,35 @@ test('a HashThread sink, with and without the thread, gives the SHA-256 of the b
     await hashing.close();
   }
 });
+
+test('a HashThread lends a ring to the next file only once the last one is released: a block still being written is never handed out again', async () => {
+  const hashing = new HashThread();
+  try {
+    const a = hashing.sink(true);
+    const last = a.alloc(1000);
+    last.fill(7);
+    a.take(last);
+    await a.digest();
+    // The file's last block is written after its digest: another file read meanwhile must not get its memory.
+    const b = hashing.sink(true);
+    const seen = Array.from({ length: 4 }, () => {
+      const blk = b.alloc(1000);
+      b.take(blk);
+      return blk.buffer;
+    });
+    assert.ok(!seen.includes(last.buffer), 'the second file got a ring of its own');
+    assert.ok(last.every((x) => x === 7), 'the first file\'s last block is intact');
+    await b.digest();
+    a.release();
+    b.release();
+    // Released rings serve the next files.
+    const c = hashing.sink(true);
+    const blk = c.alloc(10);
+    c.take(blk);
+    await c.digest();
+    c.release();
+    assert.ok(seen.includes(blk.buffer) || blk.buffer === last.buffer, 'a released ring is reused');
+  } finally {
+    await hashing.close();
+  }
+});

@@ -83,6 +83,7 @@ async function exportFile(reader: FileReader, file: FileRow, dest: string, hashi
     }
     await writing;
     await fh.close();
+    hash.release();
   } catch (e) {
     await writing?.catch(() => {});
     await fh.close().catch(() => {});
