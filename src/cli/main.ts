@@ -11,7 +11,8 @@ export async function main(argv: string[]): Promise<number> {
   // Only as the first argument: `import --version 3` is the import's own option, which a program-wide
   // --version (commander's .version()) would take over wherever it stood.
   if (argv[2] === '--version' || argv[2] === '-V') {
-    process.stdout.write(`${version()}\n`);
+    const { planesImplementation } = await import('../codec/native.js');
+    process.stdout.write(`${version()} (byte planes: ${planesImplementation})\n`);
     return EXIT.ok;
   }
   const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./program.js')]);

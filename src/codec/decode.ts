@@ -2,7 +2,7 @@
  * Decoding: undo the layout into the output buffer, then undo the predictor in
  * place. Everything runs over 32-bit words on aligned memory (scratch.ts).
  */
-import { decodePlanes } from './byteplanes.js';
+import { decodePlanes, mergeNeedsAlignment } from './byteplanes.js';
 import { xorCastInPlace } from './cast.js';
 import { deltaDecodeInPlace, deltaElements } from './delta.js';
 import { CodecError } from './errors.js';
@@ -42,7 +42,9 @@ export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8A
   const needsBase = pred === Predictor.Xor || pred === Predictor.Delta;
   if (needsBase && base === undefined) throw new CodecError(`${codecName(codec)} needs the base chunk`);
   if (!needsBase && castSource === undefined && pred !== Predictor.None) throw new CodecError(`${codecName(codec)} needs the F32 cast source`);
-  const dst = isAligned(out) ? out : scratch(Slot.DecodeOut, rawSize);
+  // The predictors' loops and the JS plane merge take aligned memory; zstd and the native merge take any.
+  const needsAligned = pred !== Predictor.None || (layout === Layout.Planes && mergeNeedsAlignment);
+  const dst = isAligned(out) || !needsAligned ? out : scratch(Slot.DecodeOut, rawSize);
   if (layout === Layout.Zstd) zstdDecompressInto(dst, payload);
   else {
     const planes = decodePlanes(payload, dst);

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "tessera_planes",
+      "sources": ["native/planes.c"],
+      "cflags": ["-O3", "-std=c11"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+    }
+  ]
+}
