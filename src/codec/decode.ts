@@ -26,10 +26,11 @@ export function decodeChunk(codec: CodecId, payload: Uint8Array, rawSize: number
 
 /**
  * Decodes into `out` (exactly the chunk's size), e.g. straight into a file-sized
- * export buffer. An unaligned `out` works but costs an extra copy. `out` must
- * not overlap `payload`, `base` or `castSource`.
+ * export buffer. An unaligned `out` works but may cost an extra copy. `out` must
+ * not overlap `payload`, `base` or `castSource`; `castSource` may come as the
+ * pieces it is stored in, in order.
  */
-export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8Array, base?: Uint8Array, castSource?: Uint8Array): void {
+export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8Array, base?: Uint8Array, castSource?: Uint8Array | readonly Uint8Array[]): void {
   if (!isCodecId(codec)) throw new CodecError(`unknown codec id ${codec}`);
   const layout = codecLayout(codec);
   const pred = codecPredictor(codec);
@@ -58,8 +59,30 @@ export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8A
     const m = Math.min(rawSize, base.length);
     xorInto(dst, dst, alignedCopy(base.subarray(0, m), Slot.Base), m);
   } else if ((pred === Predictor.CastF16 || pred === Predictor.CastBF16) && castSource !== undefined) {
-    const n = Math.min(rawSize >>> 1, castSource.length >>> 2);
-    xorCastInPlace(pred === Predictor.CastF16 ? 'F16' : 'BF16', dst, alignedCopy(castSource.subarray(0, 4 * n), Slot.Base), n);
+    const src = joined(castSource, 2 * rawSize);
+    const n = Math.min(rawSize >>> 1, src.length >>> 2);
+    xorCastInPlace(pred === Predictor.CastF16 ? 'F16' : 'BF16', dst, alignedCopy(src.subarray(0, 4 * n), Slot.Base), n);
   }
   if (dst !== out) out.set(dst);
+}
+
+/**
+ * The first `bytes` bytes of a cast source given in pieces (the F32 chunks
+ * that cover a half-precision chunk's elements), joined in scratch: a
+ * fresh buffer per chunk cost more in page faults than the copy itself.
+ */
+function joined(source: Uint8Array | readonly Uint8Array[], bytes: number): Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  if (source.length === 1) return source[0]!;
+  let total = 0;
+  for (const p of source) total += p.length;
+  const out = scratch(Slot.Cast, Math.min(bytes, total));
+  let pos = 0;
+  for (const p of source) {
+    if (pos >= out.length) break;
+    const n = Math.min(p.length, out.length - pos);
+    out.set(n === p.length ? p : p.subarray(0, n), pos);
+    pos += n;
+  }
+  return out;
 }

@@ -30,7 +30,7 @@ export enum Slot {
   Assembly,
   /** encode: best payload so far */
   Best,
-  /** encode: the half-precision prediction cast from castSource; decode: aligned castSource */
+  /** encode: the half-precision prediction cast from castSource; decode: castSource joined from its pieces */
   Cast,
   /** both: aligned copy of the base chunk */
   Base,

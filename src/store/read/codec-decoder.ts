@@ -14,8 +14,7 @@ export const codecDecoder: ChunkDecoder = {
       if (chunk.data.length !== chunk.rawSize) throw new Error(`chunk ${chunk.id}: raw payload is ${chunk.data.length} bytes, expected ${chunk.rawSize}`);
       chunk.data.copy(out);
     } else if (codecUsesCastSource(chunk.codec)) {
-      const src = bases.length === 1 ? bases[0]! : Buffer.concat(bases);
-      decodeChunkInto(out, chunk.codec, chunk.data, undefined, src.subarray(0, 2 * chunk.rawSize));
+      decodeChunkInto(out, chunk.codec, chunk.data, undefined, bases);
     } else if (codecUsesBase(chunk.codec)) {
       if (bases.length !== 1) throw new Error(`chunk ${chunk.id}: delta needs one base chunk, the store lists ${bases.length}`);
       decodeChunkInto(out, chunk.codec, chunk.data, bases[0]);
