@@ -12,6 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import type { Tensor } from 'onnxruntime-node';
 import { table } from '../src/cli/format.js';
@@ -38,7 +39,7 @@ interface LatencyRow {
   /** For tessera at concurrency 1: mean time the server spent on a request, and in onnxruntime's run, from its /metrics. */
   serverMs?: number;
   serverRunMs?: number;
-  path: 'onnxruntime-node in-process' | 'tessera over HTTP' | 'tessera --instances 2';
+  path: 'onnxruntime-node in-process' | 'tessera over HTTP' | 'tessera --instances 2' | 'bare Node HTTP (floor)';
   concurrency: number;
   requests: number;
   p50ms: number;
@@ -55,7 +56,8 @@ interface Scenario {
 export interface ServeBenchReport {
   model: string;
   latency: LatencyRow[];
-  overheadAtP50: { scenario: string; directMs: number; tesseraMs: number; overhead: number }[];
+  /** floorMs: the bare HTTP round trip with the same bodies; any HTTP server adds at least floorMs / directMs. */
+  overheadAtP50: { scenario: string; directMs: number; tesseraMs: number; overhead: number; floorMs: number; floorOverhead: number }[];
   coldStart: { directMs: number[]; tesseraMs: number[]; ratio: number };
   cachedLoad: { withCache: LoadTiming; withoutCache: LoadTiming; cachedShare: number };
   loadStalls: LoadStalls;
@@ -149,17 +151,51 @@ function inferBody(s: Scenario): { body: Buffer; headers: Record<string, string>
   };
 }
 
-/** One POST on a keep-alive agent; resolves with the status once the whole response is read. */
-function post(agent: Agent, url: URL, body: Buffer, headers: Record<string, string>): Promise<number> {
+/** One POST on a keep-alive agent; resolves with the status once the whole response is read (and with it, when `keep`). */
+function post(agent: Agent, url: URL, body: Buffer, headers: Record<string, string>): Promise<number>;
+function post(agent: Agent, url: URL, body: Buffer, headers: Record<string, string>, keep: true): Promise<{ status: number; body: Buffer; type: string }>;
+function post(agent: Agent, url: URL, body: Buffer, headers: Record<string, string>, keep = false): Promise<number | { status: number; body: Buffer; type: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => void (keep && parts.push(b)));
+      res.on('end', () => resolve(keep ? { status: res.statusCode ?? 0, body: Buffer.concat(parts), type: res.headers['content-type'] ?? '' } : res.statusCode ?? 0));
       res.on('error', reject);
     });
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * The bench's floor for a scenario: bench/http-floor.ts answering every
+ * request with the answer Tessera gave to it, as a child process like the
+ * server. Resolves with a request function for loop() and a stop function.
+ */
+async function floorServer(agent: Agent, inferUrl: URL, s: Scenario, tmp: string): Promise<{ once: () => Promise<void>; stop: () => Promise<void> }> {
+  const { body, headers } = inferBody(s);
+  const answer = await post(agent, inferUrl, body, headers, true);
+  if (answer.status !== 200) throw new Error(`infer: HTTP ${answer.status}`);
+  const file = join(tmp, 'floor-answer.bin');
+  writeFileSync(file, answer.body);
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./http-floor.js', import.meta.url)), file, answer.type], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on (\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`http-floor exited with ${code}`)));
+  });
+  const url = new URL(inferUrl.pathname, `http://127.0.0.1:${port}`);
+  return {
+    once: async () => {
+      const status = await post(agent, url, body, headers);
+      if (status !== 200) throw new Error(`floor: HTTP ${status}`);
+    },
+    stop: () => stopServer(child),
+  };
 }
 
 /** One inference request of the scenario to `inferUrl`, as a function for loop(); anything but 200 fails it. */
@@ -398,8 +434,10 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
       log(`${s.label}: onnxruntime-node and tessera, ${ROUNDS} alternating rounds …`);
       const feeds = ortFeeds(s.batch);
       const viaHttp = inferOnce(agent, inferUrl, s);
+      const floor = await floorServer(agent, inferUrl, s, opts.tmp);
       const direct = { lat: [] as number[], wall: 0 };
       const tessera = { lat: [] as number[], wall: 0 };
+      const bare = { lat: [] as number[], wall: 0 };
       let reqMs = 0;
       let runMs = 0;
       let reqN = 0;
@@ -418,11 +456,15 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
         reqN += after.reqCount - before.reqCount;
         runMs += 1000 * (after.runSum - before.runSum);
         runN += after.runCount - before.runCount;
+        const f = await loop(opts.seconds / ROUNDS / 2, 1, floor.once);
+        bare.lat.push(...f.lat);
+        bare.wall += f.wall;
       }
-      direct.lat.sort((x, y) => x - y);
-      tessera.lat.sort((x, y) => x - y);
+      await floor.stop();
+      for (const x of [direct, tessera, bare]) x.lat.sort((a, b) => a - b);
       latency.push(row(s.label, 'onnxruntime-node in-process', 1, direct),
-        { ...row(s.label, 'tessera over HTTP', 1, tessera), serverMs: reqMs / reqN, serverRunMs: runMs / runN });
+        { ...row(s.label, 'tessera over HTTP', 1, tessera), serverMs: reqMs / reqN, serverRunMs: runMs / runN },
+        row(s.label, 'bare Node HTTP (floor)', 1, bare));
       latency.push(row(s.label, 'tessera over HTTP', 4, await loop(opts.seconds / 2, 4, viaHttp)));
     }
     agent.destroy();
@@ -448,7 +490,8 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
   const overheadAtP50 = scenarios.map((s) => {
     const d = latency.find((r) => r.scenario === s.label && r.path === 'onnxruntime-node in-process')!;
     const t = latency.find((r) => r.scenario === s.label && r.path === 'tessera over HTTP' && r.concurrency === 1)!;
-    return { scenario: s.label, directMs: d.p50ms, tesseraMs: t.p50ms, overhead: t.p50ms / d.p50ms - 1 };
+    const f = latency.find((r) => r.scenario === s.label && r.path === 'bare Node HTTP (floor)')!;
+    return { scenario: s.label, directMs: d.p50ms, tesseraMs: t.p50ms, overhead: t.p50ms / d.p50ms - 1, floorMs: f.p50ms, floorOverhead: f.p50ms / d.p50ms };
   });
 
   // 2. Time to the first answer: a server on a freshly opened store (nothing loaded, no chunk cached)
@@ -535,9 +578,11 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
   lines.push('("server": means from the server\'s own /metrics over the same requests: time from the request\'s headers to the response handed');
   lines.push(' to the socket, and the part of it inside onnxruntime\'s run; the rest of the client\'s latency is loopback TCP and scheduling)');
   lines.push('');
-  lines.push(table(['scenario', '>direct p50 ms', '>tessera p50 ms', '>overhead'],
-    overheadAtP50.map((o) => [o.scenario, ms(o.directMs), ms(o.tesseraMs), `${(100 * o.overhead).toFixed(1)}%`])));
-  lines.push('(target: overhead <= 10% at p50 for a model whose inference takes >= 1 ms: batch 16 and up)');
+  lines.push(table(['scenario', '>direct p50 ms', '>tessera p50 ms', '>overhead', '>bare HTTP p50 ms', '>floor'],
+    overheadAtP50.map((o) => [o.scenario, ms(o.directMs), ms(o.tesseraMs), `${(100 * o.overhead).toFixed(1)}%`, ms(o.floorMs), `${(100 * o.floorOverhead).toFixed(1)}%`])));
+  lines.push('(target: overhead <= 10% at p50 for a model whose inference takes >= 1 ms: batch 16 and up. bare HTTP: the same requests to a');
+  lines.push(' Node server that only reads the body and sends back the answer Tessera gave (bench/http-floor.ts), alternated with the other two;');
+  lines.push(' floor = its round trip / direct p50: what any HTTP server on this machine adds before it does any work)');
   lines.push('');
   lines.push(`time to first answer (median of ${opts.repeat}): session from the original file on disk + first run ${ms(median(directMs))} ms;`);
   lines.push(`tessera from a cold store (fresh server, nothing loaded or cached: HTTP + reconstruct + SHA-256 + session + run) ${ms(median(tesseraMs))} ms: ${coldStart.ratio.toFixed(2)}x (target <= 1.2x)`);
