@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { planesImplementation } from '../src/codec/native.js';
 import { cliTakesManySources, measureCli, mergeCli } from './cli-runs.js';
 import type { CliResult } from './cli-runs.js';
 import { corpusFromDir, corpusFromVersions, demoCorpus } from './corpus.js';
@@ -293,7 +294,8 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const m = machine();
-    out(`Tessera ${tesseraVersion()} bench: ${m.cpu}, ${m.cores} cores, node ${m.node}, ${m.os}, load average ${m.loadAverage.join(' ')}`);
+    out(`Tessera ${tesseraVersion()} bench: ${m.cpu}, ${m.cores} cores, node ${m.node}, ${m.os}, load average ${m.loadAverage.join(' ')};`);
+    out(`byte planes: ${planesImplementation}`);
     out('MB = 1e6 bytes, MB/s = 1e6 bytes per second; files are in the page cache (hashed once before any timing);');
     out('import times exclude opening and closing the store; export writes every file (no fsync, like cp) and checks its SHA-256,');
     out('each model starting from an empty cache of decoded base chunks (as `tessera export` in a new process).');
