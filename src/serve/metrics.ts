@@ -20,6 +20,7 @@ export class Metrics {
   readonly modelLoads: Counter<'result'>;
   readonly modelLoadSeconds: Histogram;
   readonly modelEvictions: Counter<'reason'>;
+  readonly runtimeThreadExits: Counter;
   readonly chunkCacheHits: Counter;
   readonly chunkCacheMisses: Counter;
   readonly chunkCacheBytes: Gauge;
@@ -56,6 +57,7 @@ export class Metrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     });
     this.modelEvictions = new Counter({ name: 'tessera_model_evictions_total', help: 'Sessions released', labelNames: ['reason'], registers });
+    this.runtimeThreadExits = new Counter({ name: 'tessera_runtime_thread_exits_total', help: 'Runtime threads that exited while serving (each replaced; its models reload on their next request)', registers });
     this.chunkCacheHits = new Counter({ name: 'tessera_chunk_cache_hits_total', help: 'Decoded chunks taken from the chunk cache while loading models', registers });
     this.chunkCacheMisses = new Counter({ name: 'tessera_chunk_cache_misses_total', help: 'Chunks read and decoded from the store while loading models', registers });
     this.chunkCacheBytes = new Gauge({ name: 'tessera_chunk_cache_bytes', help: 'Bytes held by the decoded-chunk cache', registers });

@@ -109,3 +109,30 @@ test('SessionCache: a model evicted while in use is released only when its last 
   await cache.close();
   assert.deepEqual(released, ['a', 'b']);
 });
+
+test('a runtime thread that exits takes its models out of the cache: the next request loads them again on its replacement', async () => {
+  const s = await serveModels([['v5', V5]]);
+  try {
+    const first = await postJson(`${s.url}/v2/models/v5/infer`, v5Body);
+    assert.equal(first.status, 200);
+    assert.deepEqual(await ready(s.url), ['v5']);
+    // Stands in for onnxruntime taking its thread down: the worker is stopped from outside (private fields, test only).
+    const runtime = (s.server.context.models as unknown as { runtime: { threads: { worker: { terminate(): Promise<number> } }[] } }).runtime;
+    const threads = runtime.threads.length;
+    await Promise.all(runtime.threads.map((t) => t.worker.terminate()));
+    // The exit is noticed on the event loop; the replacement thread starts and warms up.
+    for (let i = 0; i < 100 && (await ready(s.url)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await ready(s.url), [], 'the model on the exited thread is no longer loaded');
+    const row = (await index(s.url))[0]!;
+    assert.equal(row.reason, 'not loaded; loads on the first request', 'not marked failed');
+    const again = await postJson(`${s.url}/v2/models/v5/infer`, v5Body);
+    assert.equal(again.status, 200, again.body.toString());
+    assert.deepEqual(again.json<{ outputs: unknown }>().outputs, first.json<{ outputs: unknown }>().outputs, 'the same answer from the reloaded session');
+    const metrics = (await http(`${s.url}/metrics`)).body.toString();
+    assert.match(metrics, new RegExp(`tessera_runtime_thread_exits_total ${threads}\\b`));
+    assert.match(metrics, /tessera_model_evictions_total\{reason="lost"\} 1/);
+    assert.match(metrics, /tessera_model_loads_total\{result="ok"\} 2/);
+  } finally {
+    await s.close();
+  }
+});

@@ -9,7 +9,7 @@ import type { ReadStats } from '../../store/read/chunk-reader.js';
 import { availableParallelism } from 'node:os';
 import { OnnxModel } from './onnx-runtime.js';
 import { DEFAULT_INSTANCES } from '../options.js';
-import { RuntimeThreads } from './runtime-threads.js';
+import { RuntimeThreadLost, RuntimeThreads } from './runtime-threads.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
 import { SessionCache } from './session-cache.js';
 import { publicMessage } from '../http/errors.js';
@@ -54,7 +54,10 @@ export class ModelManager {
   readonly loads: LoadRecord[] = [];
 
   constructor(private readonly store: Store, private readonly metrics: Metrics, private readonly opts: ModelManagerOptions) {
-    this.runtime = new RuntimeThreads(opts.runtimeThreads ?? Math.min(RUNTIME_THREADS_MAX, availableParallelism()));
+    this.runtime = new RuntimeThreads(opts.runtimeThreads ?? Math.min(RUNTIME_THREADS_MAX, availableParallelism()), () => {
+      metrics.runtimeThreadExits.inc();
+      this.sessions.evictLost();
+    });
     this.sessions = new SessionCache(opts.memoryBudget, {
       evicted: (_key, reason) => metrics.modelEvictions.inc({ reason }),
       changed: (models, bytes) => {
@@ -151,6 +154,7 @@ export class ModelManager {
       try {
         model = await OnnxModel.create(bytes, this.runtime, this.opts.runtime);
       } catch (e) {
+        if (e instanceof RuntimeThreadLost) throw e;
         const many = v.files.length > 1 ? ' (models whose weights are in external data files cannot be loaded from memory by onnxruntime-node)' : '';
         throw new Error(`onnxruntime could not create a session for ${key}: ${(e as Error).message}${many}`);
       }
@@ -162,9 +166,10 @@ export class ModelManager {
       this.metrics.modelLoadSeconds.observe((t2 - t0) / 1000);
       return model;
     } catch (e) {
-      // Kept as the model's state for clients (/v2/repository/index): without the store's location.
+      // Kept as the model's state for clients (/v2/repository/index): without the store's location. A load
+      // that a runtime thread's exit cut short is not the model's fault: the next request tries again.
       const msg = publicMessage(e);
-      this.failures.set(key, `model ${key} failed to load: ${msg}`);
+      if (!(e instanceof RuntimeThreadLost)) this.failures.set(key, `model ${key} failed to load: ${msg}`);
       this.metrics.modelLoads.inc({ result: 'error' });
       throw new Error(`model ${key} failed to load: ${msg}`, { cause: e });
     } finally {

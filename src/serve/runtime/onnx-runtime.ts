@@ -71,6 +71,11 @@ export class OnnxModel {
     return this.sessions.length;
   }
 
+  /** A runtime thread it had a session on has exited: the model must be loaded again. */
+  get lost(): boolean {
+    return this.sessions.some((s) => s.lost);
+  }
+
   /**
    * Runs the model on its least busy instance; an error from onnxruntime is
    * a RunFailed (400). The inputs' memory goes to the runtime thread.

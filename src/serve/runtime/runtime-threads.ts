@@ -1,10 +1,23 @@
 import { Worker } from 'node:worker_threads';
+import { TesseraError } from '../../errors.js';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ownBuffer } from './runtime-protocol.js';
 import type { RuntimeMessage, RuntimeReply, RuntimeRequest, WireTensor } from './runtime-protocol.js';
 
 /** A run onnxruntime refused: the request's fault. */
 export class RefusedRun extends Error {}
+
+/**
+ * The thread a session lived on exited (onnxruntime crashed it, or it was
+ * stopped): its work is lost, not refused. A 503 with Retry-After: a new
+ * thread has taken its place and the model loads again on the next request.
+ */
+export class RuntimeThreadLost extends TesseraError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('busy', message, options);
+    this.name = 'RuntimeThreadLost';
+  }
+}
 
 interface Thread {
   worker: Worker;
@@ -28,7 +41,8 @@ export class RuntimeThreads {
   private closed = false;
   private closing?: Promise<void>;
 
-  constructor(readonly count: number) {
+  /** `lost` is told when a thread has exited and a new one has taken its place: its sessions are gone. */
+  constructor(readonly count: number, private readonly lost: () => void = () => {}) {
     for (let i = 0; i < count; i++) this.threads.push(this.start());
   }
 
@@ -55,10 +69,13 @@ export class RuntimeThreads {
       }
       // Its sessions are gone with it: their runs fail from now on (no session on the new thread), and a reload makes new ones.
       const i = this.threads.indexOf(t);
-      if (i >= 0 && !this.closed) this.threads[i] = this.start();
+      if (i >= 0 && !this.closed) {
+        this.threads[i] = this.start();
+        this.lost();
+      }
     };
-    t.worker.on('error', fail);
-    t.worker.on('exit', (code) => fail(new Error(`the runtime thread exited (code ${code})`)));
+    t.worker.on('error', (e) => fail(new RuntimeThreadLost(`the runtime thread failed: ${e.message}`, { cause: e })));
+    t.worker.on('exit', (code) => fail(new RuntimeThreadLost(`the runtime thread exited (code ${code})`)));
     // Referenced until it is ready (whoever awaits `ready` keeps the process alive through it), then only while it has work.
     return t;
   }
@@ -123,10 +140,15 @@ export class RuntimeThreads {
     return { sessions: ok.map((s) => s.session), inputs: ok[0]!.inputs, outputs: ok[0]!.outputs };
   }
 
+  /** @internal Whether a thread still runs (it exited, or the threads were closed: its sessions are gone). */
+  alive(t: Thread): boolean {
+    return !this.closed && this.threads.includes(t);
+  }
+
   /** @internal */
   async run(t: Thread, session: number, inputs: WireTensor[], outputs: string[]): Promise<WireTensor[]> {
     // A thread that died took its sessions with it (a message to it would never be answered).
-    if (!this.closed && !this.threads.includes(t)) throw new Error('the model\'s runtime thread exited; unload and load the model again');
+    if (!this.closed && !this.threads.includes(t)) throw new RuntimeThreadLost('the model\'s runtime thread exited; the model is reloaded on its next request');
     const transfer: ArrayBuffer[] = [];
     for (const i of inputs) {
       const own = ownBuffer(i.data);
@@ -170,6 +192,11 @@ export class Session {
   /** Runs and loads waiting on its thread (the model runs on its least busy instance). */
   get busy(): number {
     return this.thread.busy;
+  }
+
+  /** Its thread exited: the session is gone. */
+  get lost(): boolean {
+    return !this.runtime.alive(this.thread);
   }
 
   run(inputs: WireTensor[], outputs: string[]): Promise<WireTensor[]> {

@@ -21,9 +21,12 @@ interface Entry {
 
 export interface SessionCacheEvents {
   loaded?(key: string, bytes: number): void;
-  evicted?(key: string, reason: 'budget' | 'unload' | 'close'): void;
+  evicted?(key: string, reason: EvictReason): void;
   changed?(models: number, bytes: number): void;
 }
+
+/** Why a model left the cache: room for another, asked to, the server closing, or its runtime thread exited. */
+export type EvictReason = 'budget' | 'unload' | 'close' | 'lost';
 
 export interface CachedModelInfo {
   key: string;
@@ -125,6 +128,11 @@ export class SessionCache {
     return true;
   }
 
+  /** Drops the loaded models whose sessions went with an exited runtime thread: their next request loads them again. */
+  evictLost(): void {
+    for (const e of [...this.entries.values()]) if (e.model?.lost) this.evict(e, 'lost');
+  }
+
   list(): CachedModelInfo[] {
     return [...this.entries.values()].map((e) => ({ key: e.key, bytes: e.bytes, loading: e.loading !== undefined, inUse: e.refs, lastUsed: e.lastUsed }));
   }
@@ -143,7 +151,7 @@ export class SessionCache {
     }
   }
 
-  private evict(e: Entry, reason: 'budget' | 'unload' | 'close'): void {
+  private evict(e: Entry, reason: EvictReason): void {
     if (this.entries.get(e.key) !== e) return;
     this.entries.delete(e.key);
     this.used -= e.bytes;
