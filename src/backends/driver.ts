@@ -46,6 +46,8 @@ export interface Dialect {
   readonly chunkInsert: { rows: number; bytes: number };
   /** Whether chunks go in sorted by hash (concurrent importers then lock rows in one order). */
   readonly insertInHashOrder: boolean;
+  /** `chunks c` as the FROM item of a query that reads only ids and raw sizes (a file's layout). */
+  readonly chunkSizes: string;
 }
 
 export interface Driver {

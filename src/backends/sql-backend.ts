@@ -316,7 +316,7 @@ export class SqlBackend implements Backend {
 
   async fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }> {
     const rows = await this.all<{ chunk_id: number; raw_size: number | null }>(`SELECT fc.chunk_id, c.raw_size FROM file_chunks fc
-        LEFT JOIN chunks c ON c.id = fc.chunk_id WHERE fc.file_id = ? ORDER BY fc.ordinal`, [fileId]);
+        LEFT JOIN ${this.db.dialect.chunkSizes} ON c.id = fc.chunk_id WHERE fc.file_id = ? ORDER BY fc.ordinal`, [fileId]);
     return { ids: rows.map((r) => r.chunk_id), sizes: rows.map((r) => r.raw_size) };
   }
 

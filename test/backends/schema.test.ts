@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MIGRATIONS as SQLITE } from '../../src/backends/sqlite/schema.js';
 import { MIGRATIONS as POSTGRES } from '../../src/backends/postgres/schema.js';
-import { storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sqliteOpen, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { sqliteDialect } from '../../src/backends/sqlite/dialect.js';
+import { Store } from '../../src/store/store.js';
 
 const kinds = await testBackends();
 
@@ -37,4 +41,33 @@ test('both backends end up with the same tables, columns and secondary indexes',
   assert.deepEqual(p.tables, s.tables);
   assert.deepEqual(p.indexes, s.indexes);
   assert.ok(s.tables.chunks?.includes('hash'));
+});
+
+test('a store of schema 3 gets chunks_raw_size when opened, and file layouts read their sizes from it', async () => {
+  const t = await tempStore('sqlite');
+  try {
+    const dir = join(t.dir, 'm');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'w.bin'), Buffer.alloc(300_000, 7));
+    await t.store.import(dir, { name: 'm' });
+    // Back to schema 3, as a store written before migration 4 is.
+    const db = await sqliteOpen(t.path);
+    db.exec('DROP INDEX chunks_raw_size; DELETE FROM schema_migrations WHERE version = 4');
+    db.close();
+    const reopened = await Store.open(t.path);
+    try {
+      const [file] = await reopened.files(await reopened.resolve({ name: 'm' }));
+      const layout = await reopened.fileLayout(file!);
+      assert.equal(layout.offsets.at(-1), 300_000);
+    } finally {
+      await reopened.close();
+    }
+    assert.deepEqual(await storeSql(t.path, `SELECT name FROM sqlite_master WHERE name = 'chunks_raw_size'`), [{ name: 'chunks_raw_size' }]);
+    // The layout query names the index (SQLite's planner would read each chunk's row instead).
+    const plan = await storeSql<{ detail: string }>(t.path, `EXPLAIN QUERY PLAN SELECT fc.chunk_id, c.raw_size FROM file_chunks fc
+      LEFT JOIN ${sqliteDialect.chunkSizes} ON c.id = fc.chunk_id WHERE fc.file_id = 1 ORDER BY fc.ordinal`);
+    assert.ok(plan.some((r) => /COVERING INDEX chunks_raw_size/.test(r.detail)), JSON.stringify(plan));
+  } finally {
+    await t.cleanup();
+  }
 });

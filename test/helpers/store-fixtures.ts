@@ -167,7 +167,7 @@ async function pgConnect(url: string): Promise<import('pg').Client> {
 }
 
 /** A connection of its own to the SQLite store file at `path`. */
-async function sqliteOpen(path: string): Promise<import('better-sqlite3').Database> {
+export async function sqliteOpen(path: string): Promise<import('better-sqlite3').Database> {
   const { default: Database } = await import('better-sqlite3');
   return new Database(path, { fileMustExist: true });
 }

@@ -16,6 +16,8 @@ export const postgresDialect: Dialect = {
   // Rows go in hash order: two importers inserting overlapping batches then
   // take the rows' locks in the same order and wait rather than deadlock.
   insertInHashOrder: true,
+  // The planner chooses between the primary key and chunks_raw_size (whose rows are small: payloads live out of line).
+  chunkSizes: 'chunks c',
 };
 
 /** `?` and `'…'` literals (skipped: a `?` inside one is no placeholder). */

@@ -98,6 +98,10 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX segments_tensor ON segments(tensor_name, shape_json, dtype, file_id) WHERE tensor_name IS NOT NULL;
   CREATE INDEX models_name_folded ON models(lower(name));
   `,
+  // 4: see the SQLite schema (here the planner may take it for an index-only scan; it is not forced).
+  `
+  CREATE INDEX chunks_raw_size ON chunks(id, raw_size);
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

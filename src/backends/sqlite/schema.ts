@@ -87,6 +87,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX segments_tensor ON segments(tensor_name, shape_json, dtype, file_id) WHERE tensor_name IS NOT NULL;
   CREATE INDEX models_name_folded ON models(lower(name));
   `,
+  // 4: a file's layout (each chunk's raw size, in file order) from a small
+  // index instead of the chunk rows, whose leaf pages lie between their
+  // payloads' overflow pages all over the file: 16k chunks of a 1 GiB file
+  // took 181 ms from the rows in a new process, 24 ms from this index. The
+  // planner keeps the rowid lookup unless told (INDEXED BY, sqlite/dialect.ts).
+  `
+  CREATE INDEX chunks_raw_size ON chunks(id, raw_size);
+  `,
 ];
 
 function appliedVersion(db: Db): number {
