@@ -45,3 +45,27 @@ test('binary COPY: truncated or foreign data is an error, never a short result',
   big.writeBigInt64BE(2n ** 60n);
   assert.throws(() => int8(big), /exceeds 2\^53/);
 });
+
+test('binary COPY data cut into pieces anywhere (as CopyData messages arrive) reads the same, fields within a piece as views', () => {
+  const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  const whole = copyData([[Buffer.from([0, 0, 0, 0, 0, 0, 0, 7]), Buffer.from([0, 0, 1, 44]), payload, null], [Buffer.from([0, 0, 0, 0, 0, 0, 0, 8]), Buffer.from([0, 0, 0, 0]), Buffer.alloc(0), null]], Buffer.from('ext'));
+  const want = parseCopyBinary(whole);
+  for (let cut1 = 1; cut1 < whole.length; cut1 += 7) {
+    for (const cut2 of [cut1, Math.min(whole.length, cut1 + 1), Math.min(whole.length, cut1 + 150)]) {
+      const parts = [whole.subarray(0, cut1), whole.subarray(cut1, cut2), whole.subarray(cut2)];
+      assert.deepEqual(parseCopyBinary(parts), want, `cut at ${cut1}, ${cut2}`);
+    }
+  }
+  // One message per row, as PostgreSQL sends them: the payload is a view of its message, not a copy.
+  const start = 11 + 4 + 4 + 3;
+  const end = whole.length - 2;
+  const rowEnd = start + 2 + (4 + 8) + (4 + 4) + (4 + 300) + 4;
+  const msgs = [whole.subarray(0, start), Buffer.from(whole.subarray(start, rowEnd)), Buffer.from(whole.subarray(rowEnd, end)), whole.subarray(end)];
+  const rows = parseCopyBinary(msgs);
+  assert.deepEqual(rows, want);
+  const [field3, msg] = [rows[0]![2]!, msgs[1]!];
+  assert.ok(field3.buffer === msg.buffer && field3.byteOffset >= msg.byteOffset && field3.byteOffset + field3.length <= msg.byteOffset + msg.length,
+    'the payload field views its message');
+  // Pieces that end early are still refused.
+  assert.throws(() => parseCopyBinary([whole.subarray(0, 30), whole.subarray(30, 40)]), /binary COPY/);
+});

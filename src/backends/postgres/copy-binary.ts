@@ -13,30 +13,80 @@
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/** One tuple's fields: raw bytes, null for SQL NULL. Copies nothing: fields are views of the input. */
-export function parseCopyBinary(buf: Buffer): (Buffer | null)[][] {
-  if (buf.length < 19 || !buf.subarray(0, 11).equals(SIGNATURE)) throw new Error('not PostgreSQL binary COPY data');
-  let pos = 15 + 4 + buf.readUInt32BE(15);
+/**
+ * One tuple's fields: raw bytes, null for SQL NULL. The input may come in
+ * pieces (the CopyData messages, one per row as PostgreSQL sends them):
+ * a field inside one piece is a view of it, and only one that spans pieces
+ * is copied, so a bulk read copies its payloads once (out of pg's buffer),
+ * not again into one concatenated buffer.
+ */
+export function parseCopyBinary(input: Buffer | readonly Buffer[]): (Buffer | null)[][] {
+  const c = new Cursor(Buffer.isBuffer(input) ? [input] : input);
+  if (c.remaining() < 19 || !c.take(11).equals(SIGNATURE)) throw new Error('not PostgreSQL binary COPY data');
+  c.take(4); // flags
+  const ext = c.take(4).readUInt32BE(0);
+  if (ext > c.remaining()) throw new Error('binary COPY data is truncated');
+  c.take(ext);
   const rows: (Buffer | null)[][] = [];
   for (;;) {
-    if (pos + 2 > buf.length) throw new Error('binary COPY data ends without its trailer');
-    const n = buf.readInt16BE(pos);
-    pos += 2;
+    if (c.remaining() < 2) throw new Error('binary COPY data ends without its trailer');
+    const n = c.take(2).readInt16BE(0);
     if (n === -1) return rows;
     const row: (Buffer | null)[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      if (pos + 4 > buf.length) throw new Error('binary COPY data is truncated');
-      const len = buf.readInt32BE(pos);
-      pos += 4;
+      if (c.remaining() < 4) throw new Error('binary COPY data is truncated');
+      const len = c.take(4).readInt32BE(0);
       if (len === -1) {
         row[i] = null;
         continue;
       }
-      if (pos + len > buf.length) throw new Error('binary COPY data is truncated');
-      row[i] = buf.subarray(pos, pos + len);
-      pos += len;
+      if (len < -1 || len > c.remaining()) throw new Error('binary COPY data is truncated');
+      row[i] = c.take(len);
     }
     rows.push(row);
+  }
+}
+
+/** Reads through a list of buffers as if they were one. */
+class Cursor {
+  private i = 0;
+  private pos = 0;
+  private left: number;
+
+  constructor(private readonly parts: readonly Buffer[]) {
+    this.left = parts.reduce((n, p) => n + p.length, 0);
+  }
+
+  remaining(): number {
+    return this.left;
+  }
+
+  /** The next n bytes (n <= remaining()): a view when they lie in one piece, else a copy. */
+  take(n: number): Buffer {
+    while (this.i < this.parts.length && this.pos === this.parts[this.i]!.length) {
+      this.i++;
+      this.pos = 0;
+    }
+    this.left -= n;
+    const p = this.parts[this.i];
+    if (p && this.pos + n <= p.length) {
+      const view = p.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      return view;
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let got = 0; got < n;) {
+      const q = this.parts[this.i]!;
+      const k = Math.min(n - got, q.length - this.pos);
+      q.copy(out, got, this.pos, this.pos + k);
+      got += k;
+      this.pos += k;
+      if (this.pos === q.length) {
+        this.i++;
+        this.pos = 0;
+      }
+    }
+    return out;
   }
 }
 

@@ -59,21 +59,20 @@ const DECODE: Record<ColumnType, (b: Buffer | null) => unknown> = {
  */
 class CopyOut extends pg.Query {
   private readonly parts: Buffer[] = [];
-  private bytes = 0;
 
   /** Called by pg for each CopyData message. */
   handleCopyData(msg: { chunk: Buffer }): void {
     this.parts.push(Buffer.from(msg.chunk));
-    this.bytes += msg.chunk.length;
   }
 
-  data(): Buffer {
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+  /** The messages as they came (parseCopyBinary reads across them: joining them would copy every payload again). */
+  data(): Buffer[] {
+    return this.parts;
   }
 }
 
-/** The whole output of `COPY … TO STDOUT` on `c`. */
-function copyOut(c: PoolClient, text: string): Promise<Buffer> {
+/** The whole output of `COPY … TO STDOUT` on `c`, in the pieces it arrived in. */
+function copyOut(c: PoolClient, text: string): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const q: CopyOut = new CopyOut(text, (e) => (e ? reject(e) : resolve(q.data())));
     c.query(q);
