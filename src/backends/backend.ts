@@ -162,6 +162,8 @@ export interface Backend {
   rewriteChunk(id: number, enc: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void>;
   /** The file's chunk ids in order. */
   fileChunkIds(fileId: number): Promise<number[]>;
+  /** fileChunkIds of many files, in a query per few hundred files (an export of a model of thousands of files). */
+  fileChunkIdsOf(fileIds: number[]): Promise<Map<number, number[]>>;
   /** The file's chunk ids in order, with each chunk's raw size (null where the chunk's row is missing). */
   fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }>;
   /** Chunk payloads by id (any order of ids; result in the same order). */

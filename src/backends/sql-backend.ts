@@ -314,6 +314,14 @@ export class SqlBackend implements Backend {
     return this.db.column<number>({ text: 'SELECT chunk_id FROM file_chunks WHERE file_id = ? ORDER BY ordinal', values: [fileId], name: 'tessera_file_chunks' });
   }
 
+  async fileChunkIdsOf(fileIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>(fileIds.map((id) => [id, []]));
+    const rows = await this.allIn<{ file_id: number; chunk_id: number }>((anyOf) => `SELECT file_id, chunk_id FROM file_chunks
+        WHERE ${anyOf} ORDER BY file_id, ordinal`, 'file_id', [...new Set(fileIds)], 'bigint', 'tessera_file_chunks_of');
+    for (const r of rows) out.get(r.file_id)!.push(r.chunk_id);
+    return out;
+  }
+
   async fileChunkSizes(fileId: number): Promise<{ ids: number[]; sizes: (number | null)[] }> {
     const rows = await this.all<{ chunk_id: number; raw_size: number | null }>(`SELECT fc.chunk_id, c.raw_size FROM file_chunks fc
         LEFT JOIN ${this.db.dialect.chunkSizes} ON c.id = fc.chunk_id WHERE fc.file_id = ? ORDER BY fc.ordinal`, [fileId]);

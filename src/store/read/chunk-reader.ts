@@ -60,13 +60,19 @@ export class ChunkReader {
    * copies where it has them, the rest fetched in one query (each distinct
    * id once) with every delta base they need decoded. Sizes are known from
    * here on, so a whole-file read needs no layout of the file beforehand.
+   * Payloads found in `fetched` (a ReadPlan's batch) are not fetched again.
    */
-  async gather(ids: number[], stats: ReadStats): Promise<Gathered> {
+  async gather(ids: number[], stats: ReadStats, fetched?: ReadonlyMap<number, StoredChunk>): Promise<Gathered> {
     const cached = ids.map((id) => this.cache.get(id));
-    const missing = [...new Set(ids.filter((_, k) => cached[k] === undefined))];
     const rows = new Map<number, StoredChunk>();
+    const missing: number[] = [];
+    for (const id of new Set(ids.filter((_, k) => cached[k] === undefined))) {
+      const row = fetched?.get(id);
+      if (row) rows.set(id, row);
+      else missing.push(id);
+    }
     if (missing.length) for (const c of await this.backend.getChunks(missing)) rows.set(c.id, c);
-    const bases = await this.basesOf([...rows.values()]);
+    const bases = await this.basesOf([...rows.values()], fetched);
     const sizes = ids.map((id, k) => cached[k]?.length ?? rows.get(id)!.rawSize);
     stats.chunks += ids.length;
     for (const hit of cached) {
@@ -142,7 +148,7 @@ export class ChunkReader {
    * cache, else fetched one level of the chains per query. A chain longer
    * than MAX_DELTA_DEPTH means a damaged store (the writers never make one).
    */
-  private async basesOf(chunks: StoredChunk[]): Promise<Map<number, Buffer>> {
+  private async basesOf(chunks: StoredChunk[], prefetched?: ReadonlyMap<number, StoredChunk>): Promise<Map<number, Buffer>> {
     const decoded = new Map<number, Buffer>();
     const fetched = new Map<number, StoredChunk>();
     let want = chunks.flatMap((c) => c.bases);
@@ -150,7 +156,9 @@ export class ChunkReader {
       const missing = [...new Set(want)].filter((id) => !decoded.has(id) && !fetched.has(id) && !this.cachedInto(id, decoded));
       if (missing.length === 0) break;
       if (level > MAX_DELTA_DEPTH) throw damaged(`delta chain of chunk ${chunks[0]!.id} is deeper than ${MAX_DELTA_DEPTH}; the store is damaged`);
-      const rows = await this.backend.getChunks(missing);
+      const rows = missing.flatMap((id) => prefetched?.get(id) ?? []);
+      const rest = missing.filter((id) => !prefetched?.has(id));
+      if (rest.length) rows.push(...(await this.backend.getChunks(rest)));
       for (const r of rows) fetched.set(r.id, r);
       want = rows.flatMap((r) => r.bases);
     }

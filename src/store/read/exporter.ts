@@ -3,6 +3,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { FileRow } from '../../backends/backend.js';
 import type { HashThread } from '../../io/parallel-hash.js';
 import type { FileReader } from './file-reader.js';
+import type { ReadPlan } from './read-plan.js';
 import { noRoomCause } from '../../backends/errors.js';
 
 /** Files at least this big are hashed on the hashing thread (a block's round trip costs ~30 µs, hashing 64 KB as much). */
@@ -30,6 +31,7 @@ let tmpSeq = 0;
  */
 export async function exportFiles(reader: FileReader, jobs: { file: FileRow; dest: string }[], hashing: HashThread): Promise<number[]> {
   const written = new Array<number>(jobs.length).fill(0);
+  const plan = await reader.planFor(jobs.map((j) => j.file));
   const dirs = new Map<string, Promise<unknown>>();
   let next = 0;
   let failure: { e: unknown } | undefined;
@@ -42,9 +44,11 @@ export async function exportFiles(reader: FileReader, jobs: { file: FileRow; des
         let made = dirs.get(dir);
         if (!made) dirs.set(dir, (made = mkdir(dir, { recursive: true })));
         await made;
-        written[i] = await exportFile(reader, file, dest, hashing);
+        written[i] = await exportFile(reader, file, dest, hashing, plan);
       } catch (e) {
         failure ??= { e };
+      } finally {
+        plan.done(file);
       }
     }
   };
@@ -60,7 +64,7 @@ export async function exportFiles(reader: FileReader, jobs: { file: FileRow; des
  * is renamed into place only when the digest matched, so a failed export
  * leaves no bad file. Like cp, it does not fsync.
  */
-async function exportFile(reader: FileReader, file: FileRow, dest: string, hashing: HashThread): Promise<number> {
+async function exportFile(reader: FileReader, file: FileRow, dest: string, hashing: HashThread, plan: ReadPlan): Promise<number> {
   const tmp = join(dirname(dest), `.${process.pid}.${tmpSeq++}.tessera-export.tmp`);
   const fh = await open(tmp, 'w');
   const hash = hashing.sink(file.size >= WORKER_HASH_MIN);
@@ -75,7 +79,7 @@ async function exportFile(reader: FileReader, file: FileRow, dest: string, hashi
   // One block is written while the next is decoded: the reader reuses a block's memory only two blocks later.
   let writing: Promise<void> | undefined;
   try {
-    for await (const buf of reader.read(file, { sink: hash })) {
+    for await (const buf of reader.read(file, { sink: hash, plan })) {
       await writing;
       writing = writeOut(buf);
       // Reported when awaited (above, or below), not as an unhandled rejection meanwhile.

@@ -5,6 +5,7 @@ import { Sha256Sink } from '../../io/parallel-hash.js';
 import type { HashingSink } from '../../io/parallel-hash.js';
 import type { ChunkReader, ReadStats } from './chunk-reader.js';
 import { emptyStats } from './chunk-reader.js';
+import { ReadPlan } from './read-plan.js';
 
 /** A stored file's chunks and where each starts, for reading any byte range without decoding what precedes it. */
 export interface FileLayout {
@@ -29,6 +30,8 @@ export interface ReadOptions {
   keep?: boolean;
   /** Counts the chunks read and those the cache had. */
   stats?: ReadStats;
+  /** A plan made for this file among others (planFor): its chunk list and payloads may be there already. */
+  plan?: ReadPlan;
   /**
    * Let other work of this thread's event loop run between steps of a
    * whole-file read, and take smaller steps (a server's model load: its
@@ -136,14 +139,15 @@ export class FileReader {
     }
     const sink = opts.sink ?? new Sha256Sink();
     // Sizes come with the chunks (gather): a whole read needs only the list of ids beforehand.
-    const ids = await this.chunkIds(file);
+    const ids = opts.plan?.chunkIds(file) ?? (await this.chunkIds(file));
+    const fetched = await opts.plan?.payloads(file);
     let held: Buffer | undefined;
     let bytes = 0;
     const step = opts.yieldToEvents ? SHORT_STEP_CHUNKS : STEP_CHUNKS;
     for (let i = 0; i < ids.length; i += step) {
       // SQLite answers synchronously: without this, a whole read would run without the event loop turning once.
       if (opts.yieldToEvents && i > 0) await new Promise((r) => setImmediate(r));
-      const g = await this.chunks.gather(ids.slice(i, i + step), stats);
+      const g = await this.chunks.gather(ids.slice(i, i + step), stats, fetched);
       for (const [from, to, n] of blocksOf(g.sizes)) {
         if (bytes + n > file.size) throw damaged(`${file.path}: its chunks hold more than the file's ${file.size} bytes; the store is damaged`);
         const block = sink.alloc(n);
@@ -190,6 +194,11 @@ export class FileReader {
     const stats = emptyStats();
     for await (const block of this.read(file, { sink, keep: true, stats, yieldToEvents: true })) void block;
     return { bytes: out, stats };
+  }
+
+  /** A plan for reading these files whole, one after another or a few at a time (an export). */
+  planFor(files: FileRow[]): Promise<ReadPlan> {
+    return ReadPlan.create(this.backend, files, STEP_CHUNKS);
   }
 
   /** Forgets the chunk lists it keeps (after gc: a removed file's list is useless, and its memory is freed). */
