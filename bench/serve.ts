@@ -23,6 +23,8 @@ import { Store } from '../src/store/store.js';
 import { SEG_TENSOR } from '../src/store/format.js';
 import { median } from './units.js';
 import { generateSingle } from './synthetic.js';
+import { measureHubDownload } from './hub-download.js';
+import type { HubDownload } from './hub-download.js';
 
 export interface ServeBenchOptions {
   repoRoot: string;
@@ -62,6 +64,7 @@ export interface ServeBenchReport {
   cachedLoad: { withCache: LoadTiming; withoutCache: LoadTiming; cachedShare: number };
   loadStalls: LoadStalls;
   download: BigDownload;
+  hubDownload: HubDownload;
 }
 
 /** One whole download of a big file from a fresh server: time to its first byte, its speed, and the server's memory meanwhile. */
@@ -565,8 +568,19 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
       await stopServer(srv.child);
     }
   }
+  // 6. The same model through the Hugging Face Hub API: @huggingface/hub's snapshotDownload beside a plain GET.
+  log('a 1 GiB snapshot download through the Hub API …');
+  let hubDownload: HubDownload;
+  {
+    const srv = await spawnServer(opts.repoRoot, storePath);
+    try {
+      hubDownload = await measureHubDownload(srv.url, 'big-1g', `/v2/models/big-1g/files/${encodeURIComponent(basename(big.abs))}`, download.bytes, opts.tmp, opts.repeat);
+    } finally {
+      await stopServer(srv.child);
+    }
+  }
 
-  const report: ServeBenchReport = { model: MODEL, latency, overheadAtP50, coldStart, cachedLoad, loadStalls, download };
+  const report: ServeBenchReport = { model: MODEL, latency, overheadAtP50, coldStart, cachedLoad, loadStalls, download, hubDownload };
   const lines: string[] = [];
   lines.push(`inference: ${MODEL} (Silero VAD v5, 2.3 MB ONNX); per scenario ${opts.seconds} s of each path at concurrency 1, in ${ROUNDS} alternating rounds`);
   lines.push('(0.1 s warm-up each), then tessera at concurrency 4; HTTP/1.1 keep-alive on 127.0.0.1; tessera is a `tessera serve` child process');
@@ -608,5 +622,11 @@ export async function benchServe(opts: ServeBenchOptions): Promise<{ text: strin
   lines.push(`${ms(d.firstByteMs)} ms, all of it in ${d.seconds.toFixed(2)} s (${(d.bytes / 1e6 / d.seconds).toFixed(0)} MB/s); the server's own memory (RssAnon) ${d.anonBeforeMiB.toFixed(0)} MiB before, at most`);
   lines.push(`${d.anonPeakMiB.toFixed(0)} MiB during it: +${(d.anonPeakMiB - d.anonBeforeMiB).toFixed(0)} MiB (target: < 100 MiB); the store's pages SQLite maps (RssFile, page cache the kernel`);
   lines.push(`reclaims) ${d.fileBeforeMiB.toFixed(0)} -> ${d.filePeakMiB.toFixed(0)} MiB`);
+  lines.push('');
+  const hd = hubDownload;
+  const speed = (s: number[]): string => `${median(s).toFixed(2)} s (${(hd.bytes / 1e6 / median(s)).toFixed(0)} MB/s)`;
+  lines.push(`the same file written to disk, median of ${hd.plainS.length} alternating rounds: GET …/files/PATH ${speed(hd.plainS)}; @huggingface/hub snapshotDownload`);
+  lines.push(`of repo big-1g into an empty cache directory (model info, tree, paths-info, GET /big-1g/resolve/COMMIT/PATH) ${speed(hd.snapshotS)}:`);
+  lines.push(`${(100 * hd.ratio).toFixed(0)}% of the plain speed (target: >= 80%)`);
   return { text: lines.join('\n'), report };
 }

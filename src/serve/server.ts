@@ -26,6 +26,7 @@ import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
 import { apiRoutes } from './routes/api.js';
+import { hubRoutes } from './routes/hub.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { WriteLock } from './write-lock.js';
 
@@ -51,6 +52,8 @@ function buildRouter(ctx: ServeContext): Router {
   inferRoutes(router, ctx);
   modelRoutes(router, ctx);
   apiRoutes(router, ctx);
+  // The Hub's API after Tessera's own: its patterns take any one- or two-part name at the root.
+  hubRoutes(router, ctx);
   // Last: its pattern takes any top-level name.
   dashboardRoutes(router);
   return router;

@@ -45,7 +45,7 @@ export interface ModelRecord {
   unavailable: string | null;
 }
 
-/** A model as `tessera ls --json` and GET /api/models list it. */
+/** A model as `tessera ls --json` and GET /api/store/models list it. */
 export interface ModelListEntry {
   name: string;
   version: number;
@@ -70,7 +70,7 @@ export interface ModelFile {
   tensors: number;
 }
 
-/** `tessera show --json`, GET /api/models/{name}[/versions/{v}]. */
+/** `tessera show --json`, GET /api/store/models/{name}[/versions/{v}]. */
 export interface ModelDetails {
   model: ModelRecord;
   ref: string;

@@ -34,9 +34,9 @@ test('the /api endpoints answer exactly what the CLI prints with --json (stats, 
     const { location, ...cliStats } = cliJson(['stats'], t.path) as { location: string };
     assert.equal(location, t.path);
     assert.deepEqual((await http(`${t.url}/api/stats`)).json(), cliStats);
-    assert.deepEqual((await http(`${t.url}/api/models`)).json(), cliJson(['ls'], t.path));
-    assert.deepEqual((await http(`${t.url}/api/models/b/versions/1`)).json(), cliJson(['show', 'b:1'], t.path));
-    assert.deepEqual((await http(`${t.url}/api/models/b`)).json(), cliJson(['show', 'b'], t.path));
+    assert.deepEqual((await http(`${t.url}/api/store/models`)).json(), cliJson(['ls'], t.path));
+    assert.deepEqual((await http(`${t.url}/api/store/models/b/versions/1`)).json(), cliJson(['show', 'b:1'], t.path));
+    assert.deepEqual((await http(`${t.url}/api/store/models/b`)).json(), cliJson(['show', 'b'], t.path));
     const sharing = (await http(`${t.url}/api/sharing`)).json<{ models: { ref: string }[]; bytes: number[][]; tensors: { names: string[] }[][]; order: number[] }>();
     assert.deepEqual(sharing, cliJson(['sharing'], t.path));
     const ia = sharing.models.findIndex((m) => m.ref === 'a:1');
@@ -47,14 +47,14 @@ test('the /api endpoints answer exactly what the CLI prints with --json (stats, 
     // The pair sits side by side in the cluster order.
     assert.equal(Math.abs(sharing.order.indexOf(ia) - sharing.order.indexOf(ib)), 1);
 
-    const show = (await http(`${t.url}/api/models/b`)).json<{ tensors: { name: string; uniqueBytes: number; sharedWith: { model: string; bytes: number }[] }[] }>();
+    const show = (await http(`${t.url}/api/store/models/b`)).json<{ tensors: { name: string; uniqueBytes: number; sharedWith: { model: string; bytes: number }[] }[] }>();
     const shared = show.tensors.find((x) => x.name === 'shared')!;
     assert.deepEqual(shared.sharedWith, [{ model: 'a:1', bytes: 160_000 }]);
     assert.equal(shared.uniqueBytes, 0);
     assert.equal(show.tensors.find((x) => x.name === 'mine')!.uniqueBytes, 400);
 
-    assert.equal((await http(`${t.url}/api/models/nope`)).status, 404);
-    assert.equal((await http(`${t.url}/api/models/a/versions/x`)).status, 400);
+    assert.equal((await http(`${t.url}/api/store/models/nope`)).status, 404);
+    assert.equal((await http(`${t.url}/api/store/models/a/versions/x`)).status, 400);
   } finally {
     await t.close();
   }
@@ -100,7 +100,7 @@ test('import --example keeps a request with the model (shown by show --json); th
     }
     await t.server.context.catalog.refresh();
     for (const m of vad) {
-      const show = (await http(`${t.url}/api/models/${m.name}`)).json<{ model: { metadataJson: string } }>();
+      const show = (await http(`${t.url}/api/store/models/${m.name}`)).json<{ model: { metadataJson: string } }>();
       const example = (JSON.parse(show.model.metadataJson) as { example: unknown }).example;
       assert.deepEqual(example, m.example);
       const r = await http(`${t.url}/v2/models/${m.name}/infer`, { method: 'POST', body: JSON.stringify(example) });
@@ -111,7 +111,7 @@ test('import --example keeps a request with the model (shown by show --json); th
     const refused = spawnSync(process.execPath, [BIN, 'import', VAD_MODELS[0]!, '--name', 'other', '--example', bad, '--store', t.path], { encoding: 'utf8' });
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /bad\.json: inputs\[0\] needs a name, a datatype/);
-    assert.equal((await http(`${t.url}/api/models/other`)).status, 404);
+    assert.equal((await http(`${t.url}/api/store/models/other`)).status, 404);
   } finally {
     await t.close();
   }

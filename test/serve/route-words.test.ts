@@ -15,6 +15,7 @@ import { healthRoutes } from '../../src/serve/routes/health.js';
 import { inferRoutes } from '../../src/serve/routes/infer.js';
 import { modelRoutes } from '../../src/serve/routes/models.js';
 import { repositoryRoutes } from '../../src/serve/routes/repository.js';
+import { hubRoutes } from '../../src/serve/routes/hub.js';
 import { PROTOCOL_WORDS, ROUTE_WORDS, checkNewModelName } from '../../src/store/names.js';
 
 /** The routes in the server's order (server.ts buildRouter), registered on a router that also keeps a list of them. */
@@ -28,7 +29,7 @@ function routes(): { router: Router; list: Route[] } {
   };
   // Registering reads nothing of the context; only handlers do, and none runs here.
   const ctx = {} as ServeContext;
-  for (const register of [healthRoutes, repositoryRoutes, fileRoutes, inferRoutes, modelRoutes, apiRoutes]) register(router, ctx);
+  for (const register of [healthRoutes, repositoryRoutes, fileRoutes, inferRoutes, modelRoutes, apiRoutes, hubRoutes]) register(router, ctx);
   dashboardRoutes(router, '/nonexistent');
   return { router, list };
 }
@@ -36,6 +37,8 @@ function routes(): { router: Router; list: Route[] } {
 test('every word a route pattern puts after a model name is a reserved word of the name policy, and each is used', () => {
   const used = new Set<string>();
   for (const r of routes().list) {
+    // The Hub's routes take repo ids of at most two parts, matched greedily: no word needs reserving (the test below).
+    if (r.name.startsWith('hub_')) continue;
     const src = r.pattern.source;
     const at = src.search(/models\\\/\(/);
     if (at < 0) continue;
@@ -83,5 +86,31 @@ test('the router reads every allowed name back whole, with its slashes literal o
     }
   }
   assert.equal(router.match('GET', '/v2/models/a/b/files/files/versions/3/w.bin').params[2], 'files/versions/3/w.bin');
-  assert.equal(router.match('GET', `/api/models/${encodeURIComponent('org/x')}/versions/2`).params[0], 'org/x');
+  assert.equal(router.match('GET', `/api/store/models/${encodeURIComponent('org/x')}/versions/2`).params[0], 'org/x');
+});
+
+test("the Hub's routes read every allowed one- or two-part name back whole, even one whose parts are the routes' own words", () => {
+  const { router } = routes();
+  const names = [...allowedNames().filter((n) => n.split('/').length <= 2), 'resolve', 'org/resolve', 'tree', 'a/tree', 'revision', 'a/revision', 'models', 'raw/raw'];
+  const shapes: [string, (n: string) => string, string, number][] = [
+    ['GET', (n) => `/${n}/resolve/main/config.json`, 'hub_resolve', 0],
+    ['GET', (n) => `/models/${n}/resolve/3/a/b.onnx`, 'hub_resolve', 0],
+    ['GET', (n) => `/${n}/raw/main/resolve/x`, 'hub_resolve', 0],
+    ['GET', (n) => `/api/models/${n}`, 'hub_model', 0],
+    ['GET', (n) => `/api/models/${n}/revision/main`, 'hub_model', 0],
+    ['GET', (n) => `/api/models/${n}/tree/main`, 'hub_tree', 0],
+    ['GET', (n) => `/api/models/${n}/tree/main/sub/dir`, 'hub_tree', 0],
+    ['POST', (n) => `/api/models/${n}/paths-info/main`, 'hub_paths_info', 0],
+  ];
+  for (const name of names) {
+    for (const [method, url, route, group] of shapes) {
+      const m = router.match(method, url(name));
+      assert.equal(m.route.name, route, `${method} ${url(name)}`);
+      assert.equal(m.params[group], name, `${method} ${url(name)} → ${m.route.name}`);
+    }
+  }
+  // A repo whose first part is "models" is reached with the prefix, as on the Hub.
+  assert.equal(router.match('GET', '/models/models/x/resolve/main/a.bin').params[0], 'models/x');
+  const m = router.match('GET', '/org/x/resolve/main/sub/w.bin');
+  assert.deepEqual(m.params, ['org/x', 'main', 'sub/w.bin']);
 });

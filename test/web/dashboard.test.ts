@@ -185,6 +185,10 @@ test('a model\'s details: tensors, who shares them, its base in the lineage, fil
   assert.match((await page.getByTestId('detail').textContent())!, /stored as a delta of digits-base:1/);
   await page.getByTestId('lineage-chart').locator('text').filter({ hasText: 'digits-base:1' }).first().waitFor();
   assert.equal(await page.getByTestId('download').count(), d.files.length);
+  // The repo id and a snippet that downloads this version through the Hub API.
+  assert.equal(await page.getByTestId('hub-repo-id').textContent(), 'digits-tuned');
+  const snippet = (await page.getByTestId('hub-snippet').textContent())!;
+  assert.ok(snippet.includes(`HF_ENDPOINT=${new URL(page.url()).origin} huggingface-cli download digits-tuned --revision 1`), snippet);
   await shot('detail', '[data-testid="detail"]');
 
   // An ONNX model has a metadata button that shows its inference signature.

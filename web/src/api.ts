@@ -45,7 +45,7 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
 
 export const api = {
   stats: () => request<StoreStats>('/api/stats'),
-  model: (name: string, version: number) => request<ModelDetails>(`/api/models/${modelPath(name, version)}`),
+  model: (name: string, version: number) => request<ModelDetails>(`/api/store/models/${modelPath(name, version)}`),
   sharing: () => request<SharingMatrix>('/api/sharing'),
   metadata: (name: string, version: number) => request<OipMetadata>(`/v2/models/${modelPath(name, version)}`),
   infer: (name: string, version: number, body: string) => request<OipInferResponse>(`/v2/models/${modelPath(name, version)}/infer`, {

@@ -30,6 +30,13 @@ export class NotAllowed extends TesseraError {
   }
 }
 
+/** An error whose answer carries headers of its own besides the status (the Hub API's X-Error-Code). */
+export class ErrorWithHeaders extends TesseraError {
+  constructor(kind: ErrorKind, message: string, readonly headers: Record<string, string>) {
+    super(kind, message);
+  }
+}
+
 export interface ErrorAnswer {
   status: number;
   message: string;
@@ -59,6 +66,7 @@ export function publicMessage(e: unknown): string {
 export function answerOf(e: unknown): ErrorAnswer {
   const headers: Record<string, string> = {};
   if (e instanceof NotAllowed) headers.Allow = e.allow.join(', ');
+  if (e instanceof ErrorWithHeaders) Object.assign(headers, e.headers);
   if (e instanceof TesseraError && e.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="tessera"';
   // A limit that frees up within moments (connections close, buffers drain): the client may try again after a second.
   if (e instanceof TesseraError && e.kind === 'busy') headers['Retry-After'] = '1';

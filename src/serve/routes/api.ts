@@ -8,8 +8,8 @@ import { checkName, parseVersion } from './lookup.js';
 
 /**
  * The store as the CLI prints it with --json, for the dashboard and scripts:
- * /api/stats = `tessera stats --json` without the store's location, /api/models = `tessera ls --json`,
- * /api/models/{name}[/versions/{v}] = `tessera show --json`,
+ * /api/stats = `tessera stats --json` without the store's location, /api/store/models = `tessera ls --json`,
+ * /api/store/models/{name}[/versions/{v}] = `tessera show --json`,
  * /api/sharing = `tessera sharing --json`. Reads wait for the server's own
  * write in progress, so they never see half an upload.
  */
@@ -31,11 +31,11 @@ export function apiRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'api_models', pattern: /^\/api\/models$/,
+    name: 'api_models', pattern: /^\/api\/store\/models$/,
     methods: { GET: { handler: async ({ res }) => sendJson(res, 200, listEntries(await read(() => ctx.store.list()))) } },
   });
   router.add({
-    name: 'api_model', pattern: /^\/api\/models\/([^/]+)(?:\/versions\/([^/]+))?$/,
+    name: 'api_model', pattern: /^\/api\/store\/models\/([^/]+)(?:\/versions\/([^/]+))?$/,
     methods: {
       GET: {
         handler: async ({ res, params }) => {

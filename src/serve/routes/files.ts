@@ -65,10 +65,20 @@ const header = (headers: Headers, name: string): string | undefined => {
   return Array.isArray(v) ? v.join(', ') : v;
 };
 
-async function download(ctx: ServeContext, v: CatalogVersion, path: string, req: { headers: Headers; method?: string }, res: ServerResponse): Promise<void> {
-  const file = fileOf(v, path);
+/**
+ * Sends a stored file (GET, HEAD; Range, If-Range, If-Match, If-None-Match),
+ * streamed block by block. `file` is the version's file, or a function that
+ * finds it (the Hub's routes answer a missing one their own way);
+ * `extraHeaders` go out on every answer (the Hub's X-Repo-Commit…).
+ */
+export async function download(
+  ctx: ServeContext, v: CatalogVersion, path: string | FileRow, req: { headers: Headers; method?: string }, res: ServerResponse,
+  extraHeaders: Record<string, string> = {},
+): Promise<void> {
+  const file = typeof path === 'string' ? fileOf(v, path) : path;
   const etag = etagOf(file);
   const headers: Record<string, string> = {
+    ...extraHeaders,
     'Content-Type': 'application/octet-stream',
     'Accept-Ranges': 'bytes',
     ETag: etag,
@@ -121,7 +131,7 @@ async function download(ctx: ServeContext, v: CatalogVersion, path: string, req:
     }
   } catch (e) {
     if (!(e instanceof DamagedFileError)) throw e;
-    ctx.log('damaged', `${keyOf(v.model)}/${path}: reconstructed bytes do not match the file's SHA-256; the download was cut off (the store is damaged)`);
+    ctx.log('damaged', `${keyOf(v.model)}/${file.path}: reconstructed bytes do not match the file's SHA-256; the download was cut off (the store is damaged)`);
     res.destroy();
     return;
   }

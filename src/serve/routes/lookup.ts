@@ -38,10 +38,14 @@ export async function findVersion(ctx: ServeContext, nameText: string | undefine
  */
 export async function findServable(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined): Promise<CatalogVersion> {
   const v = await findVersion(ctx, nameText, versionText);
-  const why = unavailableMessage(v.model);
-  if (why !== undefined) {
-    ctx.log('unavailable', `refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
-    throw unavailable(why);
-  }
+  checkServable(ctx, v);
   return v;
+}
+
+/** Refuses (503) a version `tessera repair` marked unavailable. */
+export function checkServable(ctx: ServeContext, v: CatalogVersion): void {
+  const why = unavailableMessage(v.model);
+  if (why === undefined) return;
+  ctx.log('unavailable', `refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
+  throw unavailable(why);
 }

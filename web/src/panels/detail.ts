@@ -34,6 +34,26 @@ async function download(name: string, version: number, path: string, status: HTM
   status.textContent = '';
 }
 
+/**
+ * The model as a Hugging Face repo (names of one or two parts are: the
+ * server speaks the Hub's API, src/serve/hub/hub.md), with commands to copy.
+ */
+function hubSnippet(name: string, version: number): Node {
+  if (name.split('/').length > 2) return h('p', { class: 'muted small' }, 'Names of more than two parts are not Hugging Face repos: download the files above.');
+  const origin = window.location.origin;
+  const text = [
+    `# Python (huggingface_hub, transformers): the repo "${name}", revision ${version}`,
+    `HF_ENDPOINT=${origin} huggingface-cli download ${name} --revision ${version}`,
+    `# JavaScript (@huggingface/hub)`,
+    `await snapshotDownload({ repo: '${name}', revision: '${version}', hubUrl: '${origin}' });`,
+  ].join('\n');
+  return h('div', { class: 'hub-snippet' },
+    h('h3', {}, 'From Hugging Face clients'),
+    h('p', { class: 'small' }, 'Repo id ', h('code', { 'data-testid': 'hub-repo-id' }, name), `; revision ${version} (or main for the latest).`),
+    h('pre', { class: 'mono small', 'data-testid': 'hub-snippet' }, text),
+    h('button', { onclick: (e: Event) => { void navigator.clipboard?.writeText(text); (e.target as HTMLElement).textContent = 'copied'; } }, 'Copy'));
+}
+
 function sharedWithCell(t: TensorSharing, open: (ref: string) => void): Node {
   // Older servers do not say per tensor: then say nothing rather than "only here".
   if (t.sharedWith === undefined) return h('span', {});
@@ -133,6 +153,7 @@ export function renderDetail(root: HTMLElement, d: ModelDetails, all: ModelStats
         servable ? h('a', { href: `/v2/models/${modelPath(name, version)}`, target: '_blank', class: 'small' }, ' raw JSON ↗') : null,
         status),
       metaBox),
+    hubSnippet(name, version),
     h('h3', {}, `Tensors (${d.tensors.length}, largest first)`),
     h('p', { class: 'muted small' }, 'The bar is dark for bytes only this model holds and teal for bytes other models hold too.'),
     tensors,

@@ -1,0 +1,58 @@
+import type { CatalogVersion } from '../catalog.js';
+import { lfsPointer, repoObjectId } from './commits.js';
+import { commitOf } from './repos.js';
+
+/** A file of a model as the Hub's model info lists it. */
+export interface HubSibling {
+  rfilename: string;
+  size: number;
+  /** With ?blobs=true, as the Hub: the pointer's blob id and the LFS object. */
+  blobId?: string;
+  lfs?: { sha256: string; size: number; pointerSize: number };
+}
+
+/** GET /api/models/{repo}[/revision/{revision}] and each item of GET /api/models (the fields @huggingface/hub and huggingface_hub read). */
+export interface HubModelInfo {
+  _id: string;
+  id: string;
+  modelId: string;
+  author?: string;
+  sha: string;
+  createdAt: string;
+  lastModified: string;
+  private: false;
+  disabled: false;
+  gated: false;
+  downloads: number;
+  likes: number;
+  library_name?: string;
+  tags: string[];
+  siblings: HubSibling[];
+  spaces: string[];
+  /** Tessera's own: the version this revision is. */
+  tessera: { version: number; versions: number[]; format: string; logicalBytes: number };
+}
+
+/** The Hub's library names for what a model's files are. */
+const LIBRARY: Record<string, string> = { onnx: 'onnx', safetensors: 'safetensors', tfjs: 'tf.js', tflite: 'tflite', gguf: 'gguf', pytorch: 'pytorch' };
+
+/** A version as the Hub describes a repo at a revision; `first` dates the repo (its oldest version). */
+export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: number[], opts: { blobs?: boolean } = {}): HubModelInfo {
+  const m = v.model;
+  const slash = m.name.indexOf('/');
+  const library = LIBRARY[m.format];
+  return {
+    _id: repoObjectId(m.name), id: m.name, modelId: m.name, ...(slash > 0 ? { author: m.name.slice(0, slash) } : {}),
+    sha: commitOf(v), createdAt: first.model.createdAt, lastModified: m.createdAt,
+    private: false, disabled: false, gated: false, downloads: 0, likes: 0,
+    ...(library ? { library_name: library } : {}),
+    tags: [...new Set([m.format, ...(library ? [library] : []), 'tessera'])],
+    siblings: v.files.map((f) => {
+      if (!opts.blobs) return { rfilename: f.path, size: f.size };
+      const pointer = lfsPointer(f.sha256.toString('hex'), f.size);
+      return { rfilename: f.path, size: f.size, blobId: pointer.oid, lfs: { sha256: f.sha256.toString('hex'), size: f.size, pointerSize: pointer.size } };
+    }),
+    spaces: [],
+    tessera: { version: m.version, versions, format: m.format, logicalBytes: m.logicalBytes },
+  };
+}
