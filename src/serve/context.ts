@@ -7,6 +7,7 @@ import type { Metrics } from './metrics.js';
 import type { ServeOptions } from './options.js';
 import type { ModelManager } from './runtime/model-manager.js';
 import type { WriteLock } from './write-lock.js';
+import type { LfsStaging } from './hub/lfs-staging.js';
 
 /** What the route handlers share. */
 export interface ServeContext {
@@ -18,6 +19,8 @@ export interface ServeContext {
   /** Bytes held for requests in flight (--max-inflight). */
   inflight: InflightBytes;
   auth: Auth;
+  /** LFS objects uploaded through the Hub API, waiting for their commit. */
+  lfs: LfsStaging;
   opts: ServeOptions;
   /** Set when shutdown has begun: readiness turns false. */
   draining: boolean;

@@ -27,6 +27,8 @@ import { modelRoutes } from './routes/models.js';
 import { repositoryRoutes } from './routes/repository.js';
 import { apiRoutes } from './routes/api.js';
 import { hubRoutes } from './routes/hub.js';
+import { hubUploadRoutes } from './routes/hub-upload.js';
+import { LfsStaging } from './hub/lfs-staging.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { WriteLock } from './write-lock.js';
 
@@ -53,6 +55,8 @@ function buildRouter(ctx: ServeContext): Router {
   modelRoutes(router, ctx);
   apiRoutes(router, ctx);
   // The Hub's API after Tessera's own: its patterns take any one- or two-part name at the root.
+  // Uploads first: /api/models/a/tree/commit/main is repo "a/tree"'s commit, not a tree.
+  hubUploadRoutes(router, ctx);
   hubRoutes(router, ctx);
   // Last: its pattern takes any top-level name.
   dashboardRoutes(router);
@@ -84,7 +88,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   await catalog.refresh();
   const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
   const ctx: ServeContext = {
-    store, catalog, metrics, writes, auth, opts, log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
+    store, catalog, metrics, writes, auth, opts, lfs: new LfsStaging(opts.maxUploadBytes), log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
     models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances } }),
   };
   const router = buildRouter(ctx);
@@ -158,6 +162,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       await closed;
       clearTimeout(timer);
       await writes.idle();
+      ctx.lfs.close();
       await ctx.models.close();
       // What the log suppressed is reported now rather than lost with the process.
       logger.flush();

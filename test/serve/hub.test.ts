@@ -176,6 +176,9 @@ test('what huggingface_hub reads: HEAD headers, a resumed download (206), 416, a
     assert.equal(rest.headers.get('content-range'), `bytes 1000-${onnx.length - 1}/${onnx.length}`);
     assert.deepEqual(rest.body, onnx.subarray(1000));
     assert.equal((await http(url, { headers: { Range: `bytes=${onnx.length + 5}-` } })).status, 416);
+    // An absurd range is a 416 too, not a crash or a huge allocation; a malformed one gets the whole file.
+    assert.equal((await http(url, { headers: { Range: `bytes=${'9'.repeat(40)}-` } })).status, 416);
+    assert.equal((await http(url, { headers: { Range: 'bytes=9-2' } })).status, 200);
 
     const misses: [string, string][] = [
       [`${t.url}/org/none/resolve/main/config.json`, 'RepoNotFound'],

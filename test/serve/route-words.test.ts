@@ -16,6 +16,7 @@ import { inferRoutes } from '../../src/serve/routes/infer.js';
 import { modelRoutes } from '../../src/serve/routes/models.js';
 import { repositoryRoutes } from '../../src/serve/routes/repository.js';
 import { hubRoutes } from '../../src/serve/routes/hub.js';
+import { hubUploadRoutes } from '../../src/serve/routes/hub-upload.js';
 import { PROTOCOL_WORDS, ROUTE_WORDS, checkNewModelName } from '../../src/store/names.js';
 
 /** The routes in the server's order (server.ts buildRouter), registered on a router that also keeps a list of them. */
@@ -29,7 +30,7 @@ function routes(): { router: Router; list: Route[] } {
   };
   // Registering reads nothing of the context; only handlers do, and none runs here.
   const ctx = {} as ServeContext;
-  for (const register of [healthRoutes, repositoryRoutes, fileRoutes, inferRoutes, modelRoutes, apiRoutes, hubRoutes]) register(router, ctx);
+  for (const register of [healthRoutes, repositoryRoutes, fileRoutes, inferRoutes, modelRoutes, apiRoutes, hubUploadRoutes, hubRoutes]) register(router, ctx);
   dashboardRoutes(router, '/nonexistent');
   return { router, list };
 }
@@ -91,7 +92,7 @@ test('the router reads every allowed name back whole, with its slashes literal o
 
 test("the Hub's routes read every allowed one- or two-part name back whole, even one whose parts are the routes' own words", () => {
   const { router } = routes();
-  const names = [...allowedNames().filter((n) => n.split('/').length <= 2), 'resolve', 'org/resolve', 'tree', 'a/tree', 'revision', 'a/revision', 'models', 'raw/raw'];
+  const names = [...allowedNames().filter((n) => n.split('/').length <= 2), 'resolve', 'org/resolve', 'tree', 'a/tree', 'revision', 'a/revision', 'models', 'raw/raw', 'a/commit', 'preupload', 'x/paths-info'];
   const shapes: [string, (n: string) => string, string, number][] = [
     ['GET', (n) => `/${n}/resolve/main/config.json`, 'hub_resolve', 0],
     ['GET', (n) => `/models/${n}/resolve/3/a/b.onnx`, 'hub_resolve', 0],
@@ -101,6 +102,9 @@ test("the Hub's routes read every allowed one- or two-part name back whole, even
     ['GET', (n) => `/api/models/${n}/tree/main`, 'hub_tree', 0],
     ['GET', (n) => `/api/models/${n}/tree/main/sub/dir`, 'hub_tree', 0],
     ['POST', (n) => `/api/models/${n}/paths-info/main`, 'hub_paths_info', 0],
+    ['POST', (n) => `/api/models/${n}/preupload/main`, 'hub_preupload', 0],
+    ['POST', (n) => `/api/models/${n}/commit/main`, 'hub_commit', 0],
+    ['POST', (n) => `/${n}.git/info/lfs/objects/batch`, 'hub_lfs_batch', 0],
   ];
   for (const name of names) {
     for (const [method, url, route, group] of shapes) {

@@ -10,6 +10,9 @@ import { HubNotFound } from './errors.js';
  * its number or its commit id; `main` and `HEAD` are the latest version.
  */
 
+/** A repo id in a route pattern: one or two parts (checkRepoId checks the parts). */
+export const REPO_PATTERN = String.raw`([^/]+(?:\/[^/]+)?)`;
+
 /** One part of a repo id, as the Hub allows it: letters, digits, '.', '_', '-', at most 96 characters. */
 const REPO_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 /** Longest revision a request may name (a branch name on the Hub is at most 255 bytes). */

@@ -9,7 +9,7 @@ import type { Router } from '../http/router.js';
 import { HubNotFound } from '../hub/errors.js';
 import { modelInfo } from '../hub/model-info.js';
 import type { HubModelInfo } from '../hub/model-info.js';
-import { checkRepoId, checkRepoPath, resolveRevision } from '../hub/repos.js';
+import { REPO_PATTERN as REPO, checkRepoId, checkRepoPath, resolveRevision } from '../hub/repos.js';
 import { RepoTree } from '../hub/tree.js';
 import type { CommitRef, TreeEntry } from '../hub/tree.js';
 import { download } from './files.js';
@@ -22,8 +22,6 @@ import { checkServable } from './lookup.js';
  * (@huggingface/hub) or `env.remoteHost` (transformers.js) to the server.
  */
 
-/** A repo id in a URL: one or two parts (the parts are checked by checkRepoId). */
-const REPO = String.raw`([^/]+(?:\/[^/]+)?)`;
 /** Most entries one page of a listing holds (the Hub's own page size for a tree). */
 const PAGE_MAX = 1000;
 /** Largest paths-info request body, and most paths in it. */
