@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
 
@@ -23,10 +23,13 @@ import type { RepairReport } from './maintain/repair.js';
 import type { VerifyReport } from './maintain/verify.js';
 import { invalid, notFound, unavailable } from '../errors.js';
 import type { ImportResult } from './import/importer.js';
+import type { InputFile } from './import/inputs.js';
+import type { Segment } from '../formats/segment.js';
+import { checkNewFilePath } from './names.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef, refsById } from './model-ref.js';
 import { filesByModel } from './files.js';
-import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE } from './format.js';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentKind } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
 import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
@@ -67,6 +70,12 @@ export interface StoreImportOptions {
   relativeNames?: boolean;
   /** `path` as checkSource read it: its files are not read and parsed again. */
   checked?: CheckedSource;
+  /**
+   * Stored files that are files of the new version too, at `relPath`: their
+   * rows are copied (a Hub commit's unchanged files), their bytes not read.
+   * `path` then holds only the other files, and may hold none.
+   */
+  reuse?: { relPath: string; file: FileRow }[];
 }
 
 export interface ModelSummary extends ModelRow {
@@ -221,7 +230,7 @@ export class Store {
     const tensorsOf = memoize((id: number) => db.modelTensors(id));
     return importModel(db, path, {
       ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
-      inputs: opts.checked?.path === path ? opts.checked.inputs : undefined,
+      inputs: opts.reuse ? await this.inputsWithReuse(path, opts.reuse, opts.relativeNames) : opts.checked?.path === path ? opts.checked.inputs : undefined,
       // Loaded by the first import that uses them: a small import does not even load the pool.
       threads: async () => (this.importThreads ??= new (await import('./import/import-threads.js')).ImportThreads()),
       // Once started (by a big import), the threads serve small imports too: they cost nothing more.
@@ -240,6 +249,22 @@ export class Store {
   }
 
   /** The model a reference names (its latest version without one), or undefined. */
+  /** The files under `path` (if any) and the reused stored files, as one model's inputs in path order. */
+  private async inputsWithReuse(path: string, reuse: { relPath: string; file: FileRow }[], relativeNames?: boolean): Promise<InputFile[]> {
+    const { collectInputs } = await import('./import/inputs.js');
+    const onDisk = readdirSync(path).length > 0 ? collectInputs(path, { relativeNames }) : [];
+    const taken = new Set(onDisk.map((f) => f.relPath));
+    const reused = await Promise.all(reuse.map(async ({ relPath, file }): Promise<InputFile> => {
+      checkNewFilePath(relPath);
+      if (taken.has(relPath)) throw invalid(`${relPath}: both a new file and a stored one`);
+      const segments: Segment[] = (await this.db.listSegments(file.id)).map((r) => (segmentKind(r.kind) === 'tensor'
+        ? { kind: 'tensor', offset: r.fileOffset, length: r.length, name: r.tensorName ?? '', dtype: r.dtype ?? 'UNKNOWN', shape: r.shape ?? [] }
+        : { kind: 'literal', offset: r.fileOffset, length: r.length }));
+      return { absPath: '', relPath, label: relPath, size: file.size, segmentation: { format: file.format, segments }, stored: { fileId: file.id, sha256: file.sha256 } };
+    }));
+    return [...onDisk, ...reused].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  }
+
   find(ref: ModelRef): Promise<ModelRow | undefined> {
     return this.db.findModel(ref.name, ref.version);
   }

@@ -1,5 +1,4 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { invalid, preconditionFailed } from '../../errors.js';
@@ -25,22 +24,14 @@ export function storedObject(ctx: ServeContext, oid: string, size: number): File
   return undefined;
 }
 
-async function writeStored(ctx: ServeContext, file: FileRow, dest: string): Promise<void> {
-  const fh = await open(dest, 'w');
-  try {
-    for await (const block of ctx.store.readFile(file)) await fh.write(block);
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Applies a commit to a repo as its next version: the latest version's files
  * (none for a new repo), changed by the operations, imported as one model
- * version (deduplicated like any import: unchanged files cost no new chunks).
- * Under the server's write lock; a failure changes nothing. The files are
- * written to a temporary folder first, the unchanged ones read back from the
- * store: a commit costs a read of the whole version.
+ * version (deduplicated like any import). Under the server's write lock; a
+ * failure changes nothing. Only new bytes are written to a temporary folder
+ * and read by the import; a file kept from the version before (or an LFS
+ * object the store holds) has its rows copied, its bytes neither read nor
+ * written: a commit costs what it changes.
  */
 export async function applyCommit(ctx: ServeContext, repo: string, commit: CommitRequest): Promise<{ version: CatalogVersion; created: boolean }> {
   return ctx.writes.run(async () => {
@@ -78,14 +69,19 @@ export async function applyCommit(ctx: ServeContext, repo: string, commit: Commi
     const dir = mkdtempSync(join(tmpdir(), 'tessera-commit-'));
     try {
       const root = join(dir, 'model');
+      mkdirSync(root);
+      const reuse: { relPath: string; file: FileRow }[] = [];
       for (const [p, src] of tree) {
+        if (src.kind === 'stored') {
+          reuse.push({ relPath: p, file: src.file });
+          continue;
+        }
         const dest = join(root, ...p.split('/'));
         mkdirSync(dirname(dest), { recursive: true });
         if (src.kind === 'bytes') writeFileSync(dest, src.content);
-        else if (src.kind === 'staged') copyFileSync(src.path, dest);
-        else await writeStored(ctx, src.file, dest);
+        else copyFileSync(src.path, dest);
       }
-      const r = await ctx.store.import(root, { name: repo, relativeNames: true });
+      const r = await ctx.store.import(root, { name: repo, relativeNames: true, reuse });
       await ctx.catalog.reload();
       for (const src of tree.values()) if (src.kind === 'staged') ctx.lfs.release(src.oid, src.size);
       return { version: ctx.catalog.find(repo, r.model.version)!, created: r.created };

@@ -47,7 +47,8 @@ export async function findBase(
   { preferred, exclude }: { preferred?: number | undefined; exclude?: number | undefined },
   tensorsOf: ModelTensors, work: ChunkWork,
 ): Promise<BaseChoice | undefined> {
-  const tensors = inputs.flatMap((f) => f.segmentation.segments.filter((s): s is TensorSegment => s.kind === 'tensor').map((t) => ({ file: f, t })));
+  // A stored file reused as it is encodes nothing: only the files read now look for a base.
+  const tensors = inputs.filter((f) => !f.stored).flatMap((f) => f.segmentation.segments.filter((s): s is TensorSegment => s.kind === 'tensor').map((t) => ({ file: f, t })));
   if (tensors.length === 0) return undefined;
   const probes: TensorSegment[] = [];
   const seen = new Set<string>();

@@ -137,7 +137,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       const existing = opts.version !== undefined ? await backend.findModel(opts.name, opts.version) : undefined;
       if (existing) {
         // An explicit version that already exists: fine when it is the same files.
-        const hashes = inputs.map((f) => ({ relPath: f.relPath, size: f.size, sha256: hashFileSync(f.absPath) }));
+        const hashes = inputs.map((f) => ({ relPath: f.relPath, size: f.size, sha256: f.stored?.sha256 ?? hashFileSync(f.absPath) }));
         if (await sameFiles(backend, existing, hashes)) throw new Unchanged(existing);
         throw conflict(`${opts.name}:${opts.version} already exists with different files; choose another version or omit --version`);
       }
@@ -171,10 +171,11 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         for (const input of inputs) {
           if (failed) break;
           tensors += input.segmentation.segments.filter((s) => s.kind === 'tensor').length;
-          const file = await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, (n) => {
+          const progress = (n: number): void => {
             done += n;
             opts.onProgress?.(done, logicalBytes);
-          });
+          };
+          const file = input.stored ? storedRows(backend, input, progress) : await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, progress);
           filed = filed.then(async () => {
             const { segments, chunkIds, sha256 } = await file.rows;
             hashed.push({ relPath: input.relPath, size: input.size, sha256 });
@@ -218,6 +219,17 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
     // Every batch has settled by now; a block the digest thread still hashes is waited for at acquire.
     spareRing = ring;
   }
+}
+
+/** A stored file's rows for a new model's file of the same bytes: its segments and chunk list as they are, nothing read or written but rows. */
+function storedRows(backend: Backend, input: InputFile, progress: (bytes: number) => void): { rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> } {
+  const { fileId, sha256 } = input.stored!;
+  const rows = Promise.all([backend.listSegments(fileId), backend.fileChunkIds(fileId)]).then(([segments, chunkIds]) => {
+    progress(input.size);
+    return { segments, chunkIds, sha256 };
+  });
+  rows.catch(() => {});
+  return { rows };
 }
 
 /**

@@ -16,6 +16,11 @@ export interface InputFile {
   label: string;
   size: number;
   segmentation: Segmentation;
+  /**
+   * The file is a stored file's bytes (a Hub commit keeps most files of the
+   * version before): its rows are copied from that file, its bytes never read.
+   */
+  stored?: { fileId: number; sha256: Buffer };
 }
 
 /** Most files a directory import takes; a guard against pointing at `/` by mistake. */
