@@ -328,7 +328,9 @@ const framing: Generator = (g) => {
 
 /** What anyone who can read gets: nothing of the server's machine (the general check looks for its paths). */
 const reads: Generator = (g) => {
-  const target = g.rng.pick(['/api/stats', '/api/store/models', '/api/sharing', '/api/store/models/vad', '/v2/models', '/v2', '/metrics', '/v2/models/vad/versions/1/files', '/api/store/models/nope', '/v2/models/nope/versions/9/files/x']);
+  const target = g.rng.pick(['/api/stats', '/api/store/models', '/api/sharing', '/api/store/models/vad', '/v2/models', '/v2', '/metrics', '/v2/models/vad/versions/1/files', '/api/store/models/nope', '/v2/models/nope/versions/9/files/x',
+    // The Hugging Face Hub API's reads.
+    '/api/models', '/api/models/vad', '/api/models/vad/tree/main?recursive=true', '/vad/resolve/main/vad.onnx', '/models/vad/resolve/1/vad.onnx', '/nope/resolve/main/x', '/api/models/vad/revision/9']);
   return {
     cls: 'reads', what: `GET ${target}`, server: 'open', request: req('GET', target, hostOf(g.world.open.port)),
     check: (r) => (r.status === 200 || r.status === 404 ? undefined : `answered ${r.status}`),
