@@ -270,6 +270,9 @@ test('listings page with a Link header the clients follow, whatever the page siz
     const two = await http(`${t.url}/api/models?limit=3`);
     assert.equal(two.json<unknown[]>().length, 3);
     assert.match(two.headers.get('link') ?? '', /rel="next"/);
+    // Behind a TLS proxy the link points where the client came from.
+    const proxied = await http(`${t.url}/api/models?limit=3`, { headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'hub.example.com' } });
+    assert.match(proxied.headers.get('link') ?? '', /^<https:\/\/hub\.example\.com\/api\/models\?limit=3&cursor=[^>]+>; rel="next"$/);
   } finally {
     await t.close();
   }

@@ -4,6 +4,7 @@ import { checkNewModelName } from '../../store/names.js';
 import type { ServeContext } from '../context.js';
 import { readBody } from '../http/body.js';
 import { sendJson } from '../http/respond.js';
+import { publicOrigin } from '../http/public-origin.js';
 import type { Router } from '../http/router.js';
 import { applyCommit, storedObject } from '../hub/apply-commit.js';
 import { parseCommit } from '../hub/commit-ops.js';
@@ -29,10 +30,6 @@ const LFS_ABOVE = 10 * 1000 * 1000;
 /** The .gitattributes of a new repo: the Hub's LFS rules for model files, shortened. */
 const GITATTRIBUTES = ['*.bin', '*.ckpt', '*.gguf', '*.h5', '*.msgpack', '*.npy', '*.npz', '*.onnx', '*.ot', '*.pb', '*.pt', '*.pth', '*.safetensors', '*.tflite', '*.zip', '*.zst']
   .map((p) => `${p} filter=lfs diff=lfs merge=lfs -text\n`).join('');
-
-function origin(req: IncomingMessage): string {
-  return `http://${req.headers.host ?? 'localhost'}`;
-}
 
 async function readJson(req: IncomingMessage, what: string): Promise<Record<string, unknown>> {
   const body = await readBody(req, JSON_BODY_MAX);
@@ -79,7 +76,7 @@ export function hubUploadRoutes(router: Router, ctx: ServeContext): void {
           });
           const attributes = JSON.stringify({ key: 'file', value: { path: '.gitattributes', content: Buffer.from(GITATTRIBUTES).toString('base64'), encoding: 'base64' } });
           await applyCommit(ctx, repo, parseCommit(Buffer.from([JSON.stringify({ key: 'header', value: { summary: 'initial commit' } }), attributes, ...given].join('\n'))));
-          sendJson(res, 200, { url: `${origin(req)}/${repo}`, name: repo, id: repo });
+          sendJson(res, 200, { url: `${publicOrigin(req)}/${repo}`, name: repo, id: repo });
         },
       },
     },
@@ -117,7 +114,7 @@ export function hubUploadRoutes(router: Router, ctx: ServeContext): void {
             if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw invalid('LFS batch: each object needs "size", a non-negative integer');
             const held = ctx.lfs.has(o.oid, o.size) || storedObject(ctx, o.oid, o.size) !== undefined;
             if (held) return { oid: o.oid, size: o.size, authenticated: true };
-            const href = `${origin(req)}/api/lfs-upload/${ctx.lfs.ticket(o.oid, o.size)}`;
+            const href = `${publicOrigin(req)}/api/lfs-upload/${ctx.lfs.ticket(o.oid, o.size)}`;
             return { oid: o.oid, size: o.size, authenticated: true, actions: { upload: { href, expires_in: 3600 } } };
           });
           sendJson(res, 200, { transfer: 'basic', objects, hash_algo: 'sha256' }, { 'Content-Type': 'application/vnd.git-lfs+json' });
@@ -149,7 +146,7 @@ export function hubUploadRoutes(router: Router, ctx: ServeContext): void {
           const commit = parseCommit(await readBody(req, ctx.opts.maxUploadBytes));
           const { version } = await applyCommit(ctx, repo, commit);
           const oid = commitOf(version);
-          sendJson(res, 200, { success: true, commitOid: oid, commitUrl: `${origin(req)}/${repo}/commit/${oid}`, hookOutput: '', pullRequestUrl: null });
+          sendJson(res, 200, { success: true, commitOid: oid, commitUrl: `${publicOrigin(req)}/${repo}/commit/${oid}`, hookOutput: '', pullRequestUrl: null });
         },
       },
     },

@@ -5,6 +5,7 @@ import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { readBody } from '../http/body.js';
 import { sendJson } from '../http/respond.js';
+import { publicOrigin } from '../http/public-origin.js';
 import type { Router } from '../http/router.js';
 import { HubNotFound } from '../hub/errors.js';
 import { modelInfo } from '../hub/model-info.js';
@@ -51,7 +52,7 @@ function page<T>(req: IncomingMessage, url: URL, items: T[]): { items: T[]; head
   const limit = pageLimit(url);
   const slice = items.slice(start, start + limit);
   if (start + limit >= items.length) return { items: slice, headers: {} };
-  const next = new URL(url.pathname + url.search, `http://${req.headers.host ?? 'localhost'}`);
+  const next = new URL(url.pathname + url.search, publicOrigin(req));
   next.searchParams.set('cursor', Buffer.from(String(start + limit), 'latin1').toString('base64url'));
   return { items: slice, headers: { Link: `<${next.href}>; rel="next"` } };
 }
