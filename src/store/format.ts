@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { MIGRATIONS } from '../backends/sqlite/schema.js';
 import type { Segment } from '../formats/segment.js';
+import type { SegmentRow } from '../backends/backend.js';
 
 export { Codec, type CodecId, type CodecName } from '../codec/ids.js';
 
@@ -24,6 +25,13 @@ export function segmentKindCode(kind: Segment['kind']): SegmentKindCode {
 /** The reader's segment kind for a stored `segments.kind` (any code but SEG_TENSOR reads as literal). */
 export function segmentKind(code: number): Segment['kind'] {
   return code === SEG_TENSOR ? 'tensor' : 'literal';
+}
+
+/** A stored segment row as the reader's segment it was made from (a TF.js shard's phase is not stored: cutting it again needs the file). */
+export function segmentOfRow(s: SegmentRow): Segment {
+  return segmentKind(s.kind) === 'tensor'
+    ? { kind: 'tensor', offset: s.fileOffset, length: s.length, name: s.tensorName ?? '', dtype: s.dtype ?? 'UNKNOWN', shape: s.shape ?? [] }
+    : { kind: 'literal', offset: s.fileOffset, length: s.length };
 }
 
 /**

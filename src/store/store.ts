@@ -24,12 +24,11 @@ import type { VerifyReport } from './maintain/verify.js';
 import { invalid, notFound, unavailable } from '../errors.js';
 import type { ImportResult } from './import/importer.js';
 import type { InputFile } from './import/inputs.js';
-import type { Segment } from '../formats/segment.js';
 import { checkNewFilePath } from './names.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef, refsById } from './model-ref.js';
 import { filesByModel } from './files.js';
-import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentKind } from './format.js';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentOfRow } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
 import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
@@ -257,10 +256,10 @@ export class Store {
     const reused = await Promise.all(reuse.map(async ({ relPath, file }): Promise<InputFile> => {
       checkNewFilePath(relPath);
       if (taken.has(relPath)) throw invalid(`${relPath}: both a new file and a stored one`);
-      const segments: Segment[] = (await this.db.listSegments(file.id)).map((r) => (segmentKind(r.kind) === 'tensor'
-        ? { kind: 'tensor', offset: r.fileOffset, length: r.length, name: r.tensorName ?? '', dtype: r.dtype ?? 'UNKNOWN', shape: r.shape ?? [] }
-        : { kind: 'literal', offset: r.fileOffset, length: r.length }));
-      return { absPath: '', relPath, label: relPath, size: file.size, segmentation: { format: file.format, segments }, stored: { fileId: file.id, sha256: file.sha256 } };
+      // The rows are read once: the segmentation (base selection, counts) and the new file's rows (the importer) both come from them.
+      const rows = await this.db.listSegments(file.id);
+      const segmentation = { format: file.format, segments: rows.map(segmentOfRow) };
+      return { absPath: '', relPath, label: relPath, size: file.size, segmentation, stored: { fileId: file.id, sha256: file.sha256, segments: rows } };
     }));
     return [...onDisk, ...reused].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
   }

@@ -25,10 +25,38 @@ export const COMMIT_OPS_MAX = 10_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function field(v: Record<string, unknown>, name: string, line: number): string {
+function field(v: Record<string, unknown>, name: string, where: string): string {
   const x = v[name];
-  if (typeof x !== 'string') throw invalid(`commit line ${line}: "${name}" must be a string`);
+  if (typeof x !== 'string') throw invalid(`${where}: "${name}" must be a string`);
   return x;
+}
+
+/** One operation, `{"key": key, "value": v}`; `where` names it in errors (a commit line, a createRepo file). */
+export function commitOp(key: string, v: Record<string, unknown>, where: string): CommitOp {
+  const path = checkNewFilePath(field(v, 'path', where).replace(/\/$/, ''));
+  switch (key) {
+    case 'file': {
+      const encoding = v.encoding ?? 'base64';
+      if (encoding !== 'base64') throw invalid(`${where}: encoding "${String(encoding)}"; only base64 is taken`);
+      const content = field(v, 'content', where);
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content)) throw invalid(`${where}: content is not base64`);
+      return { kind: 'file', path, content: Buffer.from(content, 'base64') };
+    }
+    case 'lfsFile': {
+      const oid = field(v, 'oid', where);
+      if (!/^[0-9a-f]{64}$/.test(oid)) throw invalid(`${where}: oid must be a SHA-256 in lowercase hex`);
+      if (v.algo !== undefined && v.algo !== 'sha256') throw invalid(`${where}: algo "${String(v.algo)}"; only sha256`);
+      const size = v.size;
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`${where}: size must be a non-negative integer`);
+      return { kind: 'lfsFile', path, oid, size };
+    }
+    case 'deletedFile':
+      return { kind: 'deletedFile', path };
+    case 'deletedFolder':
+      return { kind: 'deletedFolder', path };
+    default:
+      throw invalid(`${where}: unknown key "${key.slice(0, 40)}" (file, lfsFile, deletedFile, deletedFolder)`);
+  }
 }
 
 export function parseCommit(body: Buffer): CommitRequest {
@@ -57,34 +85,7 @@ export function parseCommit(body: Buffer): CommitRequest {
       }
       return;
     }
-    const path = checkNewFilePath(field(v, 'path', n).replace(/\/$/, ''));
-    switch (entry.key) {
-      case 'file': {
-        const encoding = v.encoding ?? 'base64';
-        if (encoding !== 'base64') throw invalid(`commit line ${n}: encoding "${String(encoding)}"; only base64 is taken`);
-        const content = field(v, 'content', n);
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content)) throw invalid(`commit line ${n}: content is not base64`);
-        ops.push({ kind: 'file', path, content: Buffer.from(content, 'base64') });
-        return;
-      }
-      case 'lfsFile': {
-        const oid = field(v, 'oid', n);
-        if (!/^[0-9a-f]{64}$/.test(oid)) throw invalid(`commit line ${n}: oid must be a SHA-256 in lowercase hex`);
-        if (v.algo !== undefined && v.algo !== 'sha256') throw invalid(`commit line ${n}: algo "${String(v.algo)}"; only sha256`);
-        const size = v.size;
-        if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`commit line ${n}: size must be a non-negative integer`);
-        ops.push({ kind: 'lfsFile', path, oid, size });
-        return;
-      }
-      case 'deletedFile':
-        ops.push({ kind: 'deletedFile', path });
-        return;
-      case 'deletedFolder':
-        ops.push({ kind: 'deletedFolder', path });
-        return;
-      default:
-        throw invalid(`commit line ${n}: unknown key "${entry.key.slice(0, 40)}" (file, lfsFile, deletedFile, deletedFolder)`);
-    }
+    ops.push(commitOp(entry.key, v, `commit line ${n}`));
   });
   return { summary, ...(parentCommit ? { parentCommit } : {}), ops };
 }

@@ -36,8 +36,8 @@ export interface HubModelInfo {
 /** The Hub's library names for what a model's files are. */
 const LIBRARY: Record<string, string> = { onnx: 'onnx', safetensors: 'safetensors', tfjs: 'tf.js', tflite: 'tflite', gguf: 'gguf', pytorch: 'pytorch' };
 
-/** A version as the Hub describes a repo at a revision; `first` dates the repo (its oldest version). */
-export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: number[], opts: { blobs?: boolean } = {}): HubModelInfo {
+/** A version as the Hub describes a repo at a revision; `first` dates the repo (its oldest version); `siblings: false` leaves the files out. */
+export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: number[], opts: { blobs?: boolean; siblings?: boolean } = {}): HubModelInfo {
   const m = v.model;
   const slash = m.name.indexOf('/');
   const library = LIBRARY[m.format];
@@ -47,7 +47,8 @@ export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: nu
     private: false, disabled: false, gated: false, downloads: 0, likes: 0,
     ...(library ? { library_name: library } : {}),
     tags: [...new Set([m.format, ...(library ? [library] : []), 'tessera'])],
-    siblings: v.files.map((f) => {
+    // A listing asks for them only with full=true: an empty list otherwise, as the Hub.
+    siblings: opts.siblings === false ? [] : v.files.map((f) => {
       if (!opts.blobs) return { rfilename: f.path, size: f.size };
       const pointer = lfsPointer(f.sha256.toString('hex'), f.size);
       return { rfilename: f.path, size: f.size, blobId: pointer.oid, lfs: { sha256: f.sha256.toString('hex'), size: f.size, pointerSize: pointer.size } };

@@ -67,10 +67,15 @@ export class RepoTree {
   /** What a folder holds: its direct entries, or (recursive) every entry below it; undefined when it is no folder. */
   list(folder: string, recursive: boolean, last?: CommitRef): TreeEntry[] | undefined {
     if (!this.isFolder(folder)) return undefined;
-    const out: TreeEntry[] = [];
+    return this.paths(folder, recursive).map((p) => this.entry(p, last)!);
+  }
+
+  /** The paths below a folder in tree order (each folder before what it holds, siblings bytewise). */
+  private paths(folder: string, recursive: boolean): string[] {
+    const out: string[] = [];
     const visit = (dir: string): void => {
       for (const p of [...this.children.get(dir)!].sort(byPath)) {
-        out.push(this.entry(p, last)!);
+        out.push(p);
         if (recursive && this.isFolder(p)) visit(p);
       }
     };
@@ -78,11 +83,22 @@ export class RepoTree {
     return out;
   }
 
+  /** Folder ids by path: a recursive listing asks for each folder's, and each one covers every file below it. */
+  private readonly folderOids = new Map<string, string>();
+
   private folderEntry(path: string, last?: CommitRef): TreeEntry {
-    // An id that changes when anything below the folder does (a git tree id would need the blobs' own ids).
-    const h = createHash('sha1').update(`tessera-tree 1\n${path}\n`);
-    for (const e of this.list(path, true) ?? []) if (e.type === 'file') h.update(`${e.lfs!.oid} ${e.size} ${e.path}\n`);
-    return { type: 'directory', oid: h.digest('hex'), size: 0, path, ...(last ? { lastCommit: last } : {}) };
+    let oid = this.folderOids.get(path);
+    if (oid === undefined) {
+      // An id that changes when anything below the folder does (a git tree id would need the blobs' own ids).
+      const h = createHash('sha1').update(`tessera-tree 1\n${path}\n`);
+      for (const p of this.paths(path, true)) {
+        const f = this.files.get(p);
+        if (f) h.update(`${f.sha256.toString('hex')} ${f.size} ${f.path}\n`);
+      }
+      oid = h.digest('hex');
+      this.folderOids.set(path, oid);
+    }
+    return { type: 'directory', oid, size: 0, path, ...(last ? { lastCommit: last } : {}) };
   }
 }
 

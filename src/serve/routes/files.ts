@@ -66,16 +66,17 @@ const header = (headers: Headers, name: string): string | undefined => {
 };
 
 /**
- * Sends a stored file (GET, HEAD; Range, If-Range, If-Match, If-None-Match),
- * streamed block by block. `file` is the version's file, or a function that
- * finds it (the Hub's routes answer a missing one their own way);
- * `extraHeaders` go out on every answer (the Hub's X-Repo-Commit…).
+ * Sends a stored file of version `v` (GET, HEAD; Range, If-Range, If-Match,
+ * If-None-Match), streamed block by block. `target` is its path (404 when
+ * missing) or the file itself, found by a caller that answers a missing one
+ * its own way (the Hub's routes); `extraHeaders` go out on every answer (the
+ * Hub's X-Repo-Commit…).
  */
 export async function download(
-  ctx: ServeContext, v: CatalogVersion, path: string | FileRow, req: { headers: Headers; method?: string }, res: ServerResponse,
+  ctx: ServeContext, v: CatalogVersion, target: string | FileRow, req: { headers: Headers; method?: string }, res: ServerResponse,
   extraHeaders: Record<string, string> = {},
 ): Promise<void> {
-  const file = typeof path === 'string' ? fileOf(v, path) : path;
+  const file = typeof target === 'string' ? fileOf(v, target) : target;
   const etag = etagOf(file);
   const headers: Record<string, string> = {
     ...extraHeaders,

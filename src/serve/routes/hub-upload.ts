@@ -7,7 +7,8 @@ import { sendJson } from '../http/respond.js';
 import { publicOrigin } from '../http/public-origin.js';
 import type { Router } from '../http/router.js';
 import { applyCommit, storedObject } from '../hub/apply-commit.js';
-import { parseCommit } from '../hub/commit-ops.js';
+import { commitOp, parseCommit } from '../hub/commit-ops.js';
+import type { CommitOp } from '../hub/commit-ops.js';
 import { HubNotFound } from '../hub/errors.js';
 import { REPO_PATTERN as REPO, checkRepoId, commitOf } from '../hub/repos.js';
 
@@ -70,12 +71,9 @@ export function hubUploadRoutes(router: Router, ctx: ServeContext): void {
           await ctx.catalog.refreshFor(repo);
           if (ctx.catalog.has(repo)) throw conflict(`You already created this model repo: ${repo}`);
           // As on the Hub, a new repo has an initial commit: its .gitattributes (and the files given), as version 1.
-          const given = body.files === undefined ? [] : list(body.files, 'create repo: "files"').map((f) => {
-            if (typeof f.path !== 'string' || typeof f.content !== 'string' || (f.encoding ?? 'base64') !== 'base64') throw invalid('create repo: each file needs "path" and base64 "content"');
-            return JSON.stringify({ key: 'file', value: { path: f.path, content: f.content, encoding: 'base64' } });
-          });
-          const attributes = JSON.stringify({ key: 'file', value: { path: '.gitattributes', content: Buffer.from(GITATTRIBUTES).toString('base64'), encoding: 'base64' } });
-          await applyCommit(ctx, repo, parseCommit(Buffer.from([JSON.stringify({ key: 'header', value: { summary: 'initial commit' } }), attributes, ...given].join('\n'))));
+          const given = body.files === undefined ? [] : list(body.files, 'create repo: "files"').map((f, i) => commitOp('file', f, `create repo: files[${i}]`));
+          const attributes: CommitOp = { kind: 'file', path: '.gitattributes', content: Buffer.from(GITATTRIBUTES) };
+          await applyCommit(ctx, repo, { summary: 'initial commit', ops: [attributes, ...given] });
           sendJson(res, 200, { url: `${publicOrigin(req)}/${repo}`, name: repo, id: repo });
         },
       },

@@ -57,7 +57,9 @@ function page<T>(req: IncomingMessage, url: URL, items: T[]): { items: T[]; head
   return { items: slice, headers: { Link: `<${next.href}>; rel="next"` } };
 }
 
-const flag = (url: URL, name: string): boolean => ['1', 'true', 'True'].includes(url.searchParams.get(name) ?? '');
+/** A boolean parameter as the clients spell it: `true` (JS), `True` (Python), `1`. */
+const truthy = (text: string | null): boolean => text === '1' || text === 'true' || text === 'True';
+const flag = (url: URL, name: string): boolean => truthy(url.searchParams.get(name));
 
 const commitRef = (v: CatalogVersion, commit: string): CommitRef => ({ id: commit, title: `Version ${v.model.version}`, date: v.model.createdAt });
 
@@ -67,17 +69,15 @@ function listModels(ctx: ServeContext, url: URL): HubModelInfo[] {
   const author = url.searchParams.get('author');
   const tags = url.searchParams.getAll('filter');
   const full = flag(url, 'full') || url.searchParams.getAll('expand').includes('siblings');
-  const latest = new Map<string, CatalogVersion[]>();
+  const byRepo = new Map<string, CatalogVersion[]>();
   for (const v of ctx.catalog.all()) {
     if (v.model.name.split('/').length > 2) continue;
-    const list = latest.get(v.model.name) ?? [];
+    const list = byRepo.get(v.model.name) ?? [];
     list.push(v);
-    latest.set(v.model.name, list);
+    byRepo.set(v.model.name, list);
   }
-  let out = [...latest.values()].map((versions) => {
-    const info = modelInfo(versions[versions.length - 1]!, versions[0]!, versions.map((v) => v.model.version));
-    return full ? info : { ...info, siblings: [] };
-  }).filter((m) => (search === '' || m.id.toLowerCase().includes(search))
+  let out = [...byRepo.values()].map((versions) => modelInfo(versions[versions.length - 1]!, versions[0]!, versions.map((v) => v.model.version), { siblings: full }))
+    .filter((m) => (search === '' || m.id.toLowerCase().includes(search))
     && (author === null || m.author === author)
     && tags.every((t) => m.tags.includes(t)));
   const sort = url.searchParams.get('sort') ?? 'id';
@@ -103,7 +103,7 @@ function parsePathsInfo(body: Buffer, contentType: string | undefined): { paths:
   } else {
     const form = new URLSearchParams(body.toString('utf8'));
     paths = form.getAll('paths');
-    expand = ['1', 'true', 'True'].includes(form.get('expand') ?? '');
+    expand = truthy(form.get('expand'));
   }
   if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw invalid('paths-info: "paths" must be a list of strings');
   if (paths.length > PATHS_INFO_MAX) throw invalid(`paths-info: ${paths.length} paths; at most ${PATHS_INFO_MAX} per request`);

@@ -223,8 +223,8 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
 
 /** A stored file's rows for a new model's file of the same bytes: its segments and chunk list as they are, nothing read or written but rows. */
 function storedRows(backend: Backend, input: InputFile, progress: (bytes: number) => void): { rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> } {
-  const { fileId, sha256 } = input.stored!;
-  const rows = Promise.all([backend.listSegments(fileId), backend.fileChunkIds(fileId)]).then(([segments, chunkIds]) => {
+  const { fileId, sha256, segments } = input.stored!;
+  const rows = backend.fileChunkIds(fileId).then((chunkIds) => {
     progress(input.size);
     return { segments, chunkIds, sha256 };
   });

@@ -4,6 +4,7 @@ import { FileSource } from '../../io/file-source.js';
 import { FormatError } from '../../formats/errors.js';
 import { segmentFile } from '../../formats/index.js';
 import type { Segment, Segmentation, TensorSegment } from '../../formats/segment.js';
+import type { SegmentRow } from '../../backends/backend.js';
 import { invalid } from '../../errors.js';
 import { checkNewFilePath, filePathProblem, quoteName } from '../names.js';
 
@@ -20,7 +21,7 @@ export interface InputFile {
    * The file is a stored file's bytes (a Hub commit keeps most files of the
    * version before): its rows are copied from that file, its bytes never read.
    */
-  stored?: { fileId: number; sha256: Buffer };
+  stored?: { fileId: number; sha256: Buffer; segments: SegmentRow[] };
 }
 
 /** Most files a directory import takes; a guard against pointing at `/` by mistake. */

@@ -1,15 +1,14 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, FileRow, SegmentRow } from '../../backends/backend.js';
+import type { Backend, FileRow } from '../../backends/backend.js';
 import { encodeChunk } from '../../codec/index.js';
-import type { Segment } from '../../formats/segment.js';
 import { FileSource } from '../../io/file-source.js';
 import { hashFileSync } from '../../io/hash-file-sync.js';
 import type { StoreReaders } from '../read/file-reader.js';
 import { plainBlocks } from '../../io/parallel-hash.js';
 import { formatModelRef } from '../model-ref.js';
 import { filePieces } from '../import/pieces.js';
-import { chunkHash, segmentKind } from '../format.js';
+import { chunkHash, segmentOfRow } from '../format.js';
 import { chunkInfos, verifyStore } from './verify.js';
 import type { Problem } from './verify.js';
 
@@ -114,12 +113,6 @@ function* sourceFiles(paths: string[]): Generator<string> {
   }
 }
 
-function segmentOf(s: SegmentRow): Segment {
-  return segmentKind(s.kind) === 'tensor'
-    ? { kind: 'tensor', offset: s.fileOffset, length: s.length, name: s.tensorName ?? '', dtype: s.dtype ?? 'UNKNOWN', shape: s.shape ?? [] }
-    : { kind: 'literal', offset: s.fileOffset, length: s.length };
-}
-
 /**
  * Re-supplies the bad chunks of `file` from `path` (same bytes, by digest).
  * Pieces are compared by hash before anything is written: a piece that does
@@ -132,7 +125,7 @@ async function resupply(backend: Backend, file: FileRow, path: string, chunkSize
   if (wanted.size === 0) return done;
   const present = await chunkInfos(backend, [...wanted]);
   const hashes = new Map((await backend.getChunks([...present.keys()])).map((c) => [c.id, c.hash]));
-  const segments = (await backend.listSegments(file.id)).map(segmentOf);
+  const segments = (await backend.listSegments(file.id)).map(segmentOfRow);
   const src = new FileSource(path);
   try {
     await backend.transaction(async () => {
