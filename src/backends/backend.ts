@@ -188,4 +188,19 @@ export interface Backend {
    */
   claimSetting(key: string, value: string): Promise<string>;
   dbBytes(): Promise<number>;
+
+  // serving configuration (src/wire/serving-config.ts)
+  /** Every stored serving configuration level: version 0 is the model's, another a version's own. */
+  listServingConfigs(): Promise<ServingConfigRow[]>;
+  /** Stores one level's configuration JSON, or removes it (null). */
+  putServingConfig(name: string, version: number, configJson: string | null): Promise<void>;
+}
+
+/** One stored level of a model's serving configuration. */
+export interface ServingConfigRow {
+  name: string;
+  /** 0: the model's (every version). */
+  version: number;
+  configJson: string;
+  updatedAt: string;
 }

@@ -1,6 +1,6 @@
 import type {
   Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
-  SegmentRow, SharingRow, StoredChunk, StoreTotals,
+  SegmentRow, ServingConfigRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
 import type { CommitGroup, Driver, ListType, Query } from './driver.js';
 import { FILE_COLUMNS, MODEL_COLUMNS, SEGMENT_COLUMNS, TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
@@ -158,6 +158,10 @@ export class SqlBackend implements Backend {
   }
 
   async deleteModel(id: number): Promise<void> {
+    // The version's serving configuration goes with it, and the model's once no version is left.
+    await this.write('DELETE FROM serving_configs WHERE EXISTS (SELECT 1 FROM models m WHERE m.id = ? AND m.name = serving_configs.name AND m.version = serving_configs.version)', [id]);
+    await this.write(`DELETE FROM serving_configs WHERE version = 0 AND name = (SELECT name FROM models WHERE id = ?)
+        AND NOT EXISTS (SELECT 1 FROM models m WHERE m.name = serving_configs.name AND m.id <> ?)`, [id, id]);
     // ON DELETE CASCADE removes files, segments and file_chunks; chunks wait for gc.
     await this.write('DELETE FROM models WHERE id = ?', [id]);
   }
@@ -449,5 +453,21 @@ export class SqlBackend implements Backend {
     // In a transaction the two go out together (one round trip on PostgreSQL).
     await this.write('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value], 'tessera_claim_setting');
     return (await this.getSetting(key))!;
+  }
+
+  async listServingConfigs(): Promise<ServingConfigRow[]> {
+    const rows = await this.all<{ name: string; version: number; config_json: string; updated_at: string }>(
+      `SELECT name, version, config_json, updated_at FROM serving_configs ORDER BY ${this.byteOrder('name')}, version`);
+    return rows.map((r) => ({ name: r.name, version: Number(r.version), configJson: r.config_json, updatedAt: r.updated_at }));
+  }
+
+  async putServingConfig(name: string, version: number, configJson: string | null): Promise<void> {
+    if (configJson === null) {
+      await this.write('DELETE FROM serving_configs WHERE name = ? AND version = ?', [name, version]);
+      return;
+    }
+    await this.write(`INSERT INTO serving_configs (name, version, config_json, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (name, version) DO UPDATE SET config_json = excluded.config_json, updated_at = excluded.updated_at`,
+    [name, version, configJson, new Date().toISOString()]);
   }
 }

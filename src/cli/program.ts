@@ -1,5 +1,5 @@
 import { Command, Help, Option } from 'commander';
-import { collect, parsePort, parsePositiveInt, parseSize } from './parse.js';
+import { collect, parseBatchList, parseDelay, parseNonNegativeInt, parsePolicy, parsePort, parsePositiveInt, parseSize } from './parse.js';
 import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
 
 /**
@@ -85,6 +85,20 @@ export function buildProgram(): Command {
   program.command('demo')
     .description('import the demo models (shipped in npm packages) and show what was saved')
     .action(lazy(() => import('./commands/demo.js')));
+
+  program.command('config')
+    .description('show or change how the server runs a model: dynamic batching, queue, instances, which versions it serves')
+    .argument('<model>', 'name (the model: every version) or name:version (that version\'s own settings)')
+    .option('--max-batch-size <n>', 'rows a batched run may hold (0: no dynamic batching)', parseNonNegativeInt)
+    .option('--preferred-batch-sizes <list>', 'batch sizes to form when it can, e.g. 8,16 ("" for none)', parseBatchList)
+    .option('--max-queue-delay <delay>', 'how long a request may wait for others to batch with, e.g. 500us, 2ms', parseDelay)
+    .option('--instances <n>', 'sessions of the model, each on a runtime thread of its own (default: the server\'s --instances)', parsePositiveInt)
+    .option('--max-queue-size <n>', 'requests waiting at most; past it the server answers 429 with Retry-After', parsePositiveInt)
+    .option('--version-policy <policy>', 'versions served: all, latest[:N] or specific:V1,V2 (the model only)', parsePolicy)
+    .addOption(new Option('--unset <setting>', 'remove a setting at this level (repeatable), e.g. max-batch-size').argParser(collect).default([], 'none'))
+    .option('--reset', 'remove every setting at this level first')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/config.js')));
 
   const d = DEFAULT_SERVE_OPTIONS;
   program.command('serve')

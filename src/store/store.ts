@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, StoreTotals } from '../backends/backend.js';
+import type { Backend, FileRow, GcResult, ModelRow, SegmentRow, ServingConfigRow, StoreTotals } from '../backends/backend.js';
 import { openBackend } from '../backends/open.js';
 
 export { isPostgresUrl } from '../backends/open.js';
 /** The stored rows the store hands out (a model, its files, a file's segments). */
-export type { FileRow, ModelRow, SegmentRow } from '../backends/backend.js';
+export type { FileRow, ModelRow, SegmentRow, ServingConfigRow } from '../backends/backend.js';
+import { changeServingConfig, readServingConfig } from './serving-configs.js';
+import type { ServingConfigChange, ServingConfigView } from './serving-configs.js';
+export type { ServingConfigChange, ServingConfigView };
 import type { BackendConfig } from '../backends/config.js';
 import { ChunkReader } from './read/chunk-reader.js';
 import type { ReadStats } from './read/chunk-reader.js';
@@ -384,6 +387,21 @@ export class Store {
       result.bytes += written[i]!;
     });
     return result;
+  }
+
+  /** Every stored level of every model's serving configuration (the server reads them with the catalog). */
+  async servingConfigRows(): Promise<ServingConfigRow[]> {
+    return this.db.listServingConfigs();
+  }
+
+  /** A model's serving configuration (ref with a version: that version's). */
+  async servingConfig(ref: ModelRef): Promise<ServingConfigView> {
+    return readServingConfig(this.db, ref);
+  }
+
+  /** Changes the model's (or, with a version, the version's own) serving configuration. */
+  async configure(ref: ModelRef, change: ServingConfigChange): Promise<ServingConfigView> {
+    return changeServingConfig(this.db, ref, change);
   }
 
   async remove(ref: ModelRef): Promise<ModelRow> {

@@ -102,6 +102,16 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX chunks_raw_size ON chunks(id, raw_size);
   `,
+  // 5: see the SQLite schema.
+  `
+  CREATE TABLE serving_configs (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    config_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+  );
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

@@ -95,6 +95,19 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX chunks_raw_size ON chunks(id, raw_size);
   `,
+  // 5: each model's serving configuration (src/wire/serving-config.ts), the
+  // keys set at one level: version 0 for the model (every version), else that
+  // version's own. Removing a version removes its row; removing a model's last
+  // version removes the model's row (Backend.deleteModel).
+  `
+  CREATE TABLE serving_configs (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    config_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+  );
+  `,
 ];
 
 function appliedVersion(db: Db): number {

@@ -235,6 +235,12 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
     }
   }
 
+  // Serving configurations go with their models (a target's own, for a model it had already, are kept).
+  const have = new Set((await dst.listServingConfigs()).map((c) => `${c.version}:${c.name}`));
+  for (const c of await src.listServingConfigs()) {
+    if (!have.has(`${c.version}:${c.name}`)) await dst.transaction(() => dst.putServingConfig(c.name, c.version, c.configJson));
+  }
+
   // Every file, rebuilt from the target alone, against the digest recorded at import.
   for (const m of models) {
     const t = modelMap.get(m.id)!;
