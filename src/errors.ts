@@ -34,6 +34,8 @@ export type ErrorKind =
   | 'over-capacity'
   /** At a limit for now (connections, bytes in flight): the same request may succeed a moment later. */
   | 'busy'
+  /** A model's queue is full (its max_queue_size): the client should slow down (429, Retry-After). */
+  | 'too-many-requests'
   /** Stored bytes are wrong or missing: a check failed (the store is damaged). */
   | 'damaged';
 

@@ -31,6 +31,7 @@ const BY_KIND: Record<ErrorKind, number> = {
   'over-capacity': EXIT.failure,
   // Like a store locked by another process: a failure of the moment.
   'busy': EXIT.failure,
+  'too-many-requests': EXIT.failure,
   'damaged': EXIT.failure,
 };
 

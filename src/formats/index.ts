@@ -1,4 +1,5 @@
 import type { ByteSource } from '../io/file-source.js';
+import { ensembleReader } from './ensemble.js';
 import { ggufReader } from './gguf.js';
 import { onnxReader } from './onnx.js';
 import { rawReader } from './raw.js';
@@ -13,7 +14,7 @@ export { validateCoverage } from './coverage.js';
 export { FormatError } from './errors.js';
 export type { FormatReader } from './reader.js';
 export type { CompanionSegments, LiteralSegment, Segment, Segmentation, TensorSegment } from './segment.js';
-export { ggufReader, onnxReader, pytorchReader, rawReader, safetensorsReader, tfjsReader, tfliteReader };
+export { ensembleReader, ggufReader, onnxReader, pytorchReader, rawReader, safetensorsReader, tfjsReader, tfliteReader };
 
 /** How many leading bytes the readers sniff. */
 export const SNIFF_BYTES = 64;
@@ -21,11 +22,11 @@ export const SNIFF_BYTES = 64;
 /**
  * The model-aware readers, in the order they are tried. GGUF and TFLite first
  * (a magic number is the strongest evidence), then ONNX (extension only), TF.js
- * (`.json` with a TF.js key in its first bytes), PyTorch (`.pt`/`.pth` that
+ * and ensemble definitions (`.json` with their key in the first bytes), PyTorch (`.pt`/`.pth` that
  * is a zip), then safetensors, whose content sniff is a heuristic.
  * `rawReader` is not in the list: it is the fallback when none matches.
  */
-export const readers: readonly FormatReader[] = [ggufReader, tfliteReader, onnxReader, tfjsReader, pytorchReader, safetensorsReader];
+export const readers: readonly FormatReader[] = [ggufReader, tfliteReader, onnxReader, tfjsReader, ensembleReader, pytorchReader, safetensorsReader];
 
 /** The reader for a file: the first whose sniff accepts it, else `rawReader`. */
 export function readerFor(head: Buffer, path: string, size?: number): FormatReader {

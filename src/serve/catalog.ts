@@ -1,5 +1,11 @@
 import type { CatalogEntry, FileRow, Store } from '../store/store.js';
+import { indexConfigs } from '../store/serving-configs.js';
+import { effectiveConfig, servedVersions } from '../wire/serving-config.js';
+import type { ServingConfig, ServingConfigPatch } from '../wire/serving-config.js';
 import type { WriteLock } from './write-lock.js';
+
+/** How old the serving configurations a request sees may be: `tessera config` in another process reaches a server this fast. */
+export const CONFIG_MAX_AGE_MS = 1000;
 
 /** A model version and its files. */
 export type CatalogVersion = CatalogEntry;
@@ -30,6 +36,12 @@ export class Catalog {
   /** Counts reloads that changed the model list, so derived views (the sharing matrix) know when to recompute. */
   generation = 0;
   private signature = '';
+  private configs = new Map<string, Map<number, ServingConfigPatch>>();
+  private configsRead = 0;
+  private configsText = '';
+  private readingConfigs?: Promise<void>;
+  /** Told when the serving configurations changed (the server unloads versions a policy no longer serves). */
+  onConfigChange?: () => void;
 
   constructor(private readonly store: Store, private readonly writes: WriteLock) {}
 
@@ -50,11 +62,40 @@ export class Catalog {
     }
     this.byName = next;
     this.lastRefresh = Date.now();
+    await this.readConfigs();
     const signature = [...next.values()].flatMap((v) => [...v.values()].map((c) => `${c.model.id}:${c.model.unavailable ?? ''}`)).join(',');
     if (signature !== this.signature) {
       this.signature = signature;
       this.generation++;
     }
+  }
+
+  /** Reads the serving configurations again when they are older than CONFIG_MAX_AGE_MS (one small query; concurrent callers share it). */
+  async refreshConfigsIfOlder(maxAgeMs = CONFIG_MAX_AGE_MS): Promise<void> {
+    if (Date.now() - this.configsRead < maxAgeMs) return;
+    await (this.readingConfigs ??= this.readConfigs().finally(() => (this.readingConfigs = undefined)));
+  }
+
+  private async readConfigs(): Promise<void> {
+    const rows = await this.store.servingConfigRows();
+    this.configsRead = Date.now();
+    const text = rows.map((r) => `${r.name}\0${r.version}\0${r.configJson}`).join('\n');
+    if (text === this.configsText) return;
+    this.configsText = text;
+    this.configs = indexConfigs(rows);
+    this.onConfigChange?.();
+  }
+
+  /** A version's effective serving configuration. */
+  config(name: string, version: number): ServingConfig {
+    const levels = this.configs.get(name);
+    return effectiveConfig(levels?.get(0), levels?.get(version));
+  }
+
+  /** The versions of `name` its version policy serves, ascending. */
+  served(name: string): number[] {
+    const levels = this.configs.get(name);
+    return servedVersions(effectiveConfig(levels?.get(0)).version_policy, this.versions(name));
   }
 
   /**

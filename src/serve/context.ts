@@ -8,12 +8,18 @@ import type { ServeOptions } from './options.js';
 import type { ModelManager } from './runtime/model-manager.js';
 import type { WriteLock } from './write-lock.js';
 import type { LfsStaging } from './hub/lfs-staging.js';
+import type { Inference } from './inference.js';
+import type { Scheduler } from './scheduling/scheduler.js';
 
 /** What the route handlers share. */
 export interface ServeContext {
   store: Store;
   catalog: Catalog;
   models: ModelManager;
+  /** Queues, batching and turns on the runtime threads. */
+  scheduler: Scheduler;
+  /** Runs a request on an ONNX model or an ensemble. */
+  inference: Inference;
   metrics: Metrics;
   writes: WriteLock;
   /** Bytes held for requests in flight (--max-inflight). */

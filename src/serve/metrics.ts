@@ -20,6 +20,14 @@ export class Metrics {
   readonly modelLoads: Counter<'result'>;
   readonly modelLoadSeconds: Histogram;
   readonly modelEvictions: Counter<'reason'>;
+  readonly modelLoaded: Gauge<'model'>;
+  readonly queueRequests: Gauge<'model'>;
+  readonly queueWaitSeconds: Histogram<'model'>;
+  readonly batchRows: Histogram<'model'>;
+  readonly batchRequests: Histogram<'model'>;
+  readonly queueRejections: Counter<'model'>;
+  readonly requestsCancelled: Counter<'model'>;
+  readonly batchingDisabled: Counter<'model'>;
   readonly runtimeThreadExits: Counter;
   readonly chunkCacheHits: Counter;
   readonly chunkCacheMisses: Counter;
@@ -57,6 +65,18 @@ export class Metrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     });
     this.modelEvictions = new Counter({ name: 'tessera_model_evictions_total', help: 'Sessions released', labelNames: ['reason'], registers });
+    this.modelLoaded = new Gauge({ name: 'tessera_model_loaded', help: 'Model versions loaded now (1), by model; a version leaves when it is unloaded or evicted', labelNames: ['model'], registers });
+    this.queueRequests = new Gauge({ name: 'tessera_queue_requests', help: 'Inference requests waiting in a model\'s queue', labelNames: ['model'], registers });
+    this.queueWaitSeconds = new Histogram({
+      name: 'tessera_queue_wait_seconds', help: 'Time a request waited in its model\'s queue before its run started', labelNames: ['model'], registers,
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    });
+    const sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024];
+    this.batchRows = new Histogram({ name: 'tessera_batch_rows', help: 'Rows (dimension 0) per model run', labelNames: ['model'], registers, buckets: sizes });
+    this.batchRequests = new Histogram({ name: 'tessera_batch_requests', help: 'Requests per model run (1 without dynamic batching)', labelNames: ['model'], registers, buckets: sizes });
+    this.queueRejections = new Counter({ name: 'tessera_queue_rejected_total', help: 'Requests refused with 429: the model\'s queue was full', labelNames: ['model'], registers });
+    this.requestsCancelled = new Counter({ name: 'tessera_requests_cancelled_total', help: 'Queued requests dropped because their client disconnected', labelNames: ['model'], registers });
+    this.batchingDisabled = new Counter({ name: 'tessera_batching_disabled_total', help: 'Models whose batched outputs did not keep rows apart (run request by request since)', labelNames: ['model'], registers });
     this.runtimeThreadExits = new Counter({ name: 'tessera_runtime_thread_exits_total', help: 'Runtime threads that exited while serving (each replaced; its models reload on their next request)', registers });
     this.chunkCacheHits = new Counter({ name: 'tessera_chunk_cache_hits_total', help: 'Decoded chunks taken from the chunk cache while loading models', registers });
     this.chunkCacheMisses = new Counter({ name: 'tessera_chunk_cache_misses_total', help: 'Chunks read and decoded from the store while loading models', registers });

@@ -20,6 +20,9 @@ import { Metrics } from './metrics.js';
 import { DEFAULT_SERVE_OPTIONS } from './options.js';
 import type { ServeOptions } from './options.js';
 import { ModelManager } from './runtime/model-manager.js';
+import { Inference } from './inference.js';
+import { Scheduler } from './scheduling/scheduler.js';
+import { schedulerMetrics } from './scheduling/scheduler-metrics.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
@@ -87,9 +90,18 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   const catalog = new Catalog(store, writes);
   await catalog.refresh();
   const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
+  const models = new ModelManager(store, metrics, {
+    memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances },
+    instancesFor: (v) => catalog.config(v.model.name, v.model.version).instances,
+  });
+  const scheduler = new Scheduler(schedulerMetrics(metrics, (kind, line) => logger.write(kind, line)));
   const ctx: ServeContext = {
     store, catalog, metrics, writes, auth, opts, lfs: new LfsStaging(opts.maxUploadBytes), log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
-    models: new ModelManager(store, metrics, { memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances } }),
+    models, scheduler, inference: new Inference({ store, catalog, models, scheduler }),
+  };
+  // A version its policy no longer serves gives back its sessions.
+  catalog.onConfigChange = () => {
+    for (const v of catalog.all()) if (!catalog.served(v.model.name).includes(v.model.version)) models.unload(v);
   };
   const router = buildRouter(ctx);
   metrics.observeEdge({ connections: () => gate.connections.open, inflightBytes: () => ctx.inflight.held });
@@ -162,6 +174,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       await closed;
       clearTimeout(timer);
       await writes.idle();
+      scheduler.close();
       ctx.lfs.close();
       await ctx.models.close();
       // What the log suppressed is reported now rather than lost with the process.

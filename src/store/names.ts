@@ -21,14 +21,14 @@ import { invalid } from '../errors.js';
  * here). A name with one of them as a part would read as a shorter name and
  * that URL: model `a/files/b`'s files would be model `a`'s file `b/files/…`.
  */
-export const ROUTE_WORDS = ['files', 'versions', 'infer', 'ready', 'load', 'unload'] as const;
+export const ROUTE_WORDS = ['files', 'versions', 'infer', 'ready', 'load', 'unload', 'config'] as const;
 
 /**
  * Per-model endpoints the protocol's servers have (Triton's statistics,
- * config, trace and generate extensions), reserved now so that adding one
+ * trace and generate extensions), reserved now so that adding one
  * later cannot shadow a stored model.
  */
-export const PROTOCOL_WORDS = ['stats', 'config', 'trace', 'generate', 'generate_stream'] as const;
+export const PROTOCOL_WORDS = ['stats', 'trace', 'generate', 'generate_stream'] as const;
 
 const RESERVED: ReadonlySet<string> = new Set<string>([...ROUTE_WORDS, ...PROTOCOL_WORDS]);
 

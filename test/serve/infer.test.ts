@@ -90,7 +90,11 @@ test('model metadata: platform, datatypes, -1 for dynamic dimensions, versions',
       { name: 'sr', datatype: 'INT64', shape: [] },
     ],
     outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 1] }, { name: 'stateN', datatype: 'FP32', shape: [-1, -1, -1] }],
-    parameters: { version: '1', files: 1, bytes: 2327524 },
+    parameters: {
+      version: '1', files: 1, bytes: 2327524,
+      // Its serving configuration (none set: the defaults); Silero carries its batch in a state tensor, not dimension 0.
+      max_batch_size: 0, max_queue_delay_microseconds: 0, max_queue_size: 128, version_policy: 'all versions', dynamic_batching: false,
+    },
   });
   const legacy = (await http(`${s.url}/v2/models/silero-vad-legacy/versions/1`)).json<{ inputs: { name: string; shape: number[] }[] }>();
   assert.deepEqual(legacy.inputs.map((i) => [i.name, i.shape]), [['input', [-1, -1]], ['sr', []], ['h', [2, -1, 64]], ['c', [2, -1, 64]]]);

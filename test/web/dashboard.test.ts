@@ -2,8 +2,9 @@
  * The dashboard in a real browser: headless Chromium (Debian's package)
  * driven by playwright-core against a server on a real store. Checks what a
  * user sees against the store itself: the headline numbers, a hovered
- * heatmap cell, a model's details, an upload by drag-and-drop and an
- * inference. Screenshots go to test-output/dashboard/ (not in git).
+ * heatmap cell, a model's details (with its serving configuration and an
+ * ensemble's steps), an upload by drag-and-drop and an inference.
+ * Screenshots go to test-output/dashboard/ (not in git).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import type { RunningServer } from '../../src/serve/server.js';
 import type { Store } from '../../src/store/store.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { REPO_ROOT, VAD_MODELS, randomWeights, tempStore } from '../helpers/store-fixtures.js';
-import { postJson } from '../serve/helpers.js';
+import { http, postJson } from '../serve/helpers.js';
 import { demoModels } from '../../src/cli/demo-models.js';
 
 const legacyExample = demoModels().find((m) => m.name === 'silero-vad-legacy')!.example!;
@@ -62,6 +63,18 @@ function writeFamily(dir: string): { base: string; tuned: string } {
   writeFileSync(base, file(head));
   writeFileSync(tuned, file(Buffer.from(tunedHead.buffer)));
   return { base, tuned };
+}
+
+/** An ensemble of one step: silero-vad-v5 (its latest version) on the ensemble's tensors. */
+function writeEnsemble(dir: string): string {
+  const file = join(dir, 'vad-ensemble.json');
+  writeFileSync(file, JSON.stringify({
+    tessera_ensemble: 1,
+    inputs: [{ name: 'audio', datatype: 'FP32', shape: [-1, 512] }, { name: 'state', datatype: 'FP32', shape: [2, -1, 128] }, { name: 'sr', datatype: 'INT64', shape: [] }],
+    outputs: [{ name: 'speech', datatype: 'FP32', shape: [-1, 1] }],
+    steps: [{ name: 'vad', model: 'silero-vad-v5', input_map: { input: 'audio', state: 'state', sr: 'sr' }, output_map: { output: 'speech' } }],
+  }));
+  return file;
 }
 
 async function shot(name: string, selector?: string): Promise<void> {
@@ -124,6 +137,7 @@ before(async () => {
   await t.store.import(VAD_MODELS[1]!, { name: 'silero-vad-v5' });
   await t.store.import(fam.base, { name: 'digits-base' });
   await t.store.import(fam.tuned, { name: 'digits-tuned', base: { name: 'digits-base' } });
+  await t.store.import(writeEnsemble(t.dir), { name: 'vad-ensemble' });
   server = await startServer(t.store, { port: 0, log: () => {}, token: TOKEN });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -173,7 +187,7 @@ test('hovering a heatmap cell shows the bytes two models share and the tensors h
   await page.getByTestId('detail-title').filter({ hasText: 'silero-vad-legacy:1' }).waitFor();
 });
 
-test('a model\'s details: tensors, who shares them, its base in the lineage, files and metadata', { skip }, async () => {
+test('a model\'s details: tensors, who shares them, its base in the lineage, files, metadata, serving configuration and an ensemble\'s steps', { skip }, async () => {
   await page.locator('[data-testid="model-row"][data-model="digits-tuned:1"] a').click();
   await page.getByTestId('detail-title').filter({ hasText: 'digits-tuned:1' }).waitFor();
   const d = await t.store.show({ name: 'digits-tuned', version: 1 });
@@ -189,8 +203,15 @@ test('a model\'s details: tensors, who shares them, its base in the lineage, fil
   assert.equal(await page.getByTestId('hub-repo-id').textContent(), 'digits-tuned');
   const snippet = (await page.getByTestId('hub-snippet').textContent())!;
   assert.ok(snippet.includes(`HF_ENDPOINT=${new URL(page.url()).origin} huggingface-cli download digits-tuned --revision 1`), snippet);
+  // A safetensors model is not served: no serving configuration.
+  assert.equal(await page.getByTestId('serving-config').count(), 0);
   await shot('detail', '[data-testid="detail"]');
 
+  // A served model shows its serving configuration: set on the model (every version), before the panel opens.
+  const put = (body: unknown) => http(`${server.url}/v2/repository/models/silero-vad-v5/config`, {
+    method: 'PUT', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+  });
+  assert.equal((await put({ max_batch_size: 8, preferred_batch_size: [4] })).status, 200);
   // An ONNX model has a metadata button that shows its inference signature.
   await page.locator('[data-testid="model-row"][data-model="silero-vad-v5:1"] a').click();
   await page.getByTestId('detail-title').filter({ hasText: 'silero-vad-v5:1' }).waitFor();
@@ -199,6 +220,29 @@ test('a model\'s details: tensors, who shares them, its base in the lineage, fil
   const meta = JSON.parse((await page.getByTestId('metadata').textContent())!) as { name: string; inputs: { name: string }[] };
   assert.equal(meta.name, 'silero-vad-v5');
   assert.deepEqual(meta.inputs.map((i) => i.name).sort(), ['input', 'sr', 'state']);
+
+  const serving = page.getByTestId('serving-config');
+  await serving.getByTestId('serving-batching').waitFor();
+  const row = async (setting: string): Promise<string[]> => serving.locator(`tr[data-setting="${setting}"] td`).allTextContents();
+  assert.deepEqual(await row('max_batch_size'), ['max batch size', '8', 'model']);
+  assert.deepEqual(await row('preferred_batch_size'), ['preferred batch sizes', '4', 'model']);
+  assert.deepEqual(await row('instances'), ['instances', 'server default', 'default']);
+  assert.deepEqual(await row('version_policy'), ['version policy', 'all versions', 'default']);
+  // Silero's state has no batch dimension first: the server says why it does not batch.
+  assert.match((await serving.getByTestId('serving-batching').textContent())!, /configured but off: input "state" has no dynamic first dimension/);
+  assert.equal(await serving.getByTestId('ensemble-steps').count(), 0);
+  await shot('detail-serving', '[data-testid="serving-config"]');
+  assert.equal((await put({ reset: true })).status, 200);
+
+  // An ensemble lists its steps, each step model's version resolved by the server ("latest" here).
+  await page.locator('[data-testid="model-row"][data-model="vad-ensemble:1"] a').click();
+  await page.getByTestId('detail-title').filter({ hasText: 'vad-ensemble:1' }).waitFor();
+  await page.getByTestId('ensemble-steps').waitFor();
+  assert.deepEqual(await page.getByTestId('ensemble-steps').locator('li').allTextContents(),
+    ['silero-vad-v5:latest (inputs ← audio, state, sr, outputs → speech)']);
+  assert.match((await page.getByTestId('serving-batching').textContent())!, /No dynamic batching of the ensemble itself/);
+  assert.deepEqual(await page.getByTestId('serving-config').locator('tr[data-setting="max_batch_size"] td').allTextContents(),
+    ['max batch size', 'no dynamic batching', 'default']);
 });
 
 test('upload by drag-and-drop: refused without the token, then progress to 100%, the savings, and the model in the list', { skip }, async () => {

@@ -2,6 +2,27 @@ import { authHeaders } from './token.js';
 import type { ModelDetails, StoreStats } from '../../src/wire/store-json.js';
 import type { OipInferResponse, OipMetadata } from '../../src/wire/oip.js';
 import type { SharingMatrix } from '../../src/wire/sharing-json.js';
+import type { ServingConfigView } from '../../src/wire/serving-config.js';
+
+export type { ServingConfigView };
+
+/** An ensemble's step in Triton's model configuration (GET /v2/models/{name}/versions/{v}/config). */
+export interface TritonEnsembleStep {
+  model_name: string;
+  /** -1: the latest version the step model's policy serves. */
+  model_version: number;
+  /** Step model input -> ensemble tensor. */
+  input_map: Record<string, string>;
+  /** Step model output -> ensemble tensor. */
+  output_map: Record<string, string>;
+}
+
+/** The part of Triton's model configuration the page reads. */
+export interface TritonConfig {
+  name: string;
+  platform: string;
+  ensemble_scheduling?: { step: TritonEnsembleStep[] };
+}
 
 /** A failed request, with the server's own explanation (its JSON `error`) when it gave one. */
 export class ApiError extends Error {
@@ -48,6 +69,8 @@ export const api = {
   model: (name: string, version: number) => request<ModelDetails>(`/api/store/models/${modelPath(name, version)}`),
   sharing: () => request<SharingMatrix>('/api/sharing'),
   metadata: (name: string, version: number) => request<OipMetadata>(`/v2/models/${modelPath(name, version)}`),
+  servingConfig: (name: string, version: number) => request<ServingConfigView>(`/v2/repository/models/${modelPath(name, version)}/config`),
+  tritonConfig: (name: string, version: number) => request<TritonConfig>(`/v2/models/${modelPath(name, version)}/config`),
   infer: (name: string, version: number, body: string) => request<OipInferResponse>(`/v2/models/${modelPath(name, version)}/infer`, {
     method: 'POST', body, headers: { 'Content-Type': 'application/json' },
   }),

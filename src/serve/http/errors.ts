@@ -19,6 +19,7 @@ const STATUS: Record<ErrorKind, number> = {
   'misdirected': 421,
   'unavailable': 503,
   'busy': 503,
+  'too-many-requests': 429,
   'over-capacity': 507,
   'damaged': 500,
 };

@@ -4,7 +4,7 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 
 /** Extensions named in the server metadata (Triton's names where Triton has one). */
-export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'parameters', 'tessera_model_files', 'tessera_metrics'];
+export const EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'model_repository', 'parameters', 'tessera_model_files', 'tessera_metrics'];
 
 function packageVersion(): string {
   try {

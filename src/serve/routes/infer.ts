@@ -10,7 +10,7 @@ import { HEADER_LENGTH, splitRequestBody } from '../oip/binary-extension.js';
 import { encodeInferResponse, parseInferRequest } from '../oip/infer.js';
 import { parseJsonBody } from '../oip/json-limits.js';
 import { MODEL } from './models.js';
-import { findServable } from './lookup.js';
+import { findInferable } from './lookup.js';
 import { RunFailed } from '../runtime/onnx-runtime.js';
 
 export function inferRoutes(router: Router, ctx: ServeContext): void {
@@ -19,7 +19,7 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
     methods: {
       POST: {
         handler: async ({ req, res, params }) => {
-          const v = await findServable(ctx, params[0], params[1]);
+          const v = await findInferable(ctx, params[0], params[1]);
           const key = keyOf(v.model);
           // Counted against --max-inflight by what it will hold: its JSON part (the header's length, or all of it) more than its binary data.
           const declaredJson = Number(req.headers[HEADER_LENGTH] ?? Number.NaN);
@@ -30,24 +30,26 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
           }
           const { json, binary } = splitRequestBody(body, req.headers[HEADER_LENGTH]);
           const parsed = parseJsonBody(json, ctx.opts.maxJsonDepth);
-          const lease = await ctx.models.acquire(v);
+          // A client that disconnects while its request waits in a queue takes it out of the queue.
+          const gone = new AbortController();
+          const onClose = (): void => {
+            if (!res.writableEnded) gone.abort();
+          };
+          res.once('close', onClose);
           try {
-            const request = parseInferRequest(parsed, binary, lease.model.signature);
-            const t0 = performance.now();
-            const outputs = await lease.model.run(request.inputs, request.outputs.map((o) => o.name));
-            ctx.metrics.inferenceSeconds.observe({ model: key }, (performance.now() - t0) / 1000);
+            const { request, outputs } = await ctx.inference.infer(v, (sig) => parseInferRequest(parsed, binary, sig), gone.signal);
             const r = encodeInferResponse(v.model, request, outputs);
             const headers: Record<string, string> = { 'Content-Type': r.contentType };
             if (r.headerLength !== undefined) headers['Inference-Header-Content-Length'] = String(r.headerLength);
             ctx.metrics.inferences.inc({ model: key, status: '200' });
             sendBuffers(res, 200, headers, r.body, r.length);
           } catch (e) {
-            ctx.metrics.inferences.inc({ model: key, status: String(statusOf(e)) });
+            ctx.metrics.inferences.inc({ model: key, status: gone.signal.aborted ? 'cancelled' : String(statusOf(e)) });
             // onnxruntime prints nothing itself (runtime/onnx-runtime.ts); what a failed run said is kept here.
             if (e instanceof RunFailed) ctx.log('inference', `${key}: ${e.message}`);
             throw e;
           } finally {
-            lease.release();
+            res.off('close', onClose);
           }
         },
       },

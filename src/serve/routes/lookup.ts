@@ -3,6 +3,8 @@ import { unavailableMessage } from '../../store/store.js';
 import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { invalid, notFound, unavailable } from '../../errors.js';
+import { describePolicy } from '../../wire/serving-config.js';
+import type { ModelState } from '../runtime/model-manager.js';
 
 
 export function parseVersion(text: string | undefined): number | undefined {
@@ -48,4 +50,38 @@ export function checkServable(ctx: ServeContext, v: CatalogVersion): void {
   if (why === undefined) return;
   ctx.log('unavailable', `refused ${v.model.name}:${v.model.version}: marked unavailable (${v.model.unavailable})`);
   throw unavailable(why);
+}
+
+/** Why a version is not served for inference (its model's version policy), or undefined when it is. */
+export function notServed(ctx: ServeContext, v: CatalogVersion): string | undefined {
+  const served = ctx.catalog.served(v.model.name);
+  if (served.includes(v.model.version)) return undefined;
+  const policy = describePolicy(ctx.catalog.config(v.model.name, v.model.version).version_policy);
+  return `version ${v.model.version} of "${v.model.name}" is not served: its version policy serves ${policy} (${served.length ? `version ${served.join(', ')}` : 'none stored'})`;
+}
+
+/**
+ * The version an inference, metadata or readiness request names, among those
+ * the model's version policy serves: no version means the latest served one.
+ * 404 for a version the policy leaves out; 503 for one marked unavailable.
+ */
+export async function findInferable(ctx: ServeContext, nameText: string | undefined, versionText: string | undefined): Promise<CatalogVersion> {
+  await ctx.catalog.refreshConfigsIfOlder();
+  let v = await findVersion(ctx, nameText, versionText);
+  if (versionText === undefined) {
+    const latest = ctx.catalog.served(v.model.name).at(-1);
+    if (latest === undefined) throw notFound(`no version of "${v.model.name}" is served: ${notServed(ctx, v)!.replace(/^version \d+ of "[^"]*" is not served: /, '')}`);
+    v = ctx.catalog.find(v.model.name, latest)!;
+  }
+  const why = notServed(ctx, v);
+  if (why !== undefined) throw notFound(why);
+  checkServable(ctx, v);
+  return v;
+}
+
+/** A version's state for the repository index and model lists: its policy first, then the runtime's view. */
+export function modelState(ctx: ServeContext, v: CatalogVersion): { state: ModelState; reason: string } {
+  const why = notServed(ctx, v);
+  if (why !== undefined) return { state: 'UNAVAILABLE', reason: why };
+  return ctx.inference.state(v);
 }

@@ -3,7 +3,8 @@ import type { ServeContext } from '../context.js';
 import { invalid } from '../../errors.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
-import { findVersion } from './lookup.js';
+import { findInferable, findVersion, modelState, notServed } from './lookup.js';
+import { batchingProblem, configParameters, platformOf, tritonConfig } from './serving-config.js';
 import type { OipMetadata } from '../../wire/oip.js';
 
 /** The platform name the protocol's metadata uses for onnxruntime (Triton's). */
@@ -22,7 +23,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
           sendJson(res, 200, {
             models: ctx.catalog.all().map((v) => ({
               name: v.model.name, version: String(v.model.version), format: v.model.format, bytes: v.model.logicalBytes,
-              files: v.files.map((f) => f.path), ...ctx.models.state(v),
+              files: v.files.map((f) => f.path), ...modelState(ctx, v),
             })),
           });
         },
@@ -35,8 +36,21 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
       GET: {
         handler: async ({ res, params }) => {
           const v = await findVersion(ctx, params[0], params[1]);
-          const ready = !ctx.draining && ctx.models.servable(v);
-          sendJson(res, ready ? 200 : 400, { name: v.model.name, version: String(v.model.version), ready, ...(ready ? {} : { reason: ctx.models.state(v).reason }) });
+          await ctx.catalog.refreshConfigsIfOlder();
+          const why = notServed(ctx, v);
+          const ready = !ctx.draining && why === undefined && ctx.inference.servable(v);
+          sendJson(res, ready ? 200 : 400, { name: v.model.name, version: String(v.model.version), ready, ...(ready ? {} : { reason: why ?? modelState(ctx, v).reason }) });
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'model_config', pattern: new RegExp(`^${MODEL}\\/config$`),
+    methods: {
+      GET: {
+        handler: async ({ res, params }) => {
+          const v = await findInferable(ctx, params[0], params[1]);
+          sendJson(res, 200, await tritonConfig(ctx, v, await ctx.inference.signature(v)));
         },
       },
     },
@@ -46,12 +60,16 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
     methods: {
       GET: {
         handler: async ({ res, params }) => {
-          const v = await findVersion(ctx, params[0], params[1]);
-          const sig = await ctx.models.signature(v);
+          const v = await findInferable(ctx, params[0], params[1]);
+          const sig = await ctx.inference.signature(v);
+          const c = ctx.catalog.config(v.model.name, v.model.version);
           sendJson(res, 200, {
-            name: v.model.name, versions: ctx.catalog.versions(v.model.name).map(String), platform: PLATFORM,
+            name: v.model.name, versions: ctx.catalog.served(v.model.name).map(String), platform: platformOf(ctx, v),
             inputs: sig.inputs, outputs: sig.outputs,
-            parameters: { version: String(v.model.version), files: v.files.length, bytes: v.model.logicalBytes },
+            parameters: {
+              version: String(v.model.version), files: v.files.length, bytes: v.model.logicalBytes,
+              ...configParameters(c, ctx.inference.isEnsemble(v) ? 'an ensemble is not batched itself: its steps are' : batchingProblem(ctx, v, sig)),
+            },
           } satisfies OipMetadata);
         },
       },
@@ -61,7 +79,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
           if (params[1] === undefined) throw invalid('name the version to delete: DELETE /v2/models/<name>/versions/<version>');
           const v = await findVersion(ctx, params[0], params[1]);
           await ctx.writes.run(async () => {
-            ctx.models.forget(v);
+            ctx.inference.forget(v);
             await ctx.store.remove({ name: v.model.name, version: v.model.version });
             await ctx.catalog.reload();
           });

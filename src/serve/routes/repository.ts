@@ -7,7 +7,8 @@ import { bodyCost } from '../http/inflight.js';
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { parseJsonBody } from '../oip/json-limits.js';
-import { checkName, findVersion } from './lookup.js';
+import { checkName, findInferable, findVersion, modelState, parseVersion } from './lookup.js';
+import { parsePatchOrInvalid } from '../../store/serving-configs.js';
 
 /** An optional JSON object body (Triton sends `{}` or `{"parameters": …}`, or nothing), counted against --max-inflight while the request runs. */
 async function optionalObject(ctx: ServeContext, req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
@@ -29,7 +30,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
           const body = await optionalObject(ctx, req, res);
           if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalid('"ready" must be true or false');
           await ctx.catalog.refresh();
-          const rows = ctx.catalog.all().map((v) => ({ name: v.model.name, version: String(v.model.version), ...ctx.models.state(v) }));
+          const rows = ctx.catalog.all().map((v) => ({ name: v.model.name, version: String(v.model.version), ...modelState(ctx, v) }));
           sendJson(res, 200, body.ready ? rows.filter((r) => r.state === 'READY') : rows);
         },
       },
@@ -43,8 +44,8 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
         handler: async ({ req, res, params }) => {
           await optionalObject(ctx, req, res);
           if (params[2] === 'load') {
-            const v = await findVersion(ctx, params[0], params[1]);
-            await ctx.models.loadExplicitly(v);
+            const v = await findInferable(ctx, params[0], params[1]);
+            await ctx.inference.load(v);
             sendJson(res, 200, { name: v.model.name, version: String(v.model.version), state: 'READY' });
             return;
           }
@@ -54,6 +55,36 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
           if (targets.length === 0) await findVersion(ctx, name, undefined);
           const unloaded = targets.filter((v) => ctx.models.unload(v)).map((v) => keyOf(v.model));
           sendJson(res, 200, { name, unloaded });
+        },
+      },
+    },
+  });
+  router.add({
+    name: 'repository_config', pattern: /^\/v2\/repository\/models\/(.+?)(?:\/versions\/([^/]+))?\/config$/,
+    methods: {
+      GET: {
+        handler: async ({ res, params }) => {
+          const name = checkName(params[0]);
+          sendJson(res, 200, await ctx.store.servingConfig({ name, version: parseVersion(params[1]) }));
+        },
+      },
+      // The body: the keys to set at this level (null removes one); {"reset": true, …} removes the rest first.
+      PUT: {
+        write: true,
+        handler: async ({ req, res, params }) => {
+          const name = checkName(params[0]);
+          const version = parseVersion(params[1]);
+          const body = await optionalObject(ctx, req, res);
+          const reset = body.reset;
+          if (reset !== undefined && typeof reset !== 'boolean') throw invalid('"reset" must be true or false');
+          const { reset: _r, ...keys } = body;
+          const { set, unset } = parsePatchOrInvalid(keys, version !== undefined);
+          const view = await ctx.writes.run(async () => {
+            const r = await ctx.store.configure({ name, version }, { set, unset, reset: reset === true });
+            await ctx.catalog.refreshConfigsIfOlder(0);
+            return r;
+          });
+          sendJson(res, 200, view);
         },
       },
     },

@@ -21,6 +21,8 @@ export interface ModelManagerOptions {
   runtime?: RuntimeOptions;
   /** Threads onnxruntime runs on (default: one per core, at most RUNTIME_THREADS_MAX). */
   runtimeThreads?: number;
+  /** A version's own number of instances (its serving configuration), or null for runtime.instances. */
+  instancesFor?: (v: CatalogVersion) => number | null;
 }
 
 /** Runtime threads by default at most: each holds its own sessions and onnxruntime's pools. */
@@ -59,7 +61,11 @@ export class ModelManager {
       this.sessions.evictLost();
     });
     this.sessions = new SessionCache(opts.memoryBudget, {
-      evicted: (_key, reason) => metrics.modelEvictions.inc({ reason }),
+      loaded: (key) => metrics.modelLoaded.set({ model: key }, 1),
+      evicted: (key, reason) => {
+        metrics.modelEvictions.inc({ reason });
+        metrics.modelLoaded.remove({ model: key });
+      },
       changed: (models, bytes) => {
         metrics.modelsLoaded.set(models);
         metrics.modelBytesLoaded.set(bytes);
@@ -82,7 +88,18 @@ export class ModelManager {
     if (failed !== undefined) throw new Error(`${failed} (load it again with POST /v2/repository/models/${v.model.name}/versions/${v.model.version}/load)`);
     const file = onnxFile(v);
     if (typeof file === 'string') throw invalid(file);
-    return this.sessions.acquire(key, file.size * (this.opts.runtime?.instances ?? DEFAULT_INSTANCES), () => this.load(v));
+    const instances = this.instances(v);
+    const lease = await this.sessions.acquire(key, file.size * instances, () => this.load(v, instances));
+    if (lease.model.instances === instances) return lease;
+    // Its configuration asks for another number of instances since it was loaded: loaded again (runs in progress finish on the old sessions).
+    lease.release();
+    this.sessions.unload(key);
+    return this.sessions.acquire(key, file.size * instances, () => this.load(v, instances));
+  }
+
+  /** Sessions a version runs on: its serving configuration's instances, else the server's --instances. */
+  instances(v: CatalogVersion): number {
+    return this.opts.instancesFor?.(v) ?? this.opts.runtime?.instances ?? DEFAULT_INSTANCES;
   }
 
   /** Loads now (retrying a failed model); resolves when the session is ready. */
@@ -135,7 +152,7 @@ export class ModelManager {
     await this.runtime.close();
   }
 
-  private async load(v: CatalogVersion): Promise<OnnxModel> {
+  private async load(v: CatalogVersion, instances: number): Promise<OnnxModel> {
     const key = keyOf(v.model);
     const file = onnxFile(v);
     if (typeof file === 'string') throw invalid(file);
@@ -152,7 +169,7 @@ export class ModelManager {
       const t1 = performance.now();
       let model: OnnxModel;
       try {
-        model = await OnnxModel.create(bytes, this.runtime, this.opts.runtime);
+        model = await OnnxModel.create(bytes, this.runtime, { ...this.opts.runtime, instances });
       } catch (e) {
         if (e instanceof RuntimeThreadLost) throw e;
         const many = v.files.length > 1 ? ' (models whose weights are in external data files cannot be loaded from memory by onnxruntime-node)' : '';

@@ -9,6 +9,8 @@ import type { OutputTensor } from '../oip/infer.js';
 import { TesseraError } from '../../errors.js';
 import { DEFAULT_INSTANCES } from '../options.js';
 import { checkOutputStrings } from '../oip/string-elements.js';
+import { unbatchable } from '../scheduling/batching.js';
+import type { Runnable } from '../scheduling/scheduler.js';
 
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
@@ -43,9 +45,18 @@ export class RunFailed extends TesseraError {
   }
 }
 
+let loads = 0;
+
 /** A loaded ONNX model: its sessions on the runtime threads, and its signature in protocol terms. */
-export class OnnxModel {
-  private constructor(private readonly sessions: Session[], readonly signature: ModelSignature) {}
+export class OnnxModel implements Runnable {
+  readonly loadId = ++loads;
+  readonly threads: readonly object[];
+  readonly unbatchable: string | undefined;
+
+  private constructor(private readonly sessions: Session[], readonly signature: ModelSignature) {
+    this.threads = sessions.map((s) => s.threadKey);
+    this.unbatchable = unbatchable(signature);
+  }
 
   /**
    * Creates the model's sessions (opts.instances, each on a runtime thread of
@@ -82,6 +93,15 @@ export class OnnxModel {
    */
   async run(inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
     const session = this.sessions.reduce((a, b) => (b.busy < a.busy ? b : a));
+    return this.runSession(session, inputs, outputNames);
+  }
+
+  /** Runs the model on one instance (the scheduler's choice). */
+  runOn(instance: number, inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
+    return this.runSession(this.sessions[instance]!, inputs, outputNames);
+  }
+
+  private async runSession(session: Session, inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
     let result: WireTensor[];
     try {
       result = await session.run(inputs.map((t) => ({ name: t.name, type: oipToOrt(t.datatype), dims: t.shape, data: t.data })), outputNames);

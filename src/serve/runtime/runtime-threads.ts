@@ -189,6 +189,11 @@ export class RuntimeThreads {
 export class Session {
   constructor(private readonly runtime: RuntimeThreads, private readonly thread: Thread, private readonly id: number) {}
 
+  /** Its runtime thread, as an opaque key (sessions on one thread run one at a time). */
+  get threadKey(): object {
+    return this.thread;
+  }
+
   /** Runs and loads waiting on its thread (the model runs on its least busy instance). */
   get busy(): number {
     return this.thread.busy;

@@ -7,6 +7,10 @@ import { authHeaders, getToken } from '../token.js';
 import type { ModelDetails, ModelStats } from '../../../src/wire/store-json.js';
 import type { TensorSharing } from '../../../src/wire/sharing-json.js';
 import { renderLineage } from './lineage.js';
+import { servingSection } from './serving.js';
+
+/** The formats the server runs for inference. */
+const SERVED_FORMATS = ['onnx', 'ensemble'];
 
 /** Tensors listed before "show all": a big model has hundreds. */
 const FIRST_TENSORS = 25;
@@ -100,7 +104,8 @@ export function renderDetail(root: HTMLElement, d: ModelDetails, all: ModelStats
   const metaBox = h('pre', { class: 'json', hidden: true, 'data-testid': 'metadata' });
   const lineage = h('div', { class: 'lineage' });
   const tensors = h('div', { class: 'scroll-x' }, tensorTable(d.tensors, false, open));
-  const servable = d.model.format === 'onnx' && d.model.unavailable === null;
+  const served = SERVED_FORMATS.includes(d.model.format);
+  const servable = served && d.model.unavailable === null;
 
   const showMetadata = async (): Promise<void> => {
     if (!metaBox.hidden) return void (metaBox.hidden = true);
@@ -149,10 +154,11 @@ export function renderDetail(root: HTMLElement, d: ModelDetails, all: ModelStats
       h('div', { class: 'file' },
         servable
           ? h('button', { 'data-testid': 'metadata-button', onclick: () => void showMetadata() }, 'Inference metadata')
-          : h('span', { class: 'muted small' }, 'Only ONNX models are served for inference.'),
+          : h('span', { class: 'muted small' }, served ? 'Not served while it is unavailable.' : 'Only ONNX models and ensembles are served for inference.'),
         servable ? h('a', { href: `/v2/models/${modelPath(name, version)}`, target: '_blank', class: 'small' }, ' raw JSON ↗') : null,
         status),
       metaBox),
+    served ? servingSection(name, version, d.model.format === 'ensemble') : null,
     hubSnippet(name, version),
     h('h3', {}, `Tensors (${d.tensors.length}, largest first)`),
     h('p', { class: 'muted small' }, 'The bar is dark for bytes only this model holds and teal for bytes other models hold too.'),

@@ -1,0 +1,56 @@
+import { ProtoWriter, encodeNode, encodeTensor } from '../helpers/build-onnx.js';
+import { floats } from './helpers.js';
+import { ONNX_ELEM, modelOf, valueInfo } from './identity-model.js';
+
+/**
+ * A small multi-layer perceptron, batchable along dimension 0: input `x` FP32
+ * [n, sizes[0]], then MatMul + Add (+ Relu between layers) per layer, output
+ * `y` FP32 [n, sizes.at(-1)]. Weights are deterministic from `seed`.
+ */
+export function mlpModel(sizes: readonly number[], seed: number): Buffer {
+  const graph = new ProtoWriter();
+  let h = 'x';
+  const inits: Buffer[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [a, b] = [sizes[l]!, sizes[l + 1]!];
+    const last = l + 2 === sizes.length;
+    const w = floats(a * b, seed + 2 * l, 1 / Math.sqrt(a));
+    const bias = floats(b, seed + 2 * l + 1, 0.1);
+    inits.push(encodeTensor({ name: `w${l}`, dtype: 'F32', shape: [a, b], data: Buffer.from(w.buffer) }));
+    inits.push(encodeTensor({ name: `b${l}`, dtype: 'F32', shape: [b], data: Buffer.from(bias.buffer) }));
+    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, `w${l}`], outputs: [`m${l}`] }));
+    const out = last ? 'y' : `r${l}`;
+    graph.message(1, encodeNode({ opType: 'Add', name: `add${l}`, inputs: [`m${l}`, `b${l}`], outputs: [last ? 'y' : `a${l}`] }));
+    if (!last) graph.message(1, encodeNode({ opType: 'Relu', name: `relu${l}`, inputs: [`a${l}`], outputs: [out] }));
+    h = out;
+  }
+  graph.string(2, 'mlp');
+  for (const i of inits) graph.message(5, i);
+  graph.message(11, valueInfo('x', ONNX_ELEM.FP32!, ['n', sizes[0]!]));
+  graph.message(12, valueInfo('y', ONNX_ELEM.FP32!, ['n', sizes.at(-1)!]));
+  return modelOf(graph);
+}
+
+/** Softmax over axis 1: `logits` FP32 [n, k] gives `probs` FP32 [n, k] (an ensemble's post-processing step). */
+export function softmaxModel(k: number): Buffer {
+  const axis = new ProtoWriter().string(1, 'axis').varint(3, 1).varint(20, 2).finish();
+  const graph = new ProtoWriter()
+    .message(1, new ProtoWriter().string(1, 'logits').string(2, 'probs').string(3, 'softmax').string(4, 'Softmax').message(5, axis))
+    .string(2, 'softmax')
+    .message(11, valueInfo('logits', ONNX_ELEM.FP32!, ['n', k]))
+    .message(12, valueInfo('probs', ONNX_ELEM.FP32!, ['n', k]));
+  return modelOf(graph);
+}
+
+/** Sums each row: `x` FP32 [n, m] (m any) gives `s` FP32 [n, 1]; rows of other widths cannot share a run. */
+export function rowSumModel(): Buffer {
+  const axes = encodeTensor({ name: 'axes', dtype: 'I64', shape: [1], data: Buffer.from(new BigInt64Array([1n]).buffer) });
+  const graph = new ProtoWriter()
+    .message(1, new ProtoWriter().string(1, 'x').string(1, 'axes').string(2, 's').string(3, 'sum').string(4, 'ReduceSum')
+      .message(5, new ProtoWriter().string(1, 'keepdims').varint(3, 1).varint(20, 2)))
+    .string(2, 'rowsum')
+    .message(5, axes)
+    .message(11, valueInfo('x', ONNX_ELEM.FP32!, ['n', 'm']))
+    .message(12, valueInfo('s', ONNX_ELEM.FP32!, ['n', 1]));
+  return modelOf(graph);
+}

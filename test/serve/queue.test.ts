@@ -1,0 +1,126 @@
+/**
+ * A model's queue through HTTP: bounded (429 with Retry-After past
+ * max_queue_size), a request whose client disconnects leaves it, every
+ * request gets an answer, and /metrics shows it all.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer } from '../../src/serve/server.js';
+import { tempStore } from '../helpers/store-fixtures.js';
+import { binaryBody, floats, http } from './helpers.js';
+import type { Reply } from './helpers.js';
+import { metric } from './server-metrics.js';
+import { mlpModel } from './mlp-model.js';
+
+const WIDTH = 256;
+
+function request(url: string, rows: number, signal?: AbortSignal): Promise<Reply> {
+  const x = floats(rows * WIDTH, rows);
+  const { body, headers } = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, WIDTH], parameters: { binary_data_size: x.byteLength } }] }, [Buffer.from(x.buffer)]);
+  return http(`${url}/v2/models/heavy/infer`, { method: 'POST', body, headers, signal });
+}
+
+async function until(url: string, what: string, name: string, labels: string, want: number): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const m = (await http(`${url}/metrics`)).body.toString();
+    if (metric(m, name, labels) === want) return;
+    if (Date.now() > end) throw new Error(`${what}: ${name}{${labels}} never reached ${want} (now ${metric(m, name, labels)})`);
+    await sleep(5);
+  }
+}
+
+test('past max_queue_size: 429 with Retry-After; a disconnected client leaves the queue; everyone else is answered', async () => {
+  const t = await tempStore();
+  const file = join(t.dir, 'heavy.onnx');
+  writeFileSync(file, mlpModel([WIDTH, 64, 8], 11));
+  await t.store.import(file, { name: 'heavy' });
+  // Requests wait up to 10 s for a batch of 64 rows to fill: they stay queued until the test fills it.
+  await t.store.configure({ name: 'heavy' }, { set: { max_queue_size: 2, max_batch_size: 64, max_queue_delay_microseconds: 10_000_000 } });
+  const server = await startServer(t.store, { port: 0, log: () => {} });
+  const url = server.url;
+  const labels = 'model="heavy:1"';
+  try {
+    const gone = new AbortController();
+    const waiting = [request(url, 1), request(url, 1, gone.signal)];
+    await until(url, 'two requests queue', 'tessera_queue_requests', labels, 2);
+    const refused = await Promise.all(Array.from({ length: 10 }, () => request(url, 1)));
+    for (const r of refused) {
+      assert.equal(r.status, 429, r.body.toString());
+      assert.ok(Number(r.headers.get('retry-after')) >= 1, 'Retry-After in whole seconds');
+      assert.match(r.json<{ error: string }>().error, /model heavy:1 has 2 requests waiting, its max_queue_size; try again in \d+ s/);
+    }
+    gone.abort();
+    await assert.rejects(waiting[1]!, /abort/i);
+    await until(url, 'the cancelled request leaves', 'tessera_queue_requests', labels, 1);
+    // 63 rows more fill the batch: it runs at once, with the one request still waiting.
+    const answered = await Promise.all([waiting[0]!, request(url, 63)]);
+    assert.deepEqual(answered.map((r) => r.status), [200, 200]);
+    const m = (await http(`${url}/metrics`)).body.toString();
+    assert.equal(metric(m, 'tessera_queue_rejected_total', labels), 10);
+    assert.equal(metric(m, 'tessera_requests_cancelled_total', labels), 1);
+    assert.equal(metric(m, 'tessera_batch_requests_count', labels), 1, 'one run, and the cancelled request not in it');
+    assert.equal(metric(m, 'tessera_batch_requests_sum', labels), 2);
+    assert.equal(metric(m, 'tessera_batch_rows_sum', labels), 64);
+    assert.equal(metric(m, 'tessera_model_loaded', labels), 1);
+    assert.equal(metric(m, 'tessera_inference_requests_total', 'model="heavy:1",status="429"'), 10);
+    // Unloaded: the gauge says so.
+    assert.equal((await http(`${url}/v2/repository/models/heavy/unload`, { method: 'POST' })).status, 200);
+    assert.equal(metric((await http(`${url}/metrics`)).body.toString(), 'tessera_model_loaded', labels), 0);
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});
+
+test('instances from the model\'s configuration: sessions per model, each counted against the budget; a change reloads it', async () => {
+  const t = await tempStore();
+  const file = join(t.dir, 'heavy.onnx');
+  writeFileSync(file, mlpModel([WIDTH, 64, 8], 11));
+  await t.store.import(file, { name: 'heavy' });
+  await t.store.configure({ name: 'heavy' }, { set: { instances: 2 } });
+  const server = await startServer(t.store, { port: 0, log: () => {} });
+  try {
+    const config = (await http(`${server.url}/v2/models/heavy/config`)).json<{ instance_group: { count: number }[] }>();
+    assert.equal(config.instance_group[0]!.count, 2);
+    assert.equal((await request(server.url, 1)).status, 200);
+    assert.equal(server.context.models.sessions.list()[0]!.bytes, 2 * (await t.store.list())[0]!.logicalBytes, 'each instance counts against the memory budget');
+    // Through the repository API: one instance from now on.
+    const put = await http(`${server.url}/v2/repository/models/heavy/config`, { method: 'PUT', body: JSON.stringify({ instances: 1 }), headers: { 'Content-Type': 'application/json' } });
+    assert.equal(put.status, 200, put.body.toString());
+    assert.equal((await request(server.url, 1)).status, 200);
+    const after = (await http(`${server.url}/v2/models/heavy/config`)).json<{ instance_group: { count: number }[] }>();
+    assert.equal(after.instance_group[0]!.count, 1);
+    assert.equal(server.context.models.sessions.list()[0]!.bytes, (await t.store.list())[0]!.logicalBytes);
+    const bad = await http(`${server.url}/v2/repository/models/heavy/config`, { method: 'PUT', body: JSON.stringify({ instances: 0 }), headers: { 'Content-Type': 'application/json' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json<{ error: string }>().error, /serving configuration: instances: must be an integer from 1 to 16, not 0/);
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});
+
+test('PUT of a serving configuration needs the token when the server has one', async () => {
+  const t = await tempStore();
+  const file = join(t.dir, 'm.onnx');
+  writeFileSync(file, mlpModel([4, 2], 1));
+  await t.store.import(file, { name: 'm' });
+  const token = 'config-test-token-0123456789';
+  const server = await startServer(t.store, { port: 0, log: () => {}, token });
+  try {
+    const body = JSON.stringify({ max_batch_size: 4 });
+    const anon = await http(`${server.url}/v2/repository/models/m/config`, { method: 'PUT', body, headers: { 'Content-Type': 'application/json' } });
+    assert.equal(anon.status, 401);
+    const ok = await http(`${server.url}/v2/repository/models/m/config`, { method: 'PUT', body, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200, ok.body.toString());
+    const read = (await http(`${server.url}/v2/repository/models/m/config`)).json<{ model: unknown }>();
+    assert.deepEqual(read.model, { max_batch_size: 4 });
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});
