@@ -37,6 +37,9 @@ export class Catalog {
   generation = 0;
   private signature = '';
   private configs = new Map<string, Map<number, ServingConfigPatch>>();
+  private effective = new Map<string, ServingConfig>();
+  /** served() per name, until the models or the configurations change. */
+  private servedCache = new Map<string, number[]>();
   private configsRead = 0;
   private configsText = '';
   private readingConfigs?: Promise<void>;
@@ -61,6 +64,7 @@ export class Catalog {
       versions.set(m.version, entry);
     }
     this.byName = next;
+    this.servedCache = new Map();
     this.lastRefresh = Date.now();
     await this.readConfigs();
     const signature = [...next.values()].flatMap((v) => [...v.values()].map((c) => `${c.model.id}:${c.model.unavailable ?? ''}`)).join(',');
@@ -83,19 +87,34 @@ export class Catalog {
     if (text === this.configsText) return;
     this.configsText = text;
     this.configs = indexConfigs(rows);
+    this.effective = new Map();
+    this.servedCache = new Map();
     this.onConfigChange?.();
   }
 
-  /** A version's effective serving configuration. */
+  /** A version's effective serving configuration (merged once per change: every request asks). */
   config(name: string, version: number): ServingConfig {
-    const levels = this.configs.get(name);
-    return effectiveConfig(levels?.get(0), levels?.get(version));
+    const key = `${version}:${name}`;
+    let c = this.effective.get(key);
+    if (!c) {
+      const levels = this.configs.get(name);
+      c = effectiveConfig(levels?.get(0), levels?.get(version));
+      if (this.effective.size > 10_000) this.effective.clear();
+      this.effective.set(key, c);
+    }
+    return c;
   }
 
   /** The versions of `name` its version policy serves, ascending. */
   served(name: string): number[] {
-    const levels = this.configs.get(name);
-    return servedVersions(effectiveConfig(levels?.get(0)).version_policy, this.versions(name));
+    let s = this.servedCache.get(name);
+    if (!s) {
+      const levels = this.configs.get(name);
+      s = servedVersions(effectiveConfig(levels?.get(0)).version_policy, this.versions(name));
+      if (this.servedCache.size > 10_000) this.servedCache.clear();
+      this.servedCache.set(name, s);
+    }
+    return s;
   }
 
   /**

@@ -19,16 +19,24 @@ import type { ModelSignature, TensorSpec } from './oip/signature.js';
 import type { HostTensor } from './oip/tensor-codec.js';
 import type { ModelManager, ModelState } from './runtime/model-manager.js';
 import { QueueFull } from './scheduling/scheduler.js';
-import type { QueuePolicy, Scheduler } from './scheduling/scheduler.js';
+import type { Cancellation, QueuePolicy, Scheduler } from './scheduling/scheduler.js';
 import { runEnsemble, stepError } from './ensemble/run-ensemble.js';
 
 export const ENSEMBLE_FORMAT = 'ensemble';
 
+const policies = new WeakMap<ServingConfig, QueuePolicy>();
+
+/** The scheduler's view of a configuration (one object per configuration: the catalog keeps them until they change). */
 export function queuePolicy(c: ServingConfig): QueuePolicy {
-  return {
-    maxBatchSize: c.max_batch_size, preferredBatchSizes: c.preferred_batch_size,
-    maxQueueDelayMs: c.max_queue_delay_microseconds / 1000, maxQueueSize: c.max_queue_size,
-  };
+  let p = policies.get(c);
+  if (!p) {
+    p = {
+      maxBatchSize: c.max_batch_size, preferredBatchSizes: c.preferred_batch_size,
+      maxQueueDelayMs: c.max_queue_delay_microseconds / 1000, maxQueueSize: c.max_queue_size,
+    };
+    policies.set(c, p);
+  }
+  return p;
 }
 
 const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
@@ -120,7 +128,7 @@ export class Inference {
    * Runs a request: `parse` reads it against the model's signature (known
    * once the model is loaded), then the model or the ensemble runs it.
    */
-  async infer(v: CatalogVersion, parse: (sig: ModelSignature) => InferRequest, signal?: AbortSignal): Promise<{ request: InferRequest; outputs: OutputTensor[] }> {
+  async infer(v: CatalogVersion, parse: (sig: ModelSignature) => InferRequest, signal?: Cancellation): Promise<{ request: InferRequest; outputs: OutputTensor[] }> {
     if (this.isEnsemble(v)) {
       const def = await this.definition(v);
       const request = parse({ inputs: def.inputs, outputs: def.outputs });
@@ -138,7 +146,7 @@ export class Inference {
     }
   }
 
-  private async runEnsembleVersion(v: CatalogVersion, def: EnsembleDefinition, request: InferRequest, signal?: AbortSignal): Promise<OutputTensor[]> {
+  private async runEnsembleVersion(v: CatalogVersion, def: EnsembleDefinition, request: InferRequest, signal?: Cancellation): Promise<OutputTensor[]> {
     const key = keyOf(v.model);
     const limit = this.d.catalog.config(v.model.name, v.model.version).max_queue_size;
     const now = this.ensembleRuns.get(key) ?? 0;
@@ -180,7 +188,7 @@ export class Inference {
     return v;
   }
 
-  private async runStep(s: EnsembleStep, inputs: HostTensor[], outputs: string[], signal?: AbortSignal): Promise<OutputTensor[]> {
+  private async runStep(s: EnsembleStep, inputs: HostTensor[], outputs: string[], signal?: Cancellation): Promise<OutputTensor[]> {
     const v = await this.stepVersion(s);
     const key = keyOf(v.model);
     const why = unavailableMessage(v.model);

@@ -38,6 +38,8 @@ export class Metrics {
   readonly inflightBytes: Gauge;
   /** What the connection and in-flight gauges report, read at each scrape (set by the server once it has them). */
   private edge: EdgeSources = { connections: () => 0, inflightBytes: () => 0 };
+  /** Requests waiting per model, read at each scrape (set by the server: its scheduler). */
+  private queues: () => Map<string, number> = () => new Map();
 
   constructor() {
     const registers = [this.registry];
@@ -66,7 +68,15 @@ export class Metrics {
     });
     this.modelEvictions = new Counter({ name: 'tessera_model_evictions_total', help: 'Sessions released', labelNames: ['reason'], registers });
     this.modelLoaded = new Gauge({ name: 'tessera_model_loaded', help: 'Model versions loaded now (1), by model; a version leaves when it is unloaded or evicted', labelNames: ['model'], registers });
-    this.queueRequests = new Gauge({ name: 'tessera_queue_requests', help: 'Inference requests waiting in a model\'s queue', labelNames: ['model'], registers });
+    const queues = (): Map<string, number> => this.queues();
+    this.queueRequests = new Gauge({
+      name: 'tessera_queue_requests', help: 'Inference requests waiting in a model\'s queue', labelNames: ['model'], registers,
+      // Read at each scrape, not set at every enqueue and dequeue (two label lookups a request).
+      collect() {
+        this.reset();
+        for (const [model, n] of queues()) this.set({ model }, n);
+      },
+    });
     this.queueWaitSeconds = new Histogram({
       name: 'tessera_queue_wait_seconds', help: 'Time a request waited in its model\'s queue before its run started', labelNames: ['model'], registers,
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
@@ -96,6 +106,11 @@ export class Metrics {
         this.set(edge().inflightBytes());
       },
     });
+  }
+
+  /** Where the queue gauge reads its values. */
+  observeQueues(waiting: () => Map<string, number>): void {
+    this.queues = waiting;
   }
 
   /** Where the connection and in-flight gauges read their values. */

@@ -95,6 +95,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     instancesFor: (v) => catalog.config(v.model.name, v.model.version).instances,
   });
   const scheduler = new Scheduler(schedulerMetrics(metrics, (kind, line) => logger.write(kind, line)));
+  metrics.observeQueues(() => scheduler.waiting());
   const ctx: ServeContext = {
     store, catalog, metrics, writes, auth, opts, lfs: new LfsStaging(opts.maxUploadBytes), log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
     models, scheduler, inference: new Inference({ store, catalog, models, scheduler }),
@@ -123,7 +124,14 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     try {
       if (gate.pass(req, res, found)) return;
       const m = router.resolve(found, method, rawPath);
-      await m.method.handler({ req, res, params: m.params, url: new URL(req.url ?? '/', 'http://localhost') });
+      let url: URL | undefined;
+      await m.method.handler({
+        req, res, params: m.params,
+        // Parsed when a handler asks (a few of them read the query): inference does not pay for it.
+        get url() {
+          return (url ??= new URL(req.url ?? '/', 'http://localhost'));
+        },
+      });
     } catch (e) {
       const { status, message, headers } = answerOf(e);
       // A limit reached is the client's to retry, not a fault to log (a flood of them would flood the log).

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueFull, RequestCancelled, Scheduler } from '../../src/serve/scheduling/scheduler.js';
-import type { QueuePolicy, Runnable } from '../../src/serve/scheduling/scheduler.js';
+import type { QueuePolicy, RunResult, Runnable } from '../../src/serve/scheduling/scheduler.js';
 import { statusOf, answerOf } from '../../src/serve/http/errors.js';
 import type { OutputTensor } from '../../src/serve/oip/infer.js';
 import type { HostTensor } from '../../src/serve/oip/tensor-codec.js';
@@ -31,7 +31,7 @@ class FakeModel implements Runnable {
   failBatches = false;
   constructor(readonly name: string, readonly threads: readonly object[], private readonly log: Call[]) {}
 
-  runOn(_instance: number, inputs: HostTensor[], outputs: string[]): Promise<OutputTensor[]> {
+  runOn(_instance: number, inputs: HostTensor[], outputs: string[]): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       const x = inputs.find((t) => t.name === 'x')!;
       const rows = x.shape[0]!;
@@ -41,7 +41,7 @@ class FakeModel implements Runnable {
           if (this.failBatches && rows > 1) return reject(new Error('batch refused'));
           const keep = this.dropRow ? rows - 1 : rows;
           const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
-          resolve(outputs.map((name) => ({ name, datatype: 'FP32', shape: [keep, ...x.shape.slice(1)], data: (x.data as Float32Array).slice(0, keep * inner) })));
+          resolve({ runMs: 1, outputs: outputs.map((name) => ({ name, datatype: 'FP32', shape: [keep, ...x.shape.slice(1)], data: (x.data as Float32Array).slice(0, keep * inner) })) });
         },
         fail: reject,
       };
@@ -71,11 +71,12 @@ test('requests that wait while the thread is busy run as one batch, and each get
   const m = new FakeModel('m', [{}], log);
   const answers = Array.from({ length: 10 }, (_, i) => s.run('m:1', m, policy(), row(i), ['y']));
   await tick();
-  // Two runs go to the thread at once (one running, one waiting there); the other eight wait here.
-  assert.deepEqual(log.map((c) => c.rows), [1, 1]);
+  // The first runs at once; the next gather behind it, and go to the thread's queue as soon as they make a full batch.
+  assert.deepEqual(log.map((c) => c.rows), [1, 8]);
   await finishNext(log, done);
-  assert.deepEqual(log.map((c) => c.rows), [1, 1, 8]);
+  assert.deepEqual(log.map((c) => c.rows), [1, 8], 'a request short of a full batch waits for the thread to be free');
   await finishNext(log, done);
+  assert.deepEqual(log.map((c) => c.rows), [1, 8, 1]);
   await finishNext(log, done);
   const out = await Promise.all(answers);
   out.forEach((o, i) => {
@@ -83,7 +84,7 @@ test('requests that wait while the thread is busy run as one batch, and each get
     assert.deepEqual([...(o[0]!.data as Float32Array)], [i, i]);
   });
   // The batch's input is the rows in arrival order.
-  assert.deepEqual([...(log[2]!.inputs[0]!.data as Float32Array)].filter((_, k) => k % 2 === 0), [2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual([...(log[1]!.inputs[0]!.data as Float32Array)].filter((_, k) => k % 2 === 0), [1, 2, 3, 4, 5, 6, 7, 8]);
 });
 
 test('max_batch_size caps a batch; preferred sizes cut it; inner shapes and outputs keep batches apart', async () => {
@@ -100,7 +101,11 @@ test('max_batch_size caps a batch; preferred sizes cut it; inner shapes and outp
   all.push(s.run('m:1', m, policy({ maxBatchSize: 8 }), row(7), ['y', 'z']));
   while (done.size < log.length) await finishNext(log, done);
   await Promise.all(all);
-  assert.deepEqual(log.map((c) => [c.rows, c.inputs[0]!.shape[1]]), [[1, 2], [1, 2], [8, 2], [8, 2], [4, 2], [3, 3], [1, 2]]);
+  assert.ok(log.every((c) => c.rows <= 8), 'no run over max_batch_size');
+  assert.deepEqual(log.filter((c) => c.inputs[0]!.shape[1] === 3).map((c) => c.rows), [3], 'the rows of width 3 ran together, apart');
+  assert.equal(log.reduce((n, c) => n + c.rows, 0), 26);
+  assert.ok(log.filter((c) => c.rows === 8).length >= 2, 'full batches of 8');
+  assert.ok(log.length <= 7, `${log.length} runs for 26 requests`);
 
   // Preferred size 4 with a long delay: 6 waiting give a run of 4 at once; the other 2 wait for the delay.
   const log2: Call[] = [];
@@ -112,8 +117,9 @@ test('max_batch_size caps a batch; preferred sizes cut it; inner shapes and outp
   const six = Array.from({ length: 6 }, (_, i) => s.run('m2:1', m2, p, row(i), ['y']));
   await tick();
   await finishNext(log2, done2);
-  assert.deepEqual(log2.map((c) => c.rows), [1, 1, 4]);
+  assert.deepEqual(log2.map((c) => c.rows), [1, 1], 'behind a run, only a full batch goes');
   await finishNext(log2, done2);
+  assert.deepEqual(log2.map((c) => c.rows), [1, 1, 4], 'the thread free: the preferred size goes at once');
   await finishNext(log2, done2);
   assert.equal(log2.length, 3, 'the last two wait for max_queue_delay');
   s.close();
@@ -203,7 +209,7 @@ test('a batch that fails, or whose outputs lose rows, runs again request by requ
   while (done.size < log.length || log.length < 6) await finishNext(log, done);
   const out = await Promise.all([...first, ...rest]);
   assert.deepEqual(out.map((o) => (o[0]!.data as Float32Array)[0]), [0, 1, 10, 11, 12]);
-  assert.deepEqual(log.map((c) => c.rows), [1, 1, 3, 1, 1, 1]);
+  assert.deepEqual(log.map((c) => c.rows), [1, 4, 1, 1, 1, 1]);
   assert.equal(s.batchingOff('m:1'), undefined, 'a failed batch says nothing of the model');
 
   const log2: Call[] = [];
@@ -215,7 +221,7 @@ test('a batch that fails, or whose outputs lose rows, runs again request by requ
   const b = Array.from({ length: 3 }, (_, i) => s.run('m2:1', m2, p, row(10 + i), ['y']));
   while (done2.size < log2.length || log2.length < 6) await finishNext(log2, done2);
   await Promise.all([...a, ...b]);
-  assert.match(s.batchingOff('m2:1') ?? '', /output "y" has 2 rows for a batch of 3/);
+  assert.match(s.batchingOff('m2:1') ?? '', /output "y" has 3 rows for a batch of 4/);
   const c = Array.from({ length: 3 }, (_, i) => s.run('m2:1', m2, p, row(i), ['y']));
   while (log2.length < 9) await finishNext(log2, done2);
   while (done2.size < log2.length) await finishNext(log2, done2);

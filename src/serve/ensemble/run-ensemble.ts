@@ -11,6 +11,7 @@ import type { EnsembleDefinition, EnsembleStep } from '../../formats/ensemble.js
 import { ErrorWithHeaders } from '../http/errors.js';
 import type { OutputTensor } from '../oip/infer.js';
 import type { HostTensor, TensorData } from '../oip/tensor-codec.js';
+import type { Cancellation } from '../scheduling/scheduler.js';
 
 /** Runs one step's model: inputs under the step model's names, outputs by the step model's names. */
 export type RunStep = (step: EnsembleStep, inputs: HostTensor[], outputs: string[]) => Promise<OutputTensor[]>;
@@ -44,7 +45,7 @@ function needed(def: EnsembleDefinition, wanted: readonly string[]): EnsembleSte
 }
 
 export async function runEnsemble(
-  def: EnsembleDefinition, inputs: readonly HostTensor[], wanted: readonly string[], runStep: RunStep, signal?: AbortSignal,
+  def: EnsembleDefinition, inputs: readonly HostTensor[], wanted: readonly string[], runStep: RunStep, signal?: Cancellation,
 ): Promise<OutputTensor[]> {
   const steps = needed(def, wanted);
   const tensors = new Map<string, HostTensor>(inputs.map((t) => [t.name, t]));

@@ -12,6 +12,7 @@ import { parseJsonBody } from '../oip/json-limits.js';
 import { MODEL } from './models.js';
 import { findInferable } from './lookup.js';
 import { RunFailed } from '../runtime/onnx-runtime.js';
+import { ClientGone } from '../http/client-gone.js';
 
 export function inferRoutes(router: Router, ctx: ServeContext): void {
   router.add({
@@ -31,25 +32,19 @@ export function inferRoutes(router: Router, ctx: ServeContext): void {
           const { json, binary } = splitRequestBody(body, req.headers[HEADER_LENGTH]);
           const parsed = parseJsonBody(json, ctx.opts.maxJsonDepth);
           // A client that disconnects while its request waits in a queue takes it out of the queue.
-          const gone = new AbortController();
-          const onClose = (): void => {
-            if (!res.writableEnded) gone.abort();
-          };
-          res.once('close', onClose);
+          const gone = new ClientGone(res);
           try {
-            const { request, outputs } = await ctx.inference.infer(v, (sig) => parseInferRequest(parsed, binary, sig), gone.signal);
+            const { request, outputs } = await ctx.inference.infer(v, (sig) => parseInferRequest(parsed, binary, sig), gone);
             const r = encodeInferResponse(v.model, request, outputs);
             const headers: Record<string, string> = { 'Content-Type': r.contentType };
             if (r.headerLength !== undefined) headers['Inference-Header-Content-Length'] = String(r.headerLength);
             ctx.metrics.inferences.inc({ model: key, status: '200' });
             sendBuffers(res, 200, headers, r.body, r.length);
           } catch (e) {
-            ctx.metrics.inferences.inc({ model: key, status: gone.signal.aborted ? 'cancelled' : String(statusOf(e)) });
+            ctx.metrics.inferences.inc({ model: key, status: gone.aborted ? 'cancelled' : String(statusOf(e)) });
             // onnxruntime prints nothing itself (runtime/onnx-runtime.ts); what a failed run said is kept here.
             if (e instanceof RunFailed) ctx.log('inference', `${key}: ${e.message}`);
             throw e;
-          } finally {
-            res.off('close', onClose);
           }
         },
       },

@@ -70,6 +70,10 @@ export async function findInferable(ctx: ServeContext, nameText: string | undefi
   let v = await findVersion(ctx, nameText, versionText);
   if (versionText === undefined) {
     const latest = ctx.catalog.served(v.model.name).at(-1);
+    if (latest === v.model.version) {
+      checkServable(ctx, v);
+      return v;
+    }
     if (latest === undefined) throw notFound(`no version of "${v.model.name}" is served: ${notServed(ctx, v)!.replace(/^version \d+ of "[^"]*" is not served: /, '')}`);
     v = ctx.catalog.find(v.model.name, latest)!;
   }

@@ -10,7 +10,7 @@ import { TesseraError } from '../../errors.js';
 import { DEFAULT_INSTANCES } from '../options.js';
 import { checkOutputStrings } from '../oip/string-elements.js';
 import { unbatchable } from '../scheduling/batching.js';
-import type { Runnable } from '../scheduling/scheduler.js';
+import type { RunResult, Runnable } from '../scheduling/scheduler.js';
 
 export interface RuntimeOptions {
   /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
@@ -93,28 +93,28 @@ export class OnnxModel implements Runnable {
    */
   async run(inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
     const session = this.sessions.reduce((a, b) => (b.busy < a.busy ? b : a));
-    return this.runSession(session, inputs, outputNames);
+    return (await this.runSession(session, inputs, outputNames)).outputs;
   }
 
   /** Runs the model on one instance (the scheduler's choice). */
-  runOn(instance: number, inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
+  runOn(instance: number, inputs: HostTensor[], outputNames: string[]): Promise<RunResult> {
     return this.runSession(this.sessions[instance]!, inputs, outputNames);
   }
 
-  private async runSession(session: Session, inputs: HostTensor[], outputNames: string[]): Promise<OutputTensor[]> {
-    let result: WireTensor[];
+  private async runSession(session: Session, inputs: HostTensor[], outputNames: string[]): Promise<RunResult> {
+    let result: { tensors: WireTensor[]; runMs: number };
     try {
       result = await session.run(inputs.map((t) => ({ name: t.name, type: oipToOrt(t.datatype), dims: t.shape, data: t.data })), outputNames);
     } catch (e) {
       if (e instanceof RefusedRun) throw new RunFailed(e.message, e);
       throw e;
     }
-    return result.map((v) => {
+    return { runMs: result.runMs, outputs: result.tensors.map((v) => {
       const datatype = ortToOip(v.type);
       if (!datatype) throw new Error(`output "${v.name}" has type ${v.type}, which the Open Inference Protocol cannot carry`);
       if (datatype === 'BYTES') checkOutputStrings(v.data as string[], v.name);
       return { name: v.name, datatype, shape: [...v.dims], data: v.data };
-    });
+    }) };
   }
 
   async release(): Promise<void> {

@@ -21,7 +21,7 @@ export type RuntimeRequest =
   | { op: 'close'; id: number };
 
 export type RuntimeReply =
-  | { id: number; ok: true; inputs?: InferenceSession.ValueMetadata[]; outputs?: InferenceSession.ValueMetadata[]; tensors?: WireTensor[] }
+  | { id: number; ok: true; inputs?: InferenceSession.ValueMetadata[]; outputs?: InferenceSession.ValueMetadata[]; tensors?: WireTensor[]; runMs?: number }
   /** `run`: onnxruntime refused the run (the request's fault); otherwise the load, or the thread, failed. */
   | { id: number; ok: false; message: string; run: boolean };
 

@@ -146,7 +146,7 @@ export class RuntimeThreads {
   }
 
   /** @internal */
-  async run(t: Thread, session: number, inputs: WireTensor[], outputs: string[]): Promise<WireTensor[]> {
+  async run(t: Thread, session: number, inputs: WireTensor[], outputs: string[]): Promise<{ tensors: WireTensor[]; runMs: number }> {
     // A thread that died took its sessions with it (a message to it would never be answered).
     if (!this.closed && !this.threads.includes(t)) throw new RuntimeThreadLost('the model\'s runtime thread exited; the model is reloaded on its next request');
     const transfer: ArrayBuffer[] = [];
@@ -155,7 +155,7 @@ export class RuntimeThreads {
       if (own && !transfer.includes(own)) transfer.push(own);
     }
     const r = await this.send(t, { op: 'run', id: this.nextId++, session, inputs, outputs }, transfer);
-    return r.tensors!;
+    return { tensors: r.tensors!, runMs: r.runMs ?? 0 };
   }
 
   /** @internal */
@@ -204,7 +204,8 @@ export class Session {
     return !this.runtime.alive(this.thread);
   }
 
-  run(inputs: WireTensor[], outputs: string[]): Promise<WireTensor[]> {
+  /** The outputs, and how long onnxruntime's run took on the thread (ms). */
+  run(inputs: WireTensor[], outputs: string[]): Promise<{ tensors: WireTensor[]; runMs: number }> {
     return this.runtime.run(this.thread, this.id, inputs, outputs);
   }
 

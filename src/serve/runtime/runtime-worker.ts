@@ -43,6 +43,7 @@ async function handle(m: RuntimeRequest): Promise<void> {
     const Ctor = ort.Tensor as unknown as new (type: string, data: TensorData, dims: readonly number[]) => Tensor;
     for (const t of m.inputs) feeds[t.name] = new Ctor(t.type, t.data, t.dims);
     let result: InferenceSession.OnnxValueMapType;
+    const t0 = performance.now();
     try {
       result = await s.run(feeds, m.outputs);
     } catch (e) {
@@ -59,7 +60,7 @@ async function handle(m: RuntimeRequest): Promise<void> {
       if (own && !transfer.includes(own)) transfer.push(own);
       tensors.push({ name, type: v.type, dims: [...v.dims], data });
     }
-    reply({ id: m.id, ok: true, tensors }, transfer);
+    reply({ id: m.id, ok: true, tensors, runMs: performance.now() - t0 }, transfer);
   }
 }
 

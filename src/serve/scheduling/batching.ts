@@ -27,8 +27,11 @@ export function rowsOf(inputs: readonly HostTensor[]): number | undefined {
 
 /** Requests with the same key may share a run: input names, datatypes and inner dimensions, and the outputs asked for. */
 export function batchKey(inputs: readonly HostTensor[], outputs: readonly string[]): string {
-  const ins = [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return JSON.stringify([ins.map((t) => [t.name, t.datatype, t.shape.slice(1)]), outputs]);
+  const ins = inputs.length > 1 ? [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : inputs;
+  // Names go in JSON-quoted (any character); dimensions and datatypes cannot hold the separators.
+  let key = '';
+  for (const t of ins) key += `${JSON.stringify(t.name)}:${t.datatype}[${t.shape.slice(1).join(',')}];`;
+  return `${key}>${JSON.stringify(outputs)}`;
 }
 
 type Ctor = new (n: number) => Exclude<TensorData, string[]>;

@@ -5,7 +5,6 @@ import type { SchedulerEvents } from './scheduler.js';
 /** The scheduler's events as the server's metrics (and a log line when a model's batching is switched off). */
 export function schedulerMetrics(m: Metrics, log: (kind: LogKind, line: string) => void): SchedulerEvents {
   return {
-    queued: (model, n) => m.queueRequests.set({ model }, n),
     dispatched: (model, requests, rows, waited) => {
       m.batchRequests.observe({ model }, requests);
       m.batchRows.observe({ model }, rows);
