@@ -6,6 +6,7 @@
  *
  *   npm run bench -- [--versions DIR] [--corpus DIR] [--synthetic 1GiB] [--single 1GiB] [--scale 10,1000,10000]
  *                    [--chunk-sizes 16KiB,64KiB] [--peers] [--store PATH] [--repeat N] [--json]
+ *   npm run bench -- --serve | --platform [--repeat N] [--json]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import type { ScaleReport } from './scale.js';
 import { generateFamily, generateSingle } from './synthetic.js';
 import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import { benchServe } from './serve.js';
+import { benchPlatform } from './serving-platform.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
 import { binSize, int, mb, pct, secs } from './units.js';
@@ -304,6 +306,13 @@ async function main(): Promise<number> {
       const { text, report } = await benchServe({ repoRoot: REPO_ROOT, tmp, seconds: 3, repeat: Math.max(opts.repeat, 5), log });
       out(text);
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
+      return 0;
+    }
+    if (opts.platform) {
+      const { text, report } = await benchPlatform({ repoRoot: REPO_ROOT, tmp, rounds: opts.repeat, log });
+      out(text);
+      out(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+      if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), platform: report }, null, 2));
       return 0;
     }
     if (opts.cli !== undefined) TESSERA_JS = resolve(opts.cli);

@@ -26,6 +26,8 @@ export interface BenchOptions {
   help: boolean;
   /** The inference server's benchmark (bench/serve.ts) instead of the store's. */
   serve: boolean;
+  /** The serving platform's benchmark (bench/serving-platform.ts): batching, ensembles, bursts. */
+  platform: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -56,6 +58,11 @@ Other options:
   --repeat N            rounds, medians reported (default 3)
   --serve               benchmark the inference server instead (latency vs onnxruntime-node,
                         cold start, chunk-cache loads); takes about a minute
+  --platform            benchmark the serving platform instead, on the trained-digits MLP of
+                        ../shared/corpus (skipped when absent): requests/s and latency with and
+                        without dynamic batching at 1-64 clients (wrk when installed), an
+                        ensemble against its steps, bursts past the queue (429s, memory);
+                        --repeat rounds (at least 3); takes about 90 s
   --json                print the results as JSON after the tables
   --help                this text`;
 
@@ -103,6 +110,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         repeat: { type: 'string', default: '3' },
         help: { type: 'boolean', short: 'h', default: false },
         serve: { type: 'boolean', default: false },
+        platform: { type: 'boolean', default: false },
       },
     }));
   } catch (e) {
@@ -129,5 +137,6 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
+    platform: values.platform ?? false,
   };
 }

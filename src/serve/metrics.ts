@@ -79,7 +79,7 @@ export class Metrics {
     });
     this.queueWaitSeconds = new Histogram({
       name: 'tessera_queue_wait_seconds', help: 'Time a request waited in its model\'s queue before its run started', labelNames: ['model'], registers,
-      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      buckets: [0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     });
     const sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024];
     this.batchRows = new Histogram({ name: 'tessera_batch_rows', help: 'Rows (dimension 0) per model run', labelNames: ['model'], registers, buckets: sizes });
