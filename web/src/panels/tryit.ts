@@ -42,11 +42,11 @@ function showOutputs(out: HTMLElement, r: OipInferResponse, ms: number): void {
 }
 
 /**
- * Sends one inference request: pick an ONNX model, get its inputs from the
+ * Sends one inference request: pick an ONNX model or an ensemble, get its inputs from the
  * protocol's metadata, edit the pre-filled JSON body, run it, see the outputs.
  */
 export function renderTryIt(root: HTMLElement, models: ModelStats[], preferred?: string): void {
-  const servable = models.filter((m) => m.format === 'onnx' && m.unavailable === null).sort((a, b) => (a.model < b.model ? -1 : 1));
+  const servable = models.filter((m) => (m.format === 'onnx' || m.format === 'ensemble') && m.unavailable === null).sort((a, b) => (a.model < b.model ? -1 : 1));
   const select = h('select', { 'data-testid': 'tryit-model' }, servable.map((m) => h('option', { value: m.model }, m.model)));
   const inputs = h('div', { class: 'muted small', 'data-testid': 'tryit-signature' });
   const body = h('textarea', { rows: 8, spellcheck: 'false', 'data-testid': 'tryit-body' });
