@@ -192,6 +192,8 @@ export interface Backend {
   // serving configuration (src/wire/serving-config.ts)
   /** Every stored serving configuration level: version 0 is the model's, another a version's own. */
   listServingConfigs(): Promise<ServingConfigRow[]>;
+  /** In a transaction: waits for any other transaction that locked `key` (a serving configuration's model name) until it ends. */
+  lockKey(key: string): Promise<void>;
   /** Stores one level's configuration JSON, or removes it (null). */
   putServingConfig(name: string, version: number, configJson: string | null): Promise<void>;
 }

@@ -48,6 +48,12 @@ export interface Dialect {
   readonly insertInHashOrder: boolean;
   /** `chunks c` as the FROM item of a query that reads only ids and raw sizes (a file's layout). */
   readonly chunkSizes: string;
+  /**
+   * A statement that, in a transaction, waits for any other transaction
+   * holding the same key (one parameter: the key) until it ends; undefined
+   * where transactions that write are serialized already (SQLite).
+   */
+  readonly lockKey?: string;
 }
 
 export interface Driver {

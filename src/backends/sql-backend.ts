@@ -461,6 +461,11 @@ export class SqlBackend implements Backend {
     return rows.map((r) => ({ name: r.name, version: Number(r.version), configJson: r.config_json, updatedAt: r.updated_at }));
   }
 
+  async lockKey(key: string): Promise<void> {
+    const sql = this.db.dialect.lockKey;
+    if (sql) await this.all(sql, [key]);
+  }
+
   async putServingConfig(name: string, version: number, configJson: string | null): Promise<void> {
     if (configJson === null) {
       await this.write('DELETE FROM serving_configs WHERE name = ? AND version = ?', [name, version]);

@@ -43,8 +43,12 @@ export class Catalog {
   private configsRead = 0;
   private configsText = '';
   private readingConfigs?: Promise<void>;
-  /** Told when the serving configurations changed (the server unloads versions a policy no longer serves). */
-  onConfigChange?: () => void;
+  private configReads = 0;
+  private configApplied = 0;
+  /** Told when the served versions may have changed: new configurations, or models added or removed (the server unloads versions a policy no longer serves). */
+  onServingChange?: () => void;
+  /** Told when reading the configurations failed (the server logs it). */
+  onConfigReadError?: (e: unknown) => void;
 
   constructor(private readonly store: Store, private readonly writes: WriteLock) {}
 
@@ -71,17 +75,35 @@ export class Catalog {
     if (signature !== this.signature) {
       this.signature = signature;
       this.generation++;
+      this.onServingChange?.();
     }
   }
 
-  /** Reads the serving configurations again when they are older than CONFIG_MAX_AGE_MS (one small query; concurrent callers share it). */
+  /**
+   * Reads the serving configurations again when they are older than
+   * CONFIG_MAX_AGE_MS (one small query; concurrent callers share it). A read
+   * that fails keeps the configurations the server has (and is tried again a
+   * second later): loaded models go on answering while the store is away.
+   */
   async refreshConfigsIfOlder(maxAgeMs = CONFIG_MAX_AGE_MS): Promise<void> {
     if (Date.now() - this.configsRead < maxAgeMs) return;
-    await (this.readingConfigs ??= this.readConfigs().finally(() => (this.readingConfigs = undefined)));
+    await (this.readingConfigs ??= this.readConfigs().catch((e: unknown) => {
+      this.configsRead = Date.now();
+      this.onConfigReadError?.(e);
+    }).finally(() => (this.readingConfigs = undefined)));
+  }
+
+  /** Reads the serving configurations now, not joining a read already under way (it may have begun before the caller's change). */
+  async refreshConfigsNow(): Promise<void> {
+    await this.readConfigs();
   }
 
   private async readConfigs(): Promise<void> {
+    const seq = ++this.configReads;
     const rows = await this.store.servingConfigRows();
+    // Reads may end out of order: an older one's rows never replace a newer one's.
+    if (seq < this.configApplied) return;
+    this.configApplied = seq;
     this.configsRead = Date.now();
     const text = rows.map((r) => `${r.name}\0${r.version}\0${r.configJson}`).join('\n');
     if (text === this.configsText) return;
@@ -89,7 +111,7 @@ export class Catalog {
     this.configs = indexConfigs(rows);
     this.effective = new Map();
     this.servedCache = new Map();
-    this.onConfigChange?.();
+    this.onServingChange?.();
   }
 
   /** A version's effective serving configuration (merged once per change: every request asks). */

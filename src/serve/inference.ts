@@ -5,7 +5,7 @@
  * through the same scheduler as a request of the step's model, so step runs
  * batch with direct requests to that model.
  */
-import { invalid, notFound, unavailable, TesseraError } from '../errors.js';
+import { invalid, unavailable, TesseraError } from '../errors.js';
 import { parseEnsemble } from '../formats/ensemble.js';
 import type { EnsembleDefinition, EnsembleStep } from '../formats/ensemble.js';
 import { unavailableMessage } from '../store/store.js';
@@ -41,11 +41,16 @@ export function queuePolicy(c: ServingConfig): QueuePolicy {
 
 const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
 
-/** A tensor handed to a model checked against the model's input: datatype, rank, fixed dimensions. */
+/**
+ * A tensor handed to a model checked against the model's input: a name,
+ * datatype or rank that disagrees is the ensemble definition's fault (500);
+ * a dimension may be the client's data (400).
+ */
 function checkFeed(spec: TensorSpec | undefined, t: HostTensor, what: string): void {
-  if (!spec) throw invalid(`${what}: the model has no input "${t.name}"`);
-  if (spec.datatype !== t.datatype) throw invalid(`${what}: input "${t.name}" is ${t.datatype}, the model wants ${spec.datatype}`);
-  if (spec.shape.length !== t.shape.length || spec.shape.some((d, i) => d >= 0 && d !== t.shape[i])) {
+  if (!spec) throw new Error(`${what}: the model has no input "${t.name}"`);
+  if (spec.datatype !== t.datatype) throw new Error(`${what}: input "${t.name}" is ${t.datatype}, the model wants ${spec.datatype}`);
+  if (spec.shape.length !== t.shape.length) throw new Error(`${what}: input "${t.name}" has ${t.shape.length} dimensions, the model wants ${spec.shape.length}`);
+  if (spec.shape.some((d, i) => d >= 0 && d !== t.shape[i])) {
     throw invalid(`${what}: input "${t.name}" has shape ${fmt(t.shape)}, the model wants ${fmt(spec.shape)}`);
   }
 }
@@ -70,17 +75,19 @@ export class Inference {
 
   /** The definition of an ensemble version, read from the store once. */
   definition(v: CatalogVersion): Promise<EnsembleDefinition> {
-    const key = keyOf(v.model);
+    // By the stored model's id: a version removed and imported again (by another process) is another definition.
+    const key = `${v.model.id}`;
     let p = this.ensembles.get(key);
     if (!p) {
       p = (async () => {
         const why = unavailableMessage(v.model);
         if (why !== undefined) throw unavailable(why);
         const file = v.files.find((f) => f.format === ENSEMBLE_FORMAT);
-        if (!file || v.files.length !== 1) throw invalid(`${key} is not an ensemble of one definition file`);
+        if (!file || v.files.length !== 1) throw new Error(`${keyOf(v.model)} is not an ensemble of one definition file`);
         const { bytes } = await this.d.store.loadFile(file);
         return parseEnsemble(bytes.toString('utf8'), file.path);
       })();
+      if (this.ensembles.size >= 1000) this.ensembles.clear();
       this.ensembles.set(key, p);
       // A failed read is tried again by the next request.
       p.catch(() => this.ensembles.delete(key));
@@ -107,7 +114,7 @@ export class Inference {
   /** Loads now (retrying a failed load): a model's sessions, or an ensemble's definition and every step's model. */
   async load(v: CatalogVersion): Promise<void> {
     if (!this.isEnsemble(v)) return this.d.models.loadExplicitly(v);
-    this.ensembles.delete(keyOf(v.model));
+    this.ensembles.delete(`${v.model.id}`);
     const def = await this.definition(v);
     for (const s of def.steps) {
       try {
@@ -120,7 +127,7 @@ export class Inference {
 
   /** Forgets a removed version. */
   forget(v: CatalogVersion): void {
-    this.ensembles.delete(keyOf(v.model));
+    this.ensembles.delete(`${v.model.id}`);
     if (!this.isEnsemble(v)) this.d.models.forget(v);
   }
 
@@ -167,7 +174,11 @@ export class Inference {
     }
   }
 
-  /** The version a step runs: pinned, or the latest its model's policy serves. */
+  /**
+   * The version a step runs: pinned, or the latest its model's policy serves.
+   * A step that cannot run is the server's state, not the client's request:
+   * 503 (the ensemble is unavailable until its models are there).
+   */
   private async stepVersion(s: EnsembleStep): Promise<CatalogVersion> {
     const cat = this.d.catalog;
     let v = s.version !== undefined ? cat.find(s.model, s.version) : cat.find(s.model);
@@ -175,16 +186,16 @@ export class Inference {
       await cat.refreshFor(s.model, s.version);
       v = s.version !== undefined ? cat.find(s.model, s.version) : cat.find(s.model);
     }
-    if (!v) throw notFound(s.version !== undefined ? `no model ${s.model}:${s.version}` : `no model named "${s.model}"`);
+    if (!v) throw unavailable(s.version !== undefined ? `no model ${s.model}:${s.version} in the store` : `no model named "${s.model}" in the store`);
     const served = cat.served(s.model);
     if (s.version === undefined) {
       const latest = served.at(-1);
-      if (latest === undefined) throw notFound(`no version of "${s.model}" is served (its version policy)`);
+      if (latest === undefined) throw unavailable(`no version of "${s.model}" is served (its version policy)`);
       v = cat.find(s.model, latest)!;
     } else if (!served.includes(s.version)) {
-      throw notFound(`version ${s.version} of "${s.model}" is not served (its version policy)`);
+      throw unavailable(`version ${s.version} of "${s.model}" is not served (its version policy)`);
     }
-    if (this.isEnsemble(v)) throw invalid(`${keyOf(v.model)} is an ensemble; a step must be a model (ensembles of ensembles are not supported)`);
+    if (this.isEnsemble(v)) throw new Error(`${keyOf(v.model)} is an ensemble; a step must be a model (ensembles of ensembles are not supported)`);
     return v;
   }
 
@@ -200,11 +211,12 @@ export class Inference {
       const sig = lease.model.signature;
       const specs = new Map(sig.inputs.map((x) => [x.name, x]));
       for (const t of inputs) checkFeed(specs.get(t.name), t, key);
+      // The definition's faults (500): the client gave what the ensemble declares.
       const missing = sig.inputs.filter((x) => !inputs.some((t) => t.name === x.name));
-      if (missing.length) throw invalid(`${key}: the step maps no tensor to input(s) ${missing.map((x) => `"${x.name}"`).join(', ')}`);
+      if (missing.length) throw new Error(`${key}: the step maps no tensor to input(s) ${missing.map((x) => `"${x.name}"`).join(', ')}`);
       const known = new Set(sig.outputs.map((x) => x.name));
       const unknown = outputs.find((o) => !known.has(o));
-      if (unknown !== undefined) throw invalid(`${key}: the model has no output "${unknown}"`);
+      if (unknown !== undefined) throw new Error(`${key}: the model has no output "${unknown}"`);
       const c = this.d.catalog.config(v.model.name, v.model.version);
       return await this.d.scheduler.run(key, lease.model, queuePolicy(c), inputs, outputs, signal);
     } finally {

@@ -8,7 +8,7 @@ import { Auth } from './auth.js';
 import { Catalog } from './catalog.js';
 import type { ServeContext } from './context.js';
 import { answerClientError } from './http/client-error.js';
-import { answerOf } from './http/errors.js';
+import { answerOf, publicMessage } from './http/errors.js';
 import { Gate } from './http/gate.js';
 import { isLoopback } from './http/hosts.js';
 import { InflightBytes } from './http/inflight.js';
@@ -100,10 +100,11 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     store, catalog, metrics, writes, auth, opts, lfs: new LfsStaging(opts.maxUploadBytes), log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
     models, scheduler, inference: new Inference({ store, catalog, models, scheduler }),
   };
-  // A version its policy no longer serves gives back its sessions.
-  catalog.onConfigChange = () => {
+  // A version its policy no longer serves (a new policy, or a newer version under "latest N") gives back its sessions.
+  catalog.onServingChange = () => {
     for (const v of catalog.all()) if (!catalog.served(v.model.name).includes(v.model.version)) models.unload(v);
   };
+  catalog.onConfigReadError = (e) => logger.write('error', `reading the serving configurations failed, the last ones stay in use: ${publicMessage(e)}`);
   const router = buildRouter(ctx);
   metrics.observeEdge({ connections: () => gate.connections.open, inflightBytes: () => ctx.inflight.held });
 

@@ -67,6 +67,7 @@ export async function changeServingConfig(db: Backend, ref: ModelRef, change: Se
     throw invalid('version_policy applies to the model (every version): set it without a version');
   }
   return db.transaction(async () => {
+    await db.lockKey(`serving_config:${ref.name}`);
     await checkStored(db, ref);
     const rows = (await db.listServingConfigs()).filter((r) => r.name === ref.name);
     const levels = indexConfigs(rows).get(ref.name) ?? new Map<number, ServingConfigPatch>();

@@ -114,15 +114,16 @@ test('a failing step answers with the step named and the status of its own error
     [{ name: 'parity', datatype: 'FP32', shape: [-1, 2] }], [{ name: 'pixels', datatype: 'FP32', shape: [-1, 8] }]));
   await importEnsemble('pinned', definition([{ name: 'old', model: 'parity', version: 7, input_map: { x: 'pixels' }, output_map: { y: 'parity' } }], [{ name: 'parity', datatype: 'FP32', shape: [-1, 2] }]));
   const ask = (name: string, width: number) => postJson(`${server.url}/v2/models/${name}/infer`, { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, width], data: new Array<number>(width).fill(0.5) }] });
+  // A step whose model is missing: the ensemble is unavailable (503), not the client's fault.
   const ghost = await ask('ghostly', 16);
-  assert.equal(ghost.status, 404);
-  assert.match(ghost.json<{ error: string }>().error, /^ensemble step "haunt" \(model ghost\): no model named "ghost"/);
+  assert.equal(ghost.status, 503);
+  assert.match(ghost.json<{ error: string }>().error, /^ensemble step "haunt" \(model ghost\): no model named "ghost" in the store/);
   const narrow = await ask('narrow', 8);
   assert.equal(narrow.status, 400);
   assert.match(narrow.json<{ error: string }>().error, /^ensemble step "classify" \(model parity\): parity:1: input "x" has shape \[1,8\], the model wants \[-1,16\]/);
   const pinned = await ask('pinned', 16);
-  assert.equal(pinned.status, 404);
-  assert.match(pinned.json<{ error: string }>().error, /ensemble step "old" \(model parity:7\): no model parity:7/);
+  assert.equal(pinned.status, 503);
+  assert.match(pinned.json<{ error: string }>().error, /ensemble step "old" \(model parity:7\): no model parity:7 in the store/);
   // The ensemble's own inputs are checked like any model's.
   const wrong = await ask('pipeline', 8);
   assert.equal(wrong.status, 400);

@@ -228,3 +228,38 @@ test('a batch that fails, or whose outputs lose rows, runs again request by requ
   await Promise.all(c);
   assert.ok(log2.slice(6).every((x) => x.rows === 1), 'runs of one request since');
 });
+
+test('a preferred size smaller than the oldest request still runs it (alone), and nothing is left behind', async () => {
+  const log: Call[] = [];
+  const done = new Set<Call>();
+  const s = new Scheduler();
+  const m = new FakeModel('m', [{}], log);
+  const p = policy({ maxBatchSize: 8, preferredBatchSizes: [2], maxQueueDelayMs: 10_000 });
+  const three: HostTensor[] = [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: new Float32Array(6).fill(3) }];
+  const big = s.run('m:1', m, p, three, ['y']);
+  await tick();
+  assert.deepEqual(log.map((c) => c.rows), [3], 'the oldest request went, though past the preferred size');
+  const small = [s.run('m:1', m, p, row(1), ['y']), s.run('m:1', m, p, row(2), ['y'])];
+  while (log.length < 2) await finishNext(log, done);
+  while (done.size < log.length) await finishNext(log, done);
+  await Promise.all([big, ...small]);
+  assert.deepEqual(log.map((c) => c.rows), [3, 2]);
+});
+
+test('a batch that fails after the scheduler closed answers its requests instead of queueing them again', async () => {
+  const log: Call[] = [];
+  const s = new Scheduler();
+  const m = new FakeModel('m', [{}], log);
+  m.failBatches = true;
+  const p = policy({ maxBatchSize: 2 });
+  const first = s.run('m:1', m, p, row(0), ['y']);
+  await tick();
+  const pair = [s.run('m:1', m, p, row(1), ['y']), s.run('m:1', m, p, row(2), ['y'])];
+  await tick();
+  assert.deepEqual(log.map((c) => c.rows), [1, 2], 'a full batch goes behind the run in progress');
+  s.close();
+  log[0]!.finish();
+  log[1]!.finish();
+  await first;
+  for (const r of pair) await assert.rejects(r, /shutting down/);
+});

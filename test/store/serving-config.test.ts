@@ -54,6 +54,19 @@ for (const kind of kinds) {
     });
   });
 
+  test(`${kind}: two processes changing one model's settings at once: both changes kept`, async () => {
+    await withModel(kind, async (store, _dir, path) => {
+      for (let i = 1; i <= 3; i++) {
+        const runs = await Promise.all([
+          tessera(['--store', path, 'config', 'm', '--max-batch-size', String(8 * i)]),
+          tessera(['--store', path, 'config', 'm', '--max-queue-size', String(10 * i)]),
+        ]);
+        for (const r of runs) assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual((await store.servingConfig({ name: 'm' })).model, { max_batch_size: 8 * i, max_queue_size: 10 * i });
+      }
+    });
+  });
+
   test(`${kind}: removing a version removes its own settings; removing the last version removes the model's`, async () => {
     await withModel(kind, async (store) => {
       await store.configure({ name: 'm' }, { set: { max_queue_size: 7 } });

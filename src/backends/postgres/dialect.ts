@@ -18,6 +18,8 @@ export const postgresDialect: Dialect = {
   insertInHashOrder: true,
   // The planner chooses between the primary key and chunks_raw_size (whose rows are small: payloads live out of line).
   chunkSizes: 'chunks c',
+  // READ COMMITTED lets two read-merge-write changes of one model's serving configuration interleave: they take turns.
+  lockKey: 'SELECT pg_advisory_xact_lock(1952671335, hashtext(?))', // 0x74636667 ('tcfg'): the class of these locks
 };
 
 /** `?` and `'…'` literals (skipped: a `?` inside one is no placeholder). */

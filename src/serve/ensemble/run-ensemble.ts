@@ -2,15 +2,17 @@
  * Runs an ensemble's DAG (src/formats/ensemble.md): the steps the requested
  * outputs need, each as soon as every tensor it reads exists, several at
  * once when they do not depend on each other. Tensors stay in memory between
- * steps. A tensor read by more than one step (or also returned) is handed
- * to each but the last as a copy: a step's inputs go to a runtime thread by
- * transfer and are gone from here once sent.
+ * steps. A step's inputs go to its runtime thread by transfer (gone from
+ * here once sent) when the step is their only reader; a tensor with several
+ * readers (steps, or the answer) is sent by copy as each run goes out
+ * (`keep`): no copies are made ahead of the runs, and the steps reading it
+ * may be sent in any order.
  */
 import { TesseraError } from '../../errors.js';
 import type { EnsembleDefinition, EnsembleStep } from '../../formats/ensemble.js';
 import { ErrorWithHeaders } from '../http/errors.js';
 import type { OutputTensor } from '../oip/infer.js';
-import type { HostTensor, TensorData } from '../oip/tensor-codec.js';
+import type { HostTensor } from '../oip/tensor-codec.js';
 import type { Cancellation } from '../scheduling/scheduler.js';
 
 /** Runs one step's model: inputs under the step model's names, outputs by the step model's names. */
@@ -23,10 +25,6 @@ export function stepError(step: EnsembleStep, e: unknown): Error {
   if (e instanceof ErrorWithHeaders) return new ErrorWithHeaders(e.kind, message, e.headers);
   if (e instanceof TesseraError) return new TesseraError(e.kind, message, { cause: e });
   return new Error(message, { cause: e });
-}
-
-function copy(data: TensorData): TensorData {
-  return data.slice() as TensorData;
 }
 
 /** The steps `wanted` needs, in the definition's order. */
@@ -49,16 +47,10 @@ export async function runEnsemble(
 ): Promise<OutputTensor[]> {
   const steps = needed(def, wanted);
   const tensors = new Map<string, HostTensor>(inputs.map((t) => [t.name, t]));
-  // Readers left of each tensor: the steps that read it, and the answer when it is a requested output.
+  // Readers of each tensor: the steps that read it, and the answer when it is a requested output.
   const readers = new Map<string, number>();
   for (const s of steps) for (const t of Object.values(s.input_map)) readers.set(t, (readers.get(t) ?? 0) + 1);
   for (const t of wanted) readers.set(t, (readers.get(t) ?? 0) + 1);
-  const take = (name: string): TensorData => {
-    const t = tensors.get(name)!;
-    const left = readers.get(name)! - 1;
-    readers.set(name, left);
-    return left > 0 ? copy(t.data) : t.data;
-  };
 
   const waiting = new Set(steps);
   const running = new Map<EnsembleStep, Promise<void>>();
@@ -67,7 +59,7 @@ export async function runEnsemble(
     waiting.delete(s);
     const feeds: HostTensor[] = Object.entries(s.input_map).map(([modelInput, t]) => {
       const src = tensors.get(t)!;
-      return { name: modelInput, datatype: src.datatype, shape: src.shape, data: take(t) };
+      return { name: modelInput, datatype: src.datatype, shape: src.shape, data: src.data, ...(readers.get(t)! > 1 ? { keep: true } : {}) };
     });
     const outs = Object.keys(s.output_map);
     running.set(s, runStep(s, feeds, outs).then((result) => {
@@ -98,6 +90,6 @@ export async function runEnsemble(
   return wanted.map((name) => {
     const t = tensors.get(name);
     if (!t) throw new Error(`ensemble output "${name}" was not produced`);
-    return { name, datatype: t.datatype, shape: t.shape, data: take(name) };
+    return { name, datatype: t.datatype, shape: t.shape, data: t.data };
   });
 }

@@ -18,6 +18,8 @@ export interface HostTensor {
   datatype: OipDatatype;
   shape: number[];
   data: TensorData;
+  /** Read again after this run (an ensemble's tensor with several readers): sent to the runtime thread by copy, not by transfer. */
+  keep?: boolean;
 }
 
 /** Most elements one tensor may have (2^31 - 1: beyond that typed arrays and onnxruntime-node give out). */

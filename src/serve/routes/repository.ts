@@ -81,7 +81,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
           const { set, unset } = parsePatchOrInvalid(keys, version !== undefined);
           const view = await ctx.writes.run(async () => {
             const r = await ctx.store.configure({ name, version }, { set, unset, reset: reset === true });
-            await ctx.catalog.refreshConfigsIfOlder(0);
+            await ctx.catalog.refreshConfigsNow();
             return r;
           });
           sendJson(res, 200, view);

@@ -91,9 +91,10 @@ export class ModelManager {
     const instances = this.instances(v);
     const lease = await this.sessions.acquire(key, file.size * instances, () => this.load(v, instances));
     if (lease.model.instances === instances) return lease;
-    // Its configuration asks for another number of instances since it was loaded: loaded again (runs in progress finish on the old sessions).
+    // Its configuration asks for another number of instances since it was loaded: loaded again (runs in progress finish on the old
+    // sessions). Requests that waited on the old load together start one new load: only the entry holding the old model is dropped.
     lease.release();
-    this.sessions.unload(key);
+    this.sessions.unloadIf(key, lease.model);
     return this.sessions.acquire(key, file.size * instances, () => this.load(v, instances));
   }
 

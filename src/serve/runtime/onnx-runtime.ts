@@ -104,7 +104,7 @@ export class OnnxModel implements Runnable {
   private async runSession(session: Session, inputs: HostTensor[], outputNames: string[]): Promise<RunResult> {
     let result: { tensors: WireTensor[]; runMs: number };
     try {
-      result = await session.run(inputs.map((t) => ({ name: t.name, type: oipToOrt(t.datatype), dims: t.shape, data: t.data })), outputNames);
+      result = await session.run(inputs.map((t) => ({ name: t.name, type: oipToOrt(t.datatype), dims: t.shape, data: t.data, keep: t.keep })), outputNames);
     } catch (e) {
       if (e instanceof RefusedRun) throw new RunFailed(e.message, e);
       throw e;

@@ -11,6 +11,8 @@ export interface WireTensor {
   type: string;
   dims: readonly number[];
   data: TensorData;
+  /** Copied to the thread instead of transferred: the sender reads it again. */
+  keep?: boolean;
 }
 
 export type RuntimeRequest =

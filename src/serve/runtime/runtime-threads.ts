@@ -151,6 +151,7 @@ export class RuntimeThreads {
     if (!this.closed && !this.threads.includes(t)) throw new RuntimeThreadLost('the model\'s runtime thread exited; the model is reloaded on its next request');
     const transfer: ArrayBuffer[] = [];
     for (const i of inputs) {
+      if (i.keep) continue;
       const own = ownBuffer(i.data);
       if (own && !transfer.includes(own)) transfer.push(own);
     }

@@ -70,7 +70,8 @@ export class SessionCache {
           entry.model = model;
           entry.loading = undefined;
           if (entry.evicted && entry.refs === 0) void model.release();
-          else this.events.loaded?.(key, bytes);
+          // Evicted while it loaded: not counted as loaded (its last request releases it).
+          else if (!entry.evicted) this.events.loaded?.(key, bytes);
           this.changed();
           return model;
         },
@@ -125,6 +126,14 @@ export class SessionCache {
     const e = this.entries.get(key);
     if (!e) return false;
     this.evict(e, reason);
+    return true;
+  }
+
+  /** Unloads `key` only while its entry still holds `model` (not a newer load another request has begun). */
+  unloadIf(key: string, model: OnnxModel): boolean {
+    const e = this.entries.get(key);
+    if (!e || e.model !== model) return false;
+    this.evict(e, 'unload');
     return true;
   }
 

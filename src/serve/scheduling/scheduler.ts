@@ -259,11 +259,14 @@ export class Scheduler {
     const { instance, behind } = this.freeInstance(head.model);
     if (instance < 0) return false;
     const batch = this.formBatch(q, head, performance.now());
-    if (!batch) return false;
+    if (!batch || batch.length === 0) return false;
     // Behind a run in progress, a batching model sends only a full batch: the rest gather until the thread is free.
     if (behind && this.batching(q, head) && batch.reduce((n, j) => n + j.rows, 0) < q.policy.maxBatchSize) return false;
     for (const j of batch) q.jobs.splice(q.jobs.indexOf(j), 1);
-    void this.execute(q, head.model, instance, batch);
+    // Whatever goes wrong answers the batch's requests: a rejection nobody handles would end the process.
+    this.execute(q, head.model, instance, batch).catch((e: unknown) => {
+      for (const j of batch) this.settle(j, undefined, e);
+    });
     return true;
   }
 
@@ -280,11 +283,11 @@ export class Scheduler {
       rows += j.rows;
     }
     if (rows >= p.maxBatchSize) return batch;
-    // A preferred size reached: the largest one the batch holds, cut there.
+    // A preferred size reached: the largest one the batch holds, cut there (the oldest always in it, even when it alone is past the size).
     const preferred = [...p.preferredBatchSizes].reverse().find((s) => s <= rows);
     if (preferred !== undefined) {
-      let r = 0;
-      return batch.filter((j) => (r + j.rows <= preferred ? ((r += j.rows), true) : false));
+      let r = head.rows;
+      return [head, ...batch.slice(1).filter((j) => (r + j.rows <= preferred ? ((r += j.rows), true) : false))];
     }
     const due = head.enqueued + p.maxQueueDelayMs;
     if (now >= due) return batch;
@@ -309,9 +312,9 @@ export class Scheduler {
     const start = performance.now();
     this.events.dispatched?.(q.name, batch.length, batch.reduce((n, j) => n + j.rows, 0), batch.map((j) => start - j.enqueued));
     try {
-      const inputs = batch.length === 1 ? batch[0]!.inputs : joinInputs(batch.map((j) => j.inputs));
       let outputs: OutputTensor[];
       try {
+        const inputs = batch.length === 1 ? batch[0]!.inputs : joinInputs(batch.map((j) => j.inputs));
         const r = await model.runOn(instance, inputs, batch[0]!.outputs);
         outputs = r.outputs;
         // onnxruntime's own time on the thread: what a batch costs, not what it waited.
@@ -338,8 +341,12 @@ export class Scheduler {
     }
   }
 
-  /** Puts a batch's requests back at the front, each to run alone. */
+  /** Puts a batch's requests back at the front, each to run alone (or fails them: the scheduler has closed). */
   private requeueAlone(q: Queue, batch: Job[]): void {
+    if (this.closed) {
+      for (const j of batch) this.settle(j, undefined, new TesseraError('busy', 'the server is shutting down'));
+      return;
+    }
     for (const j of batch) j.alone = true;
     q.jobs.unshift(...batch.filter((j) => !j.done));
   }
