@@ -330,7 +330,9 @@ const framing: Generator = (g) => {
 const reads: Generator = (g) => {
   const target = g.rng.pick(['/api/stats', '/api/store/models', '/api/sharing', '/api/store/models/vad', '/v2/models', '/v2', '/metrics', '/v2/models/vad/versions/1/files', '/api/store/models/nope', '/v2/models/nope/versions/9/files/x',
     // The Hugging Face Hub API's reads.
-    '/api/models', '/api/models/vad', '/api/models/vad/tree/main?recursive=true', '/vad/resolve/main/vad.onnx', '/models/vad/resolve/1/vad.onnx', '/nope/resolve/main/x', '/api/models/vad/revision/9']);
+    '/api/models', '/api/models/vad', '/api/models/vad/tree/main?recursive=true', '/vad/resolve/main/vad.onnx', '/models/vad/resolve/1/vad.onnx', '/nope/resolve/main/x', '/api/models/vad/revision/9',
+    // Serving configurations.
+    '/v2/repository/models/vad/config', '/v2/repository/models/vad/versions/1/config', '/v2/repository/models/nope/config', '/v2/models/vad/config']);
   return {
     cls: 'reads', what: `GET ${target}`, server: 'open', request: req('GET', target, hostOf(g.world.open.port)),
     check: (r) => (r.status === 200 || r.status === 404 ? undefined : `answered ${r.status}`),
@@ -353,4 +355,28 @@ const runs: Generator = (g) => {
   };
 };
 
-export const GENERATORS: Record<string, Generator> = { host, origin, cors, auth, bytes, numbers, encoding, names, disposition, range, body, framing, reads, runs };
+/** Serving configurations that do not hold: refused with a 400 naming the setting, the stored configuration unchanged (GET reads it back). */
+const configs: Generator = (g) => {
+  const bodies: [string, string][] = [
+    ['a batch size past its bound', '{"max_batch_size": 1e9}'],
+    ['a negative queue', '{"max_queue_size": -1}'],
+    ['a fractional delay', '{"max_queue_delay_microseconds": 0.5}'],
+    ['instances as a string', '{"instances": "2"}'],
+    ['an unknown setting', '{"max_batch": 8}'],
+    ['a policy of two kinds', '{"version_policy": {"all": true, "latest": 1}}'],
+    ['a policy of 100,000 versions', JSON.stringify({ version_policy: { specific: Array.from({ length: 100_000 }, (_, i) => i + 1) } })],
+    ['preferred sizes past the max', '{"max_batch_size": 4, "preferred_batch_size": [8]}'],
+    ['an array', '[1, 2]'],
+    ['nested 10,000 deep', `{"instances": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`],
+    ['not JSON', '{"instances": 2'],
+  ];
+  const [what, body] = g.rng.pick(bodies);
+  const target = g.rng.pick(['/v2/repository/models/vad/config', '/v2/repository/models/vad/versions/1/config']);
+  return {
+    cls: 'configs', what: `PUT config: ${what}`, server: 'open',
+    request: req('PUT', target, hostOf(g.world.open.port), [['Content-Type', 'application/json']], Buffer.from(body)),
+    check: (r) => (r.status === 400 ? undefined : `answered ${r.status}`),
+  };
+};
+
+export const GENERATORS: Record<string, Generator> = { host, origin, cors, auth, bytes, numbers, encoding, names, disposition, range, body, framing, reads, runs, configs };

@@ -98,9 +98,9 @@ export function rssOf(pid: number): number {
 }
 
 /**
- * Every model version and file the store holds outside the scratch names, as
- * one comparable string: a hostile request that changed any of it made an
- * unauthorized change. Scratch models are returned apart, to be checked
+ * Every model version and file the store holds outside the scratch names,
+ * and every serving configuration, as one comparable string: a hostile
+ * request that changed any of it made an unauthorized change. Scratch models are returned apart, to be checked
  * against what their legitimate uploads sent.
  */
 export async function snapshot(store: string): Promise<{ fixed: string; scratch: Map<string, { path: string; sha256: string; size: number }[]> }> {
@@ -113,6 +113,7 @@ export async function snapshot(store: string): Promise<{ fixed: string; scratch:
       if (model.name.startsWith(`${SCRATCH}-`)) scratch.set(`${model.name}:${model.version}`, rows);
       else fixed.push(JSON.stringify({ model: `${model.name}:${model.version}`, unavailable: model.unavailable, rows }));
     }
+    for (const c of await s.servingConfigRows()) fixed.push(JSON.stringify({ config: `${c.name}:${c.version}`, json: c.configJson }));
     return { fixed: fixed.sort().join('\n'), scratch };
   } finally {
     await s.close();
