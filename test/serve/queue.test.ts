@@ -124,3 +124,31 @@ test('PUT of a serving configuration needs the token when the server has one', a
     await t.cleanup();
   }
 });
+
+test('under "latest 1", a newer version uploaded through the server leaves the older one unloaded and unserved', async () => {
+  const t = await tempStore();
+  const file = join(t.dir, 'm.onnx');
+  writeFileSync(file, mlpModel([WIDTH, 8, 2], 1));
+  await t.store.import(file, { name: 'm' });
+  await t.store.configure({ name: 'm' }, { set: { version_policy: { latest: 1 } } });
+  const server = await startServer(t.store, { port: 0, log: () => {} });
+  try {
+    const x = floats(WIDTH, 1);
+    const { body, headers } = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, WIDTH], parameters: { binary_data_size: x.byteLength } }] }, [Buffer.from(x.buffer)]);
+    assert.equal((await http(`${server.url}/v2/models/m/infer`, { method: 'POST', body, headers })).status, 200);
+    assert.equal(metric((await http(`${server.url}/metrics`)).body.toString(), 'tessera_model_loaded', 'model="m:1"'), 1);
+    const put = await http(`${server.url}/v2/models/m/files/m.onnx`, { method: 'PUT', body: mlpModel([WIDTH, 8, 2], 2) });
+    assert.equal(put.status, 201, put.body.toString());
+    const m = (await http(`${server.url}/metrics`)).body.toString();
+    assert.equal(metric(m, 'tessera_model_loaded', 'model="m:1"'), 0, 'version 1 gave its sessions back');
+    const old = await http(`${server.url}/v2/models/m/versions/1/infer`, { method: 'POST', body, headers });
+    assert.equal(old.status, 404);
+    assert.match(old.json<{ error: string }>().error, /version 1 of "m" is not served: its version policy serves the latest version \(version 2\)/);
+    const latest = await http(`${server.url}/v2/models/m/infer`, { method: 'POST', body, headers });
+    assert.equal(latest.status, 200);
+    assert.equal(latest.json<{ model_version: string }>().model_version, '2');
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});
