@@ -14,6 +14,7 @@ import { sessionOptions } from '../../src/serve/runtime/onnx-runtime.js';
 import { tempStore } from '../helpers/store-fixtures.js';
 import type { Store } from '../../src/store/store.js';
 import { binaryBody, floats, http, postJson, splitBinaryReply } from './helpers.js';
+import type { Reply } from './helpers.js';
 import { metric } from './server-metrics.js';
 import { mlpModel, softmaxModel } from './mlp-model.js';
 
@@ -156,4 +157,30 @@ test('version policies apply to an ensemble\'s steps: a step on the latest versi
   assert.deepEqual(latest.versions, ['1']);
   assert.equal(latest.parameters.version, '1');
   await store.configure({ name: 'parity' }, { set: {}, reset: true });
+});
+
+test('an ensemble\'s step batches with direct requests to its model', async () => {
+  await store.configure({ name: 'parity' }, { set: { max_batch_size: 32, max_queue_delay_microseconds: 300_000 } });
+  await server.context.catalog.refreshConfigsNow();
+  try {
+    // The version the ensemble's "latest" step runs.
+    const version = (await http(`${server.url}/v2/models/parity`)).json<{ parameters: { version: string } }>().parameters.version;
+    const labels = `model="parity:${version}"`;
+    const m0 = metric((await http(`${server.url}/metrics`)).body.toString(), 'tessera_batch_requests_count', labels);
+    const rows = Array.from({ length: 4 }, (_, i) => Array.from(floats(16, 900 + i)));
+    const direct = rows.map((r) => postJson(`${server.url}/v2/models/parity/versions/${version}/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: r }] }));
+    const viaEnsemble = rows.map((r) => postJson(`${server.url}/v2/models/pipeline/infer`, { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 16], data: r }], outputs: [{ name: 'parity' }] }));
+    const [a, b] = [await Promise.all(direct), await Promise.all(viaEnsemble)];
+    for (let i = 0; i < rows.length; i++) {
+      assert.equal(a[i]!.status, 200, a[i]!.body.toString());
+      assert.equal(b[i]!.status, 200, b[i]!.body.toString());
+      const data = (r: Reply): number[] => r.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data;
+      assert.deepEqual(data(b[i]!), data(a[i]!), `row ${i}: the ensemble's answer is the model's`);
+    }
+    const runs = metric((await http(`${server.url}/metrics`)).body.toString(), 'tessera_batch_requests_count', labels) - m0;
+    assert.ok(runs < 4, `8 requests to parity:${version}, half through the ensemble, took ${runs} runs`);
+  } finally {
+    await store.configure({ name: 'parity' }, { set: {}, reset: true });
+    await server.context.catalog.refreshConfigsNow();
+  }
 });
