@@ -53,6 +53,8 @@ const CORPUS_ROWS = '../shared/corpus/trained-digits/eval/digits-x.npy';
 const CONCURRENCY = [1, 8, 32, 64];
 /** Seconds of warm-up before, and of measurement at, each point (wrk takes whole seconds). */
 const WARMUP_S = 1;
+/** Part 1b: each client's pause after an answer, ms (offered load about 32 / (pause + latency)). */
+const THINK_MS = [5, 20];
 const POINT_S = 2;
 const BATCHED = { max_batch_size: 64, max_queue_delay_microseconds: 0, max_queue_size: 128 };
 const UNBATCHED = { max_batch_size: 0, max_queue_delay_microseconds: 0, max_queue_size: 128 };
@@ -144,6 +146,17 @@ export interface PlatformReport {
       serverP99Ms: number; serverP99Ok: boolean;
     };
   };
+  /** Part 1b: the batched MLP at 32 clients that pause between requests (wrk only). */
+  belowSaturation?: {
+    thinkMs: number;
+    perSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    waitP99Ms: number;
+    runMs: number;
+    boundMs: number;
+    ok: boolean;
+  }[];
   ensemble?: {
     rounds: number;
     rows: { label: string; requests: number; p50Ms: number; p99Ms: number; statuses: Record<string, number> }[];
@@ -433,8 +446,13 @@ async function nodeLoad<T>(job: LoadJob, tickMs = 10): Promise<T & { clientCpuMs
   return { ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as T), clientCpuMs: cpuMs };
 }
 
-/** A wrk script sending the target's bodies round-robin and printing its figures as one JSON line. */
-function wrkScript(file: string, t: LoadTarget): string {
+/**
+ * A wrk script sending the target's bodies round-robin and printing its
+ * figures as one JSON line; with `thinkMs`, each connection waits a random
+ * 0 to 2 x thinkMs after an answer before its next request (a load below
+ * saturation).
+ */
+function wrkScript(file: string, t: LoadTarget, thinkMs?: number): string {
   const lua = `-- written by bench/serving-platform.ts
 local f = assert(io.open(${JSON.stringify(t.bodiesFile)}, "rb"))
 local all = f:read("*a")
@@ -449,7 +467,11 @@ function init(args)
     reqs[i + 1] = wrk.format("POST", ${JSON.stringify(t.path)}, headers, all:sub(i * len + 1, (i + 1) * len))
   end
 end
-local k = 0
+${thinkMs !== undefined ? `-- Drawn from 0 to twice the mean: equal pauses would keep the connections in step, arriving as bursts of 32.
+function delay()
+  return math.random(0, ${2 * thinkMs})
+end
+` : ''}local k = 0
 function request()
   k = k % n + 1
   return reqs[k]
@@ -663,6 +685,29 @@ export async function benchPlatform(opts: PlatformBenchOptions): Promise<{ text:
       },
     };
 
+    // 1b. p99 below saturation: 32 clients that each pause between requests, batching on (wrk's delay() hook; the Node client has none).
+    if (wrkBin) {
+      await configure(agent, port, MLP, BATCHED);
+      report.belowSaturation = [];
+      for (const thinkMs of THINK_MS) {
+        const script = wrkScript(join(dir, `mlp-think-${thinkMs}.lua`), mlpTarget, thinkMs);
+        const runs: NonNullable<PlatformReport['belowSaturation']> = [];
+        for (let r = 0; r < rounds; r++) {
+          log(`platform: 32 clients pausing ${thinkMs} ms, round ${r + 1}/${rounds} …`);
+          await wrk(wrkBin, script, port, mlpTarget.path, 32, WARMUP_S, tick);
+          const before = await snap(agent, port);
+          const w = await wrk(wrkBin, script, port, mlpTarget.path, 32, POINT_S, tick);
+          const after = await snap(agent, port);
+          const runMs = (1000 * (after.runSum - before.runSum)) / (after.runCount - before.runCount);
+          const bound = BATCHED.max_queue_delay_microseconds / 1000 + 2 * runMs;
+          const p99Ms = w.p99Us / 1000;
+          runs.push({ thinkMs, perSecond: w.requests / (w.durationUs / 1e6), p50Ms: w.p50Us / 1000, p99Ms, waitP99Ms: waitP99Ms(before, after), runMs, boundMs: bound, ok: p99Ms <= bound });
+        }
+        const m = (k: 'perSecond' | 'p50Ms' | 'p99Ms' | 'waitP99Ms' | 'runMs' | 'boundMs'): number => median(runs.map((x) => x[k]));
+        report.belowSaturation.push({ thinkMs, perSecond: m('perSecond'), p50Ms: m('p50Ms'), p99Ms: m('p99Ms'), waitP99Ms: m('waitP99Ms'), runMs: m('runMs'), boundMs: m('boundMs'), ok: m('p99Ms') <= m('boundMs') });
+      }
+    }
+
     // 2. The ensemble against its two models asked one after the other, one client, in turn.
     log(`platform: ensemble vs MLP + Softmax, ${ENSEMBLE_ROUNDS} requests each …`);
     await configure(agent, port, MLP, BATCHED);
@@ -732,6 +777,17 @@ export async function benchPlatform(opts: PlatformBenchOptions): Promise<{ text:
   lines.push(`     in the server (queue wait p99, its histogram's bucket bound, plus the run): ${ms(t.target.serverP99Ms)} ms ${t.target.serverP99Ok ? '(met)' : '(NOT met)'}`);
   const on32 = t.summary.find((s) => s.concurrency === 32)!.with.perSecond;
   lines.push(`   (for scale: 32 clients at ${on32.toFixed(0)} requests/s keep each request ${ms((1000 * 32) / on32)} ms in the system on average, by Little's law)`);
+  lines.push('');
+  const below = report.belowSaturation;
+  if (below) {
+    lines.push('1b. below saturation: the batched MLP at 32 keep-alive clients that each pause after an answer (wrk\'s delay(), uniform from 0 to twice the');
+    lines.push('   mean pause), medians over the rounds;');
+    lines.push('   the p99 bound as in part 1 (max queue delay + 2x the batch\'s run time), as the client sees it and in the server (queue wait p99 + run)');
+    lines.push(table(['>mean pause ms', '>req/s', '>p50 ms', '>p99 ms', '>wait p99 ms', '>run ms', '>bound ms', 'client p99 within', 'server within'],
+      below.map((b) => [b.thinkMs, b.perSecond.toFixed(0), ms(b.p50Ms), ms(b.p99Ms), ms(b.waitP99Ms), ms(b.runMs), ms(b.boundMs), b.ok ? 'yes' : 'no', b.waitP99Ms + b.runMs <= b.boundMs ? 'yes' : 'no'])));
+  } else {
+    lines.push('1b. below saturation: skipped (needs wrk for its delay() hook; apt-get install wrk)');
+  }
   lines.push('');
   const en = report.ensemble!;
   lines.push(`2. ensemble latency: one client, one keep-alive connection, the three requests in turn (rotating which goes first), ${ENSEMBLE_WARMUP} rounds of`);
