@@ -8,6 +8,9 @@ import type { ServingConfig, ServingConfigPatch, ServingConfigView } from '../wi
 export type { ServingConfigView };
 import type { ModelRef } from './model-ref.js';
 
+/** The lock key of a model's serving configuration: its changes, and the removal of its versions, take turns (PostgreSQL). */
+export const servingConfigLock = (name: string): string => `serving_config:${name}`;
+
 /** A change to one level: keys to set, keys to remove, or everything removed first (reset). */
 export interface ServingConfigChange {
   set: ServingConfigPatch;
@@ -67,7 +70,7 @@ export async function changeServingConfig(db: Backend, ref: ModelRef, change: Se
     throw invalid('version_policy applies to the model (every version): set it without a version');
   }
   return db.transaction(async () => {
-    await db.lockKey(`serving_config:${ref.name}`);
+    await db.lockKey(servingConfigLock(ref.name));
     await checkStored(db, ref);
     const rows = (await db.listServingConfigs()).filter((r) => r.name === ref.name);
     const levels = indexConfigs(rows).get(ref.name) ?? new Map<number, ServingConfigPatch>();

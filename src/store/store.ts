@@ -5,7 +5,7 @@ import { openBackend } from '../backends/open.js';
 export { isPostgresUrl } from '../backends/open.js';
 /** The stored rows the store hands out (a model, its files, a file's segments). */
 export type { FileRow, ModelRow, SegmentRow, ServingConfigRow } from '../backends/backend.js';
-import { changeServingConfig, readServingConfig } from './serving-configs.js';
+import { changeServingConfig, readServingConfig, servingConfigLock } from './serving-configs.js';
 import type { ServingConfigChange, ServingConfigView } from './serving-configs.js';
 export type { ServingConfigChange, ServingConfigView };
 import type { BackendConfig } from '../backends/config.js';
@@ -406,7 +406,11 @@ export class Store {
 
   async remove(ref: ModelRef): Promise<ModelRow> {
     const model = await this.resolve(ref);
-    await this.db.transaction(() => this.db.deleteModel(model.id));
+    await this.db.transaction(async () => {
+      // After any change of this model's serving configuration in flight (its rows go with its last version).
+      await this.db.lockKey(servingConfigLock(model.name));
+      await this.db.deleteModel(model.id);
+    });
     return model;
   }
 
