@@ -190,8 +190,8 @@ export interface Backend {
   dbBytes(): Promise<number>;
 
   // serving configuration (src/wire/serving-config.ts)
-  /** Every stored serving configuration level: version 0 is the model's, another a version's own. */
-  listServingConfigs(): Promise<ServingConfigRow[]>;
+  /** Every stored serving configuration level (of one model: `name`, through the primary key): version 0 is the model's, another a version's own. */
+  listServingConfigs(name?: string): Promise<ServingConfigRow[]>;
   /** In a transaction: waits for any other transaction that locked `key` (a serving configuration's model name) until it ends. */
   lockKey(key: string): Promise<void>;
   /** Stores one level's configuration JSON, or removes it (null). */

@@ -455,9 +455,10 @@ export class SqlBackend implements Backend {
     return (await this.getSetting(key))!;
   }
 
-  async listServingConfigs(): Promise<ServingConfigRow[]> {
+  async listServingConfigs(name?: string): Promise<ServingConfigRow[]> {
     const rows = await this.all<{ name: string; version: number; config_json: string; updated_at: string }>(
-      `SELECT name, version, config_json, updated_at FROM serving_configs ORDER BY ${this.byteOrder('name')}, version`);
+      `SELECT name, version, config_json, updated_at FROM serving_configs ${name === undefined ? '' : 'WHERE name = ?'} ORDER BY ${this.byteOrder('name')}, version`,
+      name === undefined ? [] : [name]);
     return rows.map((r) => ({ name: r.name, version: Number(r.version), configJson: r.config_json, updatedAt: r.updated_at }));
   }
 

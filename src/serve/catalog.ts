@@ -131,8 +131,7 @@ export class Catalog {
   served(name: string): number[] {
     let s = this.servedCache.get(name);
     if (!s) {
-      const levels = this.configs.get(name);
-      s = servedVersions(effectiveConfig(levels?.get(0)).version_policy, this.versions(name));
+      s = servedVersions(this.config(name, 0).version_policy, this.versions(name));
       if (this.servedCache.size > 10_000) this.servedCache.clear();
       this.servedCache.set(name, s);
     }

@@ -17,9 +17,10 @@ import { publicMessage } from './http/errors.js';
 import type { InferRequest, OutputTensor } from './oip/infer.js';
 import type { ModelSignature, TensorSpec } from './oip/signature.js';
 import type { HostTensor } from './oip/tensor-codec.js';
+import { repairMarkState } from './runtime/model-manager.js';
 import type { ModelManager, ModelState } from './runtime/model-manager.js';
 import { QueueFull } from './scheduling/scheduler.js';
-import type { Cancellation, QueuePolicy, Scheduler } from './scheduling/scheduler.js';
+import type { Cancellation, QueuePolicy, Runnable, Scheduler } from './scheduling/scheduler.js';
 import { runEnsemble, stepError } from './ensemble/run-ensemble.js';
 
 export const ENSEMBLE_FORMAT = 'ensemble';
@@ -103,8 +104,7 @@ export class Inference {
 
   state(v: CatalogVersion): { state: ModelState; reason: string } {
     if (!this.isEnsemble(v)) return this.d.models.state(v);
-    if (v.model.unavailable !== null) return { state: 'UNAVAILABLE', reason: `marked unavailable by tessera repair: ${v.model.unavailable}` };
-    return { state: 'READY', reason: `ensemble of ${v.files.length ? 'stored models' : 'nothing'}; its steps load on demand` };
+    return repairMarkState(v) ?? { state: 'READY', reason: 'an ensemble; its steps load on demand' };
   }
 
   servable(v: CatalogVersion): boolean {
@@ -145,12 +145,15 @@ export class Inference {
     const lease = await this.d.models.acquire(v);
     try {
       const request = parse(lease.model.signature);
-      const c = this.d.catalog.config(v.model.name, v.model.version);
-      const outputs = await this.d.scheduler.run(keyOf(v.model), lease.model, queuePolicy(c), request.inputs, request.outputs.map((o) => o.name), signal);
-      return { request, outputs };
+      return { request, outputs: await this.schedule(v, lease.model, request.inputs, request.outputs.map((o) => o.name), signal) };
     } finally {
       lease.release();
     }
+  }
+
+  /** A request of an ONNX version through its queue, under its serving configuration. */
+  private schedule(v: CatalogVersion, model: Runnable, inputs: HostTensor[], outputs: string[], signal?: Cancellation): Promise<OutputTensor[]> {
+    return this.d.scheduler.run(keyOf(v.model), model, queuePolicy(this.d.catalog.config(v.model.name, v.model.version)), inputs, outputs, signal);
   }
 
   private async runEnsembleVersion(v: CatalogVersion, def: EnsembleDefinition, request: InferRequest, signal?: Cancellation): Promise<OutputTensor[]> {
@@ -217,8 +220,7 @@ export class Inference {
       const known = new Set(sig.outputs.map((x) => x.name));
       const unknown = outputs.find((o) => !known.has(o));
       if (unknown !== undefined) throw new Error(`${key}: the model has no output "${unknown}"`);
-      const c = this.d.catalog.config(v.model.name, v.model.version);
-      return await this.d.scheduler.run(key, lease.model, queuePolicy(c), inputs, outputs, signal);
+      return await this.schedule(v, lease.model, inputs, outputs, signal);
     } finally {
       lease.release();
     }

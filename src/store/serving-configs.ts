@@ -4,9 +4,9 @@ import {
   ServingConfigError, SERVING_CONFIG_KEYS, configProblem, effectiveConfig, parseServingConfigPatch,
 } from '../wire/serving-config.js';
 import type { ServingConfig, ServingConfigPatch, ServingConfigView } from '../wire/serving-config.js';
+import type { ModelRef } from './model-ref.js';
 
 export type { ServingConfigView };
-import type { ModelRef } from './model-ref.js';
 
 /** The lock key of a model's serving configuration: its changes, and the removal of its versions, take turns (PostgreSQL). */
 export const servingConfigLock = (name: string): string => `serving_config:${name}`;
@@ -50,7 +50,7 @@ function view(name: string, version: number | undefined, levels: Map<number, Ser
 /** The configuration of a model (ref without version) or of one version; the model must be stored. */
 export async function readServingConfig(db: Backend, ref: ModelRef): Promise<ServingConfigView> {
   await checkStored(db, ref);
-  const levels = indexConfigs((await db.listServingConfigs()).filter((r) => r.name === ref.name)).get(ref.name);
+  const levels = indexConfigs(await db.listServingConfigs(ref.name)).get(ref.name);
   return view(ref.name, ref.version, levels);
 }
 
@@ -72,7 +72,7 @@ export async function changeServingConfig(db: Backend, ref: ModelRef, change: Se
   return db.transaction(async () => {
     await db.lockKey(servingConfigLock(ref.name));
     await checkStored(db, ref);
-    const rows = (await db.listServingConfigs()).filter((r) => r.name === ref.name);
+    const rows = await db.listServingConfigs(ref.name);
     const levels = indexConfigs(rows).get(ref.name) ?? new Map<number, ServingConfigPatch>();
     const level = ref.version ?? 0;
     const next: ServingConfigPatch = change.reset ? {} : { ...levels.get(level) };

@@ -23,8 +23,6 @@ interface Call {
 
 /** A model on the given threads whose runs wait for the test: output `y` is input `x` (optionally with a row dropped). */
 class FakeModel implements Runnable {
-  static loads = 0;
-  readonly loadId = ++FakeModel.loads;
   readonly calls: Call[] = [];
   unbatchable: string | undefined = undefined;
   dropRow = false;

@@ -52,12 +52,17 @@ export function checkServable(ctx: ServeContext, v: CatalogVersion): void {
   throw unavailable(why);
 }
 
+/** What a model's version policy serves, in words: "its version policy serves the latest version (version 2)". */
+function policyServes(ctx: ServeContext, name: string): string {
+  const served = ctx.catalog.served(name);
+  const policy = describePolicy(ctx.catalog.config(name, 0).version_policy);
+  return `its version policy serves ${policy} (${served.length ? `version ${served.join(', ')}` : 'none stored'})`;
+}
+
 /** Why a version is not served for inference (its model's version policy), or undefined when it is. */
 export function notServed(ctx: ServeContext, v: CatalogVersion): string | undefined {
-  const served = ctx.catalog.served(v.model.name);
-  if (served.includes(v.model.version)) return undefined;
-  const policy = describePolicy(ctx.catalog.config(v.model.name, v.model.version).version_policy);
-  return `version ${v.model.version} of "${v.model.name}" is not served: its version policy serves ${policy} (${served.length ? `version ${served.join(', ')}` : 'none stored'})`;
+  if (ctx.catalog.served(v.model.name).includes(v.model.version)) return undefined;
+  return `version ${v.model.version} of "${v.model.name}" is not served: ${policyServes(ctx, v.model.name)}`;
 }
 
 /**
@@ -74,7 +79,7 @@ export async function findInferable(ctx: ServeContext, nameText: string | undefi
       checkServable(ctx, v);
       return v;
     }
-    if (latest === undefined) throw notFound(`no version of "${v.model.name}" is served: ${notServed(ctx, v)!.replace(/^version \d+ of "[^"]*" is not served: /, '')}`);
+    if (latest === undefined) throw notFound(`no version of "${v.model.name}" is served: ${policyServes(ctx, v.model.name)}`);
     v = ctx.catalog.find(v.model.name, latest)!;
   }
   const why = notServed(ctx, v);

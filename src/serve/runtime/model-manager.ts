@@ -30,6 +30,11 @@ const RUNTIME_THREADS_MAX = 4;
 
 export type ModelState = 'READY' | 'LOADING' | 'UNAVAILABLE';
 
+/** The state of a version `tessera repair` marked unavailable, or undefined. */
+export function repairMarkState(v: CatalogVersion): { state: ModelState; reason: string } | undefined {
+  return v.model.unavailable !== null ? { state: 'UNAVAILABLE', reason: `marked unavailable by tessera repair: ${v.model.unavailable}` } : undefined;
+}
+
 export interface LoadRecord {
   key: string;
   /** Milliseconds to reconstruct the bytes (store and chunk cache) and to create the session. */
@@ -125,7 +130,8 @@ export class ModelManager {
 
   state(v: CatalogVersion): { state: ModelState; reason: string } {
     const key = keyOf(v.model);
-    if (v.model.unavailable !== null) return { state: 'UNAVAILABLE', reason: `marked unavailable by tessera repair: ${v.model.unavailable}` };
+    const marked = repairMarkState(v);
+    if (marked) return marked;
     if (this.sessions.isLoaded(key)) return { state: 'READY', reason: 'loaded' };
     if (this.sessions.isLoading(key)) return { state: 'LOADING', reason: 'loading' };
     const failed = this.failures.get(key);

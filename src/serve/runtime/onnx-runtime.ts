@@ -45,11 +45,8 @@ export class RunFailed extends TesseraError {
   }
 }
 
-let loads = 0;
-
 /** A loaded ONNX model: its sessions on the runtime threads, and its signature in protocol terms. */
 export class OnnxModel implements Runnable {
-  readonly loadId = ++loads;
   readonly threads: readonly object[];
   readonly unbatchable: string | undefined;
 

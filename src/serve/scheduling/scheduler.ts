@@ -32,10 +32,12 @@ export interface Cancellation {
   removeEventListener(type: 'abort', fn: () => void): void;
 }
 
-/** A loaded model as the scheduler runs it: instances, each on a runtime thread. */
+/**
+ * A loaded model as the scheduler runs it: instances, each on a runtime
+ * thread. Batches join requests of the same object only: a reloaded model's
+ * requests never share a run with the old one's.
+ */
 export interface Runnable {
-  /** Different for each load (a reloaded model's requests never share a batch with the old one's). */
-  readonly loadId: number;
   /** The thread of each instance (an opaque key: instances on one thread take turns). */
   readonly threads: readonly object[];
   /** Why its rows cannot be batched, or undefined (its signature: batching.unbatchable). */
