@@ -30,6 +30,7 @@ export type * from './wire/sharing-json.js';
 export type * from './wire/oip.js';
 export type * from './wire/upload.js';
 export type { ExampleRequest } from './wire/example.js';
+export type { LossyInfo, LossyMetric, SplitFigures } from './wire/lossy.js';
 
 /**
  * Serves a store over the Open Inference Protocol (see README, Serving).

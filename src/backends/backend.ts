@@ -176,6 +176,10 @@ export interface Backend {
   sharing(modelId: number): Promise<SharingRow[]>;
   /** Which models reference each of these chunks (distinct pairs, in no order). */
   chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]>;
+  /** Sketches kept for these chunks under `scheme` (approximate dedup's cache; chunks without one are absent). */
+  chunkSketches(chunkIds: number[], scheme: number): Promise<Map<number, Buffer>>;
+  /** Keeps chunks' sketches under `scheme`, replacing any kept before. */
+  putChunkSketches(rows: { chunkId: number; sketch: Buffer }[], scheme: number): Promise<void>;
   /** Raw bytes of this model's distinct chunks, and of those no other model references. */
   modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }>;
   gc(): Promise<GcResult>;

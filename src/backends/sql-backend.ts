@@ -396,6 +396,21 @@ export class SqlBackend implements Backend {
     return rows.map((r) => ({ chunkId: r.chunk_id, modelId: r.model_id }));
   }
 
+  async chunkSketches(chunkIds: number[], scheme: number): Promise<Map<number, Buffer>> {
+    const rows = await this.allIn<{ chunk_id: number; sketch: Buffer }>((anyOf) => `SELECT chunk_id, sketch FROM chunk_sketches
+        WHERE scheme = ${Math.trunc(scheme)} AND ${anyOf}`, 'chunk_id', [...new Set(chunkIds)], 'bigint');
+    return new Map(rows.map((r) => [Number(r.chunk_id), r.sketch]));
+  }
+
+  async putChunkSketches(rows: { chunkId: number; sketch: Buffer }[], scheme: number): Promise<void> {
+    for (const b of batches(rows, INSERT_ROWS)) {
+      const values: unknown[] = [];
+      for (const r of b) values.push(r.chunkId, scheme, r.sketch);
+      await this.write(`INSERT INTO chunk_sketches (chunk_id, scheme, sketch) VALUES ${valueRows(b.length, 3)}
+          ON CONFLICT (chunk_id) DO UPDATE SET scheme = excluded.scheme, sketch = excluded.sketch`, values);
+    }
+  }
+
   async modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }> {
     const [r] = await this.all<{ chunks: number; distinct_bytes: number; unique_bytes: number }>(`
       WITH mine AS (

@@ -60,3 +60,11 @@ export function parsePolicy(v: string): VersionPolicy {
   throw new InvalidArgumentError(`expected all, latest[:N] or specific:V1,V2…, got "${v}"`);
 }
 
+
+/** "1%", "0.5%", "0.01": a fraction below 1 (a bare number of 1 or more is refused: "1" could mean 1% or 100%). */
+export function parseFraction(v: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(%)?$/.exec(v.trim());
+  const x = m ? Number(m[1]) / (m[2] ? 100 : 1) : Number.NaN;
+  if (!m || !(x < 1)) throw new InvalidArgumentError(`expected a percentage such as 1% or a fraction below 1 such as 0.01, got "${v}"`);
+  return x;
+}

@@ -1,5 +1,5 @@
 import { Command, Help, Option } from 'commander';
-import { collect, parseBatchList, parseDelay, parseNonNegativeInt, parsePolicy, parsePort, parsePositiveInt, parseSize } from './parse.js';
+import { collect, parseBatchList, parseDelay, parseFraction, parseNonNegativeInt, parsePolicy, parsePort, parsePositiveInt, parseSize } from './parse.js';
 import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
 
 /**
@@ -85,6 +85,24 @@ export function buildProgram(): Command {
   program.command('demo')
     .description('import the demo models (shipped in npm packages) and show what was saved')
     .action(lazy(() => import('./commands/demo.js')));
+
+  program.command('approx')
+    .description('store a lossy version of an ONNX model: float blocks replaced by near-identical stored ones while the measured drop stays within a bound')
+    .argument('<model>', 'name or name:version of a lossless ONNX model (default: latest version)')
+    .requiredOption('--eval <file>', 'evaluation inputs: .npy (a one-input model), .npz (arrays named after the inputs) or .json ({"inputs": [...]} as in an inference request)')
+    .option('--labels <file>', 'the rows\' classes (.npy of integers or a JSON array): the metric is then accuracy')
+    .requiredOption('--max-drop <bound>', 'largest drop of the metric accepted on the held-out rows, e.g. 1% (one point of accuracy)', parseFraction)
+    .addOption(new Option('--metric <metric>', 'how the model is scored (default: accuracy with --labels, else agreement with the original\'s top-1, or relative error for one output value per row)')
+      .choices(['accuracy', 'agreement', 'relative-error']))
+    .option('--output <name>', 'the output scored (default: the model\'s first)')
+    .option('--held-out <fraction>', 'rows kept out of the search to check the bound, e.g. 50%', parseFraction, 0.5)
+    .option('--seed <n>', 'seed of the split of the rows', parseNonNegativeInt, 1)
+    .option('--max-block-error <fraction>', 'largest relative L2 error of one replaced block', parseFraction, 0.25)
+    .option('--max-evaluations <n>', 'model evaluations the search may use', parsePositiveInt, 64)
+    .option('--dry-run', 'search and report; store nothing')
+    .option('--quiet', 'no progress lines')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(() => import('./commands/approx.js')));
 
   program.command('config')
     .description('show or change how the server runs a model: dynamic batching, queue, instances, which versions it serves')

@@ -21,6 +21,8 @@ import type { ImportThreads } from './import/import-threads.js';
 import { HashThread } from '../io/parallel-hash.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
 import type { ExampleRequest } from '../wire/example.js';
+import { lossyOf } from '../wire/lossy.js';
+import type { LossyInfo } from '../wire/lossy.js';
 import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
 import type { RepairReport } from './maintain/repair.js';
 import type { VerifyReport } from './maintain/verify.js';
@@ -34,6 +36,9 @@ import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentOfRow } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
+import { chunkSketches, fileBlocks, freedBytes, relatedBlocks, uniqueStoredBytes } from './inspect/blocks.js';
+import type { FileBlock, StoredBlock } from './inspect/blocks.js';
+export type { FileBlock, StoredBlock };
 import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
 
 /** The store's JSON (stats, ls, show) is declared in src/wire, shared with the dashboard. */
@@ -78,6 +83,8 @@ export interface StoreImportOptions {
    * `path` then holds only the other files, and may hold none.
    */
   reuse?: { relPath: string; file: FileRow }[];
+  /** The new version is lossy (`tessera approx`): what it is kept in its metadata, shown wherever the model is. */
+  lossy?: LossyInfo;
 }
 
 export interface ModelSummary extends ModelRow {
@@ -89,7 +96,7 @@ export function listEntries(models: ModelSummary[]): ModelListEntry[] {
   return models.map((m) => ({
     name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
     newStoredBytes: m.newStoredBytes, createdAt: m.createdAt, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
-    unavailable: m.unavailable,
+    unavailable: m.unavailable, lossy: lossyOf(m.metadataJson) ?? null,
   }));
 }
 
@@ -99,6 +106,8 @@ export type TensorInfo = TensorSharing;
 export interface ExportResult {
   files: { path: string; dest: string; bytes: number }[];
   bytes: number;
+  /** The model is a lossy version: its bytes are its own (checked against its own digests), not its lossless version's. */
+  lossy: LossyInfo | null;
 }
 
 /** A model version and its files, as the server's catalog keeps them. */
@@ -231,7 +240,7 @@ export class Store {
     // Base selection, the delta encoder and the half-copy rebase all read stored models' tensors: once each per import.
     const tensorsOf = memoize((id: number) => db.modelTensors(id));
     return importModel(db, path, {
-      ...opts, chunkSize, metadata: opts.example ? { example: opts.example } : undefined,
+      ...opts, chunkSize, metadata: opts.example || opts.lossy ? { example: opts.example, lossy: opts.lossy } : undefined,
       inputs: opts.reuse ? await this.inputsWithReuse(path, opts.reuse, opts.relativeNames) : opts.checked?.path === path ? opts.checked.inputs : undefined,
       // Loaded by the first import that uses them: a small import does not even load the pool.
       threads: async () => (this.importThreads ??= new (await import('./import/import-threads.js')).ImportThreads()),
@@ -319,7 +328,7 @@ export class Store {
     return {
       model, ref: formatModelRef(model.name, model.version), base: model.baseModelId === null ? null : refs.get(model.baseModelId) ?? null,
       savings: modelSavings(model), files: fileInfo, tensors,
-      distinctBytes: bytes.distinctBytes, uniqueBytes: bytes.uniqueBytes, sharedWith,
+      distinctBytes: bytes.distinctBytes, uniqueBytes: bytes.uniqueBytes, sharedWith, lossy: lossyOf(model.metadataJson) ?? null,
     };
   }
 
@@ -351,6 +360,36 @@ export class Store {
     return this.files_.readWhole(file);
   }
 
+  /** The float blocks (tensor-aligned chunks) of a model's file, with their offsets in the file (approximate dedup). */
+  async fileBlocks(file: FileRow): Promise<FileBlock[]> {
+    return fileBlocks(this.db, file.modelId, file.id, await this.chunkSize());
+  }
+
+  /** The float blocks of up to `maxModels` stored models that share a tensor with `model` (its family), `model` itself excluded. */
+  async relatedBlocks(model: ModelRow, maxModels: number): Promise<StoredBlock[]> {
+    return relatedBlocks(this.db, await this.db.modelTensors(model.id), new Set([model.id]), await this.chunkSize(), maxModels);
+  }
+
+  /** Per chunk of `model`: the stored bytes that replacing it would free (0 when another model or a delta needs it). */
+  freedBytes(model: ModelRow, chunkIds: number[]): Promise<Map<number, number>> {
+    return freedBytes(this.db, model.id, chunkIds);
+  }
+
+  /** Stored bytes that only `model` needs. */
+  uniqueStoredBytes(model: ModelRow): Promise<number> {
+    return uniqueStoredBytes(this.db, model.id);
+  }
+
+  /** Chunks' sketches under `scheme`: kept ones, the rest computed from their raw bytes by `compute` and kept (approximate dedup's cache). */
+  chunkSketches(ids: number[], scheme: number, compute: (raw: Buffer) => Buffer): Promise<Map<number, Buffer>> {
+    return chunkSketches(this.db, this.chunks, ids, scheme, compute);
+  }
+
+  /** Chunks' raw bytes by id, through the store's reader (shared buffers: read only). */
+  readChunks(ids: number[]): Promise<Buffer[]> {
+    return this.chunks.read(ids);
+  }
+
   /** The decoded-chunk cache's counters. */
   cacheStats(): CacheStats {
     const c = this.cache;
@@ -371,7 +410,8 @@ export class Store {
   /**
    * Writes a model out: a one-file model to `out` (or into `out` when it is
    * an existing directory), a several-file model into the directory `out`.
-   * Every file's SHA-256 is checked before it is put in place.
+   * Every file's SHA-256 is checked before it is put in place, against the
+   * digest recorded when this version was imported: a lossy version's own.
    */
   async export(ref: ModelRef, out: string): Promise<ExportResult> {
     const model = await this.resolve(ref);
@@ -381,7 +421,7 @@ export class Store {
     const outIsDir = existsSync(out) && statSync(out).isDirectory();
     const jobs = files.map((file) => ({ file, dest: files.length === 1 && !outIsDir ? out : outputPath(out, file.path) }));
     const written = await exportFiles(this.files_, jobs, (this.readHasher ??= new HashThread()));
-    const result: ExportResult = { files: [], bytes: 0 };
+    const result: ExportResult = { files: [], bytes: 0, lossy: lossyOf(model.metadataJson) ?? null };
     jobs.forEach(({ file, dest }, i) => {
       result.files.push({ path: file.path, dest, bytes: written[i]! });
       result.bytes += written[i]!;
@@ -449,7 +489,7 @@ export class Store {
     const refs = refsById(entries.map((e) => e.model));
     const perModel: ModelStats[] = entries.map(({ model: m, files }) => ({
       model: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
-      files: files.length, ...modelSavings(m),
+      files: files.length, ...modelSavings(m), lossy: lossyOf(m.metadataJson) ?? null,
     }));
     return { ...totals, ...storeSavings(totals), backend: this.db.kind, location: this.db.location, perModel };
   }

@@ -4,6 +4,7 @@
  * the dashboard that reads it (web/), so a change on one side that the other
  * does not follow fails to compile.
  */
+import type { LossyInfo } from './lossy.js';
 import type { TensorSharing } from './sharing-json.js';
 
 /**
@@ -57,6 +58,8 @@ export interface ModelListEntry {
   /** The model its deltas were taken against (name:version), if any. */
   base: string | null;
   unavailable: string | null;
+  /** What a lossy version (`tessera approx`) records about itself; null for a lossless model. */
+  lossy: LossyInfo | null;
 }
 
 /** A file of a model, as `show --json` lists it. */
@@ -84,6 +87,8 @@ export interface ModelDetails {
   /** Of those, bytes no other model references. */
   uniqueBytes: number;
   sharedWith: { model: string; bytes: number; chunks: number }[];
+  /** What a lossy version records about itself (also in model.metadataJson); null for a lossless model. */
+  lossy: LossyInfo | null;
 }
 
 /** A model in `tessera stats --json`: savings as counted when it was imported. */
@@ -97,6 +102,8 @@ export interface ModelStats extends Savings {
   unavailable: string | null;
   base: string | null;
   files: number;
+  /** What a lossy version records about itself; null for a lossless model. */
+  lossy: LossyInfo | null;
 }
 
 /** The store's totals, from the chunks it holds now (the backends' StoreTotals). */

@@ -112,6 +112,14 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (name, version)
   );
   `,
+  // 6: see the SQLite schema.
+  `
+  CREATE TABLE chunk_sketches (
+    chunk_id BIGINT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    scheme INTEGER NOT NULL,
+    sketch BYTEA NOT NULL
+  );
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

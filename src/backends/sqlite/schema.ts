@@ -108,6 +108,19 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (name, version)
   );
   `,
+  // 6: sketches of float blocks (tensor chunks) that approximate dedup
+  // (src/approx) has computed, so that a family's blocks are decoded once,
+  // not at every run: 8 bytes, or none for a block that has no sketch (NaN,
+  // all zeros). `scheme` names how it was computed (approx.md); a row of
+  // another scheme is computed again. Derived data: gc drops a chunk's row
+  // with the chunk, migrate does not copy it.
+  `
+  CREATE TABLE chunk_sketches (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    scheme INTEGER NOT NULL,
+    sketch BLOB NOT NULL
+  );
+  `,
 ];
 
 function appliedVersion(db: Db): number {

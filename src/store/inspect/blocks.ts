@@ -1,0 +1,124 @@
+/**
+ * A model's float tensors as blocks (tensor-aligned chunks), for approximate
+ * deduplication (src/approx): the blocks of one model, the stored blocks of
+ * the models related to it, and what each of the model's blocks costs. A
+ * block is the store's chunk on purpose: a block replaced by a stored one
+ * becomes that chunk exactly, so the lossy version needs no bytes for it.
+ */
+import type { Backend, TensorRow } from '../../backends/backend.js';
+import type { ChunkReader } from '../read/chunk-reader.js';
+
+/** Tensor dtypes whose blocks approx compares and replaces. */
+export const BLOCK_DTYPES: ReadonlySet<string> = new Set(['F32']);
+
+export interface StoredBlock {
+  /** The stored model the block belongs to. */
+  modelId: number;
+  tensor: string;
+  dtype: string;
+  /** Offset of the block from its tensor's first byte. */
+  tensorOffset: number;
+  rawSize: number;
+  chunkId: number;
+}
+
+/** A block of a model's file: where it sits in the file too. */
+export interface FileBlock extends StoredBlock {
+  fileId: number;
+  fileOffset: number;
+}
+
+/** How many same-named tensors are asked for per tensor of the model when looking for related models (an index walk each). */
+const RELATED_PER_TENSOR = 64;
+
+/** The blocks of the given tensors, in tensor and offset order. */
+async function blocksOf(db: Backend, tensors: TensorRow[], chunkSize: number, fileOffsets?: Map<string, number>): Promise<FileBlock[]> {
+  const chunkIds = await db.fileChunkIdsOf([...new Set(tensors.map((t) => t.fileId))]);
+  const out: FileBlock[] = [];
+  for (const t of tensors) {
+    if (!BLOCK_DTYPES.has(t.dtype)) continue;
+    const ids = chunkIds.get(t.fileId) ?? [];
+    const at = fileOffsets?.get(`${t.fileId}\0${t.name}`) ?? 0;
+    for (let k = 0; k < t.chunkCount; k++) {
+      const tensorOffset = k * chunkSize;
+      out.push({
+        modelId: t.modelId, fileId: t.fileId, tensor: t.name, dtype: t.dtype, tensorOffset,
+        rawSize: Math.min(chunkSize, t.length - tensorOffset), chunkId: ids[t.firstChunk + k]!, fileOffset: at + tensorOffset,
+      });
+    }
+  }
+  return out;
+}
+
+/** The float blocks of one file of a model, with their offsets in the file. */
+export async function fileBlocks(db: Backend, modelId: number, fileId: number, chunkSize: number): Promise<FileBlock[]> {
+  const segments = await db.listSegments(fileId);
+  const offsets = new Map<string, number>();
+  for (const s of segments) if (s.tensorName !== null) offsets.set(`${fileId}\0${s.tensorName}`, s.fileOffset);
+  const tensors = (await db.modelTensors(modelId)).filter((t) => t.fileId === fileId);
+  return blocksOf(db, tensors, chunkSize, offsets);
+}
+
+/**
+ * The float blocks of the stored models that share at least one tensor
+ * (name, shape, dtype) with `tensors`, other than the models in `exclude`:
+ * the model's family. Found through the tensor index, so the cost follows
+ * the family's size, not the store's; at most `maxModels` models, newest first.
+ */
+export async function relatedBlocks(db: Backend, tensors: TensorRow[], exclude: ReadonlySet<number>, chunkSize: number, maxModels: number): Promise<StoredBlock[]> {
+  const related = new Set<number>();
+  for (const t of tensors) {
+    if (!BLOCK_DTYPES.has(t.dtype)) continue;
+    for (const like of await db.tensorsLike(t.name, t.shape, t.dtype, RELATED_PER_TENSOR)) {
+      if (!exclude.has(like.modelId)) related.add(like.modelId);
+    }
+  }
+  const models = [...related].sort((a, b) => b - a).slice(0, maxModels);
+  const out: StoredBlock[] = [];
+  for (const id of models) out.push(...await blocksOf(db, await db.modelTensors(id), chunkSize));
+  return out;
+}
+
+/** What replacing each of a model's chunks would free: its stored bytes when no other model references it and nothing decodes against it, else 0. */
+export async function freedBytes(db: Backend, modelId: number, chunkIds: number[]): Promise<Map<number, number>> {
+  const ids = [...new Set(chunkIds)];
+  const info = await db.chunkInfo(ids);
+  const shared = new Set((await db.chunkModels(ids)).filter((r) => r.modelId !== modelId).map((r) => r.chunkId));
+  const out = new Map<number, number>();
+  for (const c of info) {
+    out.set(c.id, shared.has(c.id) || await db.hasDependents(c.id) ? 0 : c.storedSize);
+  }
+  return out;
+}
+
+/** Stored bytes that only this model needs: freedBytes summed over all its files' distinct chunks. */
+export async function uniqueStoredBytes(db: Backend, modelId: number): Promise<number> {
+  const files = await db.listFiles(modelId);
+  const ids = [...(await db.fileChunkIdsOf(files.map((f) => f.id))).values()].flat();
+  let sum = 0;
+  for (const bytes of (await freedBytes(db, modelId, ids)).values()) sum += bytes;
+  return sum;
+}
+
+/** Chunks decoded per query when sketching. */
+const SKETCH_BATCH = 256;
+
+/**
+ * Each chunk's sketch under `scheme`: kept ones from the store, the others
+ * computed by `compute` from the chunk's raw bytes and kept for the next run
+ * (a family's blocks are decoded once, not at every approx). The cache is
+ * best effort: a chunk gc removed meanwhile makes its write fail, and the
+ * sketches are returned all the same.
+ */
+export async function chunkSketches(db: Backend, chunks: ChunkReader, ids: number[], scheme: number, compute: (raw: Buffer) => Buffer): Promise<Map<number, Buffer>> {
+  const out = await db.chunkSketches(ids, scheme);
+  const missing = [...new Set(ids)].filter((id) => !out.has(id));
+  for (let i = 0; i < missing.length; i += SKETCH_BATCH) {
+    const batch = missing.slice(i, i + SKETCH_BATCH);
+    const raws = await chunks.read(batch);
+    const rows = batch.map((chunkId, k) => ({ chunkId, sketch: compute(raws[k]!) }));
+    for (const r of rows) out.set(r.chunkId, r.sketch);
+    await db.transaction(() => db.putChunkSketches(rows, scheme)).catch(() => {});
+  }
+  return out;
+}

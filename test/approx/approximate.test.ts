@@ -1,0 +1,247 @@
+/**
+ * `approximate` end to end, on both databases, with models the test builds:
+ * a base MLP and a "fine-tune" (every weight moved ~2%), evaluated by
+ * onnxruntime on rows labelled by the fine-tune. The lossy version is
+ * checked independently (its bytes run again here on the held-out rows),
+ * the original is checked unchanged, and bad input is checked to write nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { MIN_BLOCK_BYTES, approximate } from '../../src/approx/approximate.js';
+import { readEvalData, readLabels, splitRows } from '../../src/approx/eval-data.js';
+import type { EvalData } from '../../src/approx/eval-data.js';
+import { onnxReader } from '../../src/formats/index.js';
+import type { TensorSegment } from '../../src/formats/index.js';
+import { BufferSource } from '../../src/io/file-source.js';
+import { lossyOf } from '../../src/wire/lossy.js';
+import type { Store } from '../../src/store/store.js';
+import { buildSafetensors } from '../helpers/build-safetensors.js';
+import { prng, randomWeights, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { SKETCH_SCHEME } from '../../src/approx/sketch.js';
+import { mlpModel } from '../serve/mlp-model.js';
+
+const SIZES = [16, 128, 64, 4];
+const ROWS = 600;
+const CHUNK = 4096;
+
+/** `bytes` with every float32 tensor value multiplied by (1 + scale · u), u uniform in [-1, 1]. */
+function perturbed(bytes: Buffer, scale: number, seed: number): Buffer {
+  const out = Buffer.from(bytes);
+  const r = prng(seed);
+  for (const s of onnxReader.read(new BufferSource('model.onnx', bytes)).segments) {
+    if (s.kind !== 'tensor' || s.dtype !== 'F32') continue;
+    for (let o = s.offset; o + 4 <= s.offset + s.length; o += 4) out.writeFloatLE(out.readFloatLE(o) * (1 + scale * (r() / 2 ** 31 - 1)), o);
+  }
+  return out;
+}
+
+/** Rows of uniform inputs, as a .npy file. */
+function npy(path: string, rows: number, cols: number, seed: number): Float32Array {
+  const r = prng(seed);
+  const data = Float32Array.from({ length: rows * cols }, () => r() / 2 ** 32);
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.alloc(2), Buffer.from(header + ' '.repeat(pad) + '\n')]);
+  head.writeUInt16LE(head.length - 10, 8);
+  writeFileSync(path, Buffer.concat([head, Buffer.from(data.buffer)]));
+  return data;
+}
+
+async function top1(model: Uint8Array, x: Float32Array, rows: number[]): Promise<number[]> {
+  const s = await ort.InferenceSession.create(model);
+  const cols = SIZES[0]!;
+  const sub = new Float32Array(rows.length * cols);
+  rows.forEach((r, i) => sub.set(x.subarray(r * cols, (r + 1) * cols), i * cols));
+  const out = (await s.run({ x: new ort.Tensor('float32', sub, [rows.length, cols]) })).y!.data as Float32Array;
+  await s.release();
+  const k = SIZES.at(-1)!;
+  return rows.map((_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (out[i * k + j]! > out[i * k + best]!) best = j;
+    return best;
+  });
+}
+
+interface Family {
+  base: Buffer;
+  tuned: Buffer;
+  x: Float32Array;
+  data: EvalData;
+  labels: Int32Array;
+  labelsPath: string;
+  xPath: string;
+}
+
+async function family(dir: string): Promise<Family> {
+  const base = mlpModel(SIZES, 11);
+  const tuned = perturbed(base, 0.04, 5);
+  const xPath = join(dir, 'x.npy');
+  const x = npy(xPath, ROWS, SIZES[0]!, 3);
+  const all = Array.from({ length: ROWS }, (_, i) => i);
+  const labelsPath = join(dir, 'y.json');
+  writeFileSync(labelsPath, JSON.stringify(await top1(tuned, x, all)));
+  writeFileSync(join(dir, 'base.onnx'), base);
+  writeFileSync(join(dir, 'tuned.onnx'), tuned);
+  const data = readEvalData(xPath);
+  return { base, tuned, x, data, labels: readLabels(labelsPath, data.rows), labelsPath, xPath };
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+async function storedBytes(store: Store): Promise<{ stored: number; models: number; chunks: number }> {
+  const t = await store.totals();
+  return { stored: t.storedBytes, models: t.models, chunks: t.chunks };
+}
+
+for (const kind of await testBackends()) {
+  test(`${kind}: approx stores a lossy version within the bound, checked on held-out rows; the original stays; removing it frees what the replaced blocks needed`, async () => {
+    const { store, dir, cleanup } = await tempStore(kind);
+    try {
+      const f = await family(dir);
+      await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
+      await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+      const lines: string[] = [];
+      const r = await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02, onProgress: (l) => lines.push(l) });
+      assert.ok(r.stored, `stored nothing: ${lines.join('\n')}`);
+      assert.equal(r.stored.version, 2);
+      const info = r.info;
+      assert.equal(info.from, 'tuned:1');
+      assert.equal(info.metric, 'accuracy');
+      assert.equal(info.before.search, 1);
+      assert.equal(info.before.heldOut, 1);
+      assert.ok(info.blocks.replaced > 0 && info.blocks.replaced <= info.blocks.candidates && info.blocks.candidates <= info.blocks.total, JSON.stringify(info.blocks));
+      assert.ok(info.drop.heldOut <= 0.02 && info.drop.search <= 0.02, JSON.stringify(info.drop));
+      assert.equal(info.rows.search + info.rows.heldOut, ROWS);
+      assert.ok(info.savedStoredBytes > 0 && info.savedStoredBytes <= info.losslessUniqueStoredBytes);
+      assert.deepEqual(lossyOf(r.stored.metadataJson), info);
+
+      // The lossy bytes, run here on the held-out rows, score what the search recorded.
+      const [file] = await store.files(r.stored);
+      const { bytes } = await store.loadFile(file!);
+      assert.equal(sha(bytes), file!.sha256.toString('hex'));
+      assert.notEqual(sha(bytes), sha(f.tuned));
+      const { heldOut } = splitRows(ROWS, 0.5, 1);
+      const answers = await top1(bytes, f.x, [...heldOut]);
+      const right = answers.filter((a, i) => a === f.labels[heldOut[i]!]).length;
+      assert.equal(right / heldOut.length, info.after.heldOut);
+      // Every replaced block is the base's same-position block (the only stored near-identical one).
+      const seg = (b: Buffer): TensorSegment[] => onnxReader.read(new BufferSource('m.onnx', b)).segments.filter((s): s is TensorSegment => s.kind === 'tensor' && s.dtype === 'F32');
+      let same = 0;
+      for (const [i, s] of seg(bytes).entries()) {
+        const t = seg(f.base)[i]!;
+        for (let o = 0; o < s.length; o += CHUNK) {
+          const n = Math.min(CHUNK, s.length - o);
+          const got = bytes.subarray(s.offset + o, s.offset + o + n);
+          if (got.equals(f.base.subarray(t.offset + o, t.offset + o + n))) same++;
+          else assert.ok(got.equals(f.tuned.subarray(s.offset + o, s.offset + o + n)), `${s.name}@${o}: neither the base's block nor the original's`);
+        }
+      }
+      assert.equal(same, info.blocks.replaced);
+
+      // Stored as a version that costs (almost) nothing: its blocks are stored chunks already.
+      assert.ok(r.stored.newStoredBytes < 0.02 * bytes.length, `lossy version stored ${r.stored.newStoredBytes} new bytes`);
+      // The original is untouched, and export still gives its bytes.
+      const [orig] = await store.files((await store.find({ name: 'tuned', version: 1 }))!);
+      assert.equal(sha((await store.loadFile(orig!)).bytes), sha(f.tuned));
+      assert.equal(lossyOf((await store.find({ name: 'tuned', version: 1 }))!.metadataJson), undefined);
+
+      // Removing the original frees exactly the stored bytes its replaced blocks needed.
+      const before = await storedBytes(store);
+      await store.remove({ name: 'tuned', version: 1 });
+      await store.gc();
+      const after = await storedBytes(store);
+      assert.equal(before.stored - after.stored, info.savedStoredBytes);
+      assert.equal(sha((await store.loadFile(file!)).bytes), file!.sha256.toString('hex'));
+      assert.equal((await store.verify(true)).problems.length, 0);
+    } finally {
+      await cleanup();
+    }
+  });
+}
+
+test('without labels the metric is agreement with the original; an unrelated model gets no candidates and nothing is stored; a dry run stores nothing', async () => {
+  const { store, dir, cleanup } = await tempStore();
+  try {
+    const f = await family(dir);
+    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
+    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+    writeFileSync(join(dir, 'other.onnx'), mlpModel(SIZES, 99));
+    await store.import(join(dir, 'other.onnx'), { name: 'other', base: null });
+    const t0 = await storedBytes(store);
+    const dry = await approximate(store, { name: 'tuned' }, f.data, undefined, { maxDrop: 0.01, dryRun: true });
+    assert.equal(dry.info.metric, 'agreement');
+    assert.equal(dry.info.before.heldOut, 1);
+    assert.ok(dry.info.blocks.replaced > 0);
+    assert.equal(dry.stored, undefined);
+    const none = await approximate(store, { name: 'other' }, f.data, undefined, { maxDrop: 0.01, maxBlockError: 0.05 });
+    assert.equal(none.info.blocks.candidates, 0);
+    assert.equal(none.stored, undefined);
+    assert.deepEqual(await storedBytes(store), t0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('bad input gets a clear error naming what is wrong, and writes nothing', async () => {
+  const { store, dir, cleanup } = await tempStore();
+  try {
+    const f = await family(dir);
+    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
+    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+    writeFileSync(join(dir, 'w.safetensors'), buildSafetensors([{ name: 'w', dtype: 'F32', shape: [4096], data: randomWeights(4096, 1) }]));
+    await store.import(join(dir, 'w.safetensors'), { name: 'st' });
+    const t0 = await storedBytes(store);
+    const wide = join(dir, 'wide.npy');
+    npy(wide, ROWS, 17, 1);
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['inner shape', () => approximate(store, { name: 'tuned' }, readEvalData(wide), undefined, { maxDrop: 0.01 }), /wide\.npy|17|16/],
+      ['not ONNX', () => approximate(store, { name: 'st' }, f.data, undefined, { maxDrop: 0.01 }), /st:1 is not an ONNX model/],
+      ['label out of range', () => approximate(store, { name: 'tuned' }, f.data, new Int32Array(ROWS).fill(7), { maxDrop: 0.01 }), /labels: row 0 has label 7, not a class of output "y" \(0 to 3\)/],
+      ['label count', () => approximate(store, { name: 'tuned' }, f.data, new Int32Array(3), { maxDrop: 0.01 }), /3 labels for 600 evaluation rows/],
+      ['bound', () => approximate(store, { name: 'tuned' }, f.data, undefined, { maxDrop: 1.5 }), /--max-drop 1\.5/],
+      ['output', () => approximate(store, { name: 'tuned' }, f.data, undefined, { maxDrop: 0.01, output: 'nope' }), /--output nope: the model's outputs are y/],
+      ['accuracy without labels', () => approximate(store, { name: 'tuned' }, f.data, undefined, { maxDrop: 0.01, metric: 'accuracy' }), /needs labels/],
+      ['missing model', () => approximate(store, { name: 'nope' }, f.data, undefined, { maxDrop: 0.01 }), /nope/],
+    ];
+    for (const [what, run, message] of cases) await assert.rejects(run, message, what);
+    assert.throws(() => readLabels(f.labelsPath, ROWS + 1), /y\.json: 600 labels, the evaluation data has 601 rows/);
+    // A lossy version is not approximated again.
+    const r = await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02 });
+    assert.ok(r.stored);
+    const t1 = await storedBytes(store);
+    assert.equal(t1.models, t0.models + 1);
+    await assert.rejects(approximate(store, { name: 'tuned', version: 2 }, f.data, f.labels, { maxDrop: 0.02 }), /tuned:2 is itself a lossy version \(of tuned:1\)/);
+    assert.deepEqual(await storedBytes(store), t1);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('the block sketches are kept: a second search decodes no pooled block again, and gc drops them with their chunks', async () => {
+  const { store, dir, path, cleanup } = await tempStore();
+  try {
+    const f = await family(dir);
+    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
+    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+    await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02, dryRun: true });
+    const tuned = (await store.find({ name: 'tuned', version: 1 }))!;
+    const pool = (await store.relatedBlocks(tuned, 64)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES).map((b) => b.chunkId);
+    assert.ok(pool.length >= 8);
+    const kept = await store.chunkSketches(pool, SKETCH_SCHEME, () => assert.fail('a kept sketch was computed again'));
+    assert.equal(kept.size, new Set(pool).size);
+    // Another scheme's rows are not taken for this one's.
+    let computed = 0;
+    await store.chunkSketches(pool.slice(0, 2), SKETCH_SCHEME + 1, () => (computed++, Buffer.alloc(8)));
+    assert.equal(computed, 2);
+    await store.remove({ name: 'tuned' });
+    await store.remove({ name: 'base' });
+    await store.gc();
+    assert.deepEqual(await storeSql(path, 'SELECT COUNT(*) AS n FROM chunk_sketches'), [{ n: 0 }]);
+  } finally {
+    await cleanup();
+  }
+});
