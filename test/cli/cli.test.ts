@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, VAD_MODELS, sha256, tempDir, tempLocation, testBackends } from '../helpers/store-fixtures.js';
+import { importLossyPair } from '../helpers/lossy-fixture.js';
+import { Store } from '../../src/store/store.js';
+import type { LossyInfo } from '../../src/wire/lossy.js';
 
 const BIN = join(REPO_ROOT, 'bin/tessera.js');
 
@@ -26,8 +29,11 @@ for (const kind of await testBackends()) {
       assert.equal(imp2.code, 0, imp2.stderr);
       assert.match(imp2.stdout, /imported vad:2/);
 
-      const ls = JSON.parse(run(['ls', '--json', '--store', store]).stdout) as { name: string; version: number }[];
+      const ls = JSON.parse(run(['ls', '--json', '--store', store]).stdout) as { name: string; version: number; lossy: unknown }[];
       assert.deepEqual(ls.map((m) => `${m.name}:${m.version}`), ['vad:1', 'vad:2']);
+      assert.deepEqual(ls.map((m) => m.lossy), [null, null]);
+      // No lossy version, no lossy column.
+      assert.match(run(['ls', '--store', store]).stdout, /^model +format +files +size +new bytes stored +imported\n/);
 
       const show = JSON.parse(run(['show', 'vad:2', '--json', '--store', store]).stdout) as { tensors: unknown[]; files: unknown[]; sharedWith: { model: string }[] };
       assert.ok(show.tensors.length > 0);
@@ -51,6 +57,73 @@ for (const kind of await testBackends()) {
       const stats2 = JSON.parse(run(['stats', '--json', '--store', store]).stdout) as Record<string, number>;
       assert.equal(stats2.models, 1);
       assert.equal(stats2.storedBytes, stats.storedBytes - gc.storedBytes);
+    } finally {
+      cleanup();
+      await drop();
+    }
+  });
+
+  test(`${kind}: a lossy version is marked by ls, show and export (text and --json); its lossless version is not, and is unchanged`, async () => {
+    const { dir, cleanup } = tempDir();
+    const { location: store, drop } = tempLocation(kind, dir, 'lossy.db');
+    try {
+      const opened = await Store.open(store);
+      const pair = await importLossyPair(opened, dir).finally(() => opened.close());
+
+      // ls: a lossy column beside the name, filled for the lossy version only.
+      const ls = run(['ls', '--store', store]);
+      assert.equal(ls.code, 0, ls.stderr);
+      const lines = ls.stdout.split('\n');
+      assert.match(lines[0]!, /^model\s+lossy\s+format\s/);
+      assert.match(lines.find((l) => l.startsWith('mlp:2'))!, /^mlp:2 +LOSSY of mlp:1: held-out drop 0\.40 pt \(bound 1\.00 pt\) +onnx /);
+      assert.match(lines.find((l) => l.startsWith('mlp:1'))!, /^mlp:1 +onnx /);
+      const lsJson = JSON.parse(run(['ls', '--json', '--store', store]).stdout) as { name: string; version: number; lossy: LossyInfo | null }[];
+      assert.deepEqual(lsJson.map((m) => [`${m.name}:${m.version}`, m.lossy]), [['mlp:1', null], ['mlp:2', pair.info]]);
+
+      // show: a section with the metric before and after on both splits, the bound, the blocks and the bytes saved.
+      const show = run(['show', 'mlp:2', '--store', store]);
+      assert.equal(show.code, 0, show.stderr);
+      for (const line of [
+        '  LOSSY version of mlp:1: its bytes are not mlp:1\'s (see "lossy version" below)',
+        'lossy version of mlp:1 (made by tessera approx; mlp:1 is kept unchanged)',
+        '  bound: drop at most 1.00 pt on the held-out rows: kept',
+        '  blocks replaced: 12 of 40 float blocks (30.0%; 15 had a candidate), blocks of 64.0 KiB',
+        '  raw bytes replaced: 768 KiB',
+        '  stored bytes saved: 512 KiB of the 2.00 MiB only mlp:1 needs (25.0%)',
+        '  search: 25 evaluations in 12.3 s',
+      ]) assert.ok(show.stdout.split('\n').includes(line), `show prints ${JSON.stringify(line)}:\n${show.stdout}`);
+      assert.match(show.stdout, /\naccuracy +search rows +held-out rows\n/);
+      assert.match(show.stdout, /\nbefore \(mlp:1\) +91\.20% +90\.80%\n/);
+      assert.match(show.stdout, /\nafter \(this version\) +90\.90% +90\.40%\n/);
+      assert.match(show.stdout, /\ndrop +0\.30 pt +0\.40 pt\n/);
+      assert.match(show.stdout, /\nrows +500 +250\n/);
+      const showLossless = run(['show', 'mlp:1', '--store', store]);
+      assert.equal(showLossless.code, 0, showLossless.stderr);
+      assert.doesNotMatch(showLossless.stdout, /lossy/i);
+      assert.deepEqual((JSON.parse(run(['show', 'mlp:2', '--json', '--store', store]).stdout) as { lossy: unknown }).lossy, pair.info);
+      assert.equal((JSON.parse(run(['show', 'mlp:1', '--json', '--store', store]).stdout) as { lossy: unknown }).lossy, null);
+      const stats = JSON.parse(run(['stats', '--json', '--store', store]).stdout) as { perModel: { model: string; lossy: unknown }[] };
+      assert.deepEqual(stats.perModel.map((m) => [m.model, m.lossy]), [['mlp:1', null], ['mlp:2', pair.info]]);
+
+      // export: the lossy version's own bytes, checked against its own digest, with a warning saying so.
+      const out = join(dir, 'lossy.onnx');
+      const exp = run(['export', 'mlp:2', '--out', out, '--store', store]);
+      assert.equal(exp.code, 0, exp.stderr);
+      assert.equal(exp.stderr,
+        'warning: exported a lossy version of mlp:1: accuracy 90.80% → 90.40% on held-out rows (drop 0.40 pt, bound 1.00 pt), 12 of 40 blocks replaced\n'
+        + 'warning: these bytes are not the original model\'s (mlp:1); each file was checked against the SHA-256 recorded for this lossy version when it was stored, not against mlp:1\'s\n');
+      assert.match(exp.stdout, /lossy\.onnx +\S+ \S+ +sha256 ok \(the lossy version's own\)\n/);
+      assert.equal(sha256(out), sha256(pair.lossyFile));
+      const expJson = run(['export', 'mlp:2', '--out', join(dir, 'lossy2.onnx'), '--json', '--store', store]);
+      assert.deepEqual((JSON.parse(expJson.stdout) as { lossy: unknown }).lossy, pair.info);
+      assert.match(expJson.stderr, /^warning: exported a lossy version of mlp:1/);
+      // The lossless version: no warning, and its bytes are still the original's.
+      const lossless = join(dir, 'lossless.onnx');
+      const expLossless = run(['export', 'mlp:1', '--out', lossless, '--store', store]);
+      assert.equal(expLossless.code, 0, expLossless.stderr);
+      assert.equal(expLossless.stderr, '');
+      assert.match(expLossless.stdout, /lossless\.onnx +\S+ \S+ +sha256 ok\n/);
+      assert.equal(sha256(lossless), sha256(pair.losslessFile));
     } finally {
       cleanup();
       await drop();

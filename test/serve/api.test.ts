@@ -7,6 +7,7 @@ import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { REPO_ROOT, VAD_MODELS, randomWeights } from '../helpers/store-fixtures.js';
 import { DASHBOARD_DIR } from '../../src/serve/routes/dashboard.js';
 import { http, serveModels } from './helpers.js';
+import { importLossyPair } from '../helpers/lossy-fixture.js';
 
 const BIN = join(REPO_ROOT, 'bin/tessera.js');
 
@@ -55,6 +56,45 @@ test('the /api endpoints answer exactly what the CLI prints with --json (stats, 
 
     assert.equal((await http(`${t.url}/api/store/models/nope`)).status, 404);
     assert.equal((await http(`${t.url}/api/store/models/a/versions/x`)).status, 400);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a lossy version is marked in the store API (list, detail, stats) and in its OIP metadata; the lossless version is not', async () => {
+  const t = await serveModels([]);
+  try {
+    const pair = await importLossyPair(t.store, t.dir);
+    await t.server.context.catalog.refresh();
+
+    // The store API: `lossy` on every model, the record or null; still exactly the CLI's --json.
+    const list = (await http(`${t.url}/api/store/models`)).json<{ name: string; version: number; lossy: unknown }[]>();
+    assert.deepEqual(list.map((m) => [`${m.name}:${m.version}`, m.lossy]), [['mlp:1', null], ['mlp:2', pair.info]]);
+    assert.deepEqual(list, cliJson(['ls'], t.path));
+    const lossy = (await http(`${t.url}/api/store/models/mlp/versions/2`)).json<{ lossy: unknown }>();
+    assert.deepEqual(lossy.lossy, pair.info);
+    assert.deepEqual(lossy, cliJson(['show', 'mlp:2'], t.path));
+    assert.equal((await http(`${t.url}/api/store/models/mlp/versions/1`)).json<{ lossy: unknown }>().lossy, null);
+    const stats = (await http(`${t.url}/api/stats`)).json<{ perModel: { model: string; lossy: unknown }[] }>();
+    assert.deepEqual(stats.perModel.map((m) => [m.model, m.lossy]), [['mlp:1', null], ['mlp:2', pair.info]]);
+
+    // OIP metadata: lossy_* parameters for the lossy version (the latest, when no version is named), none for the lossless one.
+    const expected = {
+      lossy: true, lossy_from: 'mlp:1', lossy_metric: 'accuracy', lossy_before_held_out: 0.908, lossy_after_held_out: 0.904,
+      lossy_drop_held_out: 0.004, lossy_max_drop: 0.01, lossy_blocks_replaced: 12, lossy_blocks_total: 40,
+    };
+    const lossyOnly = (p: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(p).filter(([k]) => k.startsWith('lossy')));
+    for (const path of ['mlp/versions/2', 'mlp']) {
+      const meta = (await http(`${t.url}/v2/models/${path}`)).json<{ parameters: Record<string, unknown> }>();
+      assert.deepEqual(lossyOnly(meta.parameters), expected, path);
+      assert.equal(meta.parameters.version, '2');
+    }
+    const meta1 = await http(`${t.url}/v2/models/mlp/versions/1`);
+    assert.equal(meta1.status, 200);
+    assert.deepEqual(lossyOnly(meta1.json<{ parameters: Record<string, unknown> }>().parameters), {});
+    // Tessera's own model list names the lossless version a lossy one came from.
+    const models = (await http(`${t.url}/v2/models`)).json<{ models: { name: string; version: string; lossy_from?: string }[] }>();
+    assert.deepEqual(models.models.map((m) => [m.version, m.lossy_from]), [['1', undefined], ['2', 'mlp:1']]);
   } finally {
     await t.close();
   }

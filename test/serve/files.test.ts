@@ -6,6 +6,7 @@ import { VAD_MODELS, randomBytes, randomWeights } from '../helpers/store-fixture
 import { http, postJson, serveModels } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { parseRange } from '../../src/serve/http/range.js';
+import { importLossyPair } from '../helpers/lossy-fixture.js';
 
 const V5 = VAD_MODELS[1]!;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -57,6 +58,32 @@ test('a model file downloads byte-identical with its SHA-256 as ETag; HEAD and I
   const missing = await http(`${s.url}/v2/models/vad/versions/1/files/other.onnx`);
   assert.equal(missing.status, 404);
   assert.match(missing.json<{ error: string }>().error, /has no file "other.onnx"; its files are "silero_vad_v5.onnx"/);
+});
+
+test('a lossy version\'s files download with X-Tessera-Lossy naming its lossless version (GET, HEAD, 304, Range); the lossless version\'s without', async () => {
+  const pair = await importLossyPair(s.store, s.dir, 'approx');
+  await s.server.context.catalog.refresh();
+  const url = (v: number): string => `${s.url}/v2/models/approx/versions/${v}/files/model.onnx`;
+  const lossy = await http(url(2));
+  assert.equal(lossy.status, 200);
+  assert.ok(lossy.body.equals(readFileSync(pair.lossyFile)), 'the lossy version\'s own bytes');
+  assert.equal(lossy.headers.get('x-tessera-lossy'), 'approx:1');
+  assert.equal(lossy.headers.get('etag'), `"${sha(readFileSync(pair.lossyFile))}"`);
+  assert.equal((await http(url(2), { method: 'HEAD' })).headers.get('x-tessera-lossy'), 'approx:1');
+  const cached = await http(url(2), { headers: { 'If-None-Match': lossy.headers.get('etag')! } });
+  assert.equal(cached.status, 304);
+  assert.equal(cached.headers.get('x-tessera-lossy'), 'approx:1');
+  const part = await http(url(2), { headers: { Range: 'bytes=0-9' } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get('x-tessera-lossy'), 'approx:1');
+  // The latest version when none is named: the lossy one.
+  assert.equal((await http(`${s.url}/v2/models/approx/files/model.onnx`)).headers.get('x-tessera-lossy'), 'approx:1');
+
+  const lossless = await http(url(1));
+  assert.equal(lossless.status, 200);
+  assert.ok(lossless.body.equals(readFileSync(pair.losslessFile)), 'the lossless version is unchanged');
+  assert.equal(lossless.headers.get('x-tessera-lossy'), null);
+  assert.equal((await http(`${s.url}/v2/models/vad/versions/1/files/silero_vad_v5.onnx`, { method: 'HEAD' })).headers.get('x-tessera-lossy'), null);
 });
 
 test('upload with PUT, then Range downloads of the multi-chunk file match the original bytes', async () => {

@@ -16,6 +16,7 @@ import { VAD_MODELS } from '../helpers/store-fixtures.js';
 import { commitId, lfsPointer } from '../../src/serve/hub/commits.js';
 import { http, serveModels } from './helpers.js';
 import type { TestServer } from './helpers.js';
+import { importLossyPair } from '../helpers/lossy-fixture.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -197,6 +198,36 @@ test('what huggingface_hub reads: HEAD headers, a resumed download (206), 416, a
         if (method === 'GET') assert.equal(typeof r.json<{ error: string }>().error, 'string');
       }
     }
+  } finally {
+    await t.close();
+  }
+});
+
+test('a lossy revision has the tag "lossy", its record in tessera.lossy and X-Tessera-Lossy on its files; a lossless revision none of them', async () => {
+  const t = await serveModels([['vad', VAD_MODELS[1]!]]);
+  try {
+    const pair = await importLossyPair(t.store, t.dir, 'org/approx');
+    await t.server.context.catalog.refresh();
+    type Info = { id: string; tags: string[]; tessera: { version: number; lossy: unknown } };
+    const latest = (await http(`${t.url}/api/models/org/approx`)).json<Info>();
+    assert.deepEqual(latest.tags, ['onnx', 'tessera', 'lossy']);
+    assert.equal(latest.tessera.version, 2);
+    assert.deepEqual(latest.tessera.lossy, pair.info);
+    const first = (await http(`${t.url}/api/models/org/approx/revision/1`)).json<Info>();
+    assert.deepEqual(first.tags, ['onnx', 'tessera']);
+    assert.equal(first.tessera.lossy, null);
+    assert.deepEqual((await http(`${t.url}/api/models/vad`)).json<Info>().tessera.lossy, null);
+    // The Hub's tag filter finds the repos whose latest revision is lossy.
+    assert.deepEqual((await http(`${t.url}/api/models?filter=lossy`)).json<Info[]>().map((m) => m.id), ['org/approx']);
+    assert.deepEqual((await http(`${t.url}/api/models?filter=tessera`)).json<Info[]>().map((m) => m.id), ['org/approx', 'vad']);
+
+    const file = await http(`${t.url}/org/approx/resolve/main/model.onnx`);
+    assert.equal(file.status, 200);
+    assert.ok(file.body.equals(readFileSync(pair.lossyFile)));
+    assert.equal(file.headers.get('x-tessera-lossy'), 'org/approx:1');
+    const original = await http(`${t.url}/org/approx/resolve/1/model.onnx`, { method: 'HEAD' });
+    assert.equal(original.status, 200);
+    assert.equal(original.headers.get('x-tessera-lossy'), null);
   } finally {
     await t.close();
   }

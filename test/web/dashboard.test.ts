@@ -21,6 +21,7 @@ import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { REPO_ROOT, VAD_MODELS, randomWeights, tempStore } from '../helpers/store-fixtures.js';
 import { http, postJson } from '../serve/helpers.js';
 import { demoModels } from '../../src/cli/demo-models.js';
+import { importLossyPair } from '../helpers/lossy-fixture.js';
 
 const legacyExample = demoModels().find((m) => m.name === 'silero-vad-legacy')!.example!;
 
@@ -138,6 +139,8 @@ before(async () => {
   await t.store.import(fam.base, { name: 'digits-base' });
   await t.store.import(fam.tuned, { name: 'digits-tuned', base: { name: 'digits-base' } });
   await t.store.import(writeEnsemble(t.dir), { name: 'vad-ensemble' });
+  // mlp:1 and mlp:2, a lossy version of it (as `tessera approx` makes them).
+  await importLossyPair(t.store, t.dir, 'mlp');
   server = await startServer(t.store, { port: 0, log: () => {}, token: TOKEN });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -243,6 +246,66 @@ test('a model\'s details: tensors, who shares them, its base in the lineage, fil
   assert.match((await page.getByTestId('serving-batching').textContent())!, /No dynamic batching of the ensemble itself/);
   assert.deepEqual(await page.getByTestId('serving-config').locator('tr[data-setting="max_batch_size"] td').allTextContents(),
     ['max batch size', 'no dynamic batching', 'default']);
+});
+
+test('a lossy version: its badge in the list, its section in the details (before/after, bound, blocks, from), the lossy panel\'s chart and table; the lossless one unmarked', { skip }, async () => {
+  // The list: a badge on the lossy version only.
+  const list = page.getByTestId('model-list');
+  assert.equal(await list.getByTestId('lossy-badge').count(), 1);
+  const badge = page.locator('[data-testid="model-row"][data-model="mlp:2"] [data-testid="lossy-badge"]');
+  assert.equal(await badge.textContent(), 'lossy');
+  assert.equal(await badge.getAttribute('title'),
+    'lossy version of mlp:1: accuracy 90.80% → 90.40% on held-out rows (drop 0.40 pt, bound 1.00 pt), 12 of 40 blocks replaced');
+  assert.equal(await page.locator('[data-testid="model-row"][data-model="mlp:1"] [data-testid="lossy-badge"]').count(), 0);
+
+  // The panel: one table row per lossy version, and a point per version beside the lossless reference point.
+  const panel = page.getByTestId('lossy');
+  await panel.scrollIntoViewIfNeeded();
+  assert.ok(await panel.isVisible());
+  const rows = panel.getByTestId('lossy-row');
+  assert.equal(await rows.count(), 1);
+  assert.deepEqual((await rows.first().locator('td').allTextContents()).map((c) => c.trim()),
+    ['mlp:2', 'mlp:1', '1.00 pt', '0.40 ptaccuracy', '12 of 40', '512 KiB25.0% of mlp:1\'s own']);
+  const chart = page.getByTestId('lossy-chart');
+  await chart.locator('text').filter({ hasText: /^bound 1\.00 pt$/ }).first().waitFor();
+  const center = async (ref: string): Promise<{ x: number; y: number }> =>
+    page.evaluate(`document.querySelector('[data-testid="lossy-chart"]').pointCenter(${JSON.stringify(ref)})`) as Promise<{ x: number; y: number }>;
+  const lossyAt = await center('mlp:2');
+  const losslessAt = await center('lossless');
+  // Right of the lossless point (a drop of 0.4 pt) and below it (75% of its stored bytes).
+  assert.ok(lossyAt.x > losslessAt.x && lossyAt.y > losslessAt.y, `${JSON.stringify(lossyAt)} vs ${JSON.stringify(losslessAt)}`);
+  const box = (await chart.boundingBox())!;
+  await page.mouse.move(box.x + lossyAt.x - 8, box.y + lossyAt.y - 8);
+  await page.mouse.move(box.x + lossyAt.x, box.y + lossyAt.y, { steps: 4 });
+  const tip = chart.locator('.chart-tip');
+  await tip.waitFor({ state: 'visible', timeout: 5000 });
+  const text = (await tip.textContent())!;
+  for (const part of ['mlp:2', 'lossy version of mlp:1', 'accuracy 90.80% → 90.40% on held-out rows', 'drop 0.40 pt (bound 1.00 pt)', 'stored 75.0% of mlp:1\'s own 2.00 MiB', '12 of 40 blocks replaced']) {
+    assert.ok(text.includes(part), `${text} says ${part}`);
+  }
+  await shot('lossy', '[data-testid="lossy"]');
+
+  // The details: a lossy section with the metric before and after on both splits, the bound, the blocks and the bytes saved.
+  await rows.first().locator('a').first().click();
+  await page.getByTestId('detail-title').filter({ hasText: 'mlp:2' }).waitFor();
+  assert.equal(await page.getByTestId('detail-title').getByTestId('lossy-badge').count(), 1);
+  const section = page.getByTestId('lossy-detail');
+  const row = async (key: string): Promise<string[]> => section.locator(`tr[data-row="${key}"] td`).allTextContents();
+  assert.deepEqual(await row('before'), ['before (mlp:1)', '91.20%', '90.80%']);
+  assert.deepEqual(await row('after'), ['after (this version)', '90.90%', '90.40%']);
+  assert.deepEqual(await row('drop'), ['drop', '0.30 pt', '0.40 pt']);
+  assert.deepEqual(await row('rows'), ['rows', '500', '250']);
+  assert.equal(await section.getByTestId('lossy-bound').textContent(), 'Bound: a drop of at most 1.00 pt on the held-out rows — kept');
+  assert.match((await section.getByTestId('lossy-blocks').textContent())!, /^Blocks replaced: 12 of 40 float blocks \(30\.0%\) of 64\.0 KiB, 768 KiB of raw weights; 15 had/);
+  assert.equal((await shown('lossy-saved-bytes')).value, 524_288);
+  assert.equal(await section.getByTestId('lossy-saved').textContent(), 'Stored bytes saved: 512 KiB of the 2.00 MiB only mlp:1 needs (25.0%).');
+  await shot('detail-lossy', '[data-testid="detail"]');
+
+  // The lossless version it came from, one click away: no lossy section, no badge.
+  await section.getByTestId('lossy-from').click();
+  await page.getByTestId('detail-title').filter({ hasText: 'mlp:1' }).waitFor();
+  assert.equal(await page.getByTestId('lossy-detail').count(), 0);
+  assert.equal(await page.getByTestId('detail-title').getByTestId('lossy-badge').count(), 0);
 });
 
 test('upload by drag-and-drop: refused without the token, then progress to 100%, the savings, and the model in the list', { skip }, async () => {

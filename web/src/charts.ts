@@ -4,17 +4,17 @@
  * them in the browser tests.
  */
 import * as echarts from 'echarts/core';
-import { BarChart, HeatmapChart, LineChart, TreeChart } from 'echarts/charts';
-import type { BarSeriesOption, HeatmapSeriesOption, LineSeriesOption, TreeSeriesOption } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
-import type { GridComponentOption, LegendComponentOption, TooltipComponentOption, VisualMapComponentOption } from 'echarts/components';
+import { BarChart, HeatmapChart, LineChart, ScatterChart, TreeChart } from 'echarts/charts';
+import type { BarSeriesOption, HeatmapSeriesOption, LineSeriesOption, ScatterSeriesOption, TreeSeriesOption } from 'echarts/charts';
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import type { GridComponentOption, LegendComponentOption, MarkLineComponentOption, TooltipComponentOption, VisualMapComponentOption } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 
-echarts.use([BarChart, HeatmapChart, LineChart, TreeChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, SVGRenderer]);
+echarts.use([BarChart, HeatmapChart, LineChart, ScatterChart, TreeChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent, SVGRenderer]);
 
 export type ChartOption = echarts.ComposeOption<
-  BarSeriesOption | HeatmapSeriesOption | LineSeriesOption | TreeSeriesOption
-  | GridComponentOption | LegendComponentOption | TooltipComponentOption | VisualMapComponentOption
+  BarSeriesOption | HeatmapSeriesOption | LineSeriesOption | ScatterSeriesOption | TreeSeriesOption
+  | GridComponentOption | LegendComponentOption | MarkLineComponentOption | TooltipComponentOption | VisualMapComponentOption
 >;
 export type Chart = echarts.ECharts;
 
@@ -26,6 +26,8 @@ export const COLORS = {
   stored: '#94a3b8',
   logical: '#334155',
   accent: '#2563eb',
+  /** A lossy version (`tessera approx`): never mistaken for the lossless one. */
+  lossy: '#ea580c',
 } as const;
 
 /** Tooltips in the page's ink and size rather than ECharts' grey. */

@@ -7,6 +7,7 @@ import { ApiError, api } from './api.js';
 import { byId, fill, h } from './dom.js';
 import { renderDetail } from './panels/detail.js';
 import { renderHeatmap } from './panels/heatmap.js';
+import { renderLossy } from './panels/lossy.js';
 import { renderModels } from './panels/models.js';
 import { renderOverview, renderWhere } from './panels/overview.js';
 import { renderTimeline } from './panels/timeline.js';
@@ -78,6 +79,7 @@ async function refresh(): Promise<void> {
     renderTimeline(byId('timeline'), s.perModel);
     renderHeatmap(byId('sharing'), sharing, open);
     renderModels(byId('models'), s.perModel, selectedRef(), open);
+    renderLossy(byId('lossy'), s.perModel, open);
     renderTryIt(byId('tryit'), s.perModel);
     await showDetail(false);
     document.body.dataset.loaded = String(Date.now());

@@ -4,6 +4,8 @@ import type { GlobalOptions } from '../context.js';
 import { bytes } from '../../wire/format.js';
 import { table } from '../format.js';
 import { listEntries } from '../../store/store.js';
+import { lossyOf } from '../../wire/lossy.js';
+import { lossyMark } from '../lossy-text.js';
 
 export async function action(flags: { json?: boolean }, cmd: Command): Promise<void> {
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
@@ -12,7 +14,11 @@ export async function action(flags: { json?: boolean }, cmd: Command): Promise<v
       return printJson(listEntries(models));
     }
     if (models.length === 0) return console.log('the store is empty');
-    console.log(table(['model', 'format', '>files', '>size', '>new bytes stored', 'imported'],
-      models.map((m) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`, m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
+    const rows = models.map((m) => ({ m, lossy: lossyOf(m.metadataJson) }));
+    // The lossy column only when a lossy version is listed: beside the name, where it cannot be missed.
+    const anyLossy = rows.some((r) => r.lossy);
+    console.log(table(['model', ...(anyLossy ? ['lossy'] : []), 'format', '>files', '>size', '>new bytes stored', 'imported'],
+      rows.map(({ m, lossy }) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`,
+        ...(anyLossy ? [lossy ? lossyMark(lossy) : ''] : []), m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
   });
 }

@@ -5,6 +5,7 @@ import { bytes, percent } from '../../wire/format.js';
 import { table } from '../format.js';
 import { parseModelRef } from '../../store/model-ref.js';
 import { SAVINGS_HEADERS, savingsRow } from './stats.js';
+import { lossySection } from '../lossy-text.js';
 
 export async function action(ref: string, flags: { json?: boolean }, cmd: Command): Promise<void> {
   const mref = parseModelRef(ref);
@@ -14,7 +15,9 @@ export async function action(ref: string, flags: { json?: boolean }, cmd: Comman
     const m = d.model;
     console.log(`${d.ref}  (${m.format}, imported ${m.createdAt}${d.base ? `, delta base ${d.base}` : ''})`);
     if (m.unavailable !== null) console.log(`  UNAVAILABLE: ${m.unavailable}`);
+    if (d.lossy) console.log(`  LOSSY version of ${d.lossy.from}: its bytes are not ${d.lossy.from}'s (see "lossy version" below)`);
     console.log(`  logical ${bytes(m.logicalBytes)}; distinct chunk bytes ${bytes(d.distinctBytes)}; unique to this model ${bytes(d.uniqueBytes)} (${percent(d.uniqueBytes, m.logicalBytes)})`);
+    if (d.lossy) console.log(`\n${lossySection(d.lossy)}`);
     console.log('\nsavings at import');
     console.log(table(SAVINGS_HEADERS, [savingsRow(d.ref, d.savings, d.base)]));
     console.log('\nfiles');

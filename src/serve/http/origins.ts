@@ -8,7 +8,7 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 const ALLOW_METHODS = 'GET, HEAD, PUT, POST, DELETE';
 const ALLOW_HEADERS = 'Authorization, Content-Type, Content-Encoding, Inference-Header-Content-Length, Range, If-Range, If-Match, If-None-Match';
 const EXPOSE_HEADERS = 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges, ETag, Repr-Digest, Location, Inference-Header-Content-Length, '
-  + 'WWW-Authenticate, Retry-After, Allow';
+  + 'WWW-Authenticate, Retry-After, Allow, X-Tessera-Lossy';
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
 const MAX_AGE = '600';
 

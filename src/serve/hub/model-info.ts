@@ -1,6 +1,8 @@
 import type { CatalogVersion } from '../catalog.js';
 import { lfsPointer, repoObjectId } from './commits.js';
 import { commitOf } from './repos.js';
+import { LOSSY_TAG, lossyOfVersion } from '../lossy.js';
+import type { LossyInfo } from '../../wire/lossy.js';
 
 /** A file of a model as the Hub's model info lists it. */
 export interface HubSibling {
@@ -29,8 +31,8 @@ export interface HubModelInfo {
   tags: string[];
   siblings: HubSibling[];
   spaces: string[];
-  /** Tessera's own: the version this revision is. */
-  tessera: { version: number; versions: number[]; format: string; logicalBytes: number };
+  /** Tessera's own: the version this revision is, and what it records when it is a lossy version (null: lossless). */
+  tessera: { version: number; versions: number[]; format: string; logicalBytes: number; lossy: LossyInfo | null };
 }
 
 /** The Hub's library names for what a model's files are. */
@@ -41,12 +43,13 @@ export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: nu
   const m = v.model;
   const slash = m.name.indexOf('/');
   const library = LIBRARY[m.format];
+  const lossy = lossyOfVersion(v) ?? null;
   return {
     _id: repoObjectId(m.name), id: m.name, modelId: m.name, ...(slash > 0 ? { author: m.name.slice(0, slash) } : {}),
     sha: commitOf(v), createdAt: first.model.createdAt, lastModified: m.createdAt,
     private: false, disabled: false, gated: false, downloads: 0, likes: 0,
     ...(library ? { library_name: library } : {}),
-    tags: [...new Set([m.format, ...(library ? [library] : []), 'tessera'])],
+    tags: [...new Set([m.format, ...(library ? [library] : []), 'tessera', ...(lossy ? [LOSSY_TAG] : [])])],
     // A listing asks for them only with full=true: an empty list otherwise, as the Hub.
     siblings: opts.siblings === false ? [] : v.files.map((f) => {
       if (!opts.blobs) return { rfilename: f.path, size: f.size };
@@ -54,6 +57,6 @@ export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: nu
       return { rfilename: f.path, size: f.size, blobId: pointer.oid, lfs: { sha256: f.sha256.toString('hex'), size: f.size, pointerSize: pointer.size } };
     }),
     spaces: [],
-    tessera: { version: m.version, versions, format: m.format, logicalBytes: m.logicalBytes },
+    tessera: { version: m.version, versions, format: m.format, logicalBytes: m.logicalBytes, lossy },
   };
 }

@@ -17,6 +17,7 @@ import { modelSavings } from '../../store/inspect/accounting.js';
 import type { UploadResult } from '../../wire/upload.js';
 import { findServable, findVersion, parseVersion } from './lookup.js';
 import { MODEL } from './models.js';
+import { lossyHeaders } from '../lossy.js';
 
 function fileOf(v: CatalogVersion, path: string): FileRow {
   const f = findStoredPath(v.files, path);
@@ -80,6 +81,8 @@ export async function download(
   const etag = etagOf(file);
   const headers: Record<string, string> = {
     ...extraHeaders,
+    // A lossy version's file is its own bytes, not its lossless version's: said on every answer, 304 and HEAD included.
+    ...lossyHeaders(v),
     'Content-Type': 'application/octet-stream',
     'Accept-Ranges': 'bytes',
     ETag: etag,

@@ -6,6 +6,7 @@ import { sendJson } from '../http/respond.js';
 import { findInferable, findVersion, modelState, notServed } from './lookup.js';
 import { batchingProblem, configParameters, platformOf, tritonConfig } from './serving-config.js';
 import type { OipMetadata } from '../../wire/oip.js';
+import { lossyOfVersion, lossyParameters } from '../lossy.js';
 
 /** The platform name the protocol's metadata uses for onnxruntime (Triton's). */
 export const PLATFORM = 'onnxruntime_onnx';
@@ -21,10 +22,13 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
         handler: async ({ res }) => {
           await ctx.catalog.refreshIfOlder(500);
           sendJson(res, 200, {
-            models: ctx.catalog.all().map((v) => ({
-              name: v.model.name, version: String(v.model.version), format: v.model.format, bytes: v.model.logicalBytes,
-              files: v.files.map((f) => f.path), ...modelState(ctx, v),
-            })),
+            models: ctx.catalog.all().map((v) => {
+              const lossy = lossyOfVersion(v);
+              return {
+                name: v.model.name, version: String(v.model.version), format: v.model.format, bytes: v.model.logicalBytes,
+                files: v.files.map((f) => f.path), ...(lossy ? { lossy_from: lossy.from } : {}), ...modelState(ctx, v),
+              };
+            }),
           });
         },
       },
@@ -63,12 +67,15 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
           const v = await findInferable(ctx, params[0], params[1]);
           const sig = await ctx.inference.signature(v);
           const c = ctx.catalog.config(v.model.name, v.model.version);
+          const lossy = lossyOfVersion(v);
           sendJson(res, 200, {
             name: v.model.name, versions: ctx.catalog.served(v.model.name).map(String), platform: platformOf(ctx, v),
             inputs: sig.inputs, outputs: sig.outputs,
             parameters: {
               version: String(v.model.version), files: v.files.length, bytes: v.model.logicalBytes,
               ...configParameters(c, ctx.inference.isEnsemble(v) ? 'an ensemble is not batched itself: its steps are' : batchingProblem(ctx, v, sig)),
+              // A lossy version says so to every client that reads its metadata; a lossless one has no lossy_* parameter.
+              ...(lossy ? lossyParameters(lossy) : {}),
             },
           } satisfies OipMetadata);
         },

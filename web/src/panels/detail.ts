@@ -8,6 +8,7 @@ import type { ModelDetails, ModelStats } from '../../../src/wire/store-json.js';
 import type { TensorSharing } from '../../../src/wire/sharing-json.js';
 import { renderLineage } from './lineage.js';
 import { servingSection } from './serving.js';
+import { lossyBadge, lossyDetail } from './lossy.js';
 
 /** The formats the server runs for inference. */
 const SERVED_FORMATS = ['onnx', 'ensemble'];
@@ -121,10 +122,13 @@ export function renderDetail(root: HTMLElement, d: ModelDetails, all: ModelStats
   fill(root,
     h('div', { class: 'detail-head' },
       h('h2', { 'data-testid': 'detail-title' }, d.ref, ' ', h('span', { class: 'badge' }, d.model.format),
-        d.model.unavailable !== null ? h('span', { class: 'badge bad', title: d.model.unavailable }, 'unavailable') : null),
+        d.model.unavailable !== null ? h('span', { class: 'badge bad', title: d.model.unavailable }, 'unavailable') : null,
+        lossyBadge(d.lossy)),
       h('button', { class: 'link', onclick: close, title: 'close' }, '✕ close')),
     h('p', { class: 'muted' }, `imported ${when(d.model.createdAt)} · ${plural(d.files.length, 'file')} · ${plural(d.tensors.length, 'tensor')}`
       + (d.base ? ` · stored as a delta of ${d.base}` : '')),
+    // Before anything else about it: what it lost, and the lossless version it came from.
+    d.lossy ? lossyDetail(d.lossy, open) : null,
     h('div', { class: 'detail-grid' },
       h('div', {},
         h('h3', {}, 'What it shares'),

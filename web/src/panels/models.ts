@@ -3,6 +3,7 @@ import { bytes, percent } from '../../../src/wire/format.js';
 import { when } from '../format.js';
 import { partsKey, savedBytes, savingsBar } from '../savings.js';
 import type { ModelStats } from '../../../src/wire/store-json.js';
+import { lossyBadge } from './lossy.js';
 
 /** Every model with what its import saved; a click opens its details. */
 export function renderModels(root: HTMLElement, models: ModelStats[], selected: string | undefined, open: (ref: string) => void): void {
@@ -20,7 +21,8 @@ export function renderModels(root: HTMLElement, models: ModelStats[], selected: 
         onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') open(m.model); },
       },
       h('td', {}, h('a', { href: `#model=${encodeURIComponent(m.model)}`, class: 'model-link' }, m.model),
-        m.unavailable !== null ? h('span', { class: 'badge bad', title: m.unavailable }, 'unavailable') : null),
+        m.unavailable !== null ? h('span', { class: 'badge bad', title: m.unavailable }, 'unavailable') : null,
+        lossyBadge(m.lossy)),
       h('td', {}, h('span', { class: 'badge' }, m.format)),
       h('td', { class: 'r' }, num(bytes(m.logicalBytes), m.logicalBytes)),
       h('td', { class: 'r' }, num(bytes(m.storedBytes), m.storedBytes), h('div', { class: 'muted small' }, `saved ${percent(savedBytes(m), m.logicalBytes)}`)),
