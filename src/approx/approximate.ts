@@ -41,7 +41,7 @@ export interface ApproxOptions {
   maxBlockError?: number;
   /** Evaluations the search may use (default 64). */
   maxEvaluations?: number;
-  /** Consecutive single-block failures that end the search (default 8). */
+  /** Consecutive rejected evaluations that end the search (default 6). */
   patience?: number;
   /** Related models whose blocks are candidates (default 64, newest first). */
   maxModels?: number;
@@ -218,7 +218,7 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
     const d = dropOf(metric, before.search, await scoreOf(set, 'search'));
     say(`  ${set.length} blocks replaced: drop ${d > maxDrop ? `over ${fmt(maxDrop)}: backed off` : fmt(d)}`);
     return d;
-  }, { maxDrop, maxEvaluations: opts.maxEvaluations ?? 64, patience: opts.patience ?? 8 });
+  }, { maxDrop, maxEvaluations: opts.maxEvaluations ?? 64, patience: opts.patience ?? 6 });
 
   // The bound checked on rows the search never saw; batches backed off, last first, until it holds there too.
   let batches = result.batches;

@@ -4,7 +4,8 @@
  * accepted so far plus the batch; keep the batch when the drop stays within
  * the bound, else back it off and try half of it. A single candidate that
  * crosses the bound is skipped. Batches grow after a success, so a model
- * that tolerates every replacement costs a few evaluations, not one each.
+ * that tolerates every replacement costs a few evaluations, not one each;
+ * a run of `patience` rejected evaluations ends the search.
  */
 
 export interface SearchOptions {
@@ -12,7 +13,11 @@ export interface SearchOptions {
   maxDrop: number;
   /** Evaluations allowed (each one a model session and a run over the search rows). */
   maxEvaluations: number;
-  /** Consecutive single-candidate failures after which the search stops (later candidates rank lower). */
+  /**
+   * Consecutive evaluations over the bound (of any batch size) after which
+   * the search stops: later candidates rank lower, and a model that rejects
+   * batch after batch would otherwise spend an evaluation on each.
+   */
   patience: number;
   /** The first batch's size (default: an eighth of the candidates). */
   firstBatch?: number;
@@ -55,11 +60,10 @@ export async function greedySearch(n: number, evaluate: (set: number[]) => Promi
       i += batch.length;
       failures = 0;
       size = Math.min(maxBatch, size * 2);
-    } else if (batch.length === 1) {
-      i++;
-      failures++;
     } else {
-      size = Math.ceil(batch.length / 2);
+      failures++;
+      if (batch.length === 1) i++;
+      else size = Math.ceil(batch.length / 2);
     }
   }
   return { batches, drop, evaluations, ended: 'all tried' };
