@@ -6,7 +6,7 @@
  *
  *   npm run bench -- [--versions DIR] [--corpus DIR] [--synthetic 1GiB] [--single 1GiB] [--scale 10,1000,10000]
  *                    [--chunk-sizes 16KiB,64KiB] [--peers] [--store PATH] [--repeat N] [--json]
- *   npm run bench -- --serve | --platform [--repeat N] [--json]
+ *   npm run bench -- --serve | --platform | --approx [--repeat N] [--json]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { generateFamily, generateSingle } from './synthetic.js';
 import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import { benchServe } from './serve.js';
 import { benchPlatform } from './serving-platform.js';
+import { benchApprox } from './approx.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
 import { binSize, int, mb, pct, secs } from './units.js';
@@ -306,6 +307,12 @@ async function main(): Promise<number> {
       const { text, report } = await benchServe({ repoRoot: REPO_ROOT, tmp, seconds: 3, repeat: Math.max(opts.repeat, 5), log });
       out(text);
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
+      return 0;
+    }
+    if (opts.approx) {
+      const { text, report } = await benchApprox({ repoRoot: REPO_ROOT, tmp, rounds: opts.repeat, log });
+      out(text);
+      if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), approx: report }, null, 2));
       return 0;
     }
     if (opts.platform) {

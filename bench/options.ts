@@ -28,6 +28,8 @@ export interface BenchOptions {
   serve: boolean;
   /** The serving platform's benchmark (bench/serving-platform.ts): batching, ensembles, bursts. */
   platform: boolean;
+  /** Approximate dedup's benchmark (bench/approx.ts): stored bytes against the accuracy drop. */
+  approx: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -63,6 +65,10 @@ Other options:
                         without dynamic batching at 1-64 clients (wrk when installed), an
                         ensemble against its steps, bursts past the queue (429s, memory);
                         --repeat rounds (at least 3); takes about 90 s
+  --approx              benchmark approximate dedup instead, on the trained-digits families of
+                        ../shared/corpus (skipped when absent): stored bytes against the
+                        measured accuracy drop at bounds of 0.5, 1, 2 and 3.5%, beside
+                        lossless Tessera; search time against import time
   --json                print the results as JSON after the tables
   --help                this text`;
 
@@ -111,6 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         help: { type: 'boolean', short: 'h', default: false },
         serve: { type: 'boolean', default: false },
         platform: { type: 'boolean', default: false },
+        approx: { type: 'boolean', default: false },
       },
     }));
   } catch (e) {
@@ -137,6 +144,6 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
-    platform: values.platform ?? false,
+    platform: values.platform ?? false, approx: values.approx ?? false,
   };
 }
