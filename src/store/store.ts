@@ -370,14 +370,22 @@ export class Store {
     return relatedBlocks(this.db, await this.db.modelTensors(model.id), new Set([model.id]), await this.chunkSize(), maxModels);
   }
 
-  /** Per chunk of `model`: the stored bytes that replacing it would free (0 when another model or a delta needs it). */
-  freedBytes(model: ModelRow, chunkIds: number[]): Promise<Map<number, number>> {
-    return freedBytes(this.db, model.id, chunkIds);
+  /** Per chunk of `model`: the stored bytes that replacing it would free (0 when a model other than it and its lossy versions, or a delta, needs it). */
+  async freedBytes(model: ModelRow, chunkIds: number[]): Promise<Map<number, number>> {
+    return freedBytes(this.db, await this.lossyFamily(model), chunkIds);
   }
 
-  /** Stored bytes that only `model` needs. */
-  uniqueStoredBytes(model: ModelRow): Promise<number> {
-    return uniqueStoredBytes(this.db, model.id);
+  /** Stored bytes that only `model` (and its lossy versions) need. */
+  async uniqueStoredBytes(model: ModelRow): Promise<number> {
+    return uniqueStoredBytes(this.db, await this.lossyFamily(model), model.id);
+  }
+
+  /** `model` and the lossy versions made from it. */
+  private async lossyFamily(model: ModelRow): Promise<Set<number>> {
+    const ref = formatModelRef(model.name, model.version);
+    const ids = new Set([model.id]);
+    for (const m of await this.db.listModels()) if (m.name === model.name && lossyOf(m.metadataJson)?.from === ref) ids.add(m.id);
+    return ids;
   }
 
   /** Chunks' sketches under `scheme`: kept ones, the rest computed from their raw bytes by `compute` and kept (approximate dedup's cache). */

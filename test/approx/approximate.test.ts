@@ -7,90 +7,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { MIN_BLOCK_BYTES, approximate } from '../../src/approx/approximate.js';
 import { readEvalData, readLabels, splitRows } from '../../src/approx/eval-data.js';
-import type { EvalData } from '../../src/approx/eval-data.js';
 import { onnxReader } from '../../src/formats/index.js';
 import type { TensorSegment } from '../../src/formats/index.js';
 import { BufferSource } from '../../src/io/file-source.js';
 import { lossyOf } from '../../src/wire/lossy.js';
 import type { Store } from '../../src/store/store.js';
+import { CHUNK, SIZES, family, npy, sha, top1 } from '../helpers/approx-family.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
-import { prng, randomWeights, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import { randomWeights, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
 import { SKETCH_SCHEME } from '../../src/approx/sketch.js';
 import { mlpModel } from '../serve/mlp-model.js';
 
-const SIZES = [16, 128, 64, 4];
 const ROWS = 600;
-const CHUNK = 4096;
-
-/** `bytes` with every float32 tensor value multiplied by (1 + scale · u), u uniform in [-1, 1]. */
-function perturbed(bytes: Buffer, scale: number, seed: number): Buffer {
-  const out = Buffer.from(bytes);
-  const r = prng(seed);
-  for (const s of onnxReader.read(new BufferSource('model.onnx', bytes)).segments) {
-    if (s.kind !== 'tensor' || s.dtype !== 'F32') continue;
-    for (let o = s.offset; o + 4 <= s.offset + s.length; o += 4) out.writeFloatLE(out.readFloatLE(o) * (1 + scale * (r() / 2 ** 31 - 1)), o);
-  }
-  return out;
-}
-
-/** Rows of uniform inputs, as a .npy file. */
-function npy(path: string, rows: number, cols: number, seed: number): Float32Array {
-  const r = prng(seed);
-  const data = Float32Array.from({ length: rows * cols }, () => r() / 2 ** 32);
-  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.alloc(2), Buffer.from(header + ' '.repeat(pad) + '\n')]);
-  head.writeUInt16LE(head.length - 10, 8);
-  writeFileSync(path, Buffer.concat([head, Buffer.from(data.buffer)]));
-  return data;
-}
-
-async function top1(model: Uint8Array, x: Float32Array, rows: number[]): Promise<number[]> {
-  const s = await ort.InferenceSession.create(model);
-  const cols = SIZES[0]!;
-  const sub = new Float32Array(rows.length * cols);
-  rows.forEach((r, i) => sub.set(x.subarray(r * cols, (r + 1) * cols), i * cols));
-  const out = (await s.run({ x: new ort.Tensor('float32', sub, [rows.length, cols]) })).y!.data as Float32Array;
-  await s.release();
-  const k = SIZES.at(-1)!;
-  return rows.map((_, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (out[i * k + j]! > out[i * k + best]!) best = j;
-    return best;
-  });
-}
-
-interface Family {
-  base: Buffer;
-  tuned: Buffer;
-  x: Float32Array;
-  data: EvalData;
-  labels: Int32Array;
-  labelsPath: string;
-  xPath: string;
-}
-
-async function family(dir: string): Promise<Family> {
-  const base = mlpModel(SIZES, 11);
-  const tuned = perturbed(base, 0.04, 5);
-  const xPath = join(dir, 'x.npy');
-  const x = npy(xPath, ROWS, SIZES[0]!, 3);
-  const all = Array.from({ length: ROWS }, (_, i) => i);
-  const labelsPath = join(dir, 'y.json');
-  writeFileSync(labelsPath, JSON.stringify(await top1(tuned, x, all)));
-  writeFileSync(join(dir, 'base.onnx'), base);
-  writeFileSync(join(dir, 'tuned.onnx'), tuned);
-  const data = readEvalData(xPath);
-  return { base, tuned, x, data, labels: readLabels(labelsPath, data.rows), labelsPath, xPath };
-}
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 async function storedBytes(store: Store): Promise<{ stored: number; models: number; chunks: number }> {
   const t = await store.totals();
@@ -241,6 +173,23 @@ test('the block sketches are kept: a second search decodes no pooled block again
     await store.remove({ name: 'base' });
     await store.gc();
     assert.deepEqual(await storeSql(path, 'SELECT COUNT(*) AS n FROM chunk_sketches'), [{ n: 0 }]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a lossy version made earlier (at another bound) does not make the original\'s blocks look needed: a second approx finds the same candidates', async () => {
+  const { store, dir, cleanup } = await tempStore();
+  try {
+    const f = await family(dir);
+    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
+    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+    const first = await approximate(store, { name: 'tuned', version: 1 }, f.data, f.labels, { maxDrop: 0.02 });
+    assert.ok(first.stored);
+    const again = await approximate(store, { name: 'tuned', version: 1 }, f.data, f.labels, { maxDrop: 0.05, dryRun: true });
+    assert.equal(again.info.blocks.candidates, first.info.blocks.candidates);
+    assert.equal(again.info.losslessUniqueStoredBytes, first.info.losslessUniqueStoredBytes);
+    assert.ok(again.info.blocks.replaced >= first.info.blocks.replaced);
   } finally {
     await cleanup();
   }

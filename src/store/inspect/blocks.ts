@@ -79,11 +79,17 @@ export async function relatedBlocks(db: Backend, tensors: TensorRow[], exclude: 
   return out;
 }
 
-/** What replacing each of a model's chunks would free: its stored bytes when no other model references it and nothing decodes against it, else 0. */
-export async function freedBytes(db: Backend, modelId: number, chunkIds: number[]): Promise<Map<number, number>> {
+/**
+ * What replacing each of a model's chunks would free: its stored bytes when
+ * no model outside `owners` references it and nothing decodes against it,
+ * else 0. `owners` is the model and its own lossy versions: a user keeps one
+ * of them, so a lossy version made earlier (at another bound) does not make
+ * the original's chunks look needed.
+ */
+export async function freedBytes(db: Backend, owners: ReadonlySet<number>, chunkIds: number[]): Promise<Map<number, number>> {
   const ids = [...new Set(chunkIds)];
   const info = await db.chunkInfo(ids);
-  const shared = new Set((await db.chunkModels(ids)).filter((r) => r.modelId !== modelId).map((r) => r.chunkId));
+  const shared = new Set((await db.chunkModels(ids)).filter((r) => !owners.has(r.modelId)).map((r) => r.chunkId));
   const out = new Map<number, number>();
   for (const c of info) {
     out.set(c.id, shared.has(c.id) || await db.hasDependents(c.id) ? 0 : c.storedSize);
@@ -91,12 +97,12 @@ export async function freedBytes(db: Backend, modelId: number, chunkIds: number[
   return out;
 }
 
-/** Stored bytes that only this model needs: freedBytes summed over all its files' distinct chunks. */
-export async function uniqueStoredBytes(db: Backend, modelId: number): Promise<number> {
+/** Stored bytes that only `owners` need: freedBytes summed over all the first owner's files' distinct chunks. */
+export async function uniqueStoredBytes(db: Backend, owners: ReadonlySet<number>, modelId: number): Promise<number> {
   const files = await db.listFiles(modelId);
   const ids = [...(await db.fileChunkIdsOf(files.map((f) => f.id))).values()].flat();
   let sum = 0;
-  for (const bytes of (await freedBytes(db, modelId, ids)).values()) sum += bytes;
+  for (const bytes of (await freedBytes(db, owners, ids)).values()) sum += bytes;
   return sum;
 }
 
