@@ -54,6 +54,12 @@ export interface ApproxOutcome {
   info: LossyInfo;
   /** The lossy version stored; undefined when no block could be replaced, or on a dry run. */
   stored?: ModelRow;
+  /**
+   * With `stored`: false when the name's latest version already held exactly
+   * these bytes (the same run again), so nothing was stored and `stored` is
+   * that version, kept with its own record.
+   */
+  created?: boolean;
   /** Why the search ended. */
   ended: string;
 }
@@ -255,7 +261,7 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
       name: model.name, base: { name: model.name, version: model.version }, lossy: info, example: exampleOf(model.metadataJson),
       reuse: files.filter((f) => f.id !== file.id).map((f) => ({ relPath: f.path, file: f })), relativeNames: true,
     });
-    return { info, stored: imported.model, ended: result.ended };
+    return { info, stored: imported.model, created: imported.created, ended: result.ended };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -35,14 +35,15 @@ export async function action(ref: string, flags: ApproxFlags, cmd: Command): Pro
       maxBlockError: flags.maxBlockError, maxEvaluations: flags.maxEvaluations, dryRun: flags.dryRun, onProgress: say,
     });
     const stored = r.stored ? formatModelRef(r.stored.name, r.stored.version) : null;
-    if (flags.json) return printJson({ stored, ended: r.ended, lossy: r.info });
+    if (flags.json) return printJson({ stored, created: r.created ?? false, ended: r.ended, lossy: r.info });
     const i = r.info;
     const m = (x: number): string => formatMetric(i.metric, x);
     console.log(`${i.metric}: search rows ${m(i.before.search)} -> ${m(i.after.search)} (drop ${formatDrop(i.metric, i.drop.search)}), `
       + `held-out rows ${m(i.before.heldOut)} -> ${m(i.after.heldOut)} (drop ${formatDrop(i.metric, i.drop.heldOut)}); bound ${formatDrop(i.metric, i.maxDrop)}`);
     console.log(`${i.blocks.replaced} of ${i.blocks.total} blocks replaced (${i.blocks.candidates} had a near-identical stored block), ${bytes(i.replacedRawBytes)} of weights; `
       + `frees ${bytes(i.savedStoredBytes)} of the ${bytes(i.losslessUniqueStoredBytes)} only ${i.from} needs; ${i.evaluations} evaluations in ${i.seconds.toFixed(2)} s (${r.ended})`);
-    if (stored) console.log(`stored ${stored}: ${lossySummary(i)}; ${i.from} is unchanged`);
+    if (stored && !r.created) console.log(`${stored} already holds these bytes: nothing stored`);
+    else if (stored) console.log(`stored ${stored}: ${lossySummary(i)}; ${i.from} is unchanged`);
     else console.log(flags.dryRun ? 'dry run: nothing stored' : 'no block could be replaced within the bound: nothing stored');
   });
 }
