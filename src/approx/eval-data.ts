@@ -1,3 +1,4 @@
+import { crc32 } from '../formats/crc32.js';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -132,22 +133,6 @@ const at = (file: string, label: string): string => (label ? `${file}: ${label}`
 // ---------------------------------------------------------------------------
 // .npz
 
-/** CRC-32 (IEEE, reflected, polynomial 0xEDB88320) as ZIP stores it; node:zlib's crc32 needs Node 20.15. */
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 

@@ -13,6 +13,7 @@ import {
 } from '../../src/approx/eval-data.js';
 import type { EvalData, ModelInput } from '../../src/approx/eval-data.js';
 import { buildZip, crc32 } from '../helpers/build-zip.js';
+import { crc32 as productCrc32 } from '../../src/formats/crc32.js';
 import type { ZipTestEntry } from '../helpers/build-zip.js';
 import { assertFormatError } from '../helpers/sources.js';
 
@@ -441,3 +442,9 @@ test('splitRows: deterministic, disjoint, covering, sorted; neither set empty', 
 });
 
 const PINNED_10_03_42 = [0, 3, 7];
+
+test('crc32: the check value of "123456789", and the same as the independent test helper\'s (src/formats/crc32.ts)', () => {
+  assert.equal(productCrc32(Buffer.from('123456789')), 0xcbf43926);
+  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 131) & 0xff));
+  assert.equal(productCrc32(data), crc32(data));
+});
