@@ -51,7 +51,8 @@ export function seeds(): Seed[] {
   return out;
 }
 
-function mutate(base: Buffer, r: () => number): Buffer {
+/** One random mutation of `base` (bit flips, extreme bytes, huge length fields, truncations, deleted, duplicated and overlapping ranges). */
+export function mutate(base: Buffer, r: () => number): Buffer {
   const b = Buffer.from(base);
   const at = r() % Math.max(1, b.length);
   switch (r() % 8) {
