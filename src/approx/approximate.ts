@@ -24,7 +24,8 @@ import { Evaluator } from './evaluator.js';
 import { dropOf, scorer } from './metric.js';
 import type { RowOutputs, Scorer } from './metric.js';
 import { greedySearch } from './search.js';
-import { decodeSketch, distance, encodeSketch, floats, LshIndex, sketch, SKETCH_SCHEME } from './sketch.js';
+import { decodeSketch, distance, encodeSketch, LshIndex, sketch, SKETCH_SCHEMES, valuesOf } from './sketch.js';
+import type { BlockDtype } from './sketch.js';
 
 export interface ApproxOptions {
   /** The largest drop accepted (a fraction: 0.01 = one point of accuracy). */
@@ -92,29 +93,35 @@ async function* readInBatches(store: Store, ids: number[]): AsyncGenerator<[numb
 
 /** Each block's closest stored block within the error bound, by LSH candidates confirmed with the exact error. */
 async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, blocks: FileBlock[], opts: { maxBlockError: number; maxModels: number }): Promise<{ found: Map<FileBlock, { chunkId: number; err2: number }>; indexed: number }> {
-  const own = new Set(blocks.map((b) => b.chunkId));
-  const blocksOf = (await store.relatedBlocks(model, opts.maxModels)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES && !own.has(b.chunkId));
+  const mine = new Set(blocks.map((b) => b.chunkId));
+  const blocksOf = (await store.relatedBlocks(model, opts.maxModels)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES && !mine.has(b.chunkId));
   const pool = [...new Set(blocksOf.map((b) => b.chunkId))];
   const index = new LshIndex<number>();
+  const dtypeOf = new Map(blocksOf.map((b) => [b.chunkId, b.dtype as BlockDtype]));
+  const groupOf = (dtype: string, rawSize: number): string => `${dtype}:${rawSize}`;
   // Sketched once per chunk for the life of the store: a later run decodes only the candidates it confirms.
-  const sketches = await store.chunkSketches(pool, SKETCH_SCHEME, (raw) => encodeSketch(sketch(floats(raw))));
-  const lengths = new Map(blocksOf.map((b) => [b.chunkId, b.rawSize >>> 2]));
-  for (const id of pool) {
-    const s = decodeSketch(sketches.get(id)!);
-    if (s) index.add(lengths.get(id)!, s, id);
+  for (const dtype of Object.keys(SKETCH_SCHEMES) as BlockDtype[]) {
+    const ids = pool.filter((id) => dtypeOf.get(id) === dtype);
+    if (!ids.length) continue;
+    const sketches = await store.chunkSketches(ids, SKETCH_SCHEMES[dtype], (raw) => encodeSketch(sketch(valuesOf(raw, dtype))));
+    for (const b of blocksOf) {
+      const s = b.dtype === dtype ? decodeSketch(sketches.get(b.chunkId)!) : undefined;
+      if (s) index.add(groupOf(dtype, b.rawSize), s, b.chunkId);
+    }
   }
+  const valuesIn = (b: FileBlock): Float32Array => valuesOf(bytes.subarray(b.fileOffset, b.fileOffset + b.rawSize), b.dtype as BlockDtype);
   const wanted = new Map<FileBlock, number[]>();
   for (const b of blocks) {
-    const s = sketch(floats(bytes.subarray(b.fileOffset, b.fileOffset + b.rawSize)));
-    if (s) wanted.set(b, index.candidates(b.rawSize >>> 2, s, CANDIDATES_PER_BLOCK));
+    const s = sketch(valuesIn(b));
+    if (s) wanted.set(b, index.candidates(groupOf(b.dtype, b.rawSize), s, CANDIDATES_PER_BLOCK));
   }
   const byCandidate = new Map<number, FileBlock[]>();
   for (const [b, ids] of wanted) for (const id of ids) byCandidate.set(id, [...byCandidate.get(id) ?? [], b]);
   const found = new Map<FileBlock, { chunkId: number; err2: number }>();
   for await (const [id, buf] of readInBatches(store, [...byCandidate.keys()])) {
-    const c = floats(buf);
+    const c = valuesOf(buf, dtypeOf.get(id)!);
     for (const b of byCandidate.get(id)!) {
-      const { err2, norm2 } = distance(floats(bytes.subarray(b.fileOffset, b.fileOffset + b.rawSize)), c);
+      const { err2, norm2 } = distance(valuesIn(b), c);
       if (err2 === 0 || Math.sqrt(err2 / norm2) > opts.maxBlockError) continue;
       const best = found.get(b);
       if (!best || err2 < best.err2) found.set(b, { chunkId: id, err2 });
@@ -143,7 +150,7 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
   }
   const file = onnx[0]!;
   const blocks = (await store.fileBlocks(file)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES);
-  if (!blocks.length) throw invalid(`${name}: ${file.path} has no float32 tensor of at least ${MIN_BLOCK_BYTES} bytes: approx replaces float32 weights only`);
+  if (!blocks.length) throw invalid(`${name}: ${file.path} has no float tensor (F32, F16 or BF16) of at least ${MIN_BLOCK_BYTES} bytes: approx replaces float weights only`);
   const { bytes } = await store.loadFile(file);
 
   // The original's answers on both splits: what the metric compares with, and its own score.

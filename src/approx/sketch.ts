@@ -19,8 +19,43 @@ export const SKETCH_SEED = 0x7e55e7a;
 
 export type Sketch = readonly [number, number];
 
-/** The scheme sketches are kept under in the store (chunk_sketches.scheme): a change to the constants above is a new scheme. */
-export const SKETCH_SCHEME = 1;
+/**
+ * The scheme a block's sketch is kept under in the store (chunk_sketches.scheme),
+ * by the dtype its bytes were read as: a change to the constants above is a new
+ * set of schemes.
+ */
+export const SKETCH_SCHEMES: Readonly<Record<BlockDtype, number>> = { F32: 1, F16: 2, BF16: 3 };
+
+/** Tensor dtypes whose blocks are sketched and compared (as float32 values). */
+export type BlockDtype = 'F32' | 'F16' | 'BF16';
+
+/** IEEE half-precision bit patterns → float32 values, built on first use (256 KiB). */
+let halfTable: Float32Array | undefined;
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 31) return m ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** A block's values as float32: little-endian F32, F16 or BF16 bytes (F32 copied only when unaligned). */
+export function valuesOf(bytes: Uint8Array, dtype: BlockDtype): Float32Array {
+  if (dtype === 'F32') return floats(bytes);
+  const n = bytes.byteLength >>> 1;
+  const out = new Float32Array(n);
+  if (dtype === 'BF16') {
+    // bfloat16 is the high half of a float32.
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = (bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16;
+    return out;
+  }
+  const table = (halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
+  for (let i = 0; i < n; i++) out[i] = table[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
+  return out;
+}
 
 /** A sketch as kept: 8 bytes, the two words little-endian; no bytes for a block without a sketch. */
 export function encodeSketch(s: Sketch | undefined): Buffer {
@@ -124,8 +159,8 @@ export function hamming(a: Sketch, b: Sketch): number {
 }
 
 /**
- * Blocks by band value, per block length: candidates for a block are the
- * indexed blocks of the same length that share a band with it, the ones
+ * Blocks by band value, per group (dtype and length): candidates for a block
+ * are the indexed blocks of its group that share a band with it, the ones
  * sharing the most bands (the closest sketches) first.
  */
 export class LshIndex<T> {
@@ -136,21 +171,22 @@ export class LshIndex<T> {
     return this.items.length;
   }
 
-  add(length: number, s: Sketch, item: T): void {
+  /** `group`: what a candidate must share with the block besides a band (its dtype and length). */
+  add(group: string, s: Sketch, item: T): void {
     const i = this.items.push({ item, sketch: s }) - 1;
     for (let b = 0; b < BANDS; b++) {
-      const key = `${length}:${b}:${band(s, b)}`;
+      const key = `${group}:${b}:${band(s, b)}`;
       const bucket = this.buckets.get(key);
       if (bucket) bucket.push(i);
       else this.buckets.set(key, [i]);
     }
   }
 
-  /** Up to `limit` candidates for a block of `length` values with sketch `s`, closest sketch first. */
-  candidates(length: number, s: Sketch, limit: number): T[] {
+  /** Up to `limit` candidates of `group` for a block with sketch `s`, closest sketch first. */
+  candidates(group: string, s: Sketch, limit: number): T[] {
     const hits = new Set<number>();
     for (let b = 0; b < BANDS; b++) {
-      for (const i of this.buckets.get(`${length}:${b}:${band(s, b)}`) ?? []) hits.add(i);
+      for (const i of this.buckets.get(`${group}:${b}:${band(s, b)}`) ?? []) hits.add(i);
     }
     return [...hits]
       .map((i) => ({ i, d: hamming(s, this.items[i]!.sketch) }))

@@ -389,7 +389,7 @@ export class Store {
   }
 
   /** Chunks' sketches under `scheme`: kept ones, the rest computed from their raw bytes by `compute` and kept (approximate dedup's cache). */
-  chunkSketches(ids: number[], scheme: number, compute: (raw: Buffer) => Buffer): Promise<Map<number, Buffer>> {
+  chunkSketches(ids: number[], scheme: number, compute: (raw: Buffer, chunkId: number) => Buffer): Promise<Map<number, Buffer>> {
     return chunkSketches(this.db, this.chunks, ids, scheme, compute);
   }
 

@@ -19,7 +19,7 @@ import type { Store } from '../../src/store/store.js';
 import { CHUNK, SIZES, family, npy, sha, top1 } from '../helpers/approx-family.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { randomWeights, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
-import { SKETCH_SCHEME } from '../../src/approx/sketch.js';
+import { SKETCH_SCHEMES } from '../../src/approx/sketch.js';
 import { mlpModel } from '../serve/mlp-model.js';
 
 const ROWS = 600;
@@ -163,11 +163,11 @@ test('the block sketches are kept: a second search decodes no pooled block again
     const tuned = (await store.find({ name: 'tuned', version: 1 }))!;
     const pool = (await store.relatedBlocks(tuned, 64)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES).map((b) => b.chunkId);
     assert.ok(pool.length >= 8);
-    const kept = await store.chunkSketches(pool, SKETCH_SCHEME, () => assert.fail('a kept sketch was computed again'));
+    const kept = await store.chunkSketches(pool, SKETCH_SCHEMES.F32, () => assert.fail('a kept sketch was computed again'));
     assert.equal(kept.size, new Set(pool).size);
     // Another scheme's rows are not taken for this one's.
     let computed = 0;
-    await store.chunkSketches(pool.slice(0, 2), SKETCH_SCHEME + 1, () => (computed++, Buffer.alloc(8)));
+    await store.chunkSketches(pool.slice(0, 2), SKETCH_SCHEMES.F32 + 10, () => (computed++, Buffer.alloc(8)));
     assert.equal(computed, 2);
     await store.remove({ name: 'tuned' });
     await store.remove({ name: 'base' });
@@ -194,3 +194,26 @@ test('a lossy version made earlier (at another bound) does not make the original
     await cleanup();
   }
 });
+
+for (const weights of ['F16', 'BF16'] as const) {
+  test(`${weights} weights: blocks read as half precision are sketched, matched and replaced the same way`, async () => {
+    const { store, dir, cleanup } = await tempStore();
+    try {
+      const f = await family(dir, 600, weights);
+      await store.import(f.basePath, { name: 'base', chunkSize: CHUNK });
+      await store.import(f.tunedPath, { name: 'tuned' });
+      const r = await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02 });
+      assert.ok(r.stored, 'nothing stored');
+      assert.ok(r.info.blocks.replaced > 0 && r.info.drop.heldOut <= 0.02, JSON.stringify(r.info));
+      // Only the half-precision weights were candidates: the float32 biases are under MIN_BLOCK_BYTES.
+      const tensors = (await store.show({ name: 'tuned', version: 2 })).tensors;
+      assert.ok(tensors.some((t) => t.dtype === weights));
+      const [file] = await store.files(r.stored);
+      const { heldOut } = splitRows(f.rows, 0.5, 1);
+      const answers = await top1((await store.loadFile(file!)).bytes, f.x, [...heldOut]);
+      assert.equal(answers.filter((a, i) => a === f.labels[heldOut[i]!]).length / heldOut.length, r.info.after.heldOut);
+    } finally {
+      await cleanup();
+    }
+  });
+}

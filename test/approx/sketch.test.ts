@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BANDS, LshIndex, distance, floats, hamming, mulberry32, sketch } from '../../src/approx/sketch.js';
+import { BANDS, LshIndex, distance, floats, hamming, mulberry32, sketch, valuesOf } from '../../src/approx/sketch.js';
 
 const hex = (s: readonly [number, number] | undefined): string[] | undefined => s?.map((w) => w.toString(16).padStart(8, '0'));
 
@@ -46,18 +46,18 @@ test('near blocks agree on most bits, unrelated ones on about half', () => {
   assert.ok(far >= 16 && far <= 48, `unrelated: ${far} bits differ`);
 });
 
-test('the LSH index returns blocks sharing a band, of the same length only, closest first', () => {
+test('the LSH index returns blocks sharing a band, of the same group (dtype and length) only, closest first', () => {
   const idx = new LshIndex<string>();
   const v = vectorBlock();
   const s = sketch(v)!;
-  idx.add(1024, s, 'same');
-  idx.add(512, s, 'other length');
+  idx.add('F32:4096', s, 'same');
+  idx.add('F32:2048', s, 'other length');
   const flipped: [number, number] = [s[0] ^ 0x1, s[1]];
-  idx.add(1024, flipped, 'one bit off');
+  idx.add('F32:4096', flipped, 'one bit off');
   const inverse: [number, number] = [~s[0] >>> 0, ~s[1] >>> 0];
-  idx.add(1024, inverse, 'opposite');
-  assert.deepEqual(idx.candidates(1024, s, 10), ['same', 'one bit off']);
-  assert.deepEqual(idx.candidates(1024, s, 1), ['same']);
+  idx.add('F32:4096', inverse, 'opposite');
+  assert.deepEqual(idx.candidates('F32:4096', s, 10), ['same', 'one bit off']);
+  assert.deepEqual(idx.candidates('F32:4096', s, 1), ['same']);
   assert.equal(idx.size, 4);
   assert.equal(BANDS, 8);
 });
@@ -70,4 +70,14 @@ test('distance and floats: exact squared error and norm, unaligned bytes copied'
   buf.writeFloatLE(1.5, 1);
   buf.writeFloatLE(-2, 5);
   assert.deepEqual([...floats(buf.subarray(1))], [1.5, -2]);
+});
+
+test('valuesOf reads F16 and BF16 bytes as float32 values', () => {
+  const f16 = Buffer.alloc(10);
+  [0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00].forEach((h, i) => f16.writeUInt16LE(h, 2 * i));
+  assert.deepEqual([...valuesOf(f16, 'F16')], [1, -2, 65504, 2 ** -24, Number.POSITIVE_INFINITY]);
+  const bf16 = Buffer.alloc(6);
+  [0x3f80, 0xc0a0, 0x0000].forEach((h, i) => bf16.writeUInt16LE(h, 2 * i));
+  assert.deepEqual([...valuesOf(bf16, 'BF16')], [1, -5, 0]);
+  assert.deepEqual([...valuesOf(Buffer.from(Float32Array.of(1.5, -3).buffer), 'F32')], [1.5, -3]);
 });

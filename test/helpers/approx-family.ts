@@ -13,6 +13,8 @@ import type { EvalData } from '../../src/approx/eval-data.js';
 import { onnxReader } from '../../src/formats/index.js';
 import { BufferSource } from '../../src/io/file-source.js';
 import { prng } from './store-fixtures.js';
+import { valuesOf } from '../../src/approx/sketch.js';
+import { f32ToBF16Bits, f32ToF16Bits } from '../../src/codec/cast.js';
 import { mlpModel } from '../serve/mlp-model.js';
 
 /** The MLP's layer sizes: input `x` [n, 16], output `y` [n, 4] (four classes). */
@@ -20,13 +22,24 @@ export const SIZES = [16, 128, 64, 4];
 /** Chunk size the base is imported with: small enough for a model of this size to have many blocks. */
 export const CHUNK = 4096;
 
-/** `bytes` with every float32 tensor value multiplied by (1 + scale · u), u uniform in [-1, 1]. */
+/** `bytes` with every float tensor value (F32, F16, BF16) multiplied by (1 + scale · u), u uniform in [-1, 1]. */
 export function perturbed(bytes: Buffer, scale: number, seed: number): Buffer {
   const out = Buffer.from(bytes);
   const r = prng(seed);
+  const move = (v: number): number => v * (1 + scale * (r() / 2 ** 31 - 1));
+  const word = new Float32Array(1);
+  const bits = new Int32Array(word.buffer);
   for (const s of onnxReader.read(new BufferSource('model.onnx', bytes)).segments) {
-    if (s.kind !== 'tensor' || s.dtype !== 'F32') continue;
-    for (let o = s.offset; o + 4 <= s.offset + s.length; o += 4) out.writeFloatLE(out.readFloatLE(o) * (1 + scale * (r() / 2 ** 31 - 1)), o);
+    if (s.kind !== 'tensor') continue;
+    if (s.dtype === 'F32') {
+      for (let o = s.offset; o + 4 <= s.offset + s.length; o += 4) out.writeFloatLE(move(out.readFloatLE(o)), o);
+    } else if (s.dtype === 'F16' || s.dtype === 'BF16') {
+      const values = valuesOf(out.subarray(s.offset, s.offset + s.length), s.dtype);
+      for (let i = 0; i < values.length; i++) {
+        word[0] = move(values[i]!);
+        out.writeUInt16LE(s.dtype === 'F16' ? f32ToF16Bits(bits[0]!) : f32ToBF16Bits(bits[0]!), s.offset + 2 * i);
+      }
+    }
   }
   return out;
 }
@@ -87,9 +100,13 @@ export interface Family {
   labelsPath: string;
 }
 
-/** Writes the family into `dir`: base.onnx, tuned.onnx (every weight moved up to 4%), x.npy (`rows` rows) and y.json. */
-export async function family(dir: string, rows = 600): Promise<Family> {
-  const base = mlpModel(SIZES, 11);
+/**
+ * Writes the family into `dir`: base.onnx, tuned.onnx (every weight moved up
+ * to 4%), x.npy (`rows` rows) and y.json; `weights` keeps the MatMul weights
+ * in half precision.
+ */
+export async function family(dir: string, rows = 600, weights?: 'F16' | 'BF16'): Promise<Family> {
+  const base = mlpModel(SIZES, 11, { weights });
   const tuned = perturbed(base, 0.04, 5);
   const xPath = join(dir, 'x.npy');
   const x = npy(xPath, rows, SIZES[0]!, 3);

@@ -1,13 +1,16 @@
 import { ProtoWriter, encodeNode, encodeTensor } from '../helpers/build-onnx.js';
+import { f32ToBF16Bits, f32ToF16Bits } from '../../src/codec/cast.js';
 import { floats } from './helpers.js';
 import { ONNX_ELEM, modelOf, valueInfo } from './identity-model.js';
 
 /**
  * A small multi-layer perceptron, batchable along dimension 0: input `x` FP32
  * [n, sizes[0]], then MatMul + Add (+ Relu between layers) per layer, output
- * `y` FP32 [n, sizes.at(-1)]. Weights are deterministic from `seed`.
+ * `y` FP32 [n, sizes.at(-1)]. Weights are deterministic from `seed`; with
+ * `weights`, the MatMul weights are stored in half precision (F16 or BF16)
+ * and cast to float32 in the graph.
  */
-export function mlpModel(sizes: readonly number[], seed: number): Buffer {
+export function mlpModel(sizes: readonly number[], seed: number, opts: { weights?: 'F16' | 'BF16' } = {}): Buffer {
   const graph = new ProtoWriter();
   let h = 'x';
   const inits: Buffer[] = [];
@@ -16,9 +19,18 @@ export function mlpModel(sizes: readonly number[], seed: number): Buffer {
     const last = l + 2 === sizes.length;
     const w = floats(a * b, seed + 2 * l, 1 / Math.sqrt(a));
     const bias = floats(b, seed + 2 * l + 1, 0.1);
-    inits.push(encodeTensor({ name: `w${l}`, dtype: 'F32', shape: [a, b], data: Buffer.from(w.buffer) }));
+    if (opts.weights) {
+      // The weight kept in half precision, cast to float32 for the MatMul (what fp16/bf16 exports of float models do).
+      const half = Buffer.alloc(2 * w.length);
+      const bits = new Int32Array(w.buffer);
+      for (let i = 0; i < w.length; i++) half.writeUInt16LE(opts.weights === 'F16' ? f32ToF16Bits(bits[i]!) : f32ToBF16Bits(bits[i]!), 2 * i);
+      inits.push(encodeTensor({ name: `w${l}`, dtype: opts.weights, shape: [a, b], data: half }));
+      graph.message(1, encodeNode({ opType: 'Cast', name: `cast${l}`, inputs: [`w${l}`], outputs: [`w${l}f`], attributes: [{ name: 'to', int: ONNX_ELEM.FP32! }] }));
+    } else {
+      inits.push(encodeTensor({ name: `w${l}`, dtype: 'F32', shape: [a, b], data: Buffer.from(w.buffer) }));
+    }
     inits.push(encodeTensor({ name: `b${l}`, dtype: 'F32', shape: [b], data: Buffer.from(bias.buffer) }));
-    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, `w${l}`], outputs: [`m${l}`] }));
+    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, opts.weights ? `w${l}f` : `w${l}`], outputs: [`m${l}`] }));
     const out = last ? 'y' : `r${l}`;
     graph.message(1, encodeNode({ opType: 'Add', name: `add${l}`, inputs: [`m${l}`, `b${l}`], outputs: [last ? 'y' : `a${l}`] }));
     if (!last) graph.message(1, encodeNode({ opType: 'Relu', name: `relu${l}`, inputs: [`a${l}`], outputs: [out] }));

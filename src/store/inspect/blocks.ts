@@ -9,7 +9,7 @@ import type { Backend, TensorRow } from '../../backends/backend.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 
 /** Tensor dtypes whose blocks approx compares and replaces. */
-export const BLOCK_DTYPES: ReadonlySet<string> = new Set(['F32']);
+export const BLOCK_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16']);
 
 export interface StoredBlock {
   /** The stored model the block belongs to. */
@@ -116,13 +116,13 @@ const SKETCH_BATCH = 256;
  * best effort: a chunk gc removed meanwhile makes its write fail, and the
  * sketches are returned all the same.
  */
-export async function chunkSketches(db: Backend, chunks: ChunkReader, ids: number[], scheme: number, compute: (raw: Buffer) => Buffer): Promise<Map<number, Buffer>> {
+export async function chunkSketches(db: Backend, chunks: ChunkReader, ids: number[], scheme: number, compute: (raw: Buffer, chunkId: number) => Buffer): Promise<Map<number, Buffer>> {
   const out = await db.chunkSketches(ids, scheme);
   const missing = [...new Set(ids)].filter((id) => !out.has(id));
   for (let i = 0; i < missing.length; i += SKETCH_BATCH) {
     const batch = missing.slice(i, i + SKETCH_BATCH);
     const raws = await chunks.read(batch);
-    const rows = batch.map((chunkId, k) => ({ chunkId, sketch: compute(raws[k]!) }));
+    const rows = batch.map((chunkId, k) => ({ chunkId, sketch: compute(raws[k]!, chunkId) }));
     for (const r of rows) out.set(r.chunkId, r.sketch);
     await db.transaction(() => db.putChunkSketches(rows, scheme)).catch(() => {});
   }
