@@ -104,8 +104,12 @@ async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, bl
     const ids = pool.filter((id) => dtypeOf.get(id) === dtype);
     if (!ids.length) continue;
     const sketches = await store.chunkSketches(ids, SKETCH_SCHEMES[dtype], (raw) => encodeSketch(sketch(valuesOf(raw, dtype))));
+    // Each stored chunk once, however many models hold it: a candidate slot per distinct block.
+    const indexed = new Set<number>();
     for (const b of blocksOf) {
-      const s = b.dtype === dtype ? decodeSketch(sketches.get(b.chunkId)!) : undefined;
+      if (b.dtype !== dtype || indexed.has(b.chunkId)) continue;
+      indexed.add(b.chunkId);
+      const s = decodeSketch(sketches.get(b.chunkId)!);
       if (s) index.add(groupOf(dtype, b.rawSize), s, b.chunkId);
     }
   }
