@@ -14,7 +14,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { FileBlock, ModelRow, Store } from '../store/store.js';
 import type { ModelRef } from '../store/model-ref.js';
 import { formatModelRef } from '../store/model-ref.js';
-import { invalid } from '../errors.js';
+import { invalid, kindOf } from '../errors.js';
 import { exampleOf } from '../wire/example.js';
 import { lossyOf } from '../wire/lossy.js';
 import type { LossyInfo, LossyMetric, SplitFigures } from '../wire/lossy.js';
@@ -95,21 +95,20 @@ async function* readInBatches(store: Store, ids: number[]): AsyncGenerator<[numb
 async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, blocks: FileBlock[], opts: { maxBlockError: number; maxModels: number }): Promise<{ found: Map<FileBlock, { chunkId: number; err2: number }>; indexed: number }> {
   const mine = new Set(blocks.map((b) => b.chunkId));
   const blocksOf = (await store.relatedBlocks(model, opts.maxModels)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES && !mine.has(b.chunkId));
-  const pool = [...new Set(blocksOf.map((b) => b.chunkId))];
   const index = new LshIndex<number>();
-  const dtypeOf = new Map(blocksOf.map((b) => [b.chunkId, b.dtype as BlockDtype]));
   const groupOf = (dtype: string, rawSize: number): string => `${dtype}:${rawSize}`;
-  // Sketched once per chunk for the life of the store: a later run decodes only the candidates it confirms.
+  // Sketched once per chunk and dtype for the life of the store: a later run decodes only the candidates it confirms.
   for (const dtype of Object.keys(SKETCH_SCHEMES) as BlockDtype[]) {
-    const ids = pool.filter((id) => dtypeOf.get(id) === dtype);
-    if (!ids.length) continue;
-    const sketches = await store.chunkSketches(ids, SKETCH_SCHEMES[dtype], (raw) => encodeSketch(sketch(valuesOf(raw, dtype))));
+    const ofDtype = blocksOf.filter((b) => b.dtype === dtype);
+    if (!ofDtype.length) continue;
+    const sketches = await store.chunkSketches(ofDtype.map((b) => b.chunkId), SKETCH_SCHEMES[dtype], (raw) => encodeSketch(sketch(valuesOf(raw, dtype))));
     // Each stored chunk once, however many models hold it: a candidate slot per distinct block.
     const indexed = new Set<number>();
-    for (const b of blocksOf) {
-      if (b.dtype !== dtype || indexed.has(b.chunkId)) continue;
+    for (const b of ofDtype) {
+      if (indexed.has(b.chunkId)) continue;
       indexed.add(b.chunkId);
-      const s = decodeSketch(sketches.get(b.chunkId)!);
+      const kept = sketches.get(b.chunkId);
+      const s = kept && decodeSketch(kept);
       if (s) index.add(groupOf(dtype, b.rawSize), s, b.chunkId);
     }
   }
@@ -123,10 +122,12 @@ async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, bl
   for (const [b, ids] of wanted) for (const id of ids) byCandidate.set(id, [...byCandidate.get(id) ?? [], b]);
   const found = new Map<FileBlock, { chunkId: number; err2: number }>();
   for await (const [id, buf] of readInBatches(store, [...byCandidate.keys()])) {
-    const c = valuesOf(buf, dtypeOf.get(id)!);
     for (const b of byCandidate.get(id)!) {
-      const { err2, norm2 } = distance(valuesIn(b), c);
-      if (err2 === 0 || Math.sqrt(err2 / norm2) > opts.maxBlockError) continue;
+      // A candidate is of the block's group (dtype and length); a chunk whose bytes say otherwise is not one.
+      if (buf.length !== b.rawSize) continue;
+      const { err2, norm2 } = distance(valuesIn(b), valuesOf(buf, b.dtype as BlockDtype));
+      // NaN (a candidate holding NaN or infinities) fails the check too.
+      if (err2 === 0 || !(Math.sqrt(err2 / norm2) <= opts.maxBlockError)) continue;
       const best = found.get(b);
       if (!best || err2 < best.err2) found.set(b, { chunkId: id, err2 });
     }
@@ -171,7 +172,12 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
     if (!original.outputNames.includes(output)) throw invalid(`--output ${output}: the model's outputs are ${original.outputNames.join(', ')}`);
     for (const s of ['search', 'heldOut'] as const) {
       parts[s] = bound.inputs.map((i) => takeRows(i, split[s]));
-      refs[s] = await ev.outputs(original, parts[s], output, bound.rowByRow);
+      try {
+        refs[s] = await ev.outputs(original, parts[s], output, bound.rowByRow);
+      } catch (e) {
+        // What onnxruntime refuses of the data is the data's problem: named by its file.
+        throw kindOf(e) === 'invalid' ? invalid(`${data.source}: ${(e as Error).message}`) : e;
+      }
     }
   } finally {
     await original.release();
@@ -196,15 +202,15 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
   // Candidates: each block's closest stored block, and what replacing it frees.
   const { found, indexed } = await findReplacements(store, model, bytes, blocks, { maxBlockError, maxModels: opts.maxModels ?? 64 });
   const freed = await store.freedBytes(model, blocks.map((b) => b.chunkId));
-  const uses = new Map<number, number>();
-  for (const b of blocks) uses.set(b.chunkId, (uses.get(b.chunkId) ?? 0) + 1);
+  // Over all the model's files: a chunk another of its files holds too stays needed.
+  const uses = await store.chunkUses(model);
   const chosenIds = [...new Set([...found.values()].map((f) => f.chunkId))];
   const candidateBytes = new Map<number, Buffer>();
   for await (const [id, buf] of readInBatches(store, chosenIds)) candidateBytes.set(id, buf);
   const items: Replacement[] = [];
   for (const [block, f] of found) {
-    // A chunk the model holds twice is freed only when every copy goes: counted as nothing, tried last.
-    const gain = uses.get(block.chunkId)! > 1 ? 0 : freed.get(block.chunkId) ?? 0;
+    // A chunk the model holds twice (in this file or another) is freed only when every copy goes: counted as nothing, not tried.
+    const gain = (uses.get(block.chunkId) ?? 0) > 1 ? 0 : freed.get(block.chunkId) ?? 0;
     if (gain > 0) items.push({ block, chunkId: f.chunkId, bytes: candidateBytes.get(f.chunkId)!, err2: f.err2, freed: gain });
   }
   items.sort((a, b) => b.freed / (b.err2 + 1e-30) - a.freed / (a.err2 + 1e-30) || a.block.fileOffset - b.block.fileOffset);

@@ -321,6 +321,9 @@ export interface BoundInput {
   data: EvalArray;
 }
 
+/** Rows a caller may put in one run (evaluator.ts's MAX_ROWS_PER_RUN), named in messages. */
+const MAX_RUN_ROWS = 1024;
+
 export interface BoundInputs {
   /** In the model's input order. */
   inputs: BoundInput[];
@@ -421,9 +424,9 @@ export function bindInputs(data: EvalData, inputs: readonly ModelInput[]): Bound
         }
       }
       const d0 = ms[0];
-      if (isFixed(d0) && d0 !== (rowByRow ? 1 : rows)) {
-        const why = rowByRow ? `; another input takes one row at a time, so this one would have to as well` : '';
-        throw invalid(`${where}: the model's input "${input.name}" ${modelShape(ms)} takes exactly ${d0} rows, the data has ${rows}${why}`);
+      if (isFixed(d0) && d0 !== 1 && !(rows === 1 && d0 === rows)) {
+        throw invalid(`${where}: the model's input "${input.name}" ${modelShape(ms)} takes exactly ${d0} rows per run; the rows are evaluated in subsets `
+          + `(the search and held-out splits, runs of up to ${MAX_RUN_ROWS}), so its first dimension must be dynamic or 1`);
       }
     }
     if (!isEvalDtype(input.type)) {

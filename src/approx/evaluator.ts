@@ -68,6 +68,7 @@ export class Evaluator {
     const step = rowByRow ? 1 : stop ? EARLY_STOP_ROWS : MAX_ROWS_PER_RUN;
     const parts: Float32Array[] = [];
     let width = -1;
+    let checked = 0;
     for (let from = 0; from < rows; from += step) {
       const to = Math.min(rows, from + step);
       const feeds: Record<string, Tensor> = {};
@@ -79,7 +80,7 @@ export class Evaluator {
       try {
         result = await session.run(feeds, [output]);
       } catch (e) {
-        throw invalid(`the evaluation data does not run on the model: ${(e as Error).message.split('\n')[0]}`);
+        throw invalid(`the evaluation data (rows ${from} to ${to - 1} of a split) does not run on the model: ${(e as Error).message.split('\n')[0]}`);
       }
       const t = result[output]!;
       const values = toFloats(t.data);
@@ -88,7 +89,12 @@ export class Evaluator {
       width = w;
       parts.push(values);
       for (const v of Object.values(result)) v.dispose?.();
-      if (stop && to < rows && stop(gather(parts, to, width))) return gather(parts, to, width);
+      // Checked every EARLY_STOP_ROWS rows at most: a check gathers and scores every row so far (row by row, it would cost quadratic time).
+      if (stop && to < rows && to - checked >= EARLY_STOP_ROWS) {
+        checked = to;
+        const head = gather(parts, to, width);
+        if (stop(head)) return head;
+      }
     }
     return gather(parts, rows, width);
   }

@@ -154,6 +154,8 @@ export interface Backend {
   insertFileChunks(fileId: number, firstOrdinal: number, chunkIds: number[]): Promise<void>;
   /** Whether any chunk decodes against this one. */
   hasDependents(id: number): Promise<boolean>;
+  /** Of these chunks, those some chunk decodes against (one query per few hundred ids). */
+  chunksWithDependents(ids: number[]): Promise<Set<number>>;
   /** Puts back a chunk row that went missing, under its old id (repair). */
   restoreChunk(id: number, row: NewChunk): Promise<void>;
   /** Marks a model unavailable (with the reason) or available again (null). */
@@ -178,7 +180,7 @@ export interface Backend {
   chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]>;
   /** Sketches kept for these chunks under `scheme` (approximate dedup's cache; chunks without one are absent). */
   chunkSketches(chunkIds: number[], scheme: number): Promise<Map<number, Buffer>>;
-  /** Keeps chunks' sketches under `scheme`, replacing any kept before. */
+  /** Keeps chunks' sketches under `scheme`, replacing any kept before under it. */
   putChunkSketches(rows: { chunkId: number; sketch: Buffer }[], scheme: number): Promise<void>;
   /** Raw bytes of this model's distinct chunks, and of those no other model references. */
   modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }>;

@@ -396,6 +396,11 @@ export class SqlBackend implements Backend {
     return rows.map((r) => ({ chunkId: r.chunk_id, modelId: r.model_id }));
   }
 
+  async chunksWithDependents(ids: number[]): Promise<Set<number>> {
+    const rows = await this.allIn<{ base_id: number }>((anyOf) => `SELECT DISTINCT base_id FROM chunk_bases WHERE ${anyOf}`, 'base_id', [...new Set(ids)], 'bigint');
+    return new Set(rows.map((r) => Number(r.base_id)));
+  }
+
   async chunkSketches(chunkIds: number[], scheme: number): Promise<Map<number, Buffer>> {
     const rows = await this.allIn<{ chunk_id: number; sketch: Buffer }>((anyOf) => `SELECT chunk_id, sketch FROM chunk_sketches
         WHERE scheme = ${Math.trunc(scheme)} AND ${anyOf}`, 'chunk_id', [...new Set(chunkIds)], 'bigint');
@@ -407,7 +412,7 @@ export class SqlBackend implements Backend {
       const values: unknown[] = [];
       for (const r of b) values.push(r.chunkId, scheme, r.sketch);
       await this.write(`INSERT INTO chunk_sketches (chunk_id, scheme, sketch) VALUES ${valueRows(b.length, 3)}
-          ON CONFLICT (chunk_id) DO UPDATE SET scheme = excluded.scheme, sketch = excluded.sketch`, values);
+          ON CONFLICT (chunk_id, scheme) DO UPDATE SET sketch = excluded.sketch`, values);
     }
   }
 

@@ -36,7 +36,7 @@ import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentOfRow } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
-import { chunkSketches, fileBlocks, freedBytes, relatedBlocks, uniqueStoredBytes } from './inspect/blocks.js';
+import { chunkSketches, chunkUses, fileBlocks, freedBytes, relatedBlocks, uniqueStoredBytes } from './inspect/blocks.js';
 import type { FileBlock, StoredBlock } from './inspect/blocks.js';
 export type { FileBlock, StoredBlock };
 import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
@@ -378,6 +378,11 @@ export class Store {
   /** Stored bytes that only `model` (and its lossy versions) need. */
   async uniqueStoredBytes(model: ModelRow): Promise<number> {
     return uniqueStoredBytes(this.db, await this.lossyFamily(model), model.id);
+  }
+
+  /** How many times each chunk appears in `model`'s files (all of them). */
+  chunkUses(model: ModelRow): Promise<Map<number, number>> {
+    return chunkUses(this.db, model.id);
   }
 
   /** `model` and the lossy versions made from it. */

@@ -330,7 +330,7 @@ test('bindInputs: an unnamed .npy array feeds a one-input model; named tensors b
   assert.equal(one.inputs[0]!.data, x34.data);
 
   const ids = { name: 'ids', dtype: 'int64' as const, shape: [3], data: new BigInt64Array([1n, 2n, 3n]) };
-  const two = bindInputs(evalData('d.npz', [x34, ids]), [{ name: 'ids', type: 'int64', shape: [-1] }, { name: 'x', type: 'float32', shape: [3, 4] }]);
+  const two = bindInputs(evalData('d.npz', [x34, ids]), [{ name: 'ids', type: 'int64', shape: [-1] }, { name: 'x', type: 'float32', shape: ['n', 4] }]);
   assert.deepEqual(two.inputs.map((i) => i.name), ['ids', 'x']);
   assert.equal(two.rowByRow, false);
   // An input without a declared shape is not checked.
@@ -369,14 +369,15 @@ test('bindInputs: inner dimensions and rank against the model; the first dimensi
   // Fixed at 1 with more rows: run row by row.
   assert.equal(bindInputs(evalData('d.npz', [x34]), [{ name: 'x', type: 'float32', shape: [1, 4] }]).rowByRow, true);
   // Fixed at the number of rows: one run.
-  assert.equal(bindInputs(evalData('d.npz', [x34]), [{ name: 'x', type: 'float32', shape: [3, 4] }]).rowByRow, false);
+  // A first dimension fixed at the rows would not take the subsets the search runs.
+  invalidMatching(() => bindInputs(evalData('d.npz', [x34]), [{ name: 'x', type: 'float32', shape: [3, 4] }]), /takes exactly 3 rows per run; the rows are evaluated in subsets/);
   // One row and a first dimension of 1: one run, not "row by row".
   const x14 = { ...x34, shape: [1, 4], data: new Float32Array(4) };
   assert.equal(bindInputs(evalData('d.npz', [x14]), [{ name: 'x', type: 'float32', shape: [1, 4] }]).rowByRow, false);
-  invalidMatching(() => bindInputs(evalData('d.npz', [x34]), [{ name: 'x', type: 'float32', shape: [5, 4] }]), /d\.npz: tensor "x": the model's input "x" \[5, 4\] takes exactly 5 rows, the data has 3/);
+  invalidMatching(() => bindInputs(evalData('d.npz', [x34]), [{ name: 'x', type: 'float32', shape: [5, 4] }]), /d\.npz: tensor "x": the model's input "x" \[5, 4\] takes exactly 5 rows per run; the rows are evaluated in subsets \(the search and held-out splits, runs of up to 1024\), so its first dimension must be dynamic or 1/);
   // Inputs cannot mix a fixed 1 with a fixed number of rows.
   const y = { name: 'y', dtype: 'float32' as const, shape: [3], data: new Float32Array(3) };
-  invalidMatching(() => bindInputs(evalData('d.npz', [x34, y]), [{ name: 'x', type: 'float32', shape: [1, 4] }, { name: 'y', type: 'float32', shape: [3] }]), /tensor "y": the model's input "y" \[3\] takes exactly 3 rows, the data has 3; another input takes one row at a time/);
+  invalidMatching(() => bindInputs(evalData('d.npz', [x34, y]), [{ name: 'x', type: 'float32', shape: [1, 4] }, { name: 'y', type: 'float32', shape: [3] }]), /tensor "y": the model's input "y" \[3\] takes exactly 3 rows per run/);
   // A dynamic first dimension alongside a fixed 1: row by row for both.
   const both = bindInputs(evalData('d.npz', [x34, y]), [{ name: 'x', type: 'float32', shape: [1, 4] }, { name: 'y', type: 'float32', shape: ['n'] }]);
   assert.equal(both.rowByRow, true);

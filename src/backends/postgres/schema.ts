@@ -115,9 +115,10 @@ export const MIGRATIONS: string[] = [
   // 6: see the SQLite schema.
   `
   CREATE TABLE chunk_sketches (
-    chunk_id BIGINT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    chunk_id BIGINT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
     scheme INTEGER NOT NULL,
-    sketch BYTEA NOT NULL
+    sketch BYTEA NOT NULL,
+    PRIMARY KEY (chunk_id, scheme)
   );
   `,
 ];

@@ -111,14 +111,15 @@ export const MIGRATIONS: string[] = [
   // 6: sketches of float blocks (tensor chunks) that approximate dedup
   // (src/approx) has computed, so that a family's blocks are decoded once,
   // not at every run: 8 bytes, or none for a block that has no sketch (NaN,
-  // all zeros). `scheme` names how it was computed (approx.md); a row of
-  // another scheme is computed again. Derived data: gc drops a chunk's row
-  // with the chunk, migrate does not copy it.
+  // all zeros). `scheme` names how it was computed, by the dtype the bytes
+  // were read as (approx.md): one chunk may have a row per scheme. Derived
+  // data: gc drops a chunk's rows with the chunk, migrate does not copy them.
   `
   CREATE TABLE chunk_sketches (
-    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
     scheme INTEGER NOT NULL,
-    sketch BLOB NOT NULL
+    sketch BLOB NOT NULL,
+    PRIMARY KEY (chunk_id, scheme)
   );
   `,
 ];

@@ -5,7 +5,7 @@
  * block is the store's chunk on purpose: a block replaced by a stored one
  * becomes that chunk exactly, so the lossy version needs no bytes for it.
  */
-import type { Backend, TensorRow } from '../../backends/backend.js';
+import type { Backend } from '../../backends/backend.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 
 /** Tensor dtypes whose blocks approx compares and replaces. */
@@ -31,32 +31,48 @@ export interface FileBlock extends StoredBlock {
 /** How many same-named tensors are asked for per tensor of the model when looking for related models (an index walk each). */
 const RELATED_PER_TENSOR = 64;
 
-/** The blocks of the given tensors, in tensor and offset order. */
-async function blocksOf(db: Backend, tensors: TensorRow[], chunkSize: number, fileOffsets?: Map<string, number>): Promise<FileBlock[]> {
+/** A tensor as blocks are cut from it: where its chunks are in its file's list, and where it starts in the file. */
+interface BlockTensor {
+  modelId: number;
+  fileId: number;
+  name: string;
+  dtype: string;
+  length: number;
+  firstChunk: number;
+  chunkCount: number;
+  fileOffset: number;
+}
+
+/**
+ * The blocks of the given tensors, in tensor and offset order. A tensor off
+ * the store's chunk grid (a TF.js weight cut at a shard boundary: its chunks
+ * are not chunkSize pieces from its first byte) gives none.
+ */
+async function blocksOf(db: Backend, tensors: BlockTensor[], chunkSize: number): Promise<FileBlock[]> {
   const chunkIds = await db.fileChunkIdsOf([...new Set(tensors.map((t) => t.fileId))]);
   const out: FileBlock[] = [];
   for (const t of tensors) {
-    if (!BLOCK_DTYPES.has(t.dtype)) continue;
+    if (!BLOCK_DTYPES.has(t.dtype) || t.chunkCount !== Math.ceil(t.length / chunkSize)) continue;
     const ids = chunkIds.get(t.fileId) ?? [];
-    const at = fileOffsets?.get(`${t.fileId}\0${t.name}`) ?? 0;
     for (let k = 0; k < t.chunkCount; k++) {
       const tensorOffset = k * chunkSize;
       out.push({
         modelId: t.modelId, fileId: t.fileId, tensor: t.name, dtype: t.dtype, tensorOffset,
-        rawSize: Math.min(chunkSize, t.length - tensorOffset), chunkId: ids[t.firstChunk + k]!, fileOffset: at + tensorOffset,
+        rawSize: Math.min(chunkSize, t.length - tensorOffset), chunkId: ids[t.firstChunk + k]!, fileOffset: t.fileOffset + tensorOffset,
       });
     }
   }
   return out;
 }
 
-/** The float blocks of one file of a model, with their offsets in the file. */
+/** The float blocks of one file of a model, with their offsets in the file: from its segments, each its own (names need not be unique). */
 export async function fileBlocks(db: Backend, modelId: number, fileId: number, chunkSize: number): Promise<FileBlock[]> {
-  const segments = await db.listSegments(fileId);
-  const offsets = new Map<string, number>();
-  for (const s of segments) if (s.tensorName !== null) offsets.set(`${fileId}\0${s.tensorName}`, s.fileOffset);
-  const tensors = (await db.modelTensors(modelId)).filter((t) => t.fileId === fileId);
-  return blocksOf(db, tensors, chunkSize, offsets);
+  const tensors: BlockTensor[] = [];
+  for (const s of await db.listSegments(fileId)) {
+    if (s.tensorName === null || s.dtype === null) continue;
+    tensors.push({ modelId, fileId, name: s.tensorName, dtype: s.dtype, length: s.length, firstChunk: s.firstChunk, chunkCount: s.chunkCount, fileOffset: s.fileOffset });
+  }
+  return blocksOf(db, tensors, chunkSize);
 }
 
 /**
@@ -65,7 +81,7 @@ export async function fileBlocks(db: Backend, modelId: number, fileId: number, c
  * the model's family. Found through the tensor index, so the cost follows
  * the family's size, not the store's; at most `maxModels` models, newest first.
  */
-export async function relatedBlocks(db: Backend, tensors: TensorRow[], exclude: ReadonlySet<number>, chunkSize: number, maxModels: number): Promise<StoredBlock[]> {
+export async function relatedBlocks(db: Backend, tensors: { name: string; shape: number[]; dtype: string }[], exclude: ReadonlySet<number>, chunkSize: number, maxModels: number): Promise<StoredBlock[]> {
   const related = new Set<number>();
   for (const t of tensors) {
     if (!BLOCK_DTYPES.has(t.dtype)) continue;
@@ -75,7 +91,7 @@ export async function relatedBlocks(db: Backend, tensors: TensorRow[], exclude: 
   }
   const models = [...related].sort((a, b) => b - a).slice(0, maxModels);
   const out: StoredBlock[] = [];
-  for (const id of models) out.push(...await blocksOf(db, await db.modelTensors(id), chunkSize));
+  for (const id of models) out.push(...await blocksOf(db, (await db.modelTensors(id)).map((t) => ({ ...t, fileOffset: 0 })), chunkSize));
   return out;
 }
 
@@ -90,19 +106,22 @@ export async function freedBytes(db: Backend, owners: ReadonlySet<number>, chunk
   const ids = [...new Set(chunkIds)];
   const info = await db.chunkInfo(ids);
   const shared = new Set((await db.chunkModels(ids)).filter((r) => !owners.has(r.modelId)).map((r) => r.chunkId));
-  const out = new Map<number, number>();
-  for (const c of info) {
-    out.set(c.id, shared.has(c.id) || await db.hasDependents(c.id) ? 0 : c.storedSize);
-  }
-  return out;
+  const bases = await db.chunksWithDependents(ids);
+  return new Map(info.map((c) => [c.id, shared.has(c.id) || bases.has(c.id) ? 0 : c.storedSize]));
 }
 
-/** Stored bytes that only `owners` need: freedBytes summed over all the first owner's files' distinct chunks. */
-export async function uniqueStoredBytes(db: Backend, owners: ReadonlySet<number>, modelId: number): Promise<number> {
+/** How many times each chunk appears in the files of a model (all of them: a chunk another file holds too stays needed). */
+export async function chunkUses(db: Backend, modelId: number): Promise<Map<number, number>> {
   const files = await db.listFiles(modelId);
-  const ids = [...(await db.fileChunkIdsOf(files.map((f) => f.id))).values()].flat();
+  const uses = new Map<number, number>();
+  for (const ids of (await db.fileChunkIdsOf(files.map((f) => f.id))).values()) for (const id of ids) uses.set(id, (uses.get(id) ?? 0) + 1);
+  return uses;
+}
+
+/** Stored bytes that only `owners` need: freedBytes summed over all the given model's distinct chunks. */
+export async function uniqueStoredBytes(db: Backend, owners: ReadonlySet<number>, modelId: number): Promise<number> {
   let sum = 0;
-  for (const bytes of (await freedBytes(db, owners, ids)).values()) sum += bytes;
+  for (const bytes of (await freedBytes(db, owners, [...(await chunkUses(db, modelId)).keys()])).values()) sum += bytes;
   return sum;
 }
 
