@@ -1,6 +1,6 @@
 /**
- * The greedy replacement search (approx.md, "Search"): take the candidates
- * in priority order, a batch at a time; evaluate the model with everything
+ * The greedy replacement search (approx.md, "Search"): try every candidate
+ * at once; if that crosses the bound, take them in priority order, a batch at a time; evaluate the model with everything
  * accepted so far plus the batch; keep the batch when the drop stays within
  * the bound, else back it off and try half of it. A single candidate that
  * crosses the bound is skipped. Batches grow after a success, so a model
@@ -44,6 +44,15 @@ export async function greedySearch(n: number, evaluate: (set: number[]) => Promi
   let size = Math.max(1, Math.min(maxBatch, opts.firstBatch ?? Math.ceil(n / 8)));
   let drop = 0;
   let evaluations = 0;
+  // Everything at once first: a model that tolerates every replacement (a fine-tune close to its
+  // base) costs one evaluation; one that does not is usually far over the bound, which early
+  // rejection sees within the first rows.
+  if (n > 1 && opts.maxEvaluations > 0) {
+    const all = Array.from({ length: n }, (_, k) => k);
+    const d = await evaluate(all);
+    evaluations++;
+    if (d <= opts.maxDrop) return { batches: [all], drop: d, evaluations, ended: 'all tried' };
+  }
   let failures = 0;
   let i = 0;
   while (i < n) {

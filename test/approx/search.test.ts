@@ -8,12 +8,22 @@ function additive(damage: number[]): { evaluate: (set: number[]) => Promise<numb
   return { seen, evaluate: async (set) => { seen.push([...set]); return set.reduce((d, i) => d + damage[i]!, 0); } };
 }
 
-test('a model that tolerates everything takes a few growing batches', async () => {
+test('a model that tolerates everything takes one evaluation of every candidate at once', async () => {
   const m = additive(new Array(32).fill(0));
   const r = await greedySearch(32, m.evaluate, { maxDrop: 0.01, maxEvaluations: 64, patience: 8 });
-  assert.deepEqual(r.batches.map((b) => b.length), [4, 8, 16, 4]);
-  assert.equal(r.evaluations, 4);
+  assert.deepEqual(r.batches.map((b) => b.length), [32]);
+  assert.equal(r.evaluations, 1);
   assert.equal(r.ended, 'all tried');
+});
+
+test('after the whole set fails, batches grow from an eighth after each success', async () => {
+  const damage = new Array(32).fill(0);
+  damage[31] = 1;
+  const m = additive(damage);
+  const r = await greedySearch(32, m.evaluate, { maxDrop: 0.01, maxEvaluations: 64, patience: 8 });
+  assert.deepEqual(m.seen[0], Array.from({ length: 32 }, (_, k) => k));
+  assert.deepEqual(r.batches.map((b) => b.length), [4, 8, 16, 2, 1]);
+  assert.deepEqual(r.batches.flat(), Array.from({ length: 31 }, (_, k) => k));
 });
 
 test('a batch over the bound is backed off and halved; a single block over it is skipped', async () => {
