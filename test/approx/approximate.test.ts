@@ -17,14 +17,37 @@ import { BufferSource } from '../../src/io/file-source.js';
 import { lossyOf } from '../../src/wire/lossy.js';
 import type { Store } from '../../src/store/store.js';
 import { CHUNK, SIZES, family, npy, sha, top1 } from '../helpers/approx-family.js';
+import type { Family } from '../helpers/approx-family.js';
 import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { buildOnnx } from '../helpers/build-onnx.js';
 import type { OnnxNode } from '../helpers/build-onnx.js';
 import { randomWeights, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
+import type { BackendKind } from '../helpers/store-fixtures.js';
 import { SKETCH_SCHEMES } from '../../src/approx/sketch.js';
 import { mlpModel } from '../serve/mlp-model.js';
 
 const ROWS = 600;
+
+interface FamilyStore {
+  store: Store;
+  dir: string;
+  /** The store's location. */
+  path: string;
+  f: Family;
+}
+
+/** Runs fn on a fresh store holding the family's base (imported at CHUNK) and, unless `tuned` is false, its tuned model. */
+async function withFamily(fn: (s: FamilyStore) => Promise<void>, opts: { kind?: BackendKind; weights?: 'F16' | 'BF16'; tuned?: boolean } = {}): Promise<void> {
+  const { store, dir, path, cleanup } = await tempStore(opts.kind);
+  try {
+    const f = await family(dir, ROWS, opts.weights);
+    await store.import(f.basePath, { name: 'base', chunkSize: CHUNK });
+    if (opts.tuned !== false) await store.import(f.tunedPath, { name: 'tuned' });
+    await fn({ store, dir, path, f });
+  } finally {
+    await cleanup();
+  }
+}
 
 async function storedBytes(store: Store): Promise<{ stored: number; models: number; chunks: number }> {
   const t = await store.totals();
@@ -33,11 +56,7 @@ async function storedBytes(store: Store): Promise<{ stored: number; models: numb
 
 for (const kind of await testBackends()) {
   test(`${kind}: approx stores a lossy version within the bound, checked on held-out rows; the original stays; removing it frees what the replaced blocks needed`, async () => {
-    const { store, dir, cleanup } = await tempStore(kind);
-    try {
-      const f = await family(dir);
-      await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
-      await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+    await withFamily(async ({ store, f }) => {
       const lines: string[] = [];
       const r = await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02, onProgress: (l) => lines.push(l) });
       assert.ok(r.stored, `stored nothing: ${lines.join('\n')}`);
@@ -91,18 +110,12 @@ for (const kind of await testBackends()) {
       assert.equal(before.stored - after.stored, info.savedStoredBytes);
       assert.equal(sha((await store.loadFile(file!)).bytes), file!.sha256.toString('hex'));
       assert.equal((await store.verify(true)).problems.length, 0);
-    } finally {
-      await cleanup();
-    }
+    }, { kind: kind });
   });
 }
 
 test('without labels the metric is agreement with the original; an unrelated model gets no candidates and nothing is stored; a dry run stores nothing', async () => {
-  const { store, dir, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
-    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+  await withFamily(async ({ store, dir, f }) => {
     writeFileSync(join(dir, 'other.onnx'), mlpModel(SIZES, 99));
     await store.import(join(dir, 'other.onnx'), { name: 'other', base: null });
     const t0 = await storedBytes(store);
@@ -115,17 +128,11 @@ test('without labels the metric is agreement with the original; an unrelated mod
     assert.equal(none.info.blocks.candidates, 0);
     assert.equal(none.stored, undefined);
     assert.deepEqual(await storedBytes(store), t0);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('bad input gets a clear error naming what is wrong, and writes nothing', async () => {
-  const { store, dir, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
-    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+  await withFamily(async ({ store, dir, f }) => {
     writeFileSync(join(dir, 'w.safetensors'), buildSafetensors([{ name: 'w', dtype: 'F32', shape: [4096], data: randomWeights(4096, 1) }]));
     await store.import(join(dir, 'w.safetensors'), { name: 'st' });
     const t0 = await storedBytes(store);
@@ -150,17 +157,11 @@ test('bad input gets a clear error naming what is wrong, and writes nothing', as
     assert.equal(t1.models, t0.models + 1);
     await assert.rejects(approximate(store, { name: 'tuned', version: 2 }, f.data, f.labels, { maxDrop: 0.02 }), /tuned:2 is itself a lossy version \(of tuned:1\)/);
     assert.deepEqual(await storedBytes(store), t1);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('the block sketches are kept: a second search decodes no pooled block again, and gc drops them with their chunks', async () => {
-  const { store, dir, path, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
-    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+  await withFamily(async ({ store, path, f }) => {
     await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02, dryRun: true });
     const tuned = (await store.find({ name: 'tuned', version: 1 }))!;
     const pool = (await store.relatedBlocks(tuned, 64)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES).map((b) => b.chunkId);
@@ -175,35 +176,23 @@ test('the block sketches are kept: a second search decodes no pooled block again
     await store.remove({ name: 'base' });
     await store.gc();
     assert.deepEqual(await storeSql(path, 'SELECT COUNT(*) AS n FROM chunk_sketches'), [{ n: 0 }]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 test('a lossy version made earlier (at another bound) does not make the original\'s blocks look needed: a second approx finds the same candidates', async () => {
-  const { store, dir, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(join(dir, 'base.onnx'), { name: 'base', chunkSize: CHUNK });
-    await store.import(join(dir, 'tuned.onnx'), { name: 'tuned' });
+  await withFamily(async ({ store, f }) => {
     const first = await approximate(store, { name: 'tuned', version: 1 }, f.data, f.labels, { maxDrop: 0.02 });
     assert.ok(first.stored);
     const again = await approximate(store, { name: 'tuned', version: 1 }, f.data, f.labels, { maxDrop: 0.05, dryRun: true });
     assert.equal(again.info.blocks.candidates, first.info.blocks.candidates);
     assert.equal(again.info.losslessUniqueStoredBytes, first.info.losslessUniqueStoredBytes);
     assert.ok(again.info.blocks.replaced >= first.info.blocks.replaced);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 for (const weights of ['F16', 'BF16'] as const) {
   test(`${weights} weights: blocks read as half precision are sketched, matched and replaced the same way`, async () => {
-    const { store, dir, cleanup } = await tempStore();
-    try {
-      const f = await family(dir, 600, weights);
-      await store.import(f.basePath, { name: 'base', chunkSize: CHUNK });
-      await store.import(f.tunedPath, { name: 'tuned' });
+    await withFamily(async ({ store, f }) => {
       const r = await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02 });
       assert.ok(r.stored, 'nothing stored');
       assert.ok(r.info.blocks.replaced > 0 && r.info.drop.heldOut <= 0.02, JSON.stringify(r.info));
@@ -214,9 +203,7 @@ for (const weights of ['F16', 'BF16'] as const) {
       const { heldOut } = splitRows(f.rows, 0.5, 1);
       const answers = await top1((await store.loadFile(file!)).bytes, f.x, [...heldOut]);
       assert.equal(answers.filter((a, i) => a === f.labels[heldOut[i]!]).length / heldOut.length, r.info.after.heldOut);
-    } finally {
-      await cleanup();
-    }
+    }, { weights });
   });
 }
 
@@ -230,10 +217,7 @@ async function blocksMatchChunks(store: Store, name: string, fileBytes: Buffer):
 }
 
 test('blocks sit where their chunks are, also when two tensors of one file have the same name (ONNX node names need not be unique)', async () => {
-  const { store, dir, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(f.basePath, { name: 'base', chunkSize: CHUNK });
+  await withFamily(async ({ store, dir, f }) => {
     assert.equal(await blocksMatchChunks(store, 'base', f.base), 14);
     // Two Constant nodes both named W: two tensors named W/value, of other sizes and contents.
     const constant = (len: number, seed: number): OnnxNode => ({ opType: 'Constant', name: 'W', outputs: [`c${seed}`], attributes: [{ name: 'value', tensor: { dtype: 'F32', shape: [len], data: randomWeights(len, seed) } }] });
@@ -241,16 +225,11 @@ test('blocks sit where their chunks are, also when two tensors of one file have 
     writeFileSync(join(dir, 'twins.onnx'), twins);
     await store.import(join(dir, 'twins.onnx'), { name: 'twins' });
     assert.equal(await blocksMatchChunks(store, 'twins', twins), 3 + 5);
-  } finally {
-    await cleanup();
-  }
+  }, { tuned: false });
 });
 
 test('a related model holding one chunk as F32 in one tensor and as F16 in another is sketched under each', async () => {
-  const { store, dir, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(f.basePath, { name: 'base', chunkSize: CHUNK });
+  await withFamily(async ({ store, dir, f }) => {
     // Shares w1 with the family (so it is related), and the same 4 KiB of zeros as F32 and as F16.
     const w1 = onnxReader.read(new BufferSource('b.onnx', f.base)).segments.find((s): s is TensorSegment => s.kind === 'tensor' && s.name === 'w1')!;
     writeFileSync(join(dir, 'z.safetensors'), buildSafetensors([
@@ -262,16 +241,11 @@ test('a related model holding one chunk as F32 in one tensor and as F16 in anoth
     await store.import(f.tunedPath, { name: 'tuned' });
     const r = await approximate(store, { name: 'tuned' }, f.data, f.labels, { maxDrop: 0.02 });
     assert.ok(r.stored && r.info.blocks.replaced > 0);
-  } finally {
-    await cleanup();
-  }
+  }, { tuned: false });
 });
 
 test('a chunk another file of the model holds too frees nothing when replaced: not tried', async () => {
-  const { store, dir, cleanup } = await tempStore();
-  try {
-    const f = await family(dir);
-    await store.import(f.basePath, { name: 'base', chunkSize: CHUNK });
+  await withFamily(async ({ store, dir, f }) => {
     // The tuned model as a folder: its ONNX file and the same weights as safetensors.
     const pair = join(dir, 'pair');
     mkdirSync(pair);
@@ -285,7 +259,5 @@ test('a chunk another file of the model holds too frees nothing when replaced: n
     assert.equal(r.info.savedStoredBytes, 0);
     assert.equal(r.stored, undefined);
     assert.deepEqual(await storedBytes(store), before);
-  } finally {
-    await cleanup();
-  }
+  }, { tuned: false });
 });
