@@ -43,6 +43,42 @@ export function mlpModel(sizes: readonly number[], seed: number, opts: { weights
   return modelOf(graph);
 }
 
+/**
+ * mlpModel's network with every weight and bias in an external data file at
+ * `location` (relative to the model file; 64-byte aligned, as exporters
+ * write them): the model file holds only the graph.
+ */
+export function mlpModelExternal(sizes: readonly number[], seed: number, location: string): { model: Buffer; data: Buffer } {
+  const graph = new ProtoWriter();
+  let h = 'x';
+  const inits: Buffer[] = [];
+  const parts: Buffer[] = [];
+  let at = 0;
+  const external = (name: string, shape: number[], values: Float32Array): void => {
+    const pad = (64 - (at % 64)) % 64;
+    parts.push(Buffer.alloc(pad), Buffer.from(values.buffer));
+    at += pad;
+    inits.push(encodeTensor({ name, dtype: 'F32', shape, external: { location, offset: at, length: values.byteLength } }));
+    at += values.byteLength;
+  };
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [a, b] = [sizes[l]!, sizes[l + 1]!];
+    const last = l + 2 === sizes.length;
+    external(`w${l}`, [a, b], floats(a * b, seed + 2 * l, 1 / Math.sqrt(a)));
+    external(`b${l}`, [b], floats(b, seed + 2 * l + 1, 0.1));
+    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, `w${l}`], outputs: [`m${l}`] }));
+    const out = last ? 'y' : `r${l}`;
+    graph.message(1, encodeNode({ opType: 'Add', name: `add${l}`, inputs: [`m${l}`, `b${l}`], outputs: [last ? 'y' : `a${l}`] }));
+    if (!last) graph.message(1, encodeNode({ opType: 'Relu', name: `relu${l}`, inputs: [`a${l}`], outputs: [out] }));
+    h = out;
+  }
+  graph.string(2, 'mlp-external');
+  for (const i of inits) graph.message(5, i);
+  graph.message(11, valueInfo('x', ONNX_ELEM.FP32!, ['n', sizes[0]!]));
+  graph.message(12, valueInfo('y', ONNX_ELEM.FP32!, ['n', sizes.at(-1)!]));
+  return { model: modelOf(graph), data: Buffer.concat(parts) };
+}
+
 /** Softmax over axis 1: `logits` FP32 [n, k] gives `probs` FP32 [n, k] (an ensemble's post-processing step). */
 export function softmaxModel(k: number): Buffer {
   const axis = new ProtoWriter().string(1, 'axis').varint(3, 1).varint(20, 2).finish();

@@ -8,6 +8,8 @@ import type { ModelSignature } from '../oip/signature.js';
 import type { ReadStats } from '../../store/read/chunk-reader.js';
 import { availableParallelism } from 'node:os';
 import { OnnxModel } from './onnx-runtime.js';
+import { externalDataBytes, externalDataFiles } from './external-data.js';
+import type { ExternalData } from './runtime-protocol.js';
 import { DEFAULT_INSTANCES } from '../options.js';
 import { RuntimeThreadLost, RuntimeThreads } from './runtime-threads.js';
 import type { RuntimeOptions } from './onnx-runtime.js';
@@ -94,13 +96,15 @@ export class ModelManager {
     const file = onnxFile(v);
     if (typeof file === 'string') throw invalid(file);
     const instances = this.instances(v);
-    const lease = await this.sessions.acquire(key, file.size * instances, () => this.load(v, instances));
+    // A session holds the model file and its external data, once per instance.
+    const size = (file.size + externalDataBytes(v)) * instances;
+    const lease = await this.sessions.acquire(key, size, () => this.load(v, instances));
     if (lease.model.instances === instances) return lease;
     // Its configuration asks for another number of instances since it was loaded: loaded again (runs in progress finish on the old
     // sessions). Requests that waited on the old load together start one new load: only the entry holding the old model is dropped.
     lease.release();
     this.sessions.unloadIf(key, lease.model);
-    return this.sessions.acquire(key, file.size * instances, () => this.load(v, instances));
+    return this.sessions.acquire(key, size, () => this.load(v, instances));
   }
 
   /** Sessions a version runs on: its serving configuration's instances, else the server's --instances. */
@@ -173,14 +177,22 @@ export class ModelManager {
         throw new Error(`${(e as Error).message}, the model is not served`, { cause: e });
       }
       const { bytes, stats } = read;
+      // Tensors kept in external data files: their bytes from the store too, named as the model names them.
+      const external: ExternalData[] = [];
+      for (const x of externalDataFiles(v, file, bytes)) {
+        try {
+          external.push({ path: x.location, data: (await this.store.loadFile(x.file)).bytes });
+        } catch (e) {
+          throw new Error(`${(e as Error).message}, the model is not served`, { cause: e });
+        }
+      }
       const t1 = performance.now();
       let model: OnnxModel;
       try {
-        model = await OnnxModel.create(bytes, this.runtime, { ...this.opts.runtime, instances });
+        model = await OnnxModel.create(bytes, this.runtime, { ...this.opts.runtime, instances }, external);
       } catch (e) {
         if (e instanceof RuntimeThreadLost) throw e;
-        const many = v.files.length > 1 ? ' (models whose weights are in external data files cannot be loaded from memory by onnxruntime-node)' : '';
-        throw new Error(`onnxruntime could not create a session for ${key}: ${(e as Error).message}${many}`);
+        throw new Error(`onnxruntime could not create a session for ${key}: ${(e as Error).message}`);
       }
       const t2 = performance.now();
       this.signatures.set(key, model.signature);

@@ -4,7 +4,7 @@ import type { ModelSignature, TensorSpec } from '../oip/signature.js';
 import type { HostTensor } from '../oip/tensor-codec.js';
 import { RefusedRun } from './runtime-threads.js';
 import type { RuntimeThreads, Session } from './runtime-threads.js';
-import type { WireTensor } from './runtime-protocol.js';
+import type { ExternalData, WireTensor } from './runtime-protocol.js';
 import type { OutputTensor } from '../oip/infer.js';
 import { TesseraError } from '../../errors.js';
 import { DEFAULT_INSTANCES } from '../options.js';
@@ -57,11 +57,12 @@ export class OnnxModel implements Runnable {
 
   /**
    * Creates the model's sessions (opts.instances, each on a runtime thread of
-   * its own) from its bytes in memory; no file is written. `bytes` may be
-   * handed over to a thread: do not use it after this call.
+   * its own) from its bytes in memory, with its external data files' bytes
+   * (`external`) if it has any; no file is written. `bytes` and the external
+   * data may be handed over to a thread: do not use them after this call.
    */
-  static async create(bytes: Uint8Array, runtime: RuntimeThreads, opts: RuntimeOptions = {}): Promise<OnnxModel> {
-    const { sessions, inputs, outputs } = await runtime.load(bytes, sessionOptions(opts), opts.instances ?? DEFAULT_INSTANCES);
+  static async create(bytes: Uint8Array, runtime: RuntimeThreads, opts: RuntimeOptions = {}, external: ExternalData[] = []): Promise<OnnxModel> {
+    const { sessions, inputs, outputs } = await runtime.load(bytes, sessionOptions(opts), opts.instances ?? DEFAULT_INSTANCES, external);
     try {
       const signature = {
         inputs: inputs.map((m) => specOf(m, 'input')),

@@ -16,7 +16,7 @@ export interface WireTensor {
 }
 
 export type RuntimeRequest =
-  | { op: 'load'; id: number; session: number; bytes: ArrayBuffer; options: InferenceSession.SessionOptions }
+  | { op: 'load'; id: number; session: number; bytes: ArrayBuffer; options: InferenceSession.SessionOptions; external?: ExternalData<ArrayBuffer>[] }
   | { op: 'run'; id: number; session: number; inputs: WireTensor[]; outputs: string[] }
   | { op: 'release'; id: number; session: number }
   /** Releases every session: the thread is then stopped with nothing of onnxruntime's running. */
@@ -35,4 +35,14 @@ export function ownBuffer(data: TensorData): ArrayBuffer | undefined {
   if (Array.isArray(data)) return undefined;
   const b = data.buffer;
   return b instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === b.byteLength ? b : undefined;
+}
+
+/**
+ * An external data file of an ONNX model (tensors stored outside the
+ * protobuf), handed to onnxruntime from memory: `path` is the location as the
+ * model names it, relative to the model file.
+ */
+export interface ExternalData<T = Uint8Array> {
+  path: string;
+  data: T;
 }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { TesseraError } from '../../errors.js';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ownBuffer } from './runtime-protocol.js';
-import type { RuntimeMessage, RuntimeReply, RuntimeRequest, WireTensor } from './runtime-protocol.js';
+import type { ExternalData, RuntimeMessage, RuntimeReply, RuntimeRequest, WireTensor } from './runtime-protocol.js';
 
 /** A run onnxruntime refused: the request's fault. */
 export class RefusedRun extends Error {}
@@ -115,7 +115,7 @@ export class RuntimeThreads {
    * Creates `instances` sessions of the model, each on its own thread (as
    * far as there are threads), from a copy of `bytes` each.
    */
-  async load(bytes: Uint8Array, options: InferenceSession.SessionOptions, instances: number): Promise<{ sessions: Session[]; inputs: InferenceSession.ValueMetadata[]; outputs: InferenceSession.ValueMetadata[] }> {
+  async load(bytes: Uint8Array, options: InferenceSession.SessionOptions, instances: number, external: ExternalData[] = []): Promise<{ sessions: Session[]; inputs: InferenceSession.ValueMetadata[]; outputs: InferenceSession.ValueMetadata[] }> {
     const used = new Set<Thread>();
     const picks = Array.from({ length: Math.max(1, instances) }, () => {
       const t = this.pick(used);
@@ -128,7 +128,9 @@ export class RuntimeThreads {
       const own = i === picks.length - 1 ? ownBuffer(bytes) : undefined;
       // (A Buffer's slice() is a view: new Uint8Array(bytes) copies.)
       const buf = own ?? new Uint8Array(bytes).buffer;
-      const r = await this.send(t, { op: 'load', id: this.nextId++, session, bytes: buf, options }, [buf]);
+      // External data the same way: the last instance takes the buffers it owns, the others copies.
+      const ext = external.map((e) => ({ path: e.path, data: (i === picks.length - 1 ? ownBuffer(e.data) : undefined) ?? new Uint8Array(e.data).buffer }));
+      const r = await this.send(t, { op: 'load', id: this.nextId++, session, bytes: buf, options, external: ext }, [buf, ...ext.map((e) => e.data)]);
       return { session: new Session(this, t, session), inputs: r.inputs!, outputs: r.outputs! };
     }));
     const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

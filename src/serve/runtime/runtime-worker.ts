@@ -22,7 +22,9 @@ function reply(r: RuntimeReply, transfer: ArrayBuffer[] = []): void {
 
 async function handle(m: RuntimeRequest): Promise<void> {
   if (m.op === 'load') {
-    const s = await ort.InferenceSession.create(new Uint8Array(m.bytes), m.options);
+    // External data files come from the store's memory too: onnxruntime-node takes them as (path, bytes) pairs.
+    const external = m.external?.map((e) => ({ path: e.path, data: new Uint8Array(e.data) }));
+    const s = await ort.InferenceSession.create(new Uint8Array(m.bytes), external?.length ? { ...m.options, externalData: external } : m.options);
     sessions.set(m.session, s);
     reply({ id: m.id, ok: true, inputs: [...s.inputMetadata], outputs: [...s.outputMetadata] });
   } else if (m.op === 'close') {

@@ -1,0 +1,37 @@
+/**
+ * An ONNX model's external data files (tensors stored outside the protobuf,
+ * `data_location = EXTERNAL`), found among the files stored with it: the
+ * server hands their bytes to onnxruntime from memory, so such a model is
+ * served straight from the store like any other (no file is written).
+ */
+import { posix } from 'node:path';
+import { onnxReader } from '../../formats/index.js';
+import { BufferSource } from '../../io/file-source.js';
+import type { FileRow } from '../../store/store.js';
+import type { CatalogVersion } from '../catalog.js';
+import { keyOf } from '../catalog.js';
+
+/** The format the importer records for an ONNX model's external data file (src/store/import/inputs.ts). */
+export const EXTERNAL_DATA_FORMAT = 'onnx-external-data';
+
+/** Bytes the version's external data files hold (counted against the memory budget with the model file). */
+export function externalDataBytes(v: CatalogVersion): number {
+  return v.files.reduce((n, f) => n + (f.format === EXTERNAL_DATA_FORMAT ? f.size : 0), 0);
+}
+
+/**
+ * The files `file` (the served ONNX file, whose bytes are `bytes`) names as
+ * external data: each with the location as the model writes it (relative to
+ * the model file, as onnxruntime looks it up) and the stored file.
+ */
+export function externalDataFiles(v: CatalogVersion, file: FileRow, bytes: Buffer): { location: string; file: FileRow }[] {
+  if (externalDataBytes(v) === 0) return [];
+  const out: { location: string; file: FileRow }[] = [];
+  for (const c of onnxReader.read(new BufferSource(file.path, bytes)).companions ?? []) {
+    const stored = posix.normalize(posix.join(posix.dirname(file.path), c.relPath)).normalize('NFC');
+    const f = v.files.find((x) => x.path === stored);
+    if (!f) throw new Error(`${keyOf(v.model)}: ${file.path} names external data file "${stored}", which is not stored with the model`);
+    out.push({ location: c.relPath, file: f });
+  }
+  return out;
+}
