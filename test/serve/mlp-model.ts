@@ -3,6 +3,33 @@ import { f32ToBF16Bits, f32ToF16Bits } from '../../src/codec/cast.js';
 import { floats } from './helpers.js';
 import { ONNX_ELEM, modelOf, valueInfo } from './identity-model.js';
 
+/** How one parameter of the MLP is stored: its initializer, and the name the graph reads it by (after any nodes added for it). */
+type StoreParam = (graph: ProtoWriter, name: string, shape: number[], values: Float32Array, isWeight: boolean) => { init: Buffer; reads: string };
+
+/** The MLP's graph (MatMul + Add (+ Relu) per layer), its weights deterministic from `seed`, each stored by `param`. */
+function mlpGraph(sizes: readonly number[], seed: number, graphName: string, param: StoreParam): Buffer {
+  const graph = new ProtoWriter();
+  let h = 'x';
+  const inits: Buffer[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [a, b] = [sizes[l]!, sizes[l + 1]!];
+    const last = l + 2 === sizes.length;
+    const w = param(graph, `w${l}`, [a, b], floats(a * b, seed + 2 * l, 1 / Math.sqrt(a)), true);
+    const bias = param(graph, `b${l}`, [b], floats(b, seed + 2 * l + 1, 0.1), false);
+    inits.push(w.init, bias.init);
+    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, w.reads], outputs: [`m${l}`] }));
+    const out = last ? 'y' : `r${l}`;
+    graph.message(1, encodeNode({ opType: 'Add', name: `add${l}`, inputs: [`m${l}`, bias.reads], outputs: [last ? 'y' : `a${l}`] }));
+    if (!last) graph.message(1, encodeNode({ opType: 'Relu', name: `relu${l}`, inputs: [`a${l}`], outputs: [out] }));
+    h = out;
+  }
+  graph.string(2, graphName);
+  for (const i of inits) graph.message(5, i);
+  graph.message(11, valueInfo('x', ONNX_ELEM.FP32!, ['n', sizes[0]!]));
+  graph.message(12, valueInfo('y', ONNX_ELEM.FP32!, ['n', sizes.at(-1)!]));
+  return modelOf(graph);
+}
+
 /**
  * A small multi-layer perceptron, batchable along dimension 0: input `x` FP32
  * [n, sizes[0]], then MatMul + Add (+ Relu between layers) per layer, output
@@ -11,36 +38,16 @@ import { ONNX_ELEM, modelOf, valueInfo } from './identity-model.js';
  * and cast to float32 in the graph.
  */
 export function mlpModel(sizes: readonly number[], seed: number, opts: { weights?: 'F16' | 'BF16' } = {}): Buffer {
-  const graph = new ProtoWriter();
-  let h = 'x';
-  const inits: Buffer[] = [];
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    const [a, b] = [sizes[l]!, sizes[l + 1]!];
-    const last = l + 2 === sizes.length;
-    const w = floats(a * b, seed + 2 * l, 1 / Math.sqrt(a));
-    const bias = floats(b, seed + 2 * l + 1, 0.1);
-    if (opts.weights) {
-      // The weight kept in half precision, cast to float32 for the MatMul (what fp16/bf16 exports of float models do).
-      const half = Buffer.alloc(2 * w.length);
-      const bits = new Int32Array(w.buffer);
-      for (let i = 0; i < w.length; i++) half.writeUInt16LE(opts.weights === 'F16' ? f32ToF16Bits(bits[i]!) : f32ToBF16Bits(bits[i]!), 2 * i);
-      inits.push(encodeTensor({ name: `w${l}`, dtype: opts.weights, shape: [a, b], data: half }));
-      graph.message(1, encodeNode({ opType: 'Cast', name: `cast${l}`, inputs: [`w${l}`], outputs: [`w${l}f`], attributes: [{ name: 'to', int: ONNX_ELEM.FP32! }] }));
-    } else {
-      inits.push(encodeTensor({ name: `w${l}`, dtype: 'F32', shape: [a, b], data: Buffer.from(w.buffer) }));
-    }
-    inits.push(encodeTensor({ name: `b${l}`, dtype: 'F32', shape: [b], data: Buffer.from(bias.buffer) }));
-    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, opts.weights ? `w${l}f` : `w${l}`], outputs: [`m${l}`] }));
-    const out = last ? 'y' : `r${l}`;
-    graph.message(1, encodeNode({ opType: 'Add', name: `add${l}`, inputs: [`m${l}`, `b${l}`], outputs: [last ? 'y' : `a${l}`] }));
-    if (!last) graph.message(1, encodeNode({ opType: 'Relu', name: `relu${l}`, inputs: [`a${l}`], outputs: [out] }));
-    h = out;
-  }
-  graph.string(2, 'mlp');
-  for (const i of inits) graph.message(5, i);
-  graph.message(11, valueInfo('x', ONNX_ELEM.FP32!, ['n', sizes[0]!]));
-  graph.message(12, valueInfo('y', ONNX_ELEM.FP32!, ['n', sizes.at(-1)!]));
-  return modelOf(graph);
+  return mlpGraph(sizes, seed, 'mlp', (graph, name, shape, values, isWeight) => {
+    const half = isWeight ? opts.weights : undefined;
+    if (!half) return { init: encodeTensor({ name, dtype: 'F32', shape, data: Buffer.from(values.buffer) }), reads: name };
+    // The weight kept in half precision, cast to float32 for the MatMul (what fp16/bf16 exports of float models do).
+    const data = Buffer.alloc(2 * values.length);
+    const bits = new Int32Array(values.buffer);
+    for (let i = 0; i < values.length; i++) data.writeUInt16LE(half === 'F16' ? f32ToF16Bits(bits[i]!) : f32ToBF16Bits(bits[i]!), 2 * i);
+    graph.message(1, encodeNode({ opType: 'Cast', name: `cast_${name}`, inputs: [name], outputs: [`${name}f`], attributes: [{ name: 'to', int: ONNX_ELEM.FP32! }] }));
+    return { init: encodeTensor({ name, dtype: half, shape, data }), reads: `${name}f` };
+  });
 }
 
 /**
@@ -49,34 +56,17 @@ export function mlpModel(sizes: readonly number[], seed: number, opts: { weights
  * write them): the model file holds only the graph.
  */
 export function mlpModelExternal(sizes: readonly number[], seed: number, location: string): { model: Buffer; data: Buffer } {
-  const graph = new ProtoWriter();
-  let h = 'x';
-  const inits: Buffer[] = [];
   const parts: Buffer[] = [];
   let at = 0;
-  const external = (name: string, shape: number[], values: Float32Array): void => {
+  const model = mlpGraph(sizes, seed, 'mlp-external', (_graph, name, shape, values) => {
     const pad = (64 - (at % 64)) % 64;
     parts.push(Buffer.alloc(pad), Buffer.from(values.buffer));
     at += pad;
-    inits.push(encodeTensor({ name, dtype: 'F32', shape, external: { location, offset: at, length: values.byteLength } }));
+    const init = encodeTensor({ name, dtype: 'F32', shape, external: { location, offset: at, length: values.byteLength } });
     at += values.byteLength;
-  };
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    const [a, b] = [sizes[l]!, sizes[l + 1]!];
-    const last = l + 2 === sizes.length;
-    external(`w${l}`, [a, b], floats(a * b, seed + 2 * l, 1 / Math.sqrt(a)));
-    external(`b${l}`, [b], floats(b, seed + 2 * l + 1, 0.1));
-    graph.message(1, encodeNode({ opType: 'MatMul', name: `mm${l}`, inputs: [h, `w${l}`], outputs: [`m${l}`] }));
-    const out = last ? 'y' : `r${l}`;
-    graph.message(1, encodeNode({ opType: 'Add', name: `add${l}`, inputs: [`m${l}`, `b${l}`], outputs: [last ? 'y' : `a${l}`] }));
-    if (!last) graph.message(1, encodeNode({ opType: 'Relu', name: `relu${l}`, inputs: [`a${l}`], outputs: [out] }));
-    h = out;
-  }
-  graph.string(2, 'mlp-external');
-  for (const i of inits) graph.message(5, i);
-  graph.message(11, valueInfo('x', ONNX_ELEM.FP32!, ['n', sizes[0]!]));
-  graph.message(12, valueInfo('y', ONNX_ELEM.FP32!, ['n', sizes.at(-1)!]));
-  return { model: modelOf(graph), data: Buffer.concat(parts) };
+    return { init, reads: name };
+  });
+  return { model, data: Buffer.concat(parts) };
 }
 
 /** Softmax over axis 1: `logits` FP32 [n, k] gives `probs` FP32 [n, k] (an ensemble's post-processing step). */
