@@ -7,6 +7,7 @@
  *   npm run bench -- [--versions DIR] [--corpus DIR] [--synthetic 1GiB] [--single 1GiB] [--scale 10,1000,10000]
  *                    [--chunk-sizes 16KiB,64KiB] [--peers] [--store PATH] [--repeat N] [--json]
  *   npm run bench -- --serve | --platform | --approx [--repeat N] [--json]
+ *   npm run bench -- --layouts DIR[,DIR] [--json]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import { benchServe } from './serve.js';
 import { benchPlatform } from './serving-platform.js';
 import { benchApprox } from './approx.js';
+import { benchLayouts } from './layouts.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
 import { binSize, int, mb, pct, secs } from './units.js';
@@ -307,6 +309,12 @@ async function main(): Promise<number> {
       const { text, report } = await benchServe({ repoRoot: REPO_ROOT, tmp, seconds: 3, repeat: Math.max(opts.repeat, 5), log });
       out(text);
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
+      return 0;
+    }
+    if (opts.layouts) {
+      const { text, report } = benchLayouts(opts.layouts, log);
+      out(text);
+      if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), layouts: report }, null, 2));
       return 0;
     }
     if (opts.approx) {

@@ -30,6 +30,8 @@ export interface BenchOptions {
   platform: boolean;
   /** Approximate dedup's benchmark (bench/approx.ts): stored bytes against the accuracy drop. */
   approx: boolean;
+  /** Folders to measure for the same values in another layout or precision (bench/layouts.ts). */
+  layouts?: string[];
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -69,6 +71,9 @@ Other options:
                         ../shared/corpus (skipped when absent): stored bytes against the
                         measured accuracy drop at bounds of 0.5, 1, 2 and 3.5%, beside
                         lossless Tessera; search time against import time
+  --layouts DIR[,DIR]   measure instead how much float weight data in the model files below
+                        the folders is the same values in another layout or precision (a
+                        float16 copy, a transposed or axis-permuted kernel)
   --json                print the results as JSON after the tables
   --help                this text`;
 
@@ -118,6 +123,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         serve: { type: 'boolean', default: false },
         platform: { type: 'boolean', default: false },
         approx: { type: 'boolean', default: false },
+        layouts: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -145,5 +151,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
     platform: values.platform ?? false, approx: values.approx ?? false,
+    layouts: values.layouts === undefined ? undefined : values.layouts.split(',').map((d) => d.trim()).filter(Boolean),
   };
 }
