@@ -8,6 +8,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { BoundInput } from './eval-data.js';
 import type { RowOutputs } from './metric.js';
 import { invalid } from '../errors.js';
+import { sessionOptions } from '../serve/runtime/session-options.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -53,7 +54,8 @@ export class Evaluator {
   /** A session of the model in `bytes`; `what` names it in errors. */
   async open(bytes: Uint8Array, what: string): Promise<InferenceSession> {
     try {
-      return await this.ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 4 });
+      // The server's options: among them, no external data read from disk (the model comes from the store's memory).
+      return await this.ort.InferenceSession.create(bytes, sessionOptions());
     } catch (e) {
       throw invalid(`${what}: onnxruntime cannot load it (${(e as Error).message.split('\n')[0]})`);
     }

@@ -95,6 +95,8 @@ function nameAll(list: Unnamed[], prefix: string): void {
 class OnnxWalker {
   readonly tensors: TensorSegment[] = [];
   readonly companions = new Map<string, TensorSegment[]>();
+  /** Per companion (normalized path): the location strings that named it, as written. */
+  private readonly spellings = new Map<string, Set<string>>();
 
   constructor(private readonly file: string) {}
 
@@ -316,6 +318,9 @@ class OnnxWalker {
     let list = this.companions.get(relPath);
     if (!list) this.companions.set(relPath, (list = []));
     list.push(seg);
+    let spellings = this.spellings.get(relPath);
+    if (!spellings) this.spellings.set(relPath, (spellings = new Set()));
+    spellings.add(location!);
     return seg;
   }
 
@@ -333,7 +338,7 @@ class OnnxWalker {
         }
         tensors.push(s);
       }
-      out.push({ relPath, tensors });
+      out.push({ relPath, tensors, locations: [...this.spellings.get(relPath)!] });
     }
     return out;
   }

@@ -44,6 +44,8 @@ export interface CompanionSegments {
   tensors: TensorSegment[];
   /** Format recorded for the companion file (default 'onnx-external-data'). */
   format?: string;
+  /** The location strings the file names it by, as written (relPath is their normalized form). */
+  locations?: string[];
 }
 
 export interface Segmentation {

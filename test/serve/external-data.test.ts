@@ -6,12 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '../../src/serve/runtime/onnx-runtime.js';
 import { startServer } from '../../src/serve/server.js';
 import { tempStore } from '../helpers/store-fixtures.js';
+import { ProtoWriter, encodeNode, encodeTensor } from '../helpers/build-onnx.js';
+import { ONNX_ELEM, modelOf, valueInfo } from './identity-model.js';
 import { floats, postJson } from './helpers.js';
 import { mlpModel, mlpModelExternal } from './mlp-model.js';
 
@@ -33,7 +35,8 @@ test('a model with external data (in a subfolder) is served straight from the st
     writeFileSync(join(t.dir, 'inline.onnx'), mlpModel(SIZES, 5));
 
     const x = floats(5 * SIZES[0]!, 9);
-    const fromDisk = await ort.InferenceSession.create(join(dir, 'model.onnx'), sessionOptions());
+    // From disk with plain options (the server's forbid onnxruntime to read external data from disk).
+    const fromDisk = await ort.InferenceSession.create(join(dir, 'model.onnx'));
     const direct = (await fromDisk.run({ x: new ort.Tensor('float32', x, [5, SIZES[0]!]) })).y!.data as Float32Array;
     await fromDisk.release();
     const inline = await ort.InferenceSession.create(join(t.dir, 'inline.onnx'), sessionOptions());
@@ -49,6 +52,65 @@ test('a model with external data (in a subfolder) is served straight from the st
     const meta = await (await fetch(`${server.url}/v2/models/ext`)).json() as { inputs: { name: string }[] };
     assert.deepEqual(meta.inputs.map((i) => i.name), ['x']);
   } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});
+
+/** y = x + B (B [3] F32 from external data at `location`), inside an If's then-branch when `inIf` (else y = x + B at the top). */
+function addModel(location: string, inIf: boolean): Buffer {
+  const bias = encodeTensor({ name: 'B', dtype: 'F32', shape: [3], external: { location, offset: 0, length: 12 } });
+  if (!inIf) {
+    const g = new ProtoWriter().message(1, encodeNode({ opType: 'Add', name: 'add', inputs: ['x', 'B'], outputs: ['y'] })).string(2, 'add').message(5, bias)
+      .message(11, valueInfo('x', ONNX_ELEM.FP32!, [1, 3])).message(12, valueInfo('y', ONNX_ELEM.FP32!, [1, 3]));
+    return modelOf(g);
+  }
+  const branch = (name: string, body: Buffer, init?: Buffer): Buffer => {
+    const g = new ProtoWriter().message(1, body).string(2, name);
+    if (init) g.message(5, init);
+    return g.message(12, valueInfo(`${name}_out`, ONNX_ELEM.FP32!, [1, 3])).finish();
+  };
+  const then = branch('then', encodeNode({ opType: 'Add', name: 'add', inputs: ['x', 'B'], outputs: ['then_out'] }), bias);
+  const otherwise = branch('else', encodeNode({ opType: 'Identity', name: 'id', inputs: ['x'], outputs: ['else_out'] }));
+  const attr = (name: string, g: Buffer): Buffer => new ProtoWriter().string(1, name).message(6, g).varint(20, 5).finish();
+  const ifNode = new ProtoWriter().string(1, 'c').string(2, 'y').string(3, 'if').string(4, 'If').message(5, attr('then_branch', then)).message(5, attr('else_branch', otherwise)).finish();
+  const g = new ProtoWriter().message(1, ifNode).string(2, 'main')
+    .message(11, valueInfo('x', ONNX_ELEM.FP32!, [1, 3])).message(11, valueInfo('c', ONNX_ELEM.BOOL!, [])).message(12, valueInfo('y', ONNX_ELEM.FP32!, [1, 3]));
+  return modelOf(g);
+}
+
+test('external data is never read from disk: a tensor in an If body (whose in-memory data onnxruntime ignores) fails to load rather than come from the server\'s working directory; a location not in plain form is refused with a clear message', async () => {
+  const t = await tempStore();
+  const server = await startServer(t.store, { port: 0, log: () => {} });
+  // A file of that name in the working directory: what onnxruntime would read without the server's options.
+  const bait = `tessera-test-bait-${process.pid}.bin`;
+  writeFileSync(bait, Buffer.from(Float32Array.of(100, 200, 300).buffer));
+  try {
+    const put = (name: string, model: Buffer, location: string): Promise<unknown> => {
+      const dir = join(t.dir, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'model.onnx'), model);
+      writeFileSync(join(dir, location.replace(/^\.\//, '')), Buffer.from(Float32Array.of(1, 2, 3).buffer));
+      return t.store.import(dir, { name });
+    };
+    await put('in-if', addModel(bait, true), bait);
+    await put('dotted', addModel('./w.bin', false), './w.bin');
+    await put('plain', addModel('w.bin', false), 'w.bin');
+    const infer = (m: string, withCond: boolean) => postJson(`${server.url}/v2/models/${m}/infer`, {
+      inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [10, 10, 10] }, ...(withCond ? [{ name: 'c', shape: [], datatype: 'BOOL', data: [true] }] : [])],
+    });
+    const plain = await infer('plain', false);
+    assert.equal(plain.status, 200, plain.body.toString());
+    assert.deepEqual(plain.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data, [11, 12, 13]);
+    const inIf = await infer('in-if', true);
+    assert.notEqual(inIf.status, 200, 'a tensor the server was not given must not load');
+    assert.doesNotMatch(inIf.body.toString(), /110|210|310/);
+    assert.match(inIf.json<{ error: string }>().error, /tessera-external-data-comes-from-memory/);
+    const dotted = await infer('dotted', false);
+    assert.notEqual(dotted.status, 200);
+    assert.equal(dotted.json<{ error: string }>().error, 'model dotted:1 failed to load: model.onnx names its external data file "./w.bin", not in plain form ("w.bin"): onnxruntime cannot be given it from memory; export the model with the location "w.bin"');
+  } finally {
+    rmSync(bait, { force: true });
     await server.close();
     await t.cleanup();
   }

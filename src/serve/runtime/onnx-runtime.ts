@@ -12,23 +12,10 @@ import { checkOutputStrings } from '../oip/string-elements.js';
 import { unbatchable } from '../scheduling/batching.js';
 import type { RunResult, Runnable } from '../scheduling/scheduler.js';
 
-export interface RuntimeOptions {
-  /** Threads for one operator (onnxruntime's intra-op pool); default: onnxruntime's choice (the cores). */
-  intraOpThreads?: number;
-  /** Sessions per model, each on a runtime thread of its own: runs of one model at once (default DEFAULT_INSTANCES). */
-  instances?: number;
-}
-
-/** The session options the server uses; tests use the same ones to run the original file. */
-export function sessionOptions(opts: RuntimeOptions = {}): InferenceSession.SessionOptions {
-  return {
-    executionProviders: ['cpu'],
-    // onnxruntime would print a few lines to stderr for every failed run (any client can cause one): fatal only. What it
-    // has to say comes back in the error, which the server logs, rate-limited (log.ts).
-    logSeverityLevel: 4,
-    ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
-  };
-}
+export { NO_EXTERNAL_DATA_ON_DISK, sessionOptions } from './session-options.js';
+export type { RuntimeOptions } from './session-options.js';
+import { sessionOptions } from './session-options.js';
+import type { RuntimeOptions } from './session-options.js';
 
 function specOf(m: InferenceSession.ValueMetadata, what: string): TensorSpec {
   if (!m.isTensor) throw new Error(`${what} "${m.name}" is not a tensor (sequences and maps are not served)`);
