@@ -115,3 +115,28 @@ test('external data is never read from disk: a tensor in an If body (whose in-me
     await t.cleanup();
   }
 });
+
+test('two ONNX files of one model naming one external data file import (the shared ranges once), export byte-identically and serve', async () => {
+  const t = await tempStore();
+  const server = await startServer(t.store, { port: 0, log: () => {} });
+  try {
+    const dir = join(t.dir, 'pair');
+    mkdirSync(join(dir, 'weights'), { recursive: true });
+    const { model, data } = mlpModelExternal(SIZES, 7, 'weights/model.bin');
+    const files: Record<string, Buffer> = { 'model.onnx': model, 'copy.onnx': Buffer.concat([model, Buffer.alloc(0)]), 'weights/model.bin': data };
+    for (const [p, b] of Object.entries(files)) writeFileSync(join(dir, p), b);
+    const r = await t.store.import(dir, { name: 'pair' });
+    assert.equal(r.files, 3);
+    for (const f of await t.store.files(r.model)) assert.ok((await t.store.loadFile(f)).bytes.equals(files[f.path]!), f.path);
+    const x = floats(2 * SIZES[0]!, 3);
+    const reply = await postJson(`${server.url}/v2/models/pair/infer`, { inputs: [{ name: 'x', shape: [2, SIZES[0]], datatype: 'FP32', data: [...x] }] });
+    assert.equal(reply.status, 200, reply.body.toString());
+    const fromDisk = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+    const direct = (await fromDisk.run({ x: new ort.Tensor('float32', x, [2, SIZES[0]!]) })).y!.data as Float32Array;
+    await fromDisk.release();
+    assert.deepEqual(Float32Array.from(reply.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data), direct);
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});

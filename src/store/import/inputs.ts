@@ -36,18 +36,26 @@ function walk(root: string, dir: string, out: string[]): void {
   }
 }
 
-/** Segments for a file whose tensors another file describes: the tensors, with literal gaps between. */
+/**
+ * Segments for a file whose tensors other files describe: the tensors, with
+ * literal gaps between. A range named twice (two ONNX files sharing one
+ * external data file, or tied weights) is one segment; a partial overlap is
+ * an error.
+ */
 export function fillGaps(file: string, size: number, tensors: TensorSegment[]): Segment[] {
-  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset || a.length - b.length);
   const out: Segment[] = [];
   let pos = 0;
+  let last: TensorSegment | undefined;
   for (const t of sorted) {
+    if (last && t.offset === last.offset && t.length === last.length) continue;
     if (t.offset < pos) throw new FormatError(file, `external tensor "${t.name}" at offset ${t.offset} overlaps the previous one`);
     if (t.offset + t.length > size) {
       throw new FormatError(file, `external tensor "${t.name}" (offset ${t.offset}, length ${t.length}) runs past the end of the file (${size} bytes)`);
     }
     if (t.offset > pos) out.push({ kind: 'literal', offset: pos, length: t.offset - pos });
     out.push(t);
+    last = t;
     pos = t.offset + t.length;
   }
   if (pos < size) out.push({ kind: 'literal', offset: pos, length: size - pos });
