@@ -259,11 +259,11 @@ export class Store {
     });
   }
 
-  /** The model a reference names (its latest version without one), or undefined. */
   /** The files under `path` (if any) and the reused stored files, as one model's inputs in path order. */
   private async inputsWithReuse(path: string, reuse: { relPath: string; file: FileRow }[], relativeNames?: boolean): Promise<InputFile[]> {
     const { collectInputs } = await import('./import/inputs.js');
-    const onDisk = readdirSync(path).length > 0 ? collectInputs(path, { relativeNames }) : [];
+    const provided = new Set(reuse.map((r) => checkNewFilePath(r.relPath)));
+    const onDisk = readdirSync(path).length > 0 ? collectInputs(path, { relativeNames, provided }) : [];
     const taken = new Set(onDisk.map((f) => f.relPath));
     const reused = await Promise.all(reuse.map(async ({ relPath, file }): Promise<InputFile> => {
       checkNewFilePath(relPath);
@@ -276,6 +276,7 @@ export class Store {
     return [...onDisk, ...reused].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
   }
 
+  /** The model a reference names (its latest version without one), or undefined. */
   find(ref: ModelRef): Promise<ModelRow | undefined> {
     return this.db.findModel(ref.name, ref.version);
   }

@@ -140,3 +140,34 @@ test('two ONNX files of one model naming one external data file import (the shar
     await t.cleanup();
   }
 });
+
+test('a new version whose ONNX file changes while its external data file is reused from the stored version (a Hub commit) imports and serves', async () => {
+  const t = await tempStore();
+  const server = await startServer(t.store, { port: 0, log: () => {} });
+  try {
+    const { model, data } = mlpModelExternal(SIZES, 11, 'model.onnx.data');
+    const v1 = join(t.dir, 'v1');
+    mkdirSync(v1);
+    writeFileSync(join(v1, 'model.onnx'), model);
+    writeFileSync(join(v1, 'model.onnx.data'), data);
+    const first = await t.store.import(v1, { name: 'hubby' });
+    const stored = (await t.store.files(first.model)).find((f) => f.path === 'model.onnx.data')!;
+    // Version 2: the same weights, the graph's producer changed (other bytes); the data file by its rows only.
+    const v2 = join(t.dir, 'v2');
+    mkdirSync(v2);
+    const changed = Buffer.concat([model, new ProtoWriter().string(2, 'tessera-test-v2').finish()]);
+    writeFileSync(join(v2, 'model.onnx'), changed);
+    const second = await t.store.import(v2, { name: 'hubby', relativeNames: true, reuse: [{ relPath: 'model.onnx.data', file: stored }] });
+    assert.equal(second.model.version, 2);
+    const files = await t.store.files(second.model);
+    assert.deepEqual(files.map((f) => f.path), ['model.onnx', 'model.onnx.data']);
+    assert.ok((await t.store.loadFile(files[0]!)).bytes.equals(changed));
+    assert.ok((await t.store.loadFile(files[1]!)).bytes.equals(data));
+    const x = floats(SIZES[0]!, 4);
+    const reply = await postJson(`${server.url}/v2/models/hubby/versions/2/infer`, { inputs: [{ name: 'x', shape: [1, SIZES[0]], datatype: 'FP32', data: [...x] }] });
+    assert.equal(reply.status, 200, reply.body.toString());
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+});

@@ -77,6 +77,12 @@ function segmentPath(absPath: string, label: string): Segmentation {
 
 export interface CollectOptions {
   /**
+   * Stored paths the model gets from elsewhere (a Hub commit's unchanged
+   * files, reused by their rows): an external data file named by a file on
+   * disk may be one of them instead of being on disk.
+   */
+  provided?: ReadonlySet<string>;
+  /**
    * Name files in messages by their path inside the model, not by where they
    * are on disk: an upload's files sit in the server's temporary directory,
    * which is none of the client's business.
@@ -129,6 +135,8 @@ export function collectInputs(path: string, opts: CollectOptions = {}): InputFil
   }
   for (const [target, e] of external) {
     let f = files.get(target);
+    // Stored already and reused as it is: its rows stand, whatever this file says of its ranges.
+    if (!f && opts.provided?.has(target)) continue;
     if (!f) {
       const absPath = join(root, e.onDisk);
       let size: number;
