@@ -92,7 +92,7 @@ async function* readInBatches(store: Store, ids: number[]): AsyncGenerator<[numb
 }
 
 /** Each block's closest stored block within the error bound, by LSH candidates confirmed with the exact error. */
-async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, blocks: FileBlock[], opts: { maxBlockError: number; maxModels: number }): Promise<{ found: Map<FileBlock, { chunkId: number; err2: number }>; indexed: number }> {
+async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, blocks: FileBlock[], opts: { maxBlockError: number; maxModels: number }): Promise<{ found: Map<FileBlock, { chunkId: number; err2: number; bytes: Buffer }>; indexed: number }> {
   const mine = new Set(blocks.map((b) => b.chunkId));
   const blocksOf = (await store.relatedBlocks(model, opts.maxModels)).filter((b) => b.rawSize >= MIN_BLOCK_BYTES && !mine.has(b.chunkId));
   const index = new LshIndex<number>();
@@ -112,24 +112,26 @@ async function findReplacements(store: Store, model: ModelRow, bytes: Buffer, bl
       if (s) index.add(groupOf(dtype, b.rawSize), s, b.chunkId);
     }
   }
-  const valuesIn = (b: FileBlock): Float32Array => valuesOf(bytes.subarray(b.fileOffset, b.fileOffset + b.rawSize), b.dtype as BlockDtype);
+  // Each block's values, read once: its sketch and every candidate's error use them.
+  const values = new Map(blocks.map((b) => [b, valuesOf(bytes.subarray(b.fileOffset, b.fileOffset + b.rawSize), b.dtype as BlockDtype)]));
   const wanted = new Map<FileBlock, number[]>();
   for (const b of blocks) {
-    const s = sketch(valuesIn(b));
+    const s = sketch(values.get(b)!);
     if (s) wanted.set(b, index.candidates(groupOf(b.dtype, b.rawSize), s, CANDIDATES_PER_BLOCK));
   }
   const byCandidate = new Map<number, FileBlock[]>();
   for (const [b, ids] of wanted) for (const id of ids) byCandidate.set(id, [...byCandidate.get(id) ?? [], b]);
-  const found = new Map<FileBlock, { chunkId: number; err2: number }>();
+  // The closest candidate's bytes are kept: the search writes them into the candidate models.
+  const found = new Map<FileBlock, { chunkId: number; err2: number; bytes: Buffer }>();
   for await (const [id, buf] of readInBatches(store, [...byCandidate.keys()])) {
     for (const b of byCandidate.get(id)!) {
       // A candidate is of the block's group (dtype and length); a chunk whose bytes say otherwise is not one.
       if (buf.length !== b.rawSize) continue;
-      const { err2, norm2 } = distance(valuesIn(b), valuesOf(buf, b.dtype as BlockDtype));
+      const { err2, norm2 } = distance(values.get(b)!, valuesOf(buf, b.dtype as BlockDtype));
       // NaN (a candidate holding NaN or infinities) fails the check too.
       if (err2 === 0 || !(Math.sqrt(err2 / norm2) <= opts.maxBlockError)) continue;
       const best = found.get(b);
-      if (!best || err2 < best.err2) found.set(b, { chunkId: id, err2 });
+      if (!best || err2 < best.err2) found.set(b, { chunkId: id, err2, bytes: buf });
     }
   }
   return { found, indexed: index.size };
@@ -201,17 +203,14 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
 
   // Candidates: each block's closest stored block, and what replacing it frees.
   const { found, indexed } = await findReplacements(store, model, bytes, blocks, { maxBlockError, maxModels: opts.maxModels ?? 64 });
-  const freed = await store.freedBytes(model, blocks.map((b) => b.chunkId));
   // Over all the model's files: a chunk another of its files holds too stays needed.
-  const uses = await store.chunkUses(model);
-  const chosenIds = [...new Set([...found.values()].map((f) => f.chunkId))];
-  const candidateBytes = new Map<number, Buffer>();
-  for await (const [id, buf] of readInBatches(store, chosenIds)) candidateBytes.set(id, buf);
+  const costs = await store.chunkCosts(model);
   const items: Replacement[] = [];
   for (const [block, f] of found) {
     // A chunk the model holds twice (in this file or another) is freed only when every copy goes: counted as nothing, not tried.
-    const gain = (uses.get(block.chunkId) ?? 0) > 1 ? 0 : freed.get(block.chunkId) ?? 0;
-    if (gain > 0) items.push({ block, chunkId: f.chunkId, bytes: candidateBytes.get(f.chunkId)!, err2: f.err2, freed: gain });
+    const cost = costs.get(block.chunkId);
+    const gain = !cost || cost.uses > 1 ? 0 : cost.freed;
+    if (gain > 0) items.push({ block, chunkId: f.chunkId, bytes: f.bytes, err2: f.err2, freed: gain });
   }
   items.sort((a, b) => b.freed / (b.err2 + 1e-30) - a.freed / (a.err2 + 1e-30) || a.block.fileOffset - b.block.fileOffset);
   const blockBytes = blocks.reduce((m, b) => Math.max(m, b.rawSize), 0);
@@ -262,7 +261,7 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
     blocks: { replaced: chosen.length, candidates: items.length, total: blocks.length, blockBytes },
     replacedRawBytes: chosen.reduce((n, r) => n + r.block.rawSize, 0),
     savedStoredBytes: chosen.reduce((n, r) => n + r.freed, 0),
-    losslessUniqueStoredBytes: await store.uniqueStoredBytes(model),
+    losslessUniqueStoredBytes: [...costs.values()].reduce((n, c) => n + c.freed, 0),
     evaluations, seconds: (performance.now() - started) / 1000,
   };
   if (!chosen.length || opts.dryRun) return { info, ended: result.ended };

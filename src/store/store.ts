@@ -36,7 +36,7 @@ import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentOfRow } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
 import { modelSavings, storeSavings } from './inspect/accounting.js';
-import { chunkSketches, chunkUses, fileBlocks, freedBytes, relatedBlocks, uniqueStoredBytes } from './inspect/blocks.js';
+import { chunkCosts, chunkSketches, fileBlocks, relatedBlocks } from './inspect/blocks.js';
 import type { FileBlock, StoredBlock } from './inspect/blocks.js';
 export type { FileBlock, StoredBlock };
 import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
@@ -371,19 +371,13 @@ export class Store {
     return relatedBlocks(this.db, await this.db.modelTensors(model.id), new Set([model.id]), await this.chunkSize(), maxModels);
   }
 
-  /** Per chunk of `model`: the stored bytes that replacing it would free (0 when a model other than it and its lossy versions, or a delta, needs it). */
-  async freedBytes(model: ModelRow, chunkIds: number[]): Promise<Map<number, number>> {
-    return freedBytes(this.db, await this.lossyFamily(model), chunkIds);
-  }
-
-  /** Stored bytes that only `model` (and its lossy versions) need. */
-  async uniqueStoredBytes(model: ModelRow): Promise<number> {
-    return uniqueStoredBytes(this.db, await this.lossyFamily(model), model.id);
-  }
-
-  /** How many times each chunk appears in `model`'s files (all of them). */
-  chunkUses(model: ModelRow): Promise<Map<number, number>> {
-    return chunkUses(this.db, model.id);
+  /**
+   * Per chunk of `model` (all its files): how often the model holds it, and
+   * the stored bytes replacing it would free (0 when a model other than it and
+   * its lossy versions, or a delta, needs it).
+   */
+  async chunkCosts(model: ModelRow): Promise<Map<number, { uses: number; freed: number }>> {
+    return chunkCosts(this.db, await this.lossyFamily(model), model.id);
   }
 
   /** `model` and the lossy versions made from it. */

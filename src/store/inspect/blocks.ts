@@ -96,33 +96,21 @@ export async function relatedBlocks(db: Backend, tensors: { name: string; shape:
 }
 
 /**
- * What replacing each of a model's chunks would free: its stored bytes when
- * no model outside `owners` references it and nothing decodes against it,
- * else 0. `owners` is the model and its own lossy versions: a user keeps one
+ * Per chunk of a model: how often the model holds it (in all its files: a
+ * chunk another file holds too stays needed), and what replacing it would
+ * free: its stored bytes when no model outside `owners` references it and
+ * nothing decodes against it, else 0. `owners` is the model and its own lossy versions: a user keeps one
  * of them, so a lossy version made earlier (at another bound) does not make
  * the original's chunks look needed.
  */
-export async function freedBytes(db: Backend, owners: ReadonlySet<number>, chunkIds: number[]): Promise<Map<number, number>> {
-  const ids = [...new Set(chunkIds)];
-  const info = await db.chunkInfo(ids);
-  const shared = new Set((await db.chunkModels(ids)).filter((r) => !owners.has(r.modelId)).map((r) => r.chunkId));
-  const bases = await db.chunksWithDependents(ids);
-  return new Map(info.map((c) => [c.id, shared.has(c.id) || bases.has(c.id) ? 0 : c.storedSize]));
-}
-
-/** How many times each chunk appears in the files of a model (all of them: a chunk another file holds too stays needed). */
-export async function chunkUses(db: Backend, modelId: number): Promise<Map<number, number>> {
+export async function chunkCosts(db: Backend, owners: ReadonlySet<number>, modelId: number): Promise<Map<number, { uses: number; freed: number }>> {
   const files = await db.listFiles(modelId);
   const uses = new Map<number, number>();
   for (const ids of (await db.fileChunkIdsOf(files.map((f) => f.id))).values()) for (const id of ids) uses.set(id, (uses.get(id) ?? 0) + 1);
-  return uses;
-}
-
-/** Stored bytes that only `owners` need: freedBytes summed over all the given model's distinct chunks. */
-export async function uniqueStoredBytes(db: Backend, owners: ReadonlySet<number>, modelId: number): Promise<number> {
-  let sum = 0;
-  for (const bytes of (await freedBytes(db, owners, [...(await chunkUses(db, modelId)).keys()])).values()) sum += bytes;
-  return sum;
+  const ids = [...uses.keys()];
+  const shared = new Set((await db.chunkModels(ids)).filter((r) => !owners.has(r.modelId)).map((r) => r.chunkId));
+  const bases = await db.chunksWithDependents(ids);
+  return new Map((await db.chunkInfo(ids)).map((c) => [c.id, { uses: uses.get(c.id)!, freed: shared.has(c.id) || bases.has(c.id) ? 0 : c.storedSize }]));
 }
 
 /** Chunks decoded per query when sketching. */
