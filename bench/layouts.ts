@@ -94,7 +94,7 @@ function sameOrder(a: Uint16Array, b: Uint16Array): boolean {
 }
 
 /** Whether `b` is `a` with its axes permuted by `perm` (b's axis k is a's axis perm[k]). */
-function permutedEqual(a: Uint16Array, shapeA: number[], b: Uint16Array, perm: number[]): boolean {
+function permutedEqual(a: ArrayLike<number>, shapeA: number[], b: ArrayLike<number>, perm: number[]): boolean {
   if (a.length !== b.length) return false;
   const rank = shapeA.length;
   const shapeB = perm.map((p) => shapeA[p]!);
@@ -129,27 +129,6 @@ function layout(ref: Tensor, t: Tensor): number[] | undefined {
   return undefined;
 }
 
-/** Whether `t`'s stored values are exactly `ref`'s (same dtype) under `perm`. */
-function exact(ref: Tensor, t: Tensor, perm: number[]): boolean {
-  const a = ref.raw;
-  const b = t.raw;
-  const rank = ref.shape.length;
-  const strideA = new Array<number>(rank).fill(1);
-  for (let k = rank - 2; k >= 0; k--) strideA[k] = strideA[k + 1]! * ref.shape[k + 1]!;
-  const shapeB = perm.map((p) => ref.shape[p]!);
-  const idx = new Array<number>(rank).fill(0);
-  for (let j = 0; j < b.length; j++) {
-    let at = 0;
-    for (let k = 0; k < rank; k++) at += idx[k]! * strideA[perm[k]!]!;
-    if (a[at] !== b[j]) return false;
-    for (let k = rank - 1; k >= 0; k--) {
-      if (++idx[k]! < shapeB[k]!) break;
-      idx[k] = 0;
-    }
-  }
-  return true;
-}
-
 /** What relates `t` to `ref` (the same multiset of float16-rounded values, other bytes). */
 function relation(ref: Tensor, t: Tensor): Relation {
   const perm = layout(ref, t);
@@ -158,7 +137,7 @@ function relation(ref: Tensor, t: Tensor): Relation {
   const shape = identity ? 'same layout' : perm.length === 2 ? 'transposed' : 'axes permuted';
   // A float16 tensor whose values are the float32 one's, cast: what an fp16 export does.
   if (ref.dtype === 'F32' && t.dtype === 'F16') return `float16 cast, ${shape}` as Relation;
-  if (ref.dtype === t.dtype && !identity && exact(ref, t, perm)) return `exact, ${shape}` as Relation;
+  if (ref.dtype === t.dtype && !identity && permutedEqual(ref.raw, ref.shape, t.raw, perm)) return `exact, ${shape}` as Relation;
   return 'equal at float16 precision only';
 }
 
