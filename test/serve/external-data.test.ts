@@ -19,10 +19,37 @@ import { mlpModel, mlpModelExternal } from './mlp-model.js';
 
 const SIZES = [8, 64, 32, 3];
 
-test('a model with external data (in a subfolder) is served straight from the store, bit for bit as onnxruntime loads it from disk', async () => {
+type Stored = Awaited<ReturnType<typeof tempStore>>;
+
+/** Runs fn with a fresh store and a server on it, both closed after. */
+async function withServer(fn: (t: Stored, url: string) => Promise<void>): Promise<void> {
   const t = await tempStore();
   const server = await startServer(t.store, { port: 0, log: () => {} });
   try {
+    await fn(t, server.url);
+  } finally {
+    await server.close();
+    await t.cleanup();
+  }
+}
+
+/** The MLP's output `y` for the rows `x`, by onnxruntime on the model file at `path` (plain options: it may read external data from disk). */
+async function runFile(path: string, x: Float32Array, opts: ort.InferenceSession.SessionOptions = {}): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(path, opts);
+  try {
+    return (await s.run({ x: new ort.Tensor('float32', x, [x.length / SIZES[0]!, SIZES[0]!]) })).y!.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+/** The server's answer for the MLP `ref` (a name, or name/versions/v) on the rows `x`. */
+function inferMlp(url: string, ref: string, x: Float32Array): ReturnType<typeof postJson> {
+  return postJson(`${url}/v2/models/${ref}/infer`, { inputs: [{ name: 'x', shape: [x.length / SIZES[0]!, SIZES[0]], datatype: 'FP32', data: [...x] }] });
+}
+
+test('a model with external data (in a subfolder) is served straight from the store, bit for bit as onnxruntime loads it from disk', async () => {
+  await withServer(async (t, url) => {
     // The model in a folder: model.onnx names weights/model.bin as its external data.
     const dir = join(t.dir, 'ext');
     mkdirSync(join(dir, 'weights'), { recursive: true });
@@ -36,25 +63,18 @@ test('a model with external data (in a subfolder) is served straight from the st
 
     const x = floats(5 * SIZES[0]!, 9);
     // From disk with plain options (the server's forbid onnxruntime to read external data from disk).
-    const fromDisk = await ort.InferenceSession.create(join(dir, 'model.onnx'));
-    const direct = (await fromDisk.run({ x: new ort.Tensor('float32', x, [5, SIZES[0]!]) })).y!.data as Float32Array;
-    await fromDisk.release();
-    const inline = await ort.InferenceSession.create(join(t.dir, 'inline.onnx'), sessionOptions());
-    assert.deepEqual((await inline.run({ x: new ort.Tensor('float32', x, [5, SIZES[0]!]) })).y!.data, direct);
-    await inline.release();
+    const direct = await runFile(join(dir, 'model.onnx'), x);
+    assert.deepEqual(await runFile(join(t.dir, 'inline.onnx'), x, sessionOptions()), direct);
 
-    const r = await postJson(`${server.url}/v2/models/ext/infer`, { inputs: [{ name: 'x', shape: [5, SIZES[0]], datatype: 'FP32', data: [...x] }] });
+    const r = await inferMlp(url, 'ext', x);
     assert.equal(r.status, 200, r.body.toString());
     const out = r.json<{ outputs: { name: string; shape: number[]; data: number[] }[] }>().outputs[0]!;
     assert.deepEqual(out.shape, [5, SIZES.at(-1)]);
     assert.deepEqual(Float32Array.from(out.data), direct);
     // Its metadata, too (a session was made from it).
-    const meta = await (await fetch(`${server.url}/v2/models/ext`)).json() as { inputs: { name: string }[] };
+    const meta = await (await fetch(`${url}/v2/models/ext`)).json() as { inputs: { name: string }[] };
     assert.deepEqual(meta.inputs.map((i) => i.name), ['x']);
-  } finally {
-    await server.close();
-    await t.cleanup();
-  }
+  });
 });
 
 /** y = x + B (B [3] F32 from external data at `location`), inside an If's then-branch when `inIf` (else y = x + B at the top). */
@@ -80,46 +100,42 @@ function addModel(location: string, inIf: boolean): Buffer {
 }
 
 test('external data is never read from disk: a tensor in an If body (whose in-memory data onnxruntime ignores) fails to load rather than come from the server\'s working directory; a location not in plain form is refused with a clear message', async () => {
-  const t = await tempStore();
-  const server = await startServer(t.store, { port: 0, log: () => {} });
   // A file of that name in the working directory: what onnxruntime would read without the server's options.
   const bait = `tessera-test-bait-${process.pid}.bin`;
   writeFileSync(bait, Buffer.from(Float32Array.of(100, 200, 300).buffer));
   try {
-    const put = (name: string, model: Buffer, location: string): Promise<unknown> => {
-      const dir = join(t.dir, name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'model.onnx'), model);
-      writeFileSync(join(dir, location.replace(/^\.\//, '')), Buffer.from(Float32Array.of(1, 2, 3).buffer));
-      return t.store.import(dir, { name });
-    };
-    await put('in-if', addModel(bait, true), bait);
-    await put('dotted', addModel('./w.bin', false), './w.bin');
-    await put('plain', addModel('w.bin', false), 'w.bin');
-    const infer = (m: string, withCond: boolean) => postJson(`${server.url}/v2/models/${m}/infer`, {
-      inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [10, 10, 10] }, ...(withCond ? [{ name: 'c', shape: [], datatype: 'BOOL', data: [true] }] : [])],
+    await withServer(async (t, url) => {
+      const put = (name: string, model: Buffer, location: string): Promise<unknown> => {
+        const dir = join(t.dir, name);
+        mkdirSync(dir);
+        writeFileSync(join(dir, 'model.onnx'), model);
+        writeFileSync(join(dir, location.replace(/^\.\//, '')), Buffer.from(Float32Array.of(1, 2, 3).buffer));
+        return t.store.import(dir, { name });
+      };
+      await put('in-if', addModel(bait, true), bait);
+      await put('dotted', addModel('./w.bin', false), './w.bin');
+      await put('plain', addModel('w.bin', false), 'w.bin');
+      const infer = (m: string, withCond: boolean) => postJson(`${url}/v2/models/${m}/infer`, {
+        inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [10, 10, 10] }, ...(withCond ? [{ name: 'c', shape: [], datatype: 'BOOL', data: [true] }] : [])],
+      });
+      const plain = await infer('plain', false);
+      assert.equal(plain.status, 200, plain.body.toString());
+      assert.deepEqual(plain.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data, [11, 12, 13]);
+      const inIf = await infer('in-if', true);
+      assert.notEqual(inIf.status, 200, 'a tensor the server was not given must not load');
+      assert.doesNotMatch(inIf.body.toString(), /110|210|310/);
+      assert.match(inIf.json<{ error: string }>().error, /tessera-external-data-comes-from-memory/);
+      const dotted = await infer('dotted', false);
+      assert.notEqual(dotted.status, 200);
+      assert.equal(dotted.json<{ error: string }>().error, 'model dotted:1 failed to load: model.onnx names its external data file "./w.bin", not in plain form ("w.bin"): onnxruntime cannot be given it from memory; export the model with the location "w.bin"');
     });
-    const plain = await infer('plain', false);
-    assert.equal(plain.status, 200, plain.body.toString());
-    assert.deepEqual(plain.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data, [11, 12, 13]);
-    const inIf = await infer('in-if', true);
-    assert.notEqual(inIf.status, 200, 'a tensor the server was not given must not load');
-    assert.doesNotMatch(inIf.body.toString(), /110|210|310/);
-    assert.match(inIf.json<{ error: string }>().error, /tessera-external-data-comes-from-memory/);
-    const dotted = await infer('dotted', false);
-    assert.notEqual(dotted.status, 200);
-    assert.equal(dotted.json<{ error: string }>().error, 'model dotted:1 failed to load: model.onnx names its external data file "./w.bin", not in plain form ("w.bin"): onnxruntime cannot be given it from memory; export the model with the location "w.bin"');
   } finally {
     rmSync(bait, { force: true });
-    await server.close();
-    await t.cleanup();
   }
 });
 
 test('two ONNX files of one model naming one external data file import (the shared ranges once), export byte-identically and serve', async () => {
-  const t = await tempStore();
-  const server = await startServer(t.store, { port: 0, log: () => {} });
-  try {
+  await withServer(async (t, url) => {
     const dir = join(t.dir, 'pair');
     mkdirSync(join(dir, 'weights'), { recursive: true });
     const { model, data } = mlpModelExternal(SIZES, 7, 'weights/model.bin');
@@ -129,22 +145,14 @@ test('two ONNX files of one model naming one external data file import (the shar
     assert.equal(r.files, 3);
     for (const f of await t.store.files(r.model)) assert.ok((await t.store.loadFile(f)).bytes.equals(files[f.path]!), f.path);
     const x = floats(2 * SIZES[0]!, 3);
-    const reply = await postJson(`${server.url}/v2/models/pair/infer`, { inputs: [{ name: 'x', shape: [2, SIZES[0]], datatype: 'FP32', data: [...x] }] });
+    const reply = await inferMlp(url, 'pair', x);
     assert.equal(reply.status, 200, reply.body.toString());
-    const fromDisk = await ort.InferenceSession.create(join(dir, 'model.onnx'));
-    const direct = (await fromDisk.run({ x: new ort.Tensor('float32', x, [2, SIZES[0]!]) })).y!.data as Float32Array;
-    await fromDisk.release();
-    assert.deepEqual(Float32Array.from(reply.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data), direct);
-  } finally {
-    await server.close();
-    await t.cleanup();
-  }
+    assert.deepEqual(Float32Array.from(reply.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data), await runFile(join(dir, 'model.onnx'), x));
+  });
 });
 
 test('a new version whose ONNX file changes while its external data file is reused from the stored version (a Hub commit) imports and serves', async () => {
-  const t = await tempStore();
-  const server = await startServer(t.store, { port: 0, log: () => {} });
-  try {
+  await withServer(async (t, url) => {
     const { model, data } = mlpModelExternal(SIZES, 11, 'model.onnx.data');
     const v1 = join(t.dir, 'v1');
     mkdirSync(v1);
@@ -164,10 +172,7 @@ test('a new version whose ONNX file changes while its external data file is reus
     assert.ok((await t.store.loadFile(files[0]!)).bytes.equals(changed));
     assert.ok((await t.store.loadFile(files[1]!)).bytes.equals(data));
     const x = floats(SIZES[0]!, 4);
-    const reply = await postJson(`${server.url}/v2/models/hubby/versions/2/infer`, { inputs: [{ name: 'x', shape: [1, SIZES[0]], datatype: 'FP32', data: [...x] }] });
+    const reply = await inferMlp(url, 'hubby/versions/2', x);
     assert.equal(reply.status, 200, reply.body.toString());
-  } finally {
-    await server.close();
-    await t.cleanup();
-  }
+  });
 });
