@@ -7,6 +7,8 @@
  * caller confirms each with the exact relative error.
  */
 
+import { halfToNumber } from '../serve/oip/fp16.js';
+
 /** Bits per sketch, as two 32-bit words. */
 export const SKETCH_BITS = 64;
 /** The sketch is cut into this many bands of SKETCH_BITS / BANDS bits; blocks sharing any band are candidates. */
@@ -32,15 +34,6 @@ export type BlockDtype = 'F32' | 'F16' | 'BF16';
 /** IEEE half-precision bit patterns → float32 values, built on first use (256 KiB). */
 let halfTable: Float32Array | undefined;
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** A block's values as float32: little-endian F32, F16 or BF16 bytes (F32 copied only when unaligned). */
 export function valuesOf(bytes: Uint8Array, dtype: BlockDtype): Float32Array {
   if (dtype === 'F32') return floats(bytes);
@@ -52,7 +45,7 @@ export function valuesOf(bytes: Uint8Array, dtype: BlockDtype): Float32Array {
     for (let i = 0; i < n; i++) bits[i] = (bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16;
     return out;
   }
-  const table = (halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
+  const table = (halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => halfToNumber(h)));
   for (let i = 0; i < n; i++) out[i] = table[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
   return out;
 }
