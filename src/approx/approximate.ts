@@ -77,7 +77,7 @@ type Split = keyof SplitFigures;
 /** A block of the model with the stored block that would replace it. */
 interface Replacement {
   block: FileBlock;
-  chunkId: number;
+  /** The stored block's bytes, written over the block's. */
   bytes: Buffer;
   err2: number;
   freed: number;
@@ -210,7 +210,7 @@ export async function approximate(store: Store, ref: ModelRef, data: EvalData, l
     // A chunk the model holds twice (in this file or another) is freed only when every copy goes: counted as nothing, not tried.
     const cost = costs.get(block.chunkId);
     const gain = !cost || cost.uses > 1 ? 0 : cost.freed;
-    if (gain > 0) items.push({ block, chunkId: f.chunkId, bytes: f.bytes, err2: f.err2, freed: gain });
+    if (gain > 0) items.push({ block, bytes: f.bytes, err2: f.err2, freed: gain });
   }
   items.sort((a, b) => b.freed / (b.err2 + 1e-30) - a.freed / (a.err2 + 1e-30) || a.block.fileOffset - b.block.fileOffset);
   const blockBytes = blocks.reduce((m, b) => Math.max(m, b.rawSize), 0);
