@@ -8,6 +8,7 @@
  *                    [--chunk-sizes 16KiB,64KiB] [--peers] [--store PATH] [--repeat N] [--json]
  *   npm run bench -- --serve | --platform | --approx [--repeat N] [--json]
  *   npm run bench -- --layouts DIR[,DIR] [--json]
+ *   npm run bench -- --torch [--corpus DIR] [--repeat N] [--json]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ import { benchServe } from './serve.js';
 import { benchPlatform } from './serving-platform.js';
 import { benchApprox } from './approx.js';
 import { benchLayouts } from './layouts.js';
+import { benchTorch } from './torch.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
 import { binSize, int, mb, pct, secs } from './units.js';
@@ -315,6 +317,12 @@ async function main(): Promise<number> {
       const { text, report } = benchLayouts(opts.layouts, log);
       out(text);
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), layouts: report }, null, 2));
+      return 0;
+    }
+    if (opts.torch) {
+      const { text, report } = await benchTorch({ repoRoot: REPO_ROOT, tmp, corpus: opts.corpus, rounds: opts.repeat, log });
+      out(text);
+      if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), torch: report }, null, 2));
       return 0;
     }
     if (opts.approx) {

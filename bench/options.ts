@@ -32,6 +32,8 @@ export interface BenchOptions {
   approx: boolean;
   /** Folders to measure for the same values in another layout or precision (bench/layouts.ts). */
   layouts?: string[];
+  /** The same models as safetensors and saved with torch.save, each in a store of its own (bench/torch.ts). */
+  torch: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -74,6 +76,11 @@ Other options:
   --layouts DIR[,DIR]   measure instead how much float weight data in the model files below
                         the folders is the same values in another layout or precision (a
                         float16 copy, a transposed or axis-permuted kernel)
+  --torch               measure instead the .safetensors files below --corpus DIR (default the
+                        trained-digits families of ../shared/corpus) beside the same models
+                        saved with torch.save in this run (needs a Python with torch, e.g.
+                        Debian's python3-torch; skipped with a note without one), each set
+                        in a store of its own
   --json                print the results as JSON after the tables
   --help                this text`;
 
@@ -124,6 +131,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         platform: { type: 'boolean', default: false },
         approx: { type: 'boolean', default: false },
         layouts: { type: 'string' },
+        torch: { type: 'boolean', default: false },
       },
     }));
   } catch (e) {
@@ -152,5 +160,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
     platform: values.platform ?? false, approx: values.approx ?? false,
     layouts: values.layouts === undefined ? undefined : values.layouts.split(',').map((d) => d.trim()).filter(Boolean),
+    torch: values.torch ?? false,
   };
 }

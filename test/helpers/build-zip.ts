@@ -7,6 +7,8 @@
  * Independent of src/formats/zip.ts so that tests check one against the other.
  */
 
+import { statePickle } from './build-pickle.js';
+
 export interface ZipTestEntry {
   name: string;
   data: Buffer;
@@ -196,11 +198,10 @@ export function buildZip(entries: readonly ZipTestEntry[], opts: ZipTestOptions 
 }
 
 /** A torch.save-like checkpoint: archive/data.pkl, archive/data/0, archive/data/1, archive/version (and archive/byteorder). */
-export function buildTorchZip(storages: readonly Buffer[], opts: ZipTestOptions = {}, archive = 'archive'): BuiltZip {
-  // Bytes that look like a protocol-2 pickle; the reader never interprets them.
-  const pkl = Buffer.concat([Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00]), Buffer.from('fake pickle: collections.OrderedDict ... torch._utils._rebuild_tensor_v2'), Buffer.from([0x2e])]);
+export function buildTorchZip(storages: readonly Buffer[], opts: ZipTestOptions = {}, archive = 'archive', pickle: Buffer = statePickle([])): BuiltZip {
+  // By default an empty state dict: the storages are named by no tensor.
   const entries: ZipTestEntry[] = [
-    { name: `${archive}/data.pkl`, data: pkl },
+    { name: `${archive}/data.pkl`, data: pickle },
     { name: `${archive}/byteorder`, data: Buffer.from('little') },
     ...storages.map((data, i) => ({ name: `${archive}/data/${i}`, data })),
     { name: `${archive}/version`, data: Buffer.from('3\n') },

@@ -6,6 +6,7 @@ import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { buildOnnx } from '../helpers/build-onnx.js';
 import { buildTfjsModel } from '../helpers/build-tfjs.js';
 import { buildTflite } from '../helpers/build-tflite.js';
+import { statePickle } from '../helpers/build-pickle.js';
 import { buildTorchZip } from '../helpers/build-zip.js';
 import { REPO_ROOT, randomWeights, sha256, tempDir, tempStore, testBackends } from '../helpers/store-fixtures.js';
 
@@ -25,7 +26,7 @@ for (const kind of await testBackends()) {
       // Shards of 100 KiB: the tensor spans several shard files.
       buildTfjsModel(join(src.dir, 'tfjs'), [{ name: 'dense/kernel', dtype: 'float32', shape, data: w }], 100 * 1024);
       writeFileSync(join(src.dir, 'c.tflite'), buildTflite([{ name: 'w', type: 0, shape, data: w }]).file);
-      writeFileSync(join(src.dir, 'd.pt'), buildTorchZip([w]).file);
+      writeFileSync(join(src.dir, 'd.pt'), buildTorchZip([w], {}, 'archive', statePickle([{ name: 'w', storageType: 'FloatStorage', key: '0', numel: w.length / 4, shape }])).file);
 
       const first = await store.import(join(src.dir, 'a.safetensors'), { name: 'st' });
       assert.equal(first.tensors, 1);
