@@ -1,6 +1,7 @@
 import type { ByteSource } from '../io/file-source.js';
 import { ensembleReader } from './ensemble.js';
 import { ggufReader } from './gguf.js';
+import { hdf5Reader, kerasReader } from './keras.js';
 import { onnxReader } from './onnx.js';
 import { rawReader } from './raw.js';
 import type { FormatReader } from './reader.js';
@@ -14,7 +15,7 @@ export { validateCoverage } from './coverage.js';
 export { FormatError } from './errors.js';
 export type { FormatReader } from './reader.js';
 export type { CompanionSegments, LiteralSegment, Segment, Segmentation, TensorSegment } from './segment.js';
-export { ensembleReader, ggufReader, onnxReader, pytorchReader, rawReader, safetensorsReader, tfjsReader, tfliteReader };
+export { ensembleReader, ggufReader, hdf5Reader, kerasReader, onnxReader, pytorchReader, rawReader, safetensorsReader, tfjsReader, tfliteReader };
 
 /** How many leading bytes the readers sniff. */
 export const SNIFF_BYTES = 64;
@@ -23,10 +24,10 @@ export const SNIFF_BYTES = 64;
  * The model-aware readers, in the order they are tried. GGUF and TFLite first
  * (a magic number is the strongest evidence), then ONNX (extension only), TF.js
  * and ensemble definitions (`.json` with their key in the first bytes), PyTorch (`.pt`/`.pth` that
- * is a zip), then safetensors, whose content sniff is a heuristic.
+ * is a zip), Keras (`.keras` that is a zip, `.h5`/`.hdf5` with the HDF5 signature), then safetensors, whose content sniff is a heuristic.
  * `rawReader` is not in the list: it is the fallback when none matches.
  */
-export const readers: readonly FormatReader[] = [ggufReader, tfliteReader, onnxReader, tfjsReader, ensembleReader, pytorchReader, safetensorsReader];
+export const readers: readonly FormatReader[] = [ggufReader, tfliteReader, onnxReader, tfjsReader, ensembleReader, pytorchReader, kerasReader, hdf5Reader, safetensorsReader];
 
 /** The reader for a file: the first whose sniff accepts it, else `rawReader`. */
 export function readerFor(head: Buffer, path: string, size?: number): FormatReader {

@@ -20,7 +20,7 @@ function seg(buf: Buffer, path: string) {
 }
 
 test('dispatch by extension and by content', () => {
-  assert.deepEqual(readers.map((r) => r.format), ['gguf', 'tflite', 'onnx', 'tfjs', 'ensemble', 'pytorch', 'safetensors']);
+  assert.deepEqual(readers.map((r) => r.format), ['gguf', 'tflite', 'onnx', 'tfjs', 'ensemble', 'pytorch', 'keras', 'hdf5', 'safetensors']);
   assert.equal(seg(st, 'a/model.safetensors').format, 'safetensors');
   assert.equal(seg(st, 'a/blob-without-extension').format, 'safetensors');
   assert.equal(seg(gguf, 'a/model.gguf').format, 'gguf');

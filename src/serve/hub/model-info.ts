@@ -36,7 +36,7 @@ export interface HubModelInfo {
 }
 
 /** The Hub's library names for what a model's files are. */
-const LIBRARY: Record<string, string> = { onnx: 'onnx', safetensors: 'safetensors', tfjs: 'tf.js', tflite: 'tflite', gguf: 'gguf', pytorch: 'pytorch' };
+const LIBRARY: Record<string, string> = { onnx: 'onnx', safetensors: 'safetensors', tfjs: 'tf.js', tflite: 'tflite', gguf: 'gguf', pytorch: 'pytorch', keras: 'keras', hdf5: 'keras' };
 
 /** A version as the Hub describes a repo at a revision; `first` dates the repo (its oldest version); `siblings: false` leaves the files out. */
 export function modelInfo(v: CatalogVersion, first: CatalogVersion, versions: number[], opts: { blobs?: boolean; siblings?: boolean } = {}): HubModelInfo {
