@@ -38,6 +38,7 @@ import { benchPlatform } from './serving-platform.js';
 import { benchApprox } from './approx.js';
 import { benchLayouts } from './layouts.js';
 import { benchTorch } from './torch.js';
+import { breakdownTables } from './breakdown.js';
 import type { TesseraResult } from './tessera.js';
 import type { Timing } from './timing.js';
 import { binSize, int, mb, pct, secs } from './units.js';
@@ -189,6 +190,8 @@ async function benchCorpus(made: Made, opts: BenchOptions, tmp: string, manySour
   out(`per group of models: sum of bytes / sum of times (${medianOf(opts.repeat)}); "read as deltas": share of the model's bytes in chunks that`);
   out(`decode against a base, whichever import stored them; "deduplicated": share its import found already stored`);
   out(modelSummary(tessera));
+  out();
+  out(breakdownTables(tessera.breakdown));
   out();
   const report: CorpusReport = {
     label: corpus.label, root: corpus.root, files: corpus.files.length, models: corpus.models.length, bytes: corpus.bytes,

@@ -7,6 +7,8 @@ import { Store } from '../src/store/store.js';
 import type { ModelSummary } from '../src/store/store.js';
 import { openBackend } from '../src/backends/open.js';
 import { sqliteFiles } from '../src/backends/sqlite/files.js';
+import { storeBreakdown } from './breakdown.js';
+import type { Breakdown } from './breakdown.js';
 import type { Corpus } from './corpus.js';
 import { timed, timing } from './timing.js';
 import type { Timing } from './timing.js';
@@ -140,6 +142,8 @@ export interface TesseraResult {
   export: Timing;
   /** Per model, in import order (sizes from the first run, times the medians). */
   models: ModelResult[];
+  /** Where the bytes went, by file format and by codec (first run). */
+  breakdown: Breakdown;
   runs: RunTimes[];
 }
 
@@ -152,7 +156,7 @@ async function oneRun(
   site: StoreSite, corpus: Corpus, chunkSize: number | undefined, withReimport: boolean, exportRoot: string,
 ): Promise<{
   times: RunTimes; backend: string; chunkSize: number; totals: StoreTotals; totalsAfterReimport?: StoreTotals; reimportNewChunks?: number;
-  models: ModelSizes[];
+  models: ModelSizes[]; breakdown: Breakdown;
 }> {
   const { store, done } = await site.fresh();
   try {
@@ -168,6 +172,7 @@ async function oneRun(
     });
     const totals = await store.totals();
     const models = await modelSizes(store, refs);
+    const breakdown = await storeBreakdown(store, refs);
     const times: RunTimes = { importS: imp.seconds, exportS: 0, modelImportS, modelExportS: [] };
     let totalsAfterReimport: StoreTotals | undefined;
     let reimportNewChunks: number | undefined;
@@ -195,7 +200,7 @@ async function oneRun(
     });
     times.exportS = exp.seconds;
     rmSync(exportRoot, { recursive: true, force: true });
-    return { times, backend: store.kind, chunkSize: await store.chunkSize(chunkSize), totals, totalsAfterReimport, reimportNewChunks, models };
+    return { times, backend: store.kind, chunkSize: await store.chunkSize(chunkSize), totals, totalsAfterReimport, reimportNewChunks, models, breakdown };
   } finally {
     await done();
   }
@@ -257,6 +262,7 @@ export async function measureTessera(
   const f = first!;
   return {
     backend: f.backend, chunkSize: f.chunkSize, totals: f.totals, totalsAfterReimport: f.totalsAfterReimport, reimportNewChunks: f.reimportNewChunks,
+    breakdown: f.breakdown,
     ...timings(f.models, runs, opts.reimport),
   };
 }

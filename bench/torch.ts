@@ -14,6 +14,7 @@ import { corpusFromPaths } from './corpus.js';
 import { run } from './proc.js';
 import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import type { TesseraResult } from './tessera.js';
+import { breakdownTables } from './breakdown.js';
 import { int, mb, pct, secs } from './units.js';
 
 /** The target: the torch.save store at most this many times the safetensors store. */
@@ -118,5 +119,8 @@ function torchText(r: TorchReport): string {
     '',
     `target: .pt database ≤ ${TORCH_TARGET}× the .safetensors database: ${ratio.toFixed(3)}× → ${ratio <= TORCH_TARGET ? 'MET' : 'NOT MET'}`,
     `import time .pt / .safetensors: ${(pt.import.median / st.import.median).toFixed(2)}× (the .pt files are ${(raw.pytorch / raw.safetensors).toFixed(3)}× the bytes)`,
+    '',
+    'the .pt store:',
+    breakdownTables(pt.breakdown),
   ].join('\n');
 }
