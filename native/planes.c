@@ -12,19 +12,7 @@
  * Every size is checked against the buffers before a byte is touched; a bad
  * call throws a RangeError or TypeError naming the argument.
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define HOT __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef HOT
-#define HOT
-#endif
+#include "hot.h"
 
 static inline uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -185,11 +173,14 @@ static napi_value Split(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+void tessera_register_fingerprint(napi_env env, napi_value exports); /* fingerprint.c */
+
 NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "merge", NAPI_AUTO_LENGTH, Merge, NULL, &f);
   napi_set_named_property(env, exports, "merge", f);
   napi_create_function(env, "split", NAPI_AUTO_LENGTH, Split, NULL, &f);
   napi_set_named_property(env, exports, "split", f);
+  tessera_register_fingerprint(env, exports);
   return exports;
 }

@@ -182,6 +182,10 @@ export interface Backend {
   chunkSketches(chunkIds: number[], scheme: number): Promise<Map<number, Buffer>>;
   /** Keeps chunks' sketches under `scheme`, replacing any kept before under it. */
   putChunkSketches(rows: { chunkId: number; sketch: Buffer }[], scheme: number): Promise<void>;
+  /** Keeps the value fingerprints of tensor segments (file, segment ordinal): the PERMUTE candidates index. */
+  putTensorFingerprints(rows: { fileId: number; ordinal: number; fingerprint: Buffer }[]): Promise<void>;
+  /** Stored tensors with any of these value fingerprints (index lookups), newest files first. */
+  tensorsByFingerprint(fingerprints: Buffer[]): Promise<Array<TensorRow & { fingerprint: Buffer }>>;
   /** Raw bytes of this model's distinct chunks, and of those no other model references. */
   modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }>;
   gc(): Promise<GcResult>;

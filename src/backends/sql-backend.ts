@@ -416,6 +416,23 @@ export class SqlBackend implements Backend {
     }
   }
 
+  async putTensorFingerprints(rows: { fileId: number; ordinal: number; fingerprint: Buffer }[]): Promise<void> {
+    for (const b of batches(rows, INSERT_ROWS)) {
+      const values: unknown[] = [];
+      for (const r of b) values.push(r.fileId, r.ordinal, r.fingerprint);
+      await this.write(`INSERT INTO tensor_fingerprints (file_id, ordinal, fingerprint) VALUES ${valueRows(b.length, 3)}
+          ON CONFLICT (file_id, ordinal) DO NOTHING`, values);
+    }
+  }
+
+  async tensorsByFingerprint(fingerprints: Buffer[]): Promise<Array<TensorRow & { fingerprint: Buffer }>> {
+    if (fingerprints.length === 0) return [];
+    const rows = await this.allIn<TensorDbRow & { fingerprint: Buffer }>((anyOf) => `SELECT ${TENSOR_COLUMNS}, t.fingerprint FROM tensor_fingerprints t
+        JOIN segments s ON s.file_id = t.file_id AND s.ordinal = t.ordinal JOIN files f ON f.id = s.file_id
+        WHERE ${anyOf} ORDER BY t.file_id DESC`, 't.fingerprint', fingerprints, 'bytea');
+    return rows.map((r) => ({ ...tensorFromDb(r), fingerprint: r.fingerprint }));
+  }
+
   async modelChunkBytes(modelId: number): Promise<{ distinctBytes: number; uniqueBytes: number; chunks: number }> {
     const [r] = await this.all<{ chunks: number; distinct_bytes: number; unique_bytes: number }>(`
       WITH mine AS (

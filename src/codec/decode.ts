@@ -8,6 +8,7 @@ import { deltaDecodeInPlace, deltaElements } from './delta.js';
 import { CodecError } from './errors.js';
 import { codecLayout, codecName, codecPredictor, isCodecId, Layout, Predictor, type CodecId } from './ids.js';
 import { alignedCopy, isAligned, scratch, Slot } from './scratch.js';
+import { decodePermutePayload, permuteInto } from './permute.js';
 import { xorInto } from './xor.js';
 import { zstdDecompressInto } from './zstd.js';
 
@@ -35,6 +36,13 @@ export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8A
   const layout = codecLayout(codec);
   const pred = codecPredictor(codec);
   const rawSize = out.length;
+  if (pred === Predictor.Permute) {
+    // The source tensor comes as castSource does: its chunks, in order.
+    if (castSource === undefined) throw new CodecError('PERMUTE needs the source tensor');
+    const { p, start } = decodePermutePayload(payload);
+    permuteInto(out, joinedAll(castSource), p, start);
+    return;
+  }
   if (layout === Layout.Raw) {
     if (payload.length !== rawSize) throw new CodecError(`RAW payload is ${payload.length} bytes, chunk is ${rawSize}`);
     out.set(payload);
@@ -64,6 +72,13 @@ export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8A
     xorCastInPlace(pred === Predictor.CastF16 ? 'F16' : 'BF16', dst, alignedCopy(src.subarray(0, 4 * n), Slot.Base), n);
   }
   if (dst !== out) out.set(dst);
+}
+
+/** Pieces joined whole (a permutation reads anywhere in its source). */
+function joinedAll(source: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  if (source.length === 1) return source[0]!;
+  return Buffer.concat(source as Uint8Array[]);
 }
 
 /**

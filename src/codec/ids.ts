@@ -13,6 +13,9 @@
  *                          4 DELTA   the layout holds zigzag(element - base element)
  *                                    (integers of the element width; PLANES only,
  *                                    whose header gives the width)
+ *                          5 PERMUTE the chunk is elements of another tensor with its
+ *                                    axes permuted; the payload (permute.ts) says how,
+ *                                    the bases are that tensor's chunks (RAW layout only)
  *
  * Only the combinations listed in `Codec` exist; the decoder rejects others.
  * (A residual stored raw is never smaller than the chunk stored raw.) The
@@ -31,6 +34,7 @@ export const Codec = {
   CAST_BF16_ZSTD: 0x31,
   CAST_BF16_PLANES: 0x32,
   DELTA_PLANES: 0x42,
+  PERMUTE: 0x50,
 } as const;
 
 export type CodecName = keyof typeof Codec;
@@ -50,6 +54,7 @@ export enum Predictor {
   CastF16 = 2,
   CastBF16 = 3,
   Delta = 4,
+  Permute = 5,
 }
 
 const NAMES = new Map<CodecId, CodecName>(Object.entries(Codec).map(([k, v]) => [v, k as CodecName]));
@@ -85,4 +90,9 @@ export function codecUsesBase(id: CodecId): boolean {
 export function codecUsesCastSource(id: CodecId): boolean {
   const p = codecPredictor(id);
   return p === Predictor.CastF16 || p === Predictor.CastBF16;
+}
+
+/** Whether decoding needs the source tensor: the chunk's bases, concatenated (PERMUTE). */
+export function codecUsesTensorSource(id: CodecId): boolean {
+  return codecPredictor(id) === Predictor.Permute;
 }

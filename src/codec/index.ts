@@ -7,7 +7,7 @@
  *   // store enc.codec, enc.payload, raw.length (+ the base chunk id when enc.usesBase)
  *   const raw2 = decodeChunk(enc.codec, enc.payload, raw.length, base);
  */
-export { Codec, ALL_CODECS, codecName, codecUsesBase, codecUsesCastSource, isCodecId, type CodecId, type CodecName } from './ids.js';
+export { Codec, ALL_CODECS, codecName, codecUsesBase, codecUsesCastSource, codecUsesTensorSource, isCodecId, type CodecId, type CodecName } from './ids.js';
 export { encodeChunk, encodeChunkInto, encodeWith, type EncodeInput, type Encoded, type EncodedInto, type EncodeOptions } from './select.js';
 export { decodeChunk, decodeChunkInto } from './decode.js';
 export { f32ToF16Bits, f32ToBF16Bits } from './cast.js';

@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 export interface NativePlanes {
   split(src: Uint8Array, n: number, width: number, rotl1: boolean, planes: Uint8Array, stride: number): void;
   merge(planes: Uint8Array, stride: number, n: number, width: number, rotl1: boolean, dst: Uint8Array): void;
+  /** native/fingerprint.c: the three sums of fingerprint.ts over src's u16 or u32 values, into out[0..2]. */
+  fingerprint(src: Uint8Array, width: 2 | 4, out: Uint32Array): void;
 }
 
 /** Where node-gyp puts the addon, from dist/src/codec/ (the built module) and src/codec/. */

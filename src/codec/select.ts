@@ -38,6 +38,8 @@ export interface Encoded {
   usesBase: boolean;
   /** Decoding needs the same castSource bytes. */
   usesCastSource: boolean;
+  /** The values' fingerprint (fingerprint.ts), when the import's chunk work took it. */
+  fingerprint?: Uint8Array | undefined;
 }
 
 /** What encodeChunkInto wrote: the payload is the first `length` bytes of the caller's buffer. */
@@ -277,6 +279,9 @@ function transformFor(codec: CodecId, raw: Uint8Array, input: EncodeInput): { da
       if (input.dtype !== half || input.castSource === undefined) return undefined;
       return { data: castResidual(raw, half, input.castSource.raw).data, layout };
     }
+    case Predictor.Permute:
+      // Chosen by the importer from a whole stored tensor, never by the codec search.
+      return undefined;
   }
 }
 

@@ -229,8 +229,9 @@ export class Store {
   }
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
-    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }] = await Promise.all([
+    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }, { storePermutations }] = await Promise.all([
       import('./import/importer.js'), import('./import/delta-encoder.js'), import('./import/base-finder.js'), import('./import/encoder.js'), import('./import/rebase.js'),
+      import('./import/permute-finder.js'),
     ]);
     if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
     // Checked here to fail early; the first import claims the size inside its transaction (importer.ts).
@@ -253,8 +254,10 @@ export class Store {
           : explicit ?? (await findBase(db, chunks, chunkSize, inputs, { preferred: model.previous?.id, exclude: model.id }, tensorsOf, work))?.model;
         return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
       }),
-      afterChunks: async (modelId, inputs) => {
+      afterChunks: async (modelId, inputs, writer) => {
         if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, largestF32(inputs), tensorsOf);
+        // Same values in another axis order: stored as a permutation of the stored tensor (issue 20).
+        await storePermutations(db, chunks, modelId, chunkSize, writer);
       },
     });
   }

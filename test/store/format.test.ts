@@ -14,7 +14,7 @@ import { MIGRATIONS as POSTGRES_MIGRATIONS } from '../../src/backends/postgres/s
 import type { Backend, SegmentRow } from '../../src/backends/backend.js';
 import { openBackend } from '../../src/backends/open.js';
 import { codecLayout, codecPredictor, Layout, Predictor } from '../../src/codec/ids.js';
-import { codecUsesBase, codecUsesCastSource, encodeWith, type CodecName } from '../../src/codec/index.js';
+import { codecUsesBase, codecUsesCastSource, codecUsesTensorSource, encodeWith, type CodecName } from '../../src/codec/index.js';
 import { codecDecoder } from '../../src/store/read/codec-decoder.js';
 import * as format from '../../src/store/format.js';
 import { chunkHash, Codec, SCHEMA_VERSION, segmentKind, segmentKindCode, SETTING_CHUNK_SIZE } from '../../src/store/format.js';
@@ -75,7 +75,9 @@ test('FORMAT.md: segment kind codes map to and from the readers\' kinds', () => 
 });
 
 test('FORMAT.md: the codec id table is src/codec/ids.ts', () => {
-  const predictors: Record<string, Predictor> = { none: Predictor.None, XOR: Predictor.Xor, CAST16: Predictor.CastF16, CASTBF: Predictor.CastBF16, DELTA: Predictor.Delta };
+  const predictors: Record<string, Predictor> = {
+    none: Predictor.None, XOR: Predictor.Xor, CAST16: Predictor.CastF16, CASTBF: Predictor.CastBF16, DELTA: Predictor.Delta, PERMUTE: Predictor.Permute,
+  };
   const rows = table(section('## Chunk payloads'), 'id (hex)');
   assert.deepEqual(rows.map((r) => r[2]), Object.keys(Codec));
   for (const [hex, dec, name, predictor, layout, bases] of rows) {
@@ -84,7 +86,8 @@ test('FORMAT.md: the codec id table is src/codec/ids.ts', () => {
     assert.equal(Number(dec), id, name);
     assert.equal(codecPredictor(id), predictors[predictor!], `${name} predictor`);
     assert.equal(Layout[codecLayout(id)]!.toUpperCase(), layout, `${name} layout`);
-    const want = codecUsesBase(id) ? 'one: the base' : codecUsesCastSource(id) ? 'the F32 cast-source pieces' : 'none';
+    const want = codecUsesBase(id) ? 'one: the base' : codecUsesCastSource(id) ? 'the F32 cast-source pieces'
+      : codecUsesTensorSource(id) ? 'the source tensor\'s chunks, in order' : 'none';
     assert.equal(bases, want, `${name} bases`);
   }
 });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chunkHash } from '../../src/store/format.js';
 import { ImportThreads } from '../../src/store/import/import-threads.js';
 import { inThreadWork } from '../../src/store/import/chunk-work.js';
-import { encodePacked, unpackEncoded } from '../../src/store/import/chunk-task.js';
+import { encodePacked, packedBound, unpackEncoded } from '../../src/store/import/chunk-task.js';
 import { encodeChunk, encodeChunkInto } from '../../src/codec/index.js';
 import type { EncodeInput } from '../../src/codec/index.js';
 import { normalF32, perturbF32, Rng } from '../../bench/synth.js';
@@ -38,7 +38,7 @@ test('packed encoder results unpack to what encodeChunk returns', () => {
     assert.ok(got[k]!.payload.equals(want.payload));
   });
   // Into a result buffer with room for the worst case: packed there, the same results.
-  const out = new ArrayBuffer(4 + ins.reduce((n, i) => n + 6 + i.raw.length, 0));
+  const out = new ArrayBuffer(packedBound(ins));
   const into = encodePacked(ins, out);
   assert.equal(into.buffer, out);
   assert.deepEqual(unpackEncoded(into).map((e) => [e.codec, e.payload.toString('hex')]), got.map((e) => [e.codec, e.payload.toString('hex')]));

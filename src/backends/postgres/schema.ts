@@ -121,6 +121,16 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (chunk_id, scheme)
   );
   `,
+  // 7: see the SQLite schema.
+  `
+  CREATE TABLE tensor_fingerprints (
+    file_id BIGINT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    fingerprint BYTEA NOT NULL,
+    PRIMARY KEY (file_id, ordinal)
+  );
+  CREATE INDEX tensor_fingerprints_fingerprint ON tensor_fingerprints(fingerprint);
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

@@ -122,6 +122,19 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (chunk_id, scheme)
   );
   `,
+  // 7: the value fingerprint (src/codec/fingerprint.ts) of each float tensor
+  // an import stored new, so that a later import finds by index a stored
+  // tensor holding the same values in another axis order (PERMUTE). Derived
+  // data: a file's rows go with it; migrate does not copy them.
+  `
+  CREATE TABLE tensor_fingerprints (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    fingerprint BLOB NOT NULL,
+    PRIMARY KEY (file_id, ordinal)
+  );
+  CREATE INDEX tensor_fingerprints_fingerprint ON tensor_fingerprints(fingerprint);
+  `,
 ];
 
 function appliedVersion(db: Db): number {

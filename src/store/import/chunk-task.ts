@@ -6,6 +6,7 @@
  */
 import { encodeChunkInto } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
+import { FINGERPRINT_BYTES, valueFingerprint } from '../../codec/fingerprint.js';
 import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
 
 export type ChunkTask =
@@ -22,8 +23,12 @@ export function hashPieces(pieces: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Per result: codec (1 byte), flags (1 byte: 1 = uses base, 2 = uses cast source), payload length (4 bytes LE). */
-const ENTRY = 6;
+/**
+ * Per result: codec (1 byte), flags (1 byte: 1 = uses base, 2 = uses cast
+ * source, 4 = has a fingerprint), payload length (4 bytes LE), fingerprint
+ * (FINGERPRINT_BYTES, zeros when none).
+ */
+const ENTRY = 6 + FINGERPRINT_BYTES;
 
 /** The most bytes encodePacked(inputs) takes: every payload as big as its raw chunk (never bigger). */
 export function packedBound(inputs: readonly EncodeInput[]): number {
@@ -43,11 +48,13 @@ export function encodePacked(inputs: EncodeInput[], out?: ArrayBuffer): Uint8Arr
   buf.writeUInt32LE(inputs.length, 0);
   let at = head;
   inputs.forEach((input, i) => {
+    const fp = valueFingerprint(input.raw, input.dtype);
     const r = encodeChunkInto(input, buf.subarray(at));
     const e = 4 + i * ENTRY;
     buf[e] = r.codec;
-    buf[e + 1] = (r.usesBase ? 1 : 0) | (r.usesCastSource ? 2 : 0);
+    buf[e + 1] = (r.usesBase ? 1 : 0) | (r.usesCastSource ? 2 : 0) | (fp ? 4 : 0);
     buf.writeUInt32LE(r.length, e + 2);
+    if (fp) fp.copy(buf, e + 6);
     at += r.length;
   });
   return new Uint8Array(buf.buffer, buf.byteOffset, at);
@@ -62,7 +69,10 @@ export function unpackEncoded(packed: Uint8Array): Encoded[] {
   for (let i = 0; i < n; i++) {
     const e = 4 + i * ENTRY;
     const len = b.readUInt32LE(e + 2);
-    out.push({ codec: b[e]! as Encoded['codec'], usesBase: (b[e + 1]! & 1) !== 0, usesCastSource: (b[e + 1]! & 2) !== 0, payload: b.subarray(at, at + len) });
+    out.push({
+      codec: b[e]! as Encoded['codec'], usesBase: (b[e + 1]! & 1) !== 0, usesCastSource: (b[e + 1]! & 2) !== 0, payload: b.subarray(at, at + len),
+      fingerprint: b[e + 1]! & 4 ? Buffer.from(b.subarray(e + 6, e + 6 + FINGERPRINT_BYTES)) : undefined,
+    });
     at += len;
   }
   return out;

@@ -1,4 +1,5 @@
 import { encodeChunk } from '../../codec/index.js';
+import { valueFingerprint } from '../../codec/fingerprint.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import type { Sha256Thread } from '../../io/sha256-thread.js';
 import { chunkHash } from '../format.js';
@@ -13,7 +14,8 @@ export interface ChunkWork {
   /** Chunk hashes of the pieces, in order. */
   hash(pieces: Buffer[]): Promise<Buffer[]>;
   /**
-   * Encodes every input; inputs are not used after the promise settles. The
+   * Encodes every input, with the fingerprint of its values when it is a
+   * float tensor's chunk; inputs are not used after the promise settles. The
    * payloads may live in memory the threads reuse: valid until `release()`.
    */
   encode(inputs: EncodeInput[]): Promise<EncodedBatch>;
@@ -31,6 +33,6 @@ const nothingToRelease = (): void => {};
 export const inThreadWork: ChunkWork = {
   // On this thread there is nothing to hand over: no packing (which would copy every payload once more).
   hash: async (pieces) => pieces.map((p) => chunkHash(p)),
-  encode: async (inputs) => ({ results: inputs.map((i) => encodeChunk(i)), release: nothingToRelease }),
+  encode: async (inputs) => ({ results: inputs.map((i) => ({ ...encodeChunk(i), fingerprint: valueFingerprint(i.raw, i.dtype) })), release: nothingToRelease }),
   fileHasher: undefined,
 };

@@ -17,6 +17,17 @@ export interface ChunkAccounting {
   deltaStoredBytes: number;
 }
 
+/** A chunk this import stored first: what a pass after the chunks (PERMUTE) needs of it. */
+export interface FreshChunk {
+  hash: Buffer;
+  rawSize: number;
+  storedSize: number;
+  /** Stored as a delta (it has bases). */
+  delta: boolean;
+  /** Its values' fingerprint, for a float tensor's chunk. */
+  fingerprint?: Uint8Array | undefined;
+}
+
 /** A batch between its lookup stage and its insert: the chunks it must store. */
 interface Staged {
   hashes: Buffer[];
@@ -44,6 +55,8 @@ export class ChunkWriter {
   private stage: Promise<unknown> = Promise.resolve();
   private tail: Promise<unknown> = Promise.resolve();
   readonly acc: ChunkAccounting = { chunks: 0, newChunks: 0, newRawBytes: 0, newStoredBytes: 0, deltaRawBytes: 0, deltaStoredBytes: 0 };
+  /** The chunks this import stored first, by id. */
+  readonly fresh = new Map<number, FreshChunk>();
 
   constructor(private readonly backend: Backend, private readonly encoder: ChunkEncoder, private readonly work: ChunkWork) {}
 
@@ -131,7 +144,23 @@ export class ChunkWriter {
     this.acc.newChunks += rows.length;
     s.freshAt.forEach((i, j) => {
       this.local.set(s.hashes[i]!.toString('base64'), newIds[j]!);
+      const r = rows[j]!;
+      this.fresh.set(newIds[j]!, { hash: r.hash, rawSize: r.rawSize, storedSize: r.storedSize, delta: r.bases.length > 0, fingerprint: enc[j]!.fingerprint });
       s.settle[j]!.resolve(newIds[j]!);
     });
+  }
+
+  /** A fresh chunk's payload was replaced by a delta of `storedSize` bytes (a PERMUTE rewrite): the accounting follows. */
+  rewrote(id: number, storedSize: number): void {
+    const f = this.fresh.get(id);
+    if (!f) return;
+    this.acc.newStoredBytes += storedSize - f.storedSize;
+    if (f.delta) this.acc.deltaStoredBytes += storedSize - f.storedSize;
+    else {
+      this.acc.deltaRawBytes += f.rawSize;
+      this.acc.deltaStoredBytes += storedSize;
+    }
+    f.storedSize = storedSize;
+    f.delta = true;
   }
 }

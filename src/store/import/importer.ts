@@ -42,8 +42,12 @@ export interface ImportOptions {
   threads?: () => Promise<ChunkWork>;
   /** Kept with the model (e.g. an example inference request). */
   metadata?: Record<string, unknown>;
-  /** Runs inside the import's transaction once the model's chunks are stored (e.g. to rebase older copies). */
-  afterChunks?: (modelId: number, inputs: InputFile[]) => Promise<void>;
+  /**
+   * Runs inside the import's transaction once the model's chunks are stored
+   * (e.g. to rebase older copies, or store new tensors as permutations of
+   * stored ones), with the writer that stored them.
+   */
+  afterChunks?: (modelId: number, inputs: InputFile[], writer: ChunkWriter) => Promise<void>;
   /** Name files in messages by their path inside the model (an upload: see collectInputs). */
   relativeNames?: boolean;
   /** The files as collectInputs read them already (a batch checks every source first): not read again. */
@@ -192,7 +196,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       }
       await filed;
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
-      if (opts.afterChunks) await opts.afterChunks(modelId, inputs);
+      if (opts.afterChunks) await opts.afterChunks(modelId, inputs, writer);
       const acc = writer.acc;
       await backend.updateModelAccounting(modelId, {
         newRawBytes: acc.newRawBytes, newStoredBytes: acc.newStoredBytes, deltaRawBytes: acc.deltaRawBytes,
