@@ -12,6 +12,9 @@
  *   u64      start: the target element (row-major) the chunk begins with
  *
  * The chunk is target elements [start, start + rawSize / element bytes).
+ * The identity order over dims [1, n] makes a chunk a slice of its source:
+ * how a piece of a TF.js weight cut by a shard boundary is kept as part of
+ * the whole grid cell (slice-finder.ts).
  */
 import { CodecError } from './errors.js';
 
@@ -123,6 +126,15 @@ export function permuteInto(out: Uint8Array, source: Uint8Array, p: Permutation,
 
 /** Copies `run` elements to out[k…] from source elements off, off + stride, …: typed arrays when aligned, bytes otherwise. */
 function elementCopier(out: Uint8Array, source: Uint8Array, w: number): (k: number, off: number, run: number, stride: number) => void {
+  const copy = elementLoop(out, source, w);
+  // A run of consecutive source elements (the identity order: a slice) is one block copy.
+  return (k, off, run, stride) => {
+    if (stride === 1) out.set(source.subarray(off * w, (off + run) * w), k * w);
+    else copy(k, off, run, stride);
+  };
+}
+
+function elementLoop(out: Uint8Array, source: Uint8Array, w: number): (k: number, off: number, run: number, stride: number) => void {
   const aligned = (a: Uint8Array): boolean => a.byteOffset % w === 0;
   if ((w === 4 || w === 2) && aligned(out) && aligned(source)) {
     const view = (a: Uint8Array): Uint32Array | Uint16Array => (w === 4 ? new Uint32Array(a.buffer, a.byteOffset, a.length >>> 2) : new Uint16Array(a.buffer, a.byteOffset, a.length >>> 1));

@@ -229,9 +229,9 @@ export class Store {
   }
 
   async import(path: string, opts: StoreImportOptions): Promise<ImportResult> {
-    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }, { storePermutations }] = await Promise.all([
+    const [{ importModel }, { DeltaEncoder }, { findBase }, { LazyEncoder, largestF32, memoize }, { rebaseHalfCopies }, { storePermutations }, { storeShardSlices }] = await Promise.all([
       import('./import/importer.js'), import('./import/delta-encoder.js'), import('./import/base-finder.js'), import('./import/encoder.js'), import('./import/rebase.js'),
-      import('./import/permute-finder.js'),
+      import('./import/permute-finder.js'), import('./import/slice-finder.js'),
     ]);
     if (!existsSync(path)) throw notFound(`${path}: no such file or directory`);
     // Checked here to fail early; the first import claims the size inside its transaction (importer.ts).
@@ -258,6 +258,8 @@ export class Store {
         if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, largestF32(inputs), tensorsOf);
         // Same values in another axis order: stored as a permutation of the stored tensor (issue 20).
         await storePermutations(db, chunks, modelId, chunkSize, writer);
+        // TF.js weights cut by a shard boundary: the cut grid cell kept whole, its pieces slices of it.
+        await storeShardSlices(db, chunks, modelId, chunkSize, writer, inputs);
       },
     });
   }

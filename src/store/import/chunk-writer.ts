@@ -150,6 +150,13 @@ export class ChunkWriter {
     });
   }
 
+  /** A chunk stored after the pieces, for no file position of its own (a whole grid cell that pieces are slices of). */
+  added(rawSize: number, storedSize: number): void {
+    this.acc.newChunks++;
+    this.acc.newRawBytes += rawSize;
+    this.acc.newStoredBytes += storedSize;
+  }
+
   /** A fresh chunk's payload was replaced by a delta of `storedSize` bytes (a PERMUTE rewrite): the accounting follows. */
   rewrote(id: number, storedSize: number): void {
     const f = this.fresh.get(id);
