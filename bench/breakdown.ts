@@ -60,6 +60,7 @@ const CODEC_WHAT: Record<string, string> = {
   CAST_F16_ZSTD: 'XOR against the float16 cast of float32 chunks, zstd', CAST_F16_PLANES: 'XOR against the float16 cast, byte planes',
   CAST_BF16_ZSTD: 'XOR against the bfloat16 cast, zstd', CAST_BF16_PLANES: 'XOR against the bfloat16 cast, byte planes',
   DELTA_PLANES: 'integer difference from a base chunk, byte planes',
+  PERMUTE: 'a stored tensor with its axes permuted, or a slice of a stored grid cell',
 };
 
 export function breakdownTables(b: Breakdown): string {
