@@ -7,7 +7,7 @@ import { buildSafetensors } from '../helpers/build-safetensors.js';
 import { buildTflite } from '../helpers/build-tflite.js';
 import { buildTorchZip } from '../helpers/build-zip.js';
 import { RecordingSource } from '../helpers/sources.js';
-import { VAD_MODELS, corpusDir, prng, randomWeights } from '../helpers/store-fixtures.js';
+import { REPO_ROOT, VAD_MODELS, corpusDir, prng, randomWeights } from '../helpers/store-fixtures.js';
 
 /**
  * Mutation fuzzing of every format reader on real and built files: bit flips,
@@ -45,6 +45,12 @@ export function seeds(): Seed[] {
     { name: 'model.gguf', bytes: buildGguf([{ name: 'a', type: 'F32', shape: [64, 64], data: w }, { name: 'q', type: 'Q8_0', shape: [64], data: Buffer.alloc(68, 3) }]) },
     { name: 'model.tflite', bytes: buildTflite([{ name: 'a', type: 0, shape: [64, 64], data: w }, { name: 'b', type: 2, shape: [4], data: w.subarray(0, 16), external: true }]).file },
     { name: 'model.pt', bytes: buildTorchZip([w, w.subarray(0, 1000)]).file },
+    // Written by real torch and h5py (test/fixtures): the pickle machine and the HDF5 structures under mutation.
+    { name: 'checkpoint.pt', bytes: readFileSync(join(REPO_ROOT, 'test/fixtures/pytorch/checkpoint.pt')) },
+    { name: 'module.pt', bytes: readFileSync(join(REPO_ROOT, 'test/fixtures/pytorch/module.pt')) },
+    { name: 'legacy.h5', bytes: readFileSync(join(REPO_ROOT, 'test/fixtures/keras/legacy.h5')) },
+    { name: 'datasets-latest.h5', bytes: readFileSync(join(REPO_ROOT, 'test/fixtures/keras/datasets-latest.h5')) },
+    { name: 'keras3.keras', bytes: readFileSync(join(REPO_ROOT, 'test/fixtures/keras/keras3.keras')) },
   ];
   const corpus = corpusDir();
   if (corpus) out.push({ name: 'base-ckpt3.safetensors', bytes: readFileSync(join(corpus, 'mlp/base-ckpt3.safetensors')) });
