@@ -7,10 +7,11 @@ import { WindowedSource } from './window.js';
  * are: superblock (versions 0-3), object headers (versions 1 and 2, with
  * continuation blocks), old-style groups (symbol table: v1 B-tree, local
  * heap, symbol table nodes) and compact new-style groups (link messages),
- * and per dataset its dataspace, datatype and layout messages. Only
- * contiguous datasets of numeric types are reported as tensors; chunked,
- * compact, external or never-written datasets, and groups kept in dense link
- * storage (fractal heap), are skipped: their bytes stay literal. See hdf5.md.
+ * groups of up to a few dozen links in dense storage (fractal heap and v2
+ * B-tree), and per dataset its dataspace, datatype and layout messages.
+ * Only contiguous datasets of numeric types are reported as tensors;
+ * chunked, compact, external or never-written datasets, and larger dense
+ * groups, are skipped: their bytes stay literal. See hdf5.md.
  *
  * The HDF5 bytes may sit inside another file (a .keras zip entry): `origin`
  * is where they start. Every address is checked against the bytes before it
@@ -40,6 +41,7 @@ export const MAX_HDF5_DEPTH = 64;
 const UNDEFINED = -1;
 
 const MSG_DATASPACE = 0x0001;
+const MSG_LINK_INFO = 0x0002;
 const MSG_DATATYPE = 0x0003;
 const MSG_LINK = 0x0006;
 const MSG_EXTERNAL = 0x0007;
@@ -165,8 +167,10 @@ class Hdf5Reader {
     const children: Array<[string, number]> = [];
     const table = of(MSG_SYMBOL_TABLE);
     if (table) this.symbolTable(table, path, children);
-    // Links in dense storage (a link info message naming a fractal heap) are not followed (see hdf5.md).
     for (const m of msgs) if (m.type === MSG_LINK) this.link(m, children);
+    // Links in dense storage: link messages kept in a fractal heap, found through the name index.
+    const info = of(MSG_LINK_INFO);
+    if (info) this.denseLinks(info, path, children);
     for (const [name, child] of children) this.object(child, path === '' ? name : `${path}/${name}`, depth + 1);
   }
 
@@ -279,6 +283,117 @@ class Hdf5Reader {
       const header = this.addr(e + this.offsetSize, `${what} entry`);
       if (header !== UNDEFINED && name !== '') children.push([name, header]);
     }
+  }
+
+  /**
+   * A group's links in dense storage (hdf5.md, "Dense link storage"): the
+   * link info message names a fractal heap and a v2 B-tree of the names;
+   * each record of the B-tree holds a heap ID, whose managed object is a link
+   * message. Only what h5py writes for groups of up to a few dozen links is
+   * followed: a B-tree of depth 0 (its root is a leaf) over managed objects
+   * in a root direct block or the direct blocks of a root indirect block.
+   * Anything else leaves the group's datasets literal, still stored.
+   */
+  private denseLinks(m: Message, path: string, children: Array<[string, number]>): void {
+    const what = `dense links of '${path || '/'}'`;
+    if (m.size < 2 + 2 * this.offsetSize) this.fail(`${what}: link info message is truncated`);
+    const flags = this.u(m.at + 1, 1, what);
+    const p = m.at + 2 + (flags & 1 ? 8 : 0);
+    if (p + 2 * this.offsetSize > m.at + m.size) this.fail(`${what}: link info message is truncated`);
+    const heapAddr = this.addr(p, what);
+    const treeAddr = this.addr(p + this.offsetSize, what);
+    if (heapAddr === UNDEFINED || treeAddr === UNDEFINED) return;
+    const heap = this.fractalHeap(heapAddr, what);
+    if (!heap) return;
+    const O = this.offsetSize;
+    const L = this.lengthSize;
+    const th = this.at(treeAddr, 18 + O + L, `${what} B-tree header`);
+    if (this.bytes(th, 4, what).toString('latin1') !== 'BTHD') this.fail(`${what}: B-tree header has no BTHD signature`);
+    const type = this.u(th + 5, 1, what);
+    const recordSize = this.u(th + 10, 2, what);
+    const depth = this.u(th + 12, 2, what);
+    const root = this.addr(th + 16, what);
+    const records = this.u(th + 16 + O, 2, what);
+    if (type !== 5 || depth !== 0 || root === UNDEFINED || recordSize !== 4 + heap.idLength) return;
+    const leaf = this.at(root, 6 + records * recordSize, `${what} B-tree leaf`);
+    this.once(leaf, `${what}: a B-tree leaf is reached twice`);
+    if (this.bytes(leaf, 4, what).toString('latin1') !== 'BTLF') this.fail(`${what}: B-tree leaf has no BTLF signature`);
+    for (let i = 0; i < records; i++) {
+      const obj = heap.object(leaf + 6 + i * recordSize + 4);
+      if (!obj) return;
+      this.link({ type: MSG_LINK, at: obj.at, size: obj.size }, children);
+    }
+  }
+
+  /** A fractal heap's managed objects, by heap ID (see denseLinks), or undefined for a heap laid out otherwise. */
+  private fractalHeap(address: number, what: string): { idLength: number; object: (idAt: number) => { at: number; size: number } | undefined } | undefined {
+    const O = this.offsetSize;
+    const L = this.lengthSize;
+    const h = this.at(address, 26 + 12 * L + 3 * O, `${what} fractal heap`);
+    if (this.bytes(h, 4, what).toString('latin1') !== 'FRHP') this.fail(`${what}: fractal heap has no FRHP signature`);
+    // A heap, and each of its blocks, is read once per file: groups sharing them would cost their product.
+    this.once(h, `${what}: a fractal heap is reached twice`);
+    const idLength = this.u(h + 5, 2, what);
+    const filters = this.u(h + 7, 2, what);
+    const checksummed = (this.u(h + 9, 1, what) & 2) !== 0;
+    const maxManaged = this.u(h + 10, 4, what);
+    let q = h + 14 + L + O + L + O + 8 * L;
+    const width = this.u(q, 2, what);
+    const startBlock = this.len(q + 2, what);
+    const maxDirect = this.len(q + 2 + L, what);
+    const maxHeapBits = this.u(q + 2 + 2 * L, 2, what);
+    q += 2 + 2 * L + 4;
+    const rootAddr = this.addr(q, what);
+    const rows = this.u(q + O, 2, what);
+    if (filters !== 0 || rootAddr === UNDEFINED || width === 0 || startBlock === 0 || maxHeapBits === 0 || maxHeapBits > 64 || idLength < 2 || idLength > 64) return undefined;
+    const offBytes = Math.ceil(maxHeapBits / 8);
+    const bits = (v: number): number => (v <= 0 ? 1 : Math.floor(Math.log2(v)) + 1);
+    const lenBytes = Math.ceil(bits(Math.min(maxDirect, maxManaged)) / 8);
+    if (1 + offBytes + lenBytes > idLength || offBytes > 6 || lenBytes > 6) return undefined;
+    const headerOf = (block: number, kind: 'FHDB' | 'FHIB'): void => {
+      if (this.bytes(block, 4, what).toString('latin1') !== kind) this.fail(`${what}: heap block has no ${kind} signature`);
+      this.once(block, `${what}: a heap block is reached twice`);
+    };
+    // Direct blocks: [heap offset, size, file position], from the root.
+    const blocks: Array<[number, number, number]> = [];
+    if (rows === 0) {
+      const b = this.at(rootAddr, 5 + O + offBytes, `${what} direct block`);
+      headerOf(b, 'FHDB');
+      blocks.push([0, startBlock, b]);
+    } else {
+      const ib = this.at(rootAddr, 5 + O + offBytes, `${what} indirect block`);
+      headerOf(ib, 'FHIB');
+      let entry = ib + 5 + O + offBytes;
+      let heapOffset = 0;
+      for (let r = 0; r < rows; r++) {
+        const size = r < 2 ? startBlock : startBlock * 2 ** (r - 1);
+        if (size > maxDirect) break; // rows of indirect blocks: not followed
+        for (let c = 0; c < width; c++, entry += O, heapOffset += size) {
+          const child = this.addr(entry, `${what} indirect block`);
+          if (child === UNDEFINED) continue;
+          const b = this.at(child, 5 + O + offBytes, `${what} direct block`);
+          headerOf(b, 'FHDB');
+          blocks.push([heapOffset, size, b]);
+        }
+      }
+    }
+    const minOffset = 5 + O + offBytes + (checksummed ? 4 : 0);
+    return {
+      idLength,
+      object: (idAt) => {
+        const id = this.bytes(idAt, idLength, `${what} heap ID`);
+        if (((id[0]! >> 4) & 3) !== 0) return undefined; // huge or tiny: not followed
+        let offset = 0;
+        for (let i = offBytes - 1; i >= 0; i--) offset = offset * 256 + id[1 + i]!;
+        let size = 0;
+        for (let i = lenBytes - 1; i >= 0; i--) size = size * 256 + id[1 + offBytes + i]!;
+        const block = blocks.find(([from, len]) => offset >= from && offset < from + len);
+        if (!block) return undefined;
+        const within = offset - block[0];
+        if (within < minOffset || within + size > block[1]) this.fail(`${what}: heap object ${offset}+${size} lies outside its block`);
+        return { at: this.at(block[2] - this.base + within, size, `${what} heap object`) + 0, size };
+      },
+    };
   }
 
   /** A link message: hard links are followed; soft and external links are not. */
