@@ -74,11 +74,18 @@ export function decodeChunkInto(out: Uint8Array, codec: CodecId, payload: Uint8A
   if (dst !== out) out.set(dst);
 }
 
-/** Pieces joined whole (a permutation reads anywhere in its source). */
+/** The last source joined, by the pieces it was joined from: a tensor's permuted chunks decode one after the other against the same pieces. */
+let lastJoin: { pieces: readonly Uint8Array[]; joined: Uint8Array } | undefined;
+
+/** Pieces joined whole (a permutation reads anywhere in its source), once for consecutive chunks of one tensor. */
 function joinedAll(source: Uint8Array | readonly Uint8Array[]): Uint8Array {
   if (source instanceof Uint8Array) return source;
   if (source.length === 1) return source[0]!;
-  return Buffer.concat(source as Uint8Array[]);
+  const last = lastJoin;
+  if (last && last.pieces.length === source.length && last.pieces.every((p, i) => p === source[i])) return last.joined;
+  const joined = Buffer.concat(source as Uint8Array[]);
+  lastJoin = { pieces: [...source], joined };
+  return joined;
 }
 
 /**

@@ -37,6 +37,11 @@ export interface Hdf5Dataset {
 export const MAX_HDF5_OBJECTS = 1_000_000;
 /** Groups nested deeper than this are not followed. */
 export const MAX_HDF5_DEPTH = 64;
+/** Link names longer than this, and paths longer than MAX_HDF5_PATH, are not followed (Keras writes short ones). */
+export const MAX_HDF5_NAME = 4096;
+export const MAX_HDF5_PATH = 16384;
+/** At most this many bytes of names are decoded in one file: a hostile file cannot make every entry a new 4 KiB string. */
+export const MAX_HDF5_NAME_BYTES = 16 * 1024 * 1024;
 
 const UNDEFINED = -1;
 
@@ -69,6 +74,8 @@ class Hdf5Reader {
    * that makes many objects share one would cost their product.
    */
   private readonly structures = new Set<number>();
+  /** Name bytes decoded so far (MAX_HDF5_NAME_BYTES). */
+  private nameBytes = 0;
   private readonly out: Hdf5Dataset[] = [];
 
   constructor(private readonly w: WindowedSource, private readonly origin: number, private readonly end: number) {}
@@ -140,6 +147,12 @@ class Hdf5Reader {
     return this.fail(`superblock version ${version} is not supported (0-3)`);
   }
 
+  private decodedName(b: Buffer): string {
+    this.nameBytes += b.length;
+    if (this.nameBytes > MAX_HDF5_NAME_BYTES) this.fail(`more than ${MAX_HDF5_NAME_BYTES} bytes of link names`);
+    return b.toString('utf8');
+  }
+
   private once(position: number, cause: string): void {
     if (this.structures.has(position)) this.fail(cause);
     this.structures.add(position);
@@ -171,7 +184,10 @@ class Hdf5Reader {
     // Links in dense storage: link messages kept in a fractal heap, found through the name index.
     const info = of(MSG_LINK_INFO);
     if (info) this.denseLinks(info, path, children);
-    for (const [name, child] of children) this.object(child, path === '' ? name : `${path}/${name}`, depth + 1);
+    for (const [name, child] of children) {
+      const childPath = path === '' ? name : `${path}/${name}`;
+      if (childPath.length <= MAX_HDF5_PATH) this.object(child, childPath, depth + 1);
+    }
   }
 
   /** The messages of an object header (version 1 or 2) and its continuation blocks. */
@@ -241,13 +257,18 @@ class Hdf5Reader {
     if (this.bytes(hp, 4, what).toString('latin1') !== 'HEAP') this.fail(`${what}: local heap has no HEAP signature`);
     const dataSize = this.len(hp + 8, `${what} local heap`);
     const dataAt = this.at(this.addr(hp + 8 + 2 * this.lengthSize, `${what} local heap`), dataSize, `${what} local heap data`);
+    const names = new Map<number, string>();
     const nameAt = (offset: number): string => {
+      const known = names.get(offset);
+      if (known !== undefined) return known;
       if (offset >= dataSize) this.fail(`${what}: name offset ${offset} is outside the local heap (${dataSize} bytes)`);
-      const avail = Math.min(dataSize - offset, 65536);
+      const avail = Math.min(dataSize - offset, MAX_HDF5_NAME + 1);
       const b = this.bytes(dataAt + offset, avail, `${what} name`);
       const z = b.indexOf(0);
-      if (z < 0) this.fail(`${what}: a name in the local heap is not terminated`);
-      return b.toString('utf8', 0, z);
+      // A name longer than MAX_HDF5_NAME (or unterminated within it) is not followed: an empty name is skipped.
+      const name = z < 0 ? '' : this.decodedName(b.subarray(0, z));
+      names.set(offset, name);
+      return name;
     };
     const nodes = [btree];
     while (nodes.length > 0) {
@@ -413,7 +434,7 @@ class Hdf5Reader {
     const lenBytes = 1 << (flags & 3);
     const nameLen = this.u(need(p, lenBytes), lenBytes, 'link name length');
     p += lenBytes;
-    const name = this.bytes(need(p, nameLen), nameLen, 'link name').toString('utf8');
+    const name = nameLen > MAX_HDF5_NAME ? '' : this.decodedName(this.bytes(need(p, nameLen), nameLen, 'link name'));
     p += nameLen;
     if (type !== 0) return;
     const target = this.addr(need(p, this.offsetSize), 'link target');

@@ -40,6 +40,16 @@ type StackItem = PickleValue | typeof MARK;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * At most this many values are made (every push, and every item added to a
+ * container): one-byte opcodes make objects, so a byte bound alone would let
+ * 64 MiB of EMPTY_LIST exhaust the heap. A state dict takes about 30 values a
+ * tensor: 2M values is ~65,000 tensors, about 200 MB at worst.
+ */
+export const MAX_PICKLE_VALUES = 2_000_000;
+/** Decimal INT/LONG arguments longer than this are refused (CPython's own limit is 4,300 digits). */
+export const MAX_PICKLE_DIGITS = 4300;
+
 /** Reads one pickle (up to STOP) from `data`; `file` and `what` name it in errors. */
 export function readPickle(data: Buffer, file: string, what = 'pickle'): PickleValue {
   return new PickleMachine(data, file, what).run();
@@ -53,6 +63,8 @@ class PickleMachine {
   /** Positions in `stack` of the open marks (the mark items themselves stay on the stack). */
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, PickleValue>();
+  /** Values made so far (MAX_PICKLE_VALUES). */
+  private made = 0;
 
   constructor(private readonly data: Buffer, private readonly file: string, private readonly what: string) {}
 
@@ -95,7 +107,15 @@ class PickleMachine {
     }
   }
 
-  private push(v: StackItem): void { this.stack.push(v); }
+  private count(n: number): void {
+    this.made += n;
+    if (this.made > MAX_PICKLE_VALUES) this.fail(`more than ${MAX_PICKLE_VALUES} values`);
+  }
+
+  private push(v: StackItem): void {
+    this.count(1);
+    this.stack.push(v);
+  }
 
   private pop(): PickleValue {
     if (this.stack.length === 0 || this.stack.length <= (this.marks.at(-1) ?? -1) + 1) this.fail('stack underflow');
@@ -129,6 +149,7 @@ class PickleMachine {
 
   private intLine(s: string, field: string): number | bigint | boolean {
     const t = s.endsWith('L') ? s.slice(0, -1) : s;
+    if (t.length > MAX_PICKLE_DIGITS) this.fail(`${field} of ${t.length} digits (at most ${MAX_PICKLE_DIGITS})`);
     if (s === '01') return true;
     if (s === '00') return false;
     if (!/^[+-]?\d+$/.test(t)) this.fail(`${field} ${JSON.stringify(s.slice(0, 40))} is not an integer`);
@@ -137,6 +158,7 @@ class PickleMachine {
 
   private longBytes(b: Buffer): number | bigint {
     if (b.length === 0) return 0;
+    if (b.length > MAX_PICKLE_DIGITS) this.fail(`a LONG of ${b.length} bytes (at most ${MAX_PICKLE_DIGITS})`);
     let v = BigInt('0x' + Buffer.from(b).reverse().toString('hex'));
     if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
     return small(v);
@@ -151,6 +173,7 @@ class PickleMachine {
   }
 
   private appendTo(target: PickleValue, items: PickleValue[]): void {
+    this.count(items.length);
     if (isObj(target, 'list') || isObj(target, 'object')) {
       for (const v of items) (target as PickleSequence | PickleObject).items.push(v);
     } else this.fail(`APPEND to a ${describe(target)}`);
@@ -159,6 +182,7 @@ class PickleMachine {
   private setItems(target: PickleValue, flat: PickleValue[]): void {
     if (flat.length % 2 !== 0) this.fail('SETITEMS with an odd number of items');
     if (!isObj(target, 'dict') && !isObj(target, 'object')) this.fail(`SETITEM on a ${describe(target)}`);
+    this.count(flat.length);
     const entries = (target as PickleDict | PickleObject).entries;
     for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
   }

@@ -13,7 +13,6 @@ import { readZipDirectory, type ZipEntry } from './zip.js';
 /** Storage entries of a torch.save zip: `<archive>/data/<n>` (one top-level directory, a decimal key). */
 const STORAGE_ENTRY = /^([^/]+)\/data\/(\d+)$/;
 const PICKLE_ENTRY = /^([^/]+)\/data\.pkl$/;
-const BYTEORDER_ENTRY = /^[^/]+\/byteorder$/;
 
 const EXTENSIONS: ReadonlySet<string> = new Set(['.pt', '.pth']);
 
@@ -44,7 +43,7 @@ export const pytorchReader: FormatReader = {
     const pkl = pickles[0]!;
     const prefix = PICKLE_ENTRY.exec(pkl.name)![1]!;
     const refs = torchTensors(readPickle(entryBytes(src, pkl), src.name, 'data.pkl'), src.name);
-    const bigEndian = isBigEndian(src, dir.entries);
+    const bigEndian = isBigEndian(src, dir.entries.find((x) => x.name === `${prefix}/byteorder`));
     const byKey = new Map<string, TorchTensorRef[]>();
     for (const r of refs) {
       const list = byKey.get(r.storage.key);
@@ -63,7 +62,9 @@ export const pytorchReader: FormatReader = {
 
 /** An entry's uncompressed bytes (data.pkl is stored by torch.save; a deflated one is inflated, bounded). */
 function entryBytes(src: ByteSource, e: ZipEntry): Buffer {
-  if (e.uncompressedSize > MAX_PICKLE_BYTES) throw new FormatError(src.name, `${e.name} is ${e.uncompressedSize} bytes (at most ${MAX_PICKLE_BYTES})`);
+  if (e.uncompressedSize > MAX_PICKLE_BYTES || e.compressedSize > MAX_PICKLE_BYTES) {
+    throw new FormatError(src.name, `${e.name} is ${Math.max(e.uncompressedSize, e.compressedSize)} bytes (at most ${MAX_PICKLE_BYTES})`);
+  }
   const raw = src.read(e.dataOffset, e.compressedSize);
   if (e.method === 0) return raw;
   if (e.method !== 8) throw new FormatError(src.name, `${e.name}: compression method ${e.method} is not supported (stored or deflate)`);
@@ -76,9 +77,8 @@ function entryBytes(src: ByteSource, e: ZipEntry): Buffer {
   }
 }
 
-/** torch.save writes `byteorder` ("little" or "big") since 1.12; older archives are little-endian. */
-function isBigEndian(src: ByteSource, entries: ZipEntry[]): boolean {
-  const e = entries.find((x) => BYTEORDER_ENTRY.test(x.name));
+/** torch.save writes `<archive>/byteorder` ("little" or "big") since 1.12; older archives are little-endian. */
+function isBigEndian(src: ByteSource, e: ZipEntry | undefined): boolean {
   if (!e || e.method !== 0 || e.compressedSize > 16) return false;
   return src.read(e.dataOffset, e.compressedSize).toString('latin1').trim() === 'big';
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FormatError } from '../../src/formats/errors.js';
-import { readPickle, type PickleValue } from '../../src/formats/pickle.js';
+import { MAX_PICKLE_VALUES, readPickle, type PickleValue } from '../../src/formats/pickle.js';
 import { assertFormatError } from '../helpers/sources.js';
 
 /**
@@ -108,4 +108,13 @@ test('work is linear in the pickle: a million nested MARKs and a long memo chain
   const deep = Buffer.concat([Buffer.alloc(200_000, 0x5d).fill(0x5d), Buffer.alloc(199_999, 0x61), Buffer.from([0x2e])]);
   const v = readPickle(deep, 'deep.pkl');
   assert.ok(typeof v === 'object' && v !== null && v.kind === 'list');
+});
+
+test('memory is bounded by values made, not only by bytes: one-byte opcodes past MAX_PICKLE_VALUES, and huge integers, are refused', () => {
+  // [ MARK None × (MAX + 1) APPENDS: every None a value (the stack, not the bytes, is what would grow).
+  const nones = Buffer.concat([Buffer.from([0x5d, 0x28]), Buffer.alloc(MAX_PICKLE_VALUES + 1, 0x4e), Buffer.from([0x65, 0x2e])]);
+  assertFormatError(() => readPickle(nones, 'nones.pkl'), 'nones.pkl', /more than 2000000 values/);
+  assertFormatError(() => readPickle(Buffer.from(`I${'9'.repeat(5000)}\n.`, 'latin1'), 'int.pkl'), 'int.pkl', /INT of 5000 digits/);
+  const long4 = Buffer.concat([Buffer.from([0x8b]), Buffer.from([0x88, 0x13, 0, 0]), Buffer.alloc(5000, 1), Buffer.from([0x2e])]);
+  assertFormatError(() => readPickle(long4, 'long.pkl'), 'long.pkl', /LONG of 5000 bytes/);
 });

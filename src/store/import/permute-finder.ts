@@ -25,6 +25,14 @@ const WIDTH: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 export const PERMUTE_MIN_ELEMENTS = 256;
 /** Ranks up to 5: at most 120 axis orders to try against a candidate's shape. */
 export const PERMUTE_MAX_RANK = 5;
+/**
+ * Every chunk of a permuted tensor lists every chunk of its source as a base
+ * (a transpose takes each chunk's values from all over the source), so the
+ * base rows grow with the square of the tensor: at most 64 source chunks
+ * (4 MiB at 64 KiB chunks, 4,096 rows). Larger tensors stay themselves (an
+ * assembled-source chunk would lift this; see the closing notes).
+ */
+export const PERMUTE_MAX_SOURCE_CHUNKS = 64;
 /** Candidates tried per tensor. */
 const MAX_CANDIDATES = 4;
 
@@ -97,7 +105,7 @@ async function newFloatTensors(backend: Backend, modelId: number, writer: ChunkW
 }
 
 function eligible(s: SegmentRow): boolean {
-  if (s.kind !== SEG_TENSOR || s.dtype === null || s.shape === null || s.chunkCount === 0) return false;
+  if (s.kind !== SEG_TENSOR || s.dtype === null || s.shape === null || s.chunkCount === 0 || s.chunkCount > PERMUTE_MAX_SOURCE_CHUNKS) return false;
   const w = WIDTH[s.dtype];
   if (w === undefined || s.shape.length < 2 || s.shape.length > PERMUTE_MAX_RANK) return false;
   const n = s.shape.reduce((a, b) => a * b, 1);
@@ -135,7 +143,7 @@ async function tryCandidates(
   const w = WIDTH[t.seg.dtype!]!;
   const targetIds = new Set(t.ids);
   for (const c of candidates) {
-    if (c.dtype !== t.seg.dtype || c.length !== t.seg.length) continue;
+    if (c.dtype !== t.seg.dtype || c.length !== t.seg.length || c.chunkCount > PERMUTE_MAX_SOURCE_CHUNKS) continue;
     const orders = axisOrders(c.shape, t.shape);
     if (orders.length === 0) continue;
     const sourceIds = (await backend.fileChunkIds(c.fileId)).slice(c.firstChunk, c.firstChunk + c.chunkCount);

@@ -48,7 +48,8 @@ function splitWeights(inputs: InputFile[]): Part[][] {
   for (const f of inputs) {
     f.segmentation.segments.forEach((s, ordinal) => {
       if (s.kind !== 'tensor') return;
-      const base = s.name.replace(/#part\d+$/, '');
+      // Parts of one weight live in shards of one manifest, in one folder: two models in other folders may share names.
+      const base = `${f.relPath.slice(0, f.relPath.lastIndexOf('/') + 1)}\u0000${s.name.replace(/#part\d+$/, '')}`;
       const list = byName.get(base) ?? [];
       list.push({ file: f.relPath, seg: s, ordinal, phase: s.phase ?? 0 });
       byName.set(base, list);
@@ -126,7 +127,11 @@ async function sliceCell(
     // Kept as the weight stored whole would keep it (byte planes when the parts are whole elements).
     const enc = encodeChunk({ raw: cell, dtype: weight.dtype === 'UNKNOWN' ? undefined : weight.dtype });
     [cellId] = await backend.insertChunks([{ hash, rawSize: cell.length, storedSize: enc.payload.length, codec: enc.codec, bases: [], depth: 0, data: enc.payload }]);
-    writer.added(cell.length, enc.payload.length);
+    // Another importer (PostgreSQL) may have stored the same cell in between, perhaps as a delta: its row is the one kept.
+    const info = (await backend.chunkInfo([cellId!]))[0]!;
+    depth = info.depth;
+    if (info.depth === 0 && info.codec === enc.codec && info.storedSize === enc.payload.length) writer.added(cell.length, enc.payload.length);
+    else report.cellsFound++;
   }
   if (depth + 1 > MAX_DELTA_DEPTH) return;
   for (const x of fresh) {
