@@ -56,6 +56,10 @@ export async function storePermutations(
   backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number, writer: ChunkWriter,
 ): Promise<PermuteReport> {
   const report: PermuteReport = { tensors: 0, chunks: 0, savedBytes: 0 };
+  // Nothing new of a float tensor (a re-import, a model of other dtypes): no query at all.
+  let anyFloat = false;
+  for (const f of writer.fresh.values()) if (f.fingerprint) { anyFloat = true; break; }
+  if (!anyFloat) return report;
   const targets = await newFloatTensors(backend, modelId, writer);
   if (targets.length === 0) return report;
   const candidates = new Map<string, Array<TensorRow & { fingerprint: Buffer }>>();
