@@ -49,6 +49,13 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
+/** Every model file below `dir` (as corpusFromDir takes them), sorted. */
+export function modelPathsBelow(dir: string): string[] {
+  const out: string[] = [];
+  walk(resolve(dir), out);
+  return out;
+}
+
 /** A model name from a relative path: the path without its extension, with characters names may not hold replaced. */
 export function modelName(rel: string): string {
   const stem = rel.slice(0, rel.length - extname(rel).length) || rel;

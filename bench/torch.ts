@@ -7,10 +7,10 @@
  * families in ../shared/corpus). Without a Python that imports torch the
  * bench says so and measures nothing.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { table } from '../src/cli/format.js';
-import { corpusFromPaths } from './corpus.js';
+import { corpusFromPaths, modelPathsBelow } from './corpus.js';
 import { run } from './proc.js';
 import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
 import type { TesseraResult } from './tessera.js';
@@ -45,15 +45,6 @@ async function torchPython(): Promise<{ python: string; version: string } | unde
   return undefined;
 }
 
-function safetensorsBelow(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) safetensorsBelow(p, out);
-    else if (e.isFile() && e.name.endsWith('.safetensors')) out.push(p);
-  }
-  return out;
-}
-
 export async function benchTorch(opts: {
   repoRoot: string; tmp: string; corpus?: string; rounds: number; log: (s: string) => void;
 }): Promise<{ text: string; report: TorchReport }> {
@@ -68,7 +59,7 @@ export async function benchTorch(opts: {
   report.torch = py.version;
   let sources: string[];
   try {
-    sources = safetensorsBelow(root);
+    sources = modelPathsBelow(root).filter((p) => p.endsWith('.safetensors'));
   } catch (e) {
     report.skipped = `${root}: ${(e as Error).message}`;
     return { text: `PyTorch: ${report.skipped}`, report };

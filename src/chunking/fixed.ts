@@ -51,6 +51,24 @@ export function fixedChunkLengths(length: number, chunkSize: number): number[] {
 }
 
 /**
+ * The pieces FixedCutter(chunkSize, phase) cuts a part of `length` bytes
+ * into, as [from, to) in the whole tensor's coordinates (the part starts at
+ * `phase`): the first runs to the next multiple of chunkSize, the rest are
+ * whole grid cells, the last may be shorter.
+ */
+export function phasedPieces(phase: number, length: number, chunkSize: number): Array<[number, number]> {
+  check(length, chunkSize);
+  check(phase, chunkSize);
+  const out: Array<[number, number]> = [];
+  for (let at = phase; at < phase + length; ) {
+    const end = Math.min(phase + length, (Math.floor(at / chunkSize) + 1) * chunkSize);
+    out.push([at, end]);
+    at = end;
+  }
+  return out;
+}
+
+/**
  * The streaming form, with FastCdc's interface: bytes arrive in pieces of
  * any size; push() returns the lengths of the chunks completed so far.
  */

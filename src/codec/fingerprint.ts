@@ -13,11 +13,16 @@ import { alignedCopy, Slot } from './scratch.js';
 
 export const FINGERPRINT_BYTES = 16;
 
-const WIDTH: Record<string, 2 | 4> = { F32: 4, F16: 2, BF16: 2 };
+const WIDTH: Readonly<Record<string, 2 | 4>> = { F32: 4, F16: 2, BF16: 2 };
+
+/** Bytes per value of a dtype that gets fingerprints (F32, F16, BF16), else undefined. */
+export function fingerprintWidth(dtype: string | null | undefined): 2 | 4 | undefined {
+  return dtype === null || dtype === undefined ? undefined : WIDTH[dtype];
+}
 
 /** The fingerprint of a chunk of F32/F16/BF16 values, or undefined for other dtypes (and partial elements). */
 export function valueFingerprint(raw: Uint8Array, dtype: string | undefined): Buffer | undefined {
-  const w = dtype === undefined ? undefined : WIDTH[dtype];
+  const w = fingerprintWidth(dtype);
   if (w === undefined || raw.length === 0 || raw.length % w !== 0) return undefined;
   const n = raw.length / w;
   let s1: number;

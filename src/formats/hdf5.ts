@@ -153,6 +153,11 @@ class Hdf5Reader {
     return b.toString('utf8');
   }
 
+  /** The 4-byte signature a structure starts with, or a FormatError naming the structure. */
+  private signature(pos: number, sig: string, what: string, structure: string): void {
+    if (this.bytes(pos, 4, what).toString('latin1') !== sig) this.fail(`${what}: ${structure} has no ${sig} signature`);
+  }
+
   private once(position: number, cause: string): void {
     if (this.structures.has(position)) this.fail(cause);
     this.structures.add(position);
@@ -237,7 +242,8 @@ class Hdf5Reader {
             const cp = this.at(ca, cl, `${what} continuation`);
             if (v2) {
               // OCHK signature, messages, checksum.
-              if (cl < 8 || this.bytes(cp, 4, what).toString('latin1') !== 'OCHK') this.fail(`${what}: continuation block has no OCHK signature`);
+              if (cl < 8) this.fail(`${what}: continuation block has no OCHK signature`);
+              this.signature(cp, 'OCHK', what, 'continuation block');
               blocks.push([cp + 4, cp + cl - 4, order]);
             } else blocks.push([cp, cp + cl, order]);
           }
@@ -254,7 +260,7 @@ class Hdf5Reader {
     const heap = this.addr(m.at + this.offsetSize, what);
     if (btree === UNDEFINED || heap === UNDEFINED) return;
     const hp = this.at(heap, 8 + 2 * this.lengthSize + this.offsetSize, `${what} local heap`);
-    if (this.bytes(hp, 4, what).toString('latin1') !== 'HEAP') this.fail(`${what}: local heap has no HEAP signature`);
+    this.signature(hp, 'HEAP', what, 'local heap');
     const dataSize = this.len(hp + 8, `${what} local heap`);
     const dataAt = this.at(this.addr(hp + 8 + 2 * this.lengthSize, `${what} local heap`), dataSize, `${what} local heap data`);
     const names = new Map<number, string>();
@@ -275,7 +281,7 @@ class Hdf5Reader {
       const node = nodes.pop()!;
       this.once(this.base + node, `${what}: B-tree loops (a node is reached twice)`);
       const np = this.at(node, 8 + 2 * this.offsetSize, `${what} B-tree node`);
-      if (this.bytes(np, 4, what).toString('latin1') !== 'TREE') this.fail(`${what}: B-tree node has no TREE signature`);
+      this.signature(np, 'TREE', what, 'B-tree node');
       if (this.u(np + 4, 1, what) !== 0) this.fail(`${what}: B-tree node is not a group node`);
       const level = this.u(np + 5, 1, what);
       const entries = this.u(np + 6, 2, what);
@@ -294,7 +300,7 @@ class Hdf5Reader {
   private symbolNode(address: number, what: string, nameAt: (o: number) => string, children: Array<[string, number]>): void {
     const sp = this.at(address, 8, `${what} symbol node`);
     this.once(sp, `${what}: a symbol node is reached twice`);
-    if (this.bytes(sp, 4, what).toString('latin1') !== 'SNOD') this.fail(`${what}: symbol node has no SNOD signature`);
+    this.signature(sp, 'SNOD', what, 'symbol node');
     const count = this.u(sp + 6, 2, what);
     const entry = 2 * this.offsetSize + 24;
     this.bytes(sp + 8, count * entry, `${what} symbol entries`);
@@ -329,7 +335,7 @@ class Hdf5Reader {
     const O = this.offsetSize;
     const L = this.lengthSize;
     const th = this.at(treeAddr, 18 + O + L, `${what} B-tree header`);
-    if (this.bytes(th, 4, what).toString('latin1') !== 'BTHD') this.fail(`${what}: B-tree header has no BTHD signature`);
+    this.signature(th, 'BTHD', what, 'B-tree header');
     const type = this.u(th + 5, 1, what);
     const recordSize = this.u(th + 10, 2, what);
     const depth = this.u(th + 12, 2, what);
@@ -338,7 +344,7 @@ class Hdf5Reader {
     if (type !== 5 || depth !== 0 || root === UNDEFINED || recordSize !== 4 + heap.idLength) return;
     const leaf = this.at(root, 6 + records * recordSize, `${what} B-tree leaf`);
     this.once(leaf, `${what}: a B-tree leaf is reached twice`);
-    if (this.bytes(leaf, 4, what).toString('latin1') !== 'BTLF') this.fail(`${what}: B-tree leaf has no BTLF signature`);
+    this.signature(leaf, 'BTLF', what, 'B-tree leaf');
     for (let i = 0; i < records; i++) {
       const obj = heap.object(leaf + 6 + i * recordSize + 4);
       if (!obj) return;
@@ -351,7 +357,7 @@ class Hdf5Reader {
     const O = this.offsetSize;
     const L = this.lengthSize;
     const h = this.at(address, 26 + 12 * L + 3 * O, `${what} fractal heap`);
-    if (this.bytes(h, 4, what).toString('latin1') !== 'FRHP') this.fail(`${what}: fractal heap has no FRHP signature`);
+    this.signature(h, 'FRHP', what, 'fractal heap');
     // A heap, and each of its blocks, is read once per file: groups sharing them would cost their product.
     this.once(h, `${what}: a fractal heap is reached twice`);
     const idLength = this.u(h + 5, 2, what);
@@ -372,7 +378,7 @@ class Hdf5Reader {
     const lenBytes = Math.ceil(bits(Math.min(maxDirect, maxManaged)) / 8);
     if (1 + offBytes + lenBytes > idLength || offBytes > 6 || lenBytes > 6) return undefined;
     const headerOf = (block: number, kind: 'FHDB' | 'FHIB'): void => {
-      if (this.bytes(block, 4, what).toString('latin1') !== kind) this.fail(`${what}: heap block has no ${kind} signature`);
+      this.signature(block, kind, what, 'heap block');
       this.once(block, `${what}: a heap block is reached twice`);
     };
     // Direct blocks: [heap offset, size, file position], from the root.

@@ -254,12 +254,12 @@ export class Store {
           : explicit ?? (await findBase(db, chunks, chunkSize, inputs, { preferred: model.previous?.id, exclude: model.id }, tensorsOf, work))?.model;
         return DeltaEncoder.create(db, chunks, chunkSize, base?.id ?? null, tensorsOf);
       }),
-      afterChunks: async (modelId, inputs, writer) => {
-        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, largestF32(inputs), tensorsOf);
+      afterChunks: async (modelId, files, writer) => {
+        if (opts.base !== null) await rebaseHalfCopies(db, chunks, modelId, chunkSize, largestF32(files.map((f) => f.input)), tensorsOf);
         // Same values in another axis order: stored as a permutation of the stored tensor (issue 20).
-        await storePermutations(db, chunks, modelId, chunkSize, writer);
+        await storePermutations(db, chunks, modelId, chunkSize, writer, files);
         // TF.js weights cut by a shard boundary: the cut grid cell kept whole, its pieces slices of it.
-        await storeShardSlices(db, chunks, modelId, chunkSize, writer, inputs);
+        await storeShardSlices(db, chunks, chunkSize, writer, files);
       },
     });
   }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { fixedChunkCount, fixedChunkLengths, fixedChunks } from '../../src/chunking/fixed.js';
+import { FixedCutter, fixedChunkCount, fixedChunkLengths, fixedChunks, phasedPieces } from '../../src/chunking/fixed.js';
 
 describe('fixed tensor chunking', () => {
   it('cuts from the first byte, last piece shorter', () => {
@@ -52,6 +52,24 @@ describe('fixed tensor chunking', () => {
       assert.throws(() => fixedChunkLengths(length, size), RangeError);
       assert.throws(() => fixedChunks(length, size), RangeError);
       assert.throws(() => fixedChunkCount(length, size), RangeError);
+    }
+  });
+
+  it('phasedPieces: the pieces FixedCutter cuts a part at a phase into, in whole-tensor coordinates', () => {
+    assert.deepEqual(phasedPieces(6, 7, 4), [[6, 8], [8, 12], [12, 13]]);
+    assert.deepEqual(phasedPieces(8, 4, 4), [[8, 12]]);
+    assert.deepEqual(phasedPieces(3, 0, 4), []);
+    let x = 7;
+    for (let i = 0; i < 500; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      const chunk = 1 + (x % 40);
+      const phase = (x >>> 8) % 200;
+      const length = (x >>> 16) % 300;
+      const cutter = new FixedCutter(chunk, phase);
+      const lengths = [...cutter.push(new Uint8Array(length))];
+      const last = cutter.finish();
+      if (last > 0) lengths.push(last);
+      assert.deepEqual(phasedPieces(phase, length, chunk).map(([a, b]) => b - a), lengths, `chunk ${chunk} phase ${phase} length ${length}`);
     }
   });
 });

@@ -45,13 +45,24 @@ export interface ImportOptions {
   /**
    * Runs inside the import's transaction once the model's chunks are stored
    * (e.g. to rebase older copies, or store new tensors as permutations of
-   * stored ones), with the writer that stored them.
+   * stored ones), with the rows just written for each file and the writer
+   * that stored the chunks.
    */
-  afterChunks?: (modelId: number, inputs: InputFile[], writer: ChunkWriter) => Promise<void>;
+  afterChunks?: (modelId: number, files: ImportedFile[], writer: ChunkWriter) => Promise<void>;
   /** Name files in messages by their path inside the model (an upload: see collectInputs). */
   relativeNames?: boolean;
   /** The files as collectInputs read them already (a batch checks every source first): not read again. */
   inputs?: readonly InputFile[];
+}
+
+/** A file of the model being imported, with the rows written for it (what afterChunks needs, without reading them back). */
+export interface ImportedFile {
+  input: InputFile;
+  fileId: number;
+  segments: SegmentRow[];
+  chunkIds: number[];
+  /** SHA-256 of the file's bytes, taken as they were read. */
+  sha256: Buffer;
 }
 
 /** What an import did: the chunk accounting of ChunkWriter (chunks seen, new, delta-coded) and the model. */
@@ -164,7 +175,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       });
       importing.id = modelId;
       const writer = new ChunkWriter(backend, encoder, work);
-      const hashed: { relPath: string; size: number; sha256: Buffer }[] = [];
+      const imported: ImportedFile[] = [];
 
       // Files overlap: the next file is read while the last batches of the one
       // before are hashed, encoded and stored (a package of many small files
@@ -182,10 +193,10 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
           const file = input.stored ? storedRows(backend, input, progress) : await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, progress);
           filed = filed.then(async () => {
             const { segments, chunkIds, sha256 } = await file.rows;
-            hashed.push({ relPath: input.relPath, size: input.size, sha256 });
             const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
             await backend.insertSegments(fileId, segments);
             await backend.insertFileChunks(fileId, 0, chunkIds);
+            imported.push({ input, fileId, segments, chunkIds, sha256 });
           });
           filed.catch(() => (failed = true));
         }
@@ -195,8 +206,9 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         throw e;
       }
       await filed;
+      const hashed = imported.map((f) => ({ relPath: f.input.relPath, size: f.input.size, sha256: f.sha256 }));
       if (latest && opts.version === undefined && (await sameFiles(backend, latest, hashed))) throw new Unchanged(latest);
-      if (opts.afterChunks) await opts.afterChunks(modelId, inputs, writer);
+      if (opts.afterChunks) await opts.afterChunks(modelId, imported, writer);
       const acc = writer.acc;
       await backend.updateModelAccounting(modelId, {
         newRawBytes: acc.newRawBytes, newStoredBytes: acc.newStoredBytes, deltaRawBytes: acc.deltaRawBytes,

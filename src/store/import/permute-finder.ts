@@ -1,10 +1,11 @@
 import type { Backend, SegmentRow, TensorRow } from '../../backends/backend.js';
 import { Codec } from '../../codec/index.js';
-import { addFingerprint, FINGERPRINT_BYTES } from '../../codec/fingerprint.js';
+import { addFingerprint, FINGERPRINT_BYTES, fingerprintWidth } from '../../codec/fingerprint.js';
 import { encodePermutePayload, permuteInto, type Permutation } from '../../codec/permute.js';
 import { chunkHash, MAX_DELTA_DEPTH, SEG_TENSOR } from '../format.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import type { ChunkWriter } from './chunk-writer.js';
+import type { ImportedFile } from './importer.js';
 
 /**
  * Cross-format identity by axis order (issue 20, item 4): after an import's
@@ -20,7 +21,6 @@ import type { ChunkWriter } from './chunk-writer.js';
  * that stay themselves join the index, so either export can come first.
  */
 
-const WIDTH: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 /** Smaller tensors (biases, scalars) match by accident and save nothing. */
 export const PERMUTE_MIN_ELEMENTS = 256;
 /** Ranks up to 5: at most 120 axis orders to try against a candidate's shape. */
@@ -53,17 +53,18 @@ interface Target {
 }
 
 export async function storePermutations(
-  backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number, writer: ChunkWriter,
+  backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number, writer: ChunkWriter, files: ImportedFile[],
 ): Promise<PermuteReport> {
   const report: PermuteReport = { tensors: 0, chunks: 0, savedBytes: 0 };
   // Nothing new of a float tensor (a re-import, a model of other dtypes): no query at all.
   let anyFloat = false;
   for (const f of writer.fresh.values()) if (f.fingerprint) { anyFloat = true; break; }
   if (!anyFloat) return report;
-  const targets = await newFloatTensors(backend, modelId, writer);
+  const targets = newFloatTensors(files, writer);
   if (targets.length === 0) return report;
   const candidates = new Map<string, Array<TensorRow & { fingerprint: Buffer }>>();
-  for (const c of await backend.tensorsByFingerprint([...new Set(targets.map((t) => t.fingerprint.toString('hex')))].map((h) => Buffer.from(h, 'hex')))) {
+  const distinct = new Map(targets.map((t) => [t.fingerprint.toString('hex'), t.fingerprint]));
+  for (const c of await backend.tensorsByFingerprint([...distinct.values()])) {
     if (c.modelId === modelId) continue;
     const k = c.fingerprint.toString('hex');
     const list = candidates.get(k) ?? [];
@@ -84,14 +85,12 @@ export async function storePermutations(
 }
 
 /** The model's float tensors of rank 2..5 that this import stored whole (every chunk fresh), with their fingerprints. */
-async function newFloatTensors(backend: Backend, modelId: number, writer: ChunkWriter): Promise<Target[]> {
+function newFloatTensors(files: ImportedFile[], writer: ChunkWriter): Target[] {
   const out: Target[] = [];
-  for (const f of await backend.listFiles(modelId)) {
-    const segs = (await backend.listSegments(f.id)).filter((s) => eligible(s));
-    if (segs.length === 0) continue;
-    const chunkIds = await backend.fileChunkIds(f.id);
-    for (const seg of segs) {
-      const ids = chunkIds.slice(seg.firstChunk, seg.firstChunk + seg.chunkCount);
+  for (const f of files) {
+    for (const seg of f.segments) {
+      if (!eligible(seg)) continue;
+      const ids = f.chunkIds.slice(seg.firstChunk, seg.firstChunk + seg.chunkCount);
       const fp = Buffer.alloc(FINGERPRINT_BYTES);
       let whole = ids.length > 0;
       for (const id of ids) {
@@ -102,15 +101,16 @@ async function newFloatTensors(backend: Backend, modelId: number, writer: ChunkW
         }
         addFingerprint(fp, fresh);
       }
-      if (whole) out.push({ fileId: f.id, seg, shape: seg.shape!, ids, fingerprint: fp });
+      if (whole) out.push({ fileId: f.fileId, seg, shape: seg.shape!, ids, fingerprint: fp });
     }
   }
   return out;
 }
 
 function eligible(s: SegmentRow): boolean {
-  if (s.kind !== SEG_TENSOR || s.dtype === null || s.shape === null || s.chunkCount === 0 || s.chunkCount > PERMUTE_MAX_SOURCE_CHUNKS) return false;
-  const w = WIDTH[s.dtype];
+  if (s.kind !== SEG_TENSOR || s.shape === null || s.chunkCount === 0 || s.chunkCount > PERMUTE_MAX_SOURCE_CHUNKS) return false;
+  // The dtypes that get fingerprints: a tensor without one could never be found.
+  const w = fingerprintWidth(s.dtype);
   if (w === undefined || s.shape.length < 2 || s.shape.length > PERMUTE_MAX_RANK) return false;
   const n = s.shape.reduce((a, b) => a * b, 1);
   return n >= PERMUTE_MIN_ELEMENTS && n * w === s.length;
@@ -144,7 +144,7 @@ export function axisOrders(source: number[], target: number[]): number[][] {
 async function tryCandidates(
   backend: Backend, reader: ChunkReader, chunkSize: number, writer: ChunkWriter, t: Target, candidates: TensorRow[],
 ): Promise<{ chunks: number; saved: number } | undefined> {
-  const w = WIDTH[t.seg.dtype!]!;
+  const w = fingerprintWidth(t.seg.dtype)!;
   const targetIds = new Set(t.ids);
   for (const c of candidates) {
     if (c.dtype !== t.seg.dtype || c.length !== t.seg.length || c.chunkCount > PERMUTE_MAX_SOURCE_CHUNKS) continue;

@@ -1,11 +1,12 @@
 import type { Backend } from '../../backends/backend.js';
 import { Codec, encodeChunk } from '../../codec/index.js';
 import { encodePermutePayload } from '../../codec/permute.js';
+import { phasedPieces } from '../../chunking/fixed.js';
 import type { TensorSegment } from '../../formats/segment.js';
 import { chunkHash, MAX_DELTA_DEPTH } from '../format.js';
 import type { ChunkReader } from '../read/chunk-reader.js';
 import type { ChunkWriter } from './chunk-writer.js';
-import type { InputFile } from './inputs.js';
+import type { ImportedFile } from './importer.js';
 
 /**
  * TF.js weights cut by shard boundaries (issue 20, item 2). A weight split
@@ -29,29 +30,19 @@ export interface SliceReport {
   pieces: number;
 }
 
-interface Part { file: string; seg: TensorSegment; ordinal: number; phase: number }
-
-/** Pieces of a part, in whole-weight coordinates: cut at the grid of `chunkSize` from the weight's first byte. */
-function pieceRanges(phase: number, length: number, chunkSize: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let at = phase; at < phase + length; ) {
-    const end = Math.min(phase + length, (Math.floor(at / chunkSize) + 1) * chunkSize);
-    out.push([at, end]);
-    at = end;
-  }
-  return out;
-}
+interface Part { file: ImportedFile; seg: TensorSegment; ordinal: number; phase: number }
 
 /** The split weights of the model's files: parts chained by phase (the first at 0, each where the one before ends). */
-function splitWeights(inputs: InputFile[]): Part[][] {
+function splitWeights(files: ImportedFile[]): Part[][] {
   const byName = new Map<string, Part[]>();
-  for (const f of inputs) {
-    f.segmentation.segments.forEach((s, ordinal) => {
+  for (const f of files) {
+    const rel = f.input.relPath;
+    f.input.segmentation.segments.forEach((s, ordinal) => {
       if (s.kind !== 'tensor') return;
       // Parts of one weight live in shards of one manifest, in one folder: two models in other folders may share names.
-      const base = `${f.relPath.slice(0, f.relPath.lastIndexOf('/') + 1)}\u0000${s.name.replace(/#part\d+$/, '')}`;
+      const base = `${rel.slice(0, rel.lastIndexOf('/') + 1)}\u0000${s.name.replace(/#part\d+$/, '')}`;
       const list = byName.get(base) ?? [];
-      list.push({ file: f.relPath, seg: s, ordinal, phase: s.phase ?? 0 });
+      list.push({ file: f, seg: s, ordinal, phase: s.phase ?? 0 });
       byName.set(base, list);
     });
   }
@@ -68,32 +59,16 @@ function splitWeights(inputs: InputFile[]): Part[][] {
 }
 
 export async function storeShardSlices(
-  backend: Backend, reader: ChunkReader, modelId: number, chunkSize: number, writer: ChunkWriter, inputs: InputFile[],
+  backend: Backend, reader: ChunkReader, chunkSize: number, writer: ChunkWriter, files: ImportedFile[],
 ): Promise<SliceReport> {
   const report: SliceReport = { cells: 0, cellsFound: 0, pieces: 0 };
-  const weights = splitWeights(inputs);
-  if (weights.length === 0) return report;
-  const files = new Map((await backend.listFiles(modelId)).map((f) => [f.path, f.id]));
-  const rows = new Map<string, { chunks: number[]; first: Map<number, number> }>();
-  const rowsOf = async (path: string): Promise<{ chunks: number[]; first: Map<number, number> } | undefined> => {
-    const id = files.get(path);
-    if (id === undefined) return undefined;
-    let r = rows.get(path);
-    if (!r) {
-      r = { chunks: await backend.fileChunkIds(id), first: new Map((await backend.listSegments(id)).map((s) => [s.ordinal, s.firstChunk])) };
-      rows.set(path, r);
-    }
-    return r;
-  };
-  for (const chain of weights) {
+  for (const chain of splitWeights(files)) {
     const total = chain.at(-1)!.phase + chain.at(-1)!.seg.length;
-    // Every piece of the weight, with its chunk id, in weight order.
+    // Every piece of the weight, with its chunk id, in weight order (the rows the import wrote for each part).
     const pieces: Array<{ from: number; to: number; id: number }> = [];
     for (const p of chain) {
-      const r = await rowsOf(p.file);
-      const first = r?.first.get(p.ordinal);
-      if (!r || first === undefined) break;
-      pieceRanges(p.phase, p.seg.length, chunkSize).forEach(([from, to], j) => pieces.push({ from, to, id: r.chunks[first + j]! }));
+      const first = p.file.segments[p.ordinal]!.firstChunk;
+      phasedPieces(p.phase, p.seg.length, chunkSize).forEach(([from, to], j) => pieces.push({ from, to, id: p.file.chunkIds[first + j]! }));
     }
     for (let b = 1; b < chain.length; b++) {
       const cut = chain[b]!.phase;
