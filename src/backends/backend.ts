@@ -134,6 +134,13 @@ export interface Backend {
   listFiles(modelId: number): Promise<FileRow[]>;
   /** Every file of every model, by model id, then path in byte order (each model's files as listFiles gives them). */
   listAllFiles(): Promise<FileRow[]>;
+  /** Of these file sizes, those some stored file has (an index walk: the files_content index's first column). */
+  storedFileSizes(sizes: number[]): Promise<Set<number>>;
+  /**
+   * For each content (size and SHA-256) some file of an available model holds,
+   * the newest such file's id, keyed by contentKey(); through files_content.
+   */
+  filesWithContent(contents: { size: number; sha256: Buffer }[]): Promise<Map<string, number>>;
   insertSegments(fileId: number, rows: SegmentRow[]): Promise<void>;
   listSegments(fileId: number): Promise<SegmentRow[]>;
   /** Tensor segments of one model. */
@@ -215,4 +222,9 @@ export interface ServingConfigRow {
   version: number;
   configJson: string;
   updatedAt: string;
+}
+
+/** A file content's key in Backend.filesWithContent's answer. */
+export function contentKey(size: number, sha256: Buffer): string {
+  return `${size}:${sha256.toString('hex')}`;
 }

@@ -2,6 +2,7 @@ import type {
   Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
   SegmentRow, ServingConfigRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
+import { contentKey } from './backend.js';
 import type { CommitGroup, Driver, ListType, Query } from './driver.js';
 import { FILE_COLUMNS, MODEL_COLUMNS, SEGMENT_COLUMNS, TENSOR_COLUMNS, batches, fileFromDb, modelFromDb, segmentFromDb, tensorFromDb } from './rows.js';
 import type { FileDbRow, ModelDbRow, SegmentDbRow, TensorDbRow } from './rows.js';
@@ -182,6 +183,30 @@ export class SqlBackend implements Backend {
 
   async listAllFiles(): Promise<FileRow[]> {
     return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
+  }
+
+  async storedFileSizes(sizes: number[]): Promise<Set<number>> {
+    const rows = await this.allIn<{ size: number | string }>((anyOf) => `SELECT DISTINCT size FROM files WHERE ${anyOf}`, 'size', [...new Set(sizes)], 'bigint');
+    return new Set(rows.map((r) => Number(r.size)));
+  }
+
+  async filesWithContent(contents: { size: number; sha256: Buffer }[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const { anyOf, maxList } = this.db.dialect;
+    // Both lists bound the index walk (size first, the index's order); pairs are matched here.
+    for (const b of batches(contents, Math.max(1, Math.floor(maxList / 2)))) {
+      const bySize = anyOf('f.size', [...new Set(b.map((c) => c.size))], 'bigint');
+      const bySha = anyOf('f.sha256', b.map((c) => c.sha256), 'bytea');
+      const rows = await this.all<{ id: number | string; size: number | string; sha256: Buffer }>(`SELECT f.id, f.size, f.sha256 FROM files f
+          JOIN models m ON m.id = f.model_id WHERE ${bySize.sql} AND ${bySha.sql} AND m.unavailable IS NULL`, [...bySize.values, ...bySha.values]);
+      for (const r of rows) {
+        const key = contentKey(Number(r.size), r.sha256);
+        out.set(key, Math.max(out.get(key) ?? 0, Number(r.id)));
+      }
+    }
+    const wanted = new Set(contents.map((c) => contentKey(c.size, c.sha256)));
+    for (const k of out.keys()) if (!wanted.has(k)) out.delete(k);
+    return out;
   }
 
   async insertSegments(fileId: number, rows: SegmentRow[]): Promise<void> {

@@ -34,6 +34,15 @@ export function segmentOfRow(s: SegmentRow): Segment {
     : { kind: 'literal', offset: s.fileOffset, length: s.length };
 }
 
+/** The row a reader's segment is stored as (its chunks not yet known: firstChunk and chunkCount 0). */
+export function segmentRowOf(seg: Segment, ordinal: number): SegmentRow {
+  const t = seg.kind === 'tensor' ? seg : undefined;
+  return {
+    ordinal, kind: segmentKindCode(seg.kind), tensorName: t?.name ?? null, dtype: t?.dtype ?? null, shape: t?.shape ?? null,
+    fileOffset: seg.offset, length: seg.length, firstChunk: 0, chunkCount: 0,
+  };
+}
+
 /**
  * Deltas never stack deeper than this: reading a chunk decodes at most this
  * many bases below it, so export stays fast however long a lineage grows.

@@ -52,7 +52,7 @@ test('a store of schema 3 gets chunks_raw_size when opened, and file layouts rea
     await t.store.import(dir, { name: 'm' });
     // Back to schema 3, as a store written before migration 4 is.
     const db = await sqliteOpen(t.path);
-    db.exec('DROP INDEX chunks_raw_size; DROP TABLE serving_configs; DROP TABLE chunk_sketches; DROP TABLE tensor_fingerprints; DELETE FROM schema_migrations WHERE version >= 4');
+    db.exec('DROP INDEX chunks_raw_size; DROP TABLE serving_configs; DROP TABLE chunk_sketches; DROP TABLE tensor_fingerprints; DROP INDEX files_content; DELETE FROM schema_migrations WHERE version >= 4');
     db.close();
     const reopened = await Store.open(t.path);
     try {

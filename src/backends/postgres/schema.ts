@@ -131,6 +131,10 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX tensor_fingerprints_fingerprint ON tensor_fingerprints(fingerprint);
   `,
+  // 8: see the SQLite schema.
+  `
+  CREATE INDEX files_content ON files(size, sha256);
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

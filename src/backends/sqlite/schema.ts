@@ -135,6 +135,13 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX tensor_fingerprints_fingerprint ON tensor_fingerprints(fingerprint);
   `,
+  // 8: stored files by content, so that an import finds a file some model
+  // already holds byte for byte (a package version repeats most files of the
+  // one before) and takes its rows instead of cutting and hashing it again:
+  // by size first (is there any candidate at all), then size and SHA-256.
+  `
+  CREATE INDEX files_content ON files(size, sha256);
+  `,
 ];
 
 function appliedVersion(db: Db): number {

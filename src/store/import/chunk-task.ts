@@ -8,11 +8,14 @@ import { encodeChunkInto } from '../../codec/index.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import { FINGERPRINT_BYTES, valueFingerprint } from '../../codec/fingerprint.js';
 import { CHUNK_HASH_BYTES, chunkHash } from '../format.js';
+import { hashFileSync } from '../../io/hash-file-sync.js';
 
 export type ChunkTask =
   /** Answers at once (an empty result): the thread has loaded (ImportThreads waits for it before sending work). */
   | { op: 'ping' }
   | { op: 'hash'; pieces: Uint8Array[] }
+  /** Whole files' SHA-256, each read by the thread itself (whole-file dedup: file-dedup.ts). */
+  | { op: 'hashFiles'; paths: string[] }
   /** `out`: where to pack the results when they fit (a buffer passed back and forth by transfer, reused from task to task). */
   | { op: 'encode'; inputs: EncodeInput[]; out?: ArrayBuffer };
 
@@ -20,6 +23,13 @@ export type ChunkTask =
 export function hashPieces(pieces: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(pieces.length * CHUNK_HASH_BYTES);
   pieces.forEach((p, i) => out.set(chunkHash(p), i * CHUNK_HASH_BYTES));
+  return out;
+}
+
+/** SHA-256 of each file, 32 bytes each, end to end. */
+export function hashFiles(paths: string[]): Uint8Array {
+  const out = new Uint8Array(paths.length * 32);
+  paths.forEach((p, i) => out.set(hashFileSync(p), i * 32));
   return out;
 }
 
@@ -82,5 +92,6 @@ export function unpackEncoded(packed: Uint8Array): Encoded[] {
 export function runChunkTask(task: ChunkTask): Uint8Array {
   if (task.op === 'ping') return new Uint8Array(0);
   if (task.op === 'hash') return hashPieces(task.pieces);
+  if (task.op === 'hashFiles') return hashFiles(task.paths);
   return encodePacked(task.inputs, task.out);
 }

@@ -3,6 +3,7 @@ import { valueFingerprint } from '../../codec/fingerprint.js';
 import type { EncodeInput, Encoded } from '../../codec/index.js';
 import type { Sha256Thread } from '../../io/sha256-thread.js';
 import { chunkHash } from '../format.js';
+import { hashFileSync } from '../../io/hash-file-sync.js';
 
 /**
  * Where an import's CPU work runs: chunk hashing and encoding, and whole-file
@@ -19,6 +20,8 @@ export interface ChunkWork {
    * payloads may live in memory the threads reuse: valid until `release()`.
    */
   encode(inputs: EncodeInput[]): Promise<EncodedBatch>;
+  /** SHA-256 of whole files (by path, each file read where it is hashed), in order. */
+  hashFiles(files: { path: string; size: number }[]): Promise<Buffer[]>;
   /** The thread for file digests, or undefined to hash files on this thread. */
   readonly fileHasher: Sha256Thread | undefined;
 }
@@ -34,5 +37,6 @@ export const inThreadWork: ChunkWork = {
   // On this thread there is nothing to hand over: no packing (which would copy every payload once more).
   hash: async (pieces) => pieces.map((p) => chunkHash(p)),
   encode: async (inputs) => ({ results: inputs.map((i) => ({ ...encodeChunk(i), fingerprint: valueFingerprint(i.raw, i.dtype) })), release: nothingToRelease }),
+  hashFiles: async (files) => files.map((f) => hashFileSync(f.path)),
   fileHasher: undefined,
 };

@@ -113,6 +113,13 @@ export class ImportThreads implements ChunkWork {
     return parts.flatMap(splitHashes);
   }
 
+  async hashFiles(files: { path: string; size: number }[]): Promise<Buffer[]> {
+    if (!this.warm || bytesOf(files, (f) => f.size) < HASH_IN_THREAD_BELOW) return inThreadWork.hashFiles(files);
+    const runs = runsOf(files, (f) => f.size, this.taskBytes(files, (f) => f.size, HASH_TASK_BYTES));
+    const parts = await Promise.all(runs.map((run) => this.pool.run({ op: 'hashFiles', paths: run.map((f) => f.path) })));
+    return parts.flatMap(splitHashes);
+  }
+
   async encode(inputs: EncodeInput[]): Promise<EncodedBatch> {
     if (!this.warm || bytesOf(inputs, (i) => i.raw.length) < ENCODE_IN_THREAD_BELOW) return inThreadWork.encode(inputs);
     const runs = runsOf(inputs, (i) => i.raw.length, this.taskBytes(inputs, (i) => i.raw.length, ENCODE_TASK_BYTES));

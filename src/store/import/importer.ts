@@ -4,21 +4,21 @@ import { FileSource } from '../../io/file-source.js';
 import { hashFileSync } from '../../io/hash-file-sync.js';
 import { Sha256Sink } from '../../io/parallel-hash.js';
 import { BlockRing } from '../../io/block-ring.js';
-import type { Segment } from '../../formats/segment.js';
 import type { CdcParams } from '../../chunking/fastcdc.js';
 import { conflict } from '../../errors.js';
 import type { TesseraError } from '../../errors.js';
-import { SETTING_CHUNK_SIZE } from '../format.js';
+import { SETTING_CHUNK_SIZE, segmentRowOf } from '../format.js';
 import { collectInputs } from './inputs.js';
 import type { InputFile } from './inputs.js';
 import { PieceCutter, READ_BLOCK } from './pieces.js';
 import { ChunkWriter } from './chunk-writer.js';
+import { storedCopies } from './file-dedup.js';
+import type { StoredCopy } from './file-dedup.js';
 import type { ChunkAccounting } from './chunk-writer.js';
 import { inThreadWork } from './chunk-work.js';
 import type { ChunkWork } from './chunk-work.js';
 import { caseTwin, checkNewModelName, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
-import { segmentKindCode } from '../format.js';
 
 /** The model an import is making, as its encoder learns of it. */
 export interface ImportingModel {
@@ -105,14 +105,6 @@ class Unchanged extends Error {
   }
 }
 
-function segmentRow(seg: Segment, ordinal: number): SegmentRow {
-  const t = seg.kind === 'tensor' ? seg : undefined;
-  return {
-    ordinal, kind: segmentKindCode(seg.kind), tensorName: t?.name ?? null, dtype: t?.dtype ?? null, shape: t?.shape ?? null,
-    fileOffset: seg.offset, length: seg.length, firstChunk: 0, chunkCount: 0,
-  };
-}
-
 async function sameFiles(backend: Backend, model: ModelRow, files: { relPath: string; size: number; sha256: Buffer }[]): Promise<boolean> {
   const stored = await backend.listFiles(model.id);
   if (stored.length !== files.length) return false;
@@ -175,6 +167,8 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       });
       importing.id = modelId;
       const writer = new ChunkWriter(backend, encoder, work);
+      // Files a stored model holds already, byte for byte: they take that file's rows (file-dedup.ts).
+      const copies = await storedCopies(backend, inputs, work);
       const imported: ImportedFile[] = [];
 
       // Files overlap: the next file is read while the last batches of the one
@@ -190,7 +184,10 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
             done += n;
             opts.onProgress?.(done, logicalBytes);
           };
-          const file = input.stored ? storedRows(backend, input, progress) : await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, progress);
+          const copy = copies.get(input);
+          const file = input.stored ? storedRows(backend, input, progress)
+            : copy ? copiedRows(copy, writer, progress)
+              : await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, progress);
           filed = filed.then(async () => {
             const { segments, chunkIds, sha256 } = await file.rows;
             const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
@@ -248,6 +245,13 @@ function storedRows(backend: Backend, input: InputFile, progress: (bytes: number
   return { rows };
 }
 
+/** The rows of a stored file with the same bytes (storedCopies), counted as chunks seen, none new. */
+function copiedRows(copy: StoredCopy, writer: ChunkWriter, progress: (bytes: number) => void): { rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> } {
+  writer.acc.chunks += copy.chunkIds.length;
+  progress(copy.segments.reduce((n, s) => n + s.length, 0));
+  return { rows: Promise.resolve({ segments: copy.segments, chunkIds: copy.chunkIds, sha256: copy.sha256 }) };
+}
+
 /**
  * Cuts one file into pieces and starts storing them; resolves once every
  * block is read and submitted, to `rows`: a promise of the file's rows (segments,
@@ -261,7 +265,7 @@ async function chunkFile(
   work: ChunkWork, yieldToTimers: boolean, progress: (bytes: number) => void,
 ): Promise<{ rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> }> {
   const segs = input.segmentation.segments;
-  const rows = segs.map(segmentRow);
+  const rows = segs.map(segmentRowOf);
   const chunkIds: number[] = [];
   const src = new FileSource(input.absPath);
   // The whole file's SHA-256, from the same blocks: on the digest thread when there is one.
