@@ -33,7 +33,7 @@ export interface ImportOptions {
   version?: number;
   chunkSize: number;
   cdc?: Partial<CdcParams>;
-  /** Builds the encoder for this import once its files are known (it may pick a base model from them). */
+  /** Builds the encoder for this import once its files are known (it may pick a base model from the files it will encode: those no stored file holds). */
   makeEncoder: (inputs: InputFile[], work: ChunkWork, model: ImportingModel) => Promise<ChunkEncoder>;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Hash and compress on worker threads: default, when the import is big enough to pay for them. */
@@ -158,7 +158,10 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         if (twin !== undefined) throw conflict(`model name ${quoteName(opts.name)} differs from the stored ${quoteName(twin)} only in letter case; use "${twin}" or another name`);
       }
       const importing: ImportingModel = { previous: latest };
-      const encoder = await opts.makeEncoder(inputs, work, importing);
+      // Files a stored model holds already, byte for byte: they take that file's rows (file-dedup.ts),
+      // and only the others are cut, encoded, and looked at to pick a base.
+      const copies = await storedCopies(backend, inputs, work);
+      const encoder = await opts.makeEncoder(copies.size ? inputs.filter((f) => !copies.has(f)) : inputs, work, importing);
       const version = opts.version ?? (latest ? latest.version + 1 : 1);
       const modelId = await backend.insertModel({
         name: opts.name, version, format, baseModelId: null, createdAt: new Date().toISOString(), logicalBytes,
@@ -167,8 +170,6 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       });
       importing.id = modelId;
       const writer = new ChunkWriter(backend, encoder, work);
-      // Files a stored model holds already, byte for byte: they take that file's rows (file-dedup.ts).
-      const copies = await storedCopies(backend, inputs, work);
       const imported: ImportedFile[] = [];
 
       // Files overlap: the next file is read while the last batches of the one
