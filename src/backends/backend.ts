@@ -143,6 +143,10 @@ export interface Backend {
   filesWithContent(contents: { size: number; sha256: Buffer }[]): Promise<Map<string, number>>;
   insertSegments(fileId: number, rows: SegmentRow[]): Promise<void>;
   listSegments(fileId: number): Promise<SegmentRow[]>;
+  /** listSegments of many files, in a query per few hundred files. */
+  listSegmentsOf(fileIds: number[]): Promise<Map<number, SegmentRow[]>>;
+  /** Gives file `to` the segments and chunk list of file `from` (the same bytes), copied inside the database. */
+  copyFileRows(from: number, to: number): Promise<void>;
   /** Tensor segments of one model. */
   modelTensors(modelId: number): Promise<TensorRow[]>;
   /**

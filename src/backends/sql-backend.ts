@@ -225,6 +225,20 @@ export class SqlBackend implements Backend {
     return (await this.all<SegmentDbRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE file_id = ? ORDER BY ordinal`, [fileId])).map(segmentFromDb);
   }
 
+  async listSegmentsOf(fileIds: number[]): Promise<Map<number, SegmentRow[]>> {
+    const out = new Map<number, SegmentRow[]>(fileIds.map((id) => [id, []]));
+    const rows = await this.allIn<SegmentDbRow & { file_id: number | string }>((anyOf) => `SELECT file_id, ${SEGMENT_COLUMNS} FROM segments
+        WHERE ${anyOf} ORDER BY file_id, ordinal`, 'file_id', [...new Set(fileIds)], 'bigint', 'tessera_segments_of');
+    for (const r of rows) out.get(Number(r.file_id))!.push(segmentFromDb(r));
+    return out;
+  }
+
+  async copyFileRows(from: number, to: number): Promise<void> {
+    await this.write(`INSERT INTO segments (file_id, ordinal, kind, tensor_name, dtype, shape_json, file_offset, length, first_chunk, chunk_count)
+        SELECT CAST(? AS BIGINT), ordinal, kind, tensor_name, dtype, shape_json, file_offset, length, first_chunk, chunk_count FROM segments WHERE file_id = ?`, [to, from], 'tessera_copy_segments');
+    await this.write('INSERT INTO file_chunks (file_id, ordinal, chunk_id) SELECT CAST(? AS BIGINT), ordinal, chunk_id FROM file_chunks WHERE file_id = ?', [to, from], 'tessera_copy_file_chunks');
+  }
+
   async modelTensors(modelId: number): Promise<TensorRow[]> {
     const rows = await this.all<TensorDbRow>(`SELECT ${TENSOR_COLUMNS} FROM segments s JOIN files f ON f.id = s.file_id
         WHERE f.model_id = ? AND s.kind = ${SEG_TENSOR} ORDER BY ${this.byteOrder('f.path')}, s.ordinal`, [modelId]);

@@ -53,6 +53,11 @@ for (const kind of await testBackends()) {
       const segs = await store.segments(files.find((f) => f.path === 'weights/model.safetensors')!);
       assert.deepEqual(segs.filter((s) => s.tensorName !== null).map((s) => s.tensorName).sort(), ['b', 'w']);
 
+      // The same folder again: every file is the latest version's, at its path: nothing imported.
+      const same = await store.import(v2, { name: 'pkg' });
+      assert.equal(same.created, false);
+      assert.equal(same.model.version, 2);
+
       const out = join(dir, 'out');
       await store.export({ name: 'pkg', version: 2 }, out);
       assert.deepEqual(readFileSync(join(out, 'notes.bin')), notes);

@@ -47,8 +47,8 @@ export function sameSegments(segments: readonly Segment[], rows: readonly Segmen
 
 /**
  * The inputs some stored file already holds, each with that file's rows.
- * Queries: one for the sizes, one for the contents, one per file found (its
- * segments) and one for all their chunk lists.
+ * Queries: one each for the sizes, the contents, the segments and the chunk
+ * lists of the files found (more only past a few hundred files).
  */
 export async function storedCopies(backend: Backend, inputs: readonly InputFile[], work: ChunkWork): Promise<Map<InputFile, StoredCopy>> {
   const out = new Map<InputFile, StoredCopy>();
@@ -60,13 +60,14 @@ export async function storedCopies(backend: Backend, inputs: readonly InputFile[
   const digests = await work.hashFiles(toHash.map((f) => ({ path: f.absPath, size: f.size })));
   const hashed = toHash.map((input, i) => ({ input, size: input.size, sha256: digests[i]! }));
   const found = await backend.filesWithContent(hashed);
-  const matches: { input: InputFile; fileId: number; sha256: Buffer; segments: SegmentRow[] }[] = [];
-  for (const h of hashed) {
+  const withCopy = hashed.flatMap((h) => {
     const fileId = found.get(contentKey(h.size, h.sha256));
-    if (fileId === undefined) continue;
-    const segments = await backend.listSegments(fileId);
-    if (sameSegments(h.input.segmentation.segments, segments)) matches.push({ input: h.input, fileId, sha256: h.sha256, segments });
-  }
+    return fileId === undefined ? [] : [{ ...h, fileId }];
+  });
+  if (withCopy.length === 0) return out;
+  const segmentsOf = await backend.listSegmentsOf(withCopy.map((h) => h.fileId));
+  const matches = withCopy.filter((h) => sameSegments(h.input.segmentation.segments, segmentsOf.get(h.fileId)!))
+    .map((h) => ({ ...h, segments: segmentsOf.get(h.fileId)! }));
   const chunkIds = await backend.fileChunkIdsOf(matches.map((m) => m.fileId));
   for (const m of matches) out.set(m.input, { fileId: m.fileId, sha256: m.sha256, segments: m.segments, chunkIds: chunkIds.get(m.fileId) ?? [] });
   return out;

@@ -161,6 +161,11 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       // Files a stored model holds already, byte for byte: they take that file's rows (file-dedup.ts),
       // and only the others are cut, encoded, and looked at to pick a base.
       const copies = await storedCopies(backend, inputs, work);
+      // Every file stored already: when they are the latest version's files, at its paths, there is nothing to import.
+      if (latest && opts.version === undefined && copies.size === inputs.length) {
+        const hashed = inputs.map((f) => ({ relPath: f.relPath, size: f.size, sha256: copies.get(f)!.sha256 }));
+        if (await sameFiles(backend, latest, hashed)) throw new Unchanged(latest);
+      }
       const encoder = await opts.makeEncoder(copies.size ? inputs.filter((f) => !copies.has(f)) : inputs, work, importing);
       const version = opts.version ?? (latest ? latest.version + 1 : 1);
       const modelId = await backend.insertModel({
@@ -192,8 +197,14 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
           filed = filed.then(async () => {
             const { segments, chunkIds, sha256 } = await file.rows;
             const fileId = await backend.insertFile({ modelId, path: input.relPath, size: input.size, sha256, format: input.segmentation.format });
-            await backend.insertSegments(fileId, segments);
-            await backend.insertFileChunks(fileId, 0, chunkIds);
+            // A stored file's rows are copied inside the database (no row passes through here).
+            const from = input.stored?.fileId ?? copy?.fileId;
+            if (from !== undefined) {
+              await backend.copyFileRows(from, fileId);
+            } else {
+              await backend.insertSegments(fileId, segments);
+              await backend.insertFileChunks(fileId, 0, chunkIds);
+            }
             imported.push({ input, fileId, segments, chunkIds, sha256 });
           });
           filed.catch(() => (failed = true));
