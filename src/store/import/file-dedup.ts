@@ -4,6 +4,7 @@ import type { Segment } from '../../formats/segment.js';
 import { segmentRowOf } from '../format.js';
 import type { InputFile } from './inputs.js';
 import type { ChunkWork } from './chunk-work.js';
+import { sameShape } from './encoder.js';
 
 /**
  * Whole-file deduplication: a file that a stored model already holds byte for
@@ -30,10 +31,6 @@ export interface StoredCopy {
   chunkIds: number[];
 }
 
-function sameShape(a: number[] | null, b: number[] | null): boolean {
-  return a === b || (a !== null && b !== null && a.length === b.length && a.every((d, i) => d === b[i]));
-}
-
 /** Whether the stored rows describe the file as its reader does now (a newer reader may see tensors an older one stored as bytes). */
 export function sameSegments(segments: readonly Segment[], rows: readonly SegmentRow[]): boolean {
   if (segments.length !== rows.length) return false;
@@ -41,7 +38,8 @@ export function sameSegments(segments: readonly Segment[], rows: readonly Segmen
     const want = segmentRowOf(seg, i);
     const r = rows[i]!;
     return r.ordinal === i && r.kind === want.kind && r.fileOffset === want.fileOffset && r.length === want.length
-      && r.tensorName === want.tensorName && r.dtype === want.dtype && sameShape(r.shape, want.shape);
+      && r.tensorName === want.tensorName && r.dtype === want.dtype
+      && (r.shape === null || want.shape === null ? r.shape === want.shape : sameShape(r.shape, want.shape));
   });
 }
 

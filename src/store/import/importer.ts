@@ -192,7 +192,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
           };
           const copy = copies.get(input);
           const file = input.stored ? storedRows(backend, input, progress)
-            : copy ? copiedRows(copy, writer, progress)
+            : copy ? copiedRows(input, copy, writer, progress)
               : await chunkFile(input, opts.chunkSize, opts.cdc, writer, ring, work, !!opts.onProgress, progress);
           filed = filed.then(async () => {
             const { segments, chunkIds, sha256 } = await file.rows;
@@ -258,9 +258,9 @@ function storedRows(backend: Backend, input: InputFile, progress: (bytes: number
 }
 
 /** The rows of a stored file with the same bytes (storedCopies), counted as chunks seen, none new. */
-function copiedRows(copy: StoredCopy, writer: ChunkWriter, progress: (bytes: number) => void): { rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> } {
+function copiedRows(input: InputFile, copy: StoredCopy, writer: ChunkWriter, progress: (bytes: number) => void): { rows: Promise<{ segments: SegmentRow[]; chunkIds: number[]; sha256: Buffer }> } {
   writer.acc.chunks += copy.chunkIds.length;
-  progress(copy.segments.reduce((n, s) => n + s.length, 0));
+  progress(input.size);
   return { rows: Promise.resolve({ segments: copy.segments, chunkIds: copy.chunkIds, sha256: copy.sha256 }) };
 }
 
