@@ -186,8 +186,15 @@ export class SqlBackend implements Backend {
   }
 
   async storedFileSizes(sizes: number[]): Promise<Set<number>> {
-    const rows = await this.allIn<{ size: number | string }>((anyOf) => `SELECT DISTINCT size FROM files WHERE ${anyOf}`, 'size', [...new Set(sizes)], 'bigint');
-    return new Set(rows.map((r) => Number(r.size)));
+    // One index probe per size: `SELECT DISTINCT size … WHERE size IN (…)` walked every file of a
+    // size, and in a store of 100,000 fine-tunes of one shape they all have it (5 ms an import).
+    const out = new Set<number>();
+    for (const part of batches([...new Set(sizes)], this.db.dialect.maxList)) {
+      const rows = await this.all<{ s: number | string }>(`WITH v(s) AS (VALUES ${part.map(() => '(CAST(? AS BIGINT))').join(', ')})
+          SELECT s FROM v WHERE EXISTS (SELECT 1 FROM files f WHERE f.size = v.s)`, part);
+      for (const r of rows) out.add(Number(r.s));
+    }
+    return out;
   }
 
   async filesWithContent(contents: { size: number; sha256: Buffer }[]): Promise<Map<string, number>> {
