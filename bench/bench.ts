@@ -30,6 +30,8 @@ import {
 } from './report.js';
 import type { CompareRow, Target } from './report.js';
 import { benchScale } from './scale.js';
+import { benchScaleStore, scaleStoreReport } from './scale-store.js';
+import type { ScaleStoreReport } from './scale-store.js';
 import type { ScaleReport } from './scale.js';
 import { generateFamily, generateSingle } from './synthetic.js';
 import { StoreSite, measureTessera, mergeTessera } from './tessera.js';
@@ -115,7 +117,7 @@ function corpora(opts: BenchOptions, tmp: string): (() => Made)[] {
     const dir = opts.versions;
     list.push(() => ({ corpus: corpusFromVersions(dir) }));
   }
-  const none = opts.versions === undefined && opts.synthetic === undefined && opts.single === undefined && opts.scale.length === 0;
+  const none = opts.versions === undefined && opts.synthetic === undefined && opts.single === undefined && opts.scale.length === 0 && opts.scaleStore.length === 0;
   if (opts.corpus !== undefined || none) {
     list.push(() => ({ corpus: opts.corpus !== undefined ? corpusFromDir(opts.corpus) : demoCorpus(REPO_ROOT) }));
   }
@@ -359,9 +361,19 @@ async function main(): Promise<number> {
       out(`(the scale run took ${secs((performance.now() - started) / 1000)} s)`);
       out();
     }
+    let scaleStore: ScaleStoreReport | undefined;
+    if (opts.scaleStore.length > 0) {
+      const location = opts.store ?? join(tmp, 'scale-store.db');
+      log(`scale-store: ${opts.scaleStore.join(', ')} models into ${location} …`);
+      const started = performance.now();
+      scaleStore = await benchScaleStore(opts.scaleStore, location, tmp, TESSERA_JS, log);
+      out(scaleStoreReport(scaleStore));
+      out(`(the scale-store run took ${secs((performance.now() - started) / 1000)} s)`);
+      out();
+    }
     out(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     if (opts.json) {
-      out(JSON.stringify({ machine: m, tessera: tesseraVersion(), unit: 'MB = 1e6 bytes; times in seconds', targets: TARGETS, corpora: reports, scale }, null, 2));
+      out(JSON.stringify({ machine: m, tessera: tesseraVersion(), unit: 'MB = 1e6 bytes; times in seconds', targets: TARGETS, corpora: reports, scale, scaleStore }, null, 2));
     }
     return 0;
   } finally {

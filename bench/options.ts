@@ -13,6 +13,8 @@ export interface BenchOptions {
   single?: number;
   /** Store sizes (models already held) for the scale run; empty when not asked for. */
   scale: number[];
+  /** Sizes of the many-models run (bench/scale-store.ts); empty when not asked for. */
+  scaleStore: number[];
   /** Chunk sizes for the sweep; empty when no sweep was asked for. */
   chunkSizes: number[];
   peers: boolean;
@@ -49,6 +51,11 @@ Corpora (any of them, benchmarked one after the other in this order; none: the d
                         single-file throughput run
   --scale LIST          import one model into stores already holding N small models of the same
                         architecture, for each N in LIST (e.g. 10,1000,10000); SQLite only
+  --scale-store LIST    fill one store with families of small models (100 a family) up to each
+                        size in LIST (e.g. 100,1000,10000,100000): import time per model, and
+                        ls/stats/sharing/show p50 and p99 at each size; at the largest, the
+                        same over HTTP, as CLI processes, and the dashboard's first paint. On
+                        --store (e.g. a PostgreSQL URL) when given, else a new SQLite file
 
 Each corpus is imported, every time on an empty store, by one \`tessera import\` call (model
 files: all of them; package versions: the package folders with --versions), by one process
@@ -95,15 +102,15 @@ function size(flag: string, v: string): number {
 }
 
 /** "10,1000,10k" -> [10, 1000, 10000], sorted and without repeats. */
-export function parseScale(v: string | undefined): number[] {
+export function parseScale(v: string | undefined, flag = '--scale'): number[] {
   if (v === undefined) return [];
   const ns = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
     const m = /^(\d+)(k?)$/i.exec(s);
     const n = m ? Number(m[1]) * (m[2] ? 1000 : 1) : NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new OptionsError(`--scale: expected store sizes from 0 to 100000 (e.g. 10,1000,10000), got "${s}"`);
+    if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new OptionsError(`${flag}: expected store sizes from 0 to 100000 (e.g. 10,1000,10000), got "${s}"`);
     return n;
   });
-  if (ns.length === 0) throw new OptionsError('--scale: no store sizes given');
+  if (ns.length === 0) throw new OptionsError(`${flag}: no store sizes given`);
   return [...new Set(ns)].sort((a, b) => a - b);
 }
 
@@ -120,6 +127,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         synthetic: { type: 'string' },
         single: { type: 'string' },
         scale: { type: 'string' },
+        'scale-store': { type: 'string' },
         'chunk-sizes': { type: 'string' },
         peers: { type: 'boolean', default: false },
         store: { type: 'string' },
@@ -152,11 +160,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   const single = values.single === undefined ? undefined : size('--single', values.single);
   if (single !== undefined && single < 1 << 20) throw new OptionsError('--single: use at least 1MiB');
   const scale = parseScale(values.scale);
+  const scaleStore = values['scale-store'] === undefined ? [] : parseScale(values['scale-store'], '--scale-store');
   if (scale.length > 0 && values.store !== undefined) {
     throw new OptionsError('--scale builds SQLite stores of its own (it copies them between runs); it does not take --store');
   }
   return {
-    corpus: values.corpus, versions: values.versions, synthetic, single, scale, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
+    corpus: values.corpus, versions: values.versions, synthetic, single, scale, scaleStore, chunkSizes, peers: values.peers ?? false, store: values.store, cli: values.cli,
     json: values.json ?? false, repeat, help: values.help ?? false, serve: values.serve ?? false,
     platform: values.platform ?? false, approx: values.approx ?? false,
     layouts: values.layouts === undefined ? undefined : values.layouts.split(',').map((d) => d.trim()).filter(Boolean),

@@ -91,6 +91,21 @@ export interface SharingRow {
   chunks: number;
 }
 
+/** One page of models (Backend.listModelPage). */
+export interface ModelPageQuery {
+  /** At most this many. */
+  limit: number;
+  /** Name order (byte order, then version): the models after this one. */
+  after?: { name: string; version: number };
+  /** Import order, newest first, instead: the models imported before this id. */
+  newestFirst?: boolean;
+  beforeId?: number;
+  /** Only names holding this text, regardless of letter case. */
+  search?: string;
+  /** Only models of this format. */
+  format?: string;
+}
+
 export interface GcResult {
   chunks: number;
   storedBytes: number;
@@ -125,6 +140,10 @@ export interface Backend {
   findModel(name: string, version?: number): Promise<ModelRow | undefined>;
   getModel(id: number): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
+  /** A page of models with their file counts, through an index (keyset: a page deep in the store costs what the first costs). */
+  listModelPage(q: ModelPageQuery): Promise<{ model: ModelRow; files: number }[]>;
+  /** How many models match a page query's filters (search, format). */
+  countModelsMatching(q: Pick<ModelPageQuery, 'search' | 'format'>): Promise<number>;
   insertModel(m: NewModel): Promise<number>;
   updateModelAccounting(id: number, acc: Pick<ModelRow, 'newRawBytes' | 'newStoredBytes' | 'deltaRawBytes' | 'deltaStoredBytes' | 'baseModelId'>): Promise<void>;
   /** Adds the given amounts to a model's import-time accounting and records its (new) delta base. */
@@ -185,8 +204,38 @@ export interface Backend {
 
   // accounting and maintenance
   totals(): Promise<StoreTotals>;
-  /** Per other model: bytes of this model's chunks it also references. */
-  sharing(modelId: number): Promise<SharingRow[]>;
+  // what models share (kept by src/store/inspect/sharing-index.ts)
+  /**
+   * The model's distinct chunks (`own`), and per other model the distinct
+   * chunks both reference, counting for each chunk only its first
+   * `holdersPerChunk` file chunk rows (through an index: a chunk every model
+   * holds costs what a chunk two models hold costs).
+   */
+  modelOverlaps(modelId: number, holdersPerChunk: number): Promise<{ own: SharingRow; others: SharingRow[] }>;
+  /** Replaces a model's kept sharing rows (its own row and its top partners). */
+  replaceSharing(modelId: number, rows: SharingRow[]): Promise<void>;
+  /** The kept rows of these models (the own row included), each list largest first. */
+  sharingLists(modelIds: number[]): Promise<Map<number, SharingRow[]>>;
+  /** Per model of these: its own row's bytes, how many partners its list holds, and the fewest bytes among them (null: none). */
+  sharingListStats(modelIds: number[]): Promise<Map<number, { own: number | null; others: number; weakest: number | null }>>;
+  /** Adds (or updates) and drops single kept rows: `modelId`'s row about `row.modelId` / `otherId`. */
+  changeSharingRows(add: { modelId: number; row: SharingRow }[], drop: { modelId: number; otherId: number }[]): Promise<void>;
+  /** Models whose kept list names this one. */
+  sharingReferrers(modelId: number): Promise<number[]>;
+  /** The kept rows between two models with the most bytes (each pair may come in both directions). */
+  topSharing(limit: number): Promise<{ modelId: number; otherId: number; bytes: number; chunks: number }[]>;
+  /** Each model's family (null: not assigned yet). */
+  families(modelIds: number[]): Promise<Map<number, number | null>>;
+  setFamily(modelId: number, familyId: number): Promise<void>;
+  /** The families with the most models. */
+  largestFamilies(limit: number): Promise<{ familyId: number; members: number }[]>;
+  /** The models of these families, by family, in id order. */
+  familyMembers(familyIds: number[]): Promise<Map<number, number[]>>;
+  countModels(): Promise<number>;
+  /** Models by id (those that exist). */
+  getModels(ids: number[]): Promise<ModelRow[]>;
+  /** Of these chunks, those more than `commonRefs` file chunk rows reference (counted only that far). */
+  commonChunks(chunkIds: number[], commonRefs: number): Promise<Set<number>>;
   /** Which models reference each of these chunks (distinct pairs, in no order). */
   chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]>;
   /** Sketches kept for these chunks under `scheme` (approximate dedup's cache; chunks without one are absent). */

@@ -46,6 +46,11 @@ export interface Dialect {
   readonly chunkInsert: { rows: number; bytes: number };
   /** Whether chunks go in sorted by hash (concurrent importers then lock rows in one order). */
   readonly insertInHashOrder: boolean;
+  /**
+   * Joins `fc` (with a `file_id` column) to the first `limit` file chunk rows
+   * of chunk `m.chunk_id`, through an index, however many files hold it.
+   */
+  firstHolders(limit: number): string;
   /** `chunks c` as the FROM item of a query that reads only ids and raw sizes (a file's layout). */
   readonly chunkSizes: string;
   /**

@@ -1,5 +1,5 @@
 import type {
-  Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelRow, NewChunk, NewFile, NewModel,
+  Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelPageQuery, ModelRow, NewChunk, NewFile, NewModel,
   SegmentRow, ServingConfigRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
 import { contentKey } from './backend.js';
@@ -136,6 +136,46 @@ export class SqlBackend implements Backend {
 
   async listModels(): Promise<ModelRow[]> {
     return (await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
+  }
+
+  /** The WHERE conditions and values of a page query's filters. */
+  private modelFilters(q: Pick<ModelPageQuery, 'search' | 'format'>): { conds: string[]; values: unknown[] } {
+    const conds: string[] = [];
+    const values: unknown[] = [];
+    if (q.search) {
+      conds.push("lower(m.name) LIKE ? ESCAPE '\\'");
+      values.push(`%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (q.format) {
+      conds.push('m.format = ?');
+      values.push(q.format);
+    }
+    return { conds, values };
+  }
+
+  async listModelPage(q: ModelPageQuery): Promise<{ model: ModelRow; files: number }[]> {
+    const { conds, values } = this.modelFilters(q);
+    const name = this.byteOrder('m.name');
+    if (q.newestFirst) {
+      if (q.beforeId !== undefined) {
+        conds.push('m.id < ?');
+        values.push(q.beforeId);
+      }
+    } else if (q.after) {
+      conds.push(`(${name}, m.version) > (?, ?)`);
+      values.push(q.after.name, q.after.version);
+    }
+    const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+    const order = q.newestFirst ? 'm.id DESC' : `${name}, m.version`;
+    const rows = await this.all<ModelDbRow & { files: number }>(`SELECT ${MODEL_COLUMNS.split(',').map((c) => `m.${c.trim()}`).join(', ')},
+        (SELECT COUNT(*) FROM files fi WHERE fi.model_id = m.id) AS files
+        FROM models m ${where} ORDER BY ${order} LIMIT ?`, [...values, q.limit]);
+    return rows.map((r) => ({ model: modelFromDb(r), files: r.files }));
+  }
+
+  async countModelsMatching(q: Pick<ModelPageQuery, 'search' | 'format'>): Promise<number> {
+    const { conds, values } = this.modelFilters(q);
+    return (await this.all<{ n: number }>(`SELECT COUNT(*) AS n FROM models m ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}`, values))[0]!.n;
   }
 
   async insertModel(m: NewModel): Promise<number> {
@@ -422,18 +462,111 @@ export class SqlBackend implements Backend {
     };
   }
 
-  async sharing(modelId: number): Promise<SharingRow[]> {
+  async modelOverlaps(modelId: number, holdersPerChunk: number): Promise<{ own: SharingRow; others: SharingRow[] }> {
+    const mine = 'SELECT DISTINCT fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id WHERE f.model_id = ?';
+    const sizes = this.db.dialect.chunkSizes;
+    const [own] = await this.all<{ bytes: number; chunks: number }>(`SELECT COALESCE(SUM(c.raw_size), 0) AS bytes, COUNT(*) AS chunks
+        FROM (${mine}) m JOIN ${sizes} ON c.id = m.chunk_id`, [modelId]);
     const rows = await this.all<{ model_id: number; bytes: number; chunks: number }>(`
-      WITH mine AS (
-        SELECT DISTINCT fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id WHERE f.model_id = ?
-      ), theirs AS (
-        SELECT DISTINCT f.model_id, fc.chunk_id FROM file_chunks fc JOIN files f ON f.id = fc.file_id
-        WHERE fc.chunk_id IN (SELECT chunk_id FROM mine) AND f.model_id <> ?
+      WITH m AS (${mine}), theirs AS (
+        SELECT DISTINCT f.model_id, m.chunk_id FROM m ${this.db.dialect.firstHolders(holdersPerChunk)}
+        JOIN files f ON f.id = fc.file_id WHERE f.model_id <> ?
       )
       SELECT t.model_id AS model_id, SUM(c.raw_size) AS bytes, COUNT(*) AS chunks
-      FROM theirs t JOIN chunks c ON c.id = t.chunk_id
-      GROUP BY t.model_id ORDER BY bytes DESC, t.model_id`, [modelId, modelId]);
-    return rows.map((r) => ({ modelId: r.model_id, bytes: r.bytes, chunks: r.chunks }));
+      FROM theirs t JOIN ${sizes} ON c.id = t.chunk_id GROUP BY t.model_id`, [modelId, modelId]);
+    return {
+      own: { modelId, bytes: own!.bytes, chunks: own!.chunks },
+      others: rows.map((r) => ({ modelId: r.model_id, bytes: r.bytes, chunks: r.chunks })),
+    };
+  }
+
+  async replaceSharing(modelId: number, rows: SharingRow[]): Promise<void> {
+    await this.write('DELETE FROM model_sharing WHERE model_id = ?', [modelId]);
+    for (const part of batches(rows, INSERT_ROWS)) {
+      const values: number[] = [];
+      for (const r of part) values.push(modelId, r.modelId, r.bytes, r.chunks);
+      await this.write(`INSERT INTO model_sharing (model_id, other_id, bytes, chunks) VALUES ${valueRows(part.length, 4)}`, values);
+    }
+  }
+
+  async sharingLists(modelIds: number[]): Promise<Map<number, SharingRow[]>> {
+    const rows = await this.allIn<{ model_id: number; other_id: number; bytes: number; chunks: number }>((anyOf) => `SELECT model_id, other_id, bytes, chunks
+        FROM model_sharing WHERE ${anyOf} ORDER BY model_id, bytes DESC, other_id`, 'model_id', [...new Set(modelIds)], 'bigint');
+    const out = new Map<number, SharingRow[]>(modelIds.map((id) => [id, []]));
+    for (const r of rows) out.get(r.model_id)!.push({ modelId: r.other_id, bytes: r.bytes, chunks: r.chunks });
+    return out;
+  }
+
+  async sharingListStats(modelIds: number[]): Promise<Map<number, { own: number | null; others: number; weakest: number | null }>> {
+    const rows = await this.allIn<{ model_id: number; own: number | null; others: number; weakest: number | null }>((anyOf) => `SELECT model_id,
+        MAX(CASE WHEN other_id = model_id THEN bytes END) AS own, SUM(CASE WHEN other_id <> model_id THEN 1 ELSE 0 END) AS others,
+        MIN(CASE WHEN other_id <> model_id THEN bytes END) AS weakest
+        FROM model_sharing WHERE ${anyOf} GROUP BY model_id`, 'model_id', [...new Set(modelIds)], 'bigint');
+    return new Map(rows.map((r) => [r.model_id, { own: r.own, others: r.others, weakest: r.weakest }]));
+  }
+
+  async changeSharingRows(add: { modelId: number; row: SharingRow }[], drop: { modelId: number; otherId: number }[]): Promise<void> {
+    for (const part of batches(drop, INSERT_ROWS)) {
+      const values: number[] = [];
+      for (const d of part) values.push(d.modelId, d.otherId);
+      await this.write(`DELETE FROM model_sharing WHERE ${part.map(() => '(model_id = ? AND other_id = ?)').join(' OR ')}`, values);
+    }
+    for (const part of batches(add, INSERT_ROWS)) {
+      const values: number[] = [];
+      for (const a of part) values.push(a.modelId, a.row.modelId, a.row.bytes, a.row.chunks);
+      await this.write(`INSERT INTO model_sharing (model_id, other_id, bytes, chunks) VALUES ${valueRows(part.length, 4)}
+          ON CONFLICT (model_id, other_id) DO UPDATE SET bytes = excluded.bytes, chunks = excluded.chunks`, values);
+    }
+  }
+
+  async sharingReferrers(modelId: number): Promise<number[]> {
+    return (await this.all<{ model_id: number }>('SELECT model_id FROM model_sharing WHERE other_id = ? AND model_id <> other_id', [modelId]))
+      .map((r) => r.model_id);
+  }
+
+  async topSharing(limit: number): Promise<{ modelId: number; otherId: number; bytes: number; chunks: number }[]> {
+    const rows = await this.all<{ model_id: number; other_id: number; bytes: number; chunks: number }>(`SELECT model_id, other_id, bytes, chunks
+        FROM model_sharing WHERE model_id <> other_id ORDER BY bytes DESC, model_id, other_id LIMIT ?`, [limit]);
+    return rows.map((r) => ({ modelId: r.model_id, otherId: r.other_id, bytes: r.bytes, chunks: r.chunks }));
+  }
+
+  async families(modelIds: number[]): Promise<Map<number, number | null>> {
+    const rows = await this.allIn<{ id: number; family_id: number | null }>((anyOf) => `SELECT id, family_id FROM models WHERE ${anyOf}`,
+      'id', [...new Set(modelIds)], 'bigint');
+    return new Map(rows.map((r) => [r.id, r.family_id]));
+  }
+
+  async setFamily(modelId: number, familyId: number): Promise<void> {
+    await this.write('UPDATE models SET family_id = ? WHERE id = ?', [familyId, modelId]);
+  }
+
+  async largestFamilies(limit: number): Promise<{ familyId: number; members: number }[]> {
+    const rows = await this.all<{ family_id: number; members: number }>(`SELECT family_id, COUNT(*) AS members FROM models
+        WHERE family_id IS NOT NULL GROUP BY family_id ORDER BY members DESC, family_id LIMIT ?`, [limit]);
+    return rows.map((r) => ({ familyId: r.family_id, members: r.members }));
+  }
+
+  async familyMembers(familyIds: number[]): Promise<Map<number, number[]>> {
+    const rows = await this.allIn<{ id: number; family_id: number }>((anyOf) => `SELECT id, family_id FROM models WHERE ${anyOf} ORDER BY id`,
+      'family_id', [...new Set(familyIds)], 'bigint');
+    const out = new Map<number, number[]>(familyIds.map((f) => [f, []]));
+    for (const r of rows) out.get(r.family_id)!.push(r.id);
+    return out;
+  }
+
+  async countModels(): Promise<number> {
+    return (await this.all<{ n: number }>('SELECT COUNT(*) AS n FROM models'))[0]!.n;
+  }
+
+  async getModels(ids: number[]): Promise<ModelRow[]> {
+    return (await this.allIn<ModelDbRow>((anyOf) => `SELECT ${MODEL_COLUMNS} FROM models WHERE ${anyOf}`, 'id', [...new Set(ids)], 'bigint')).map(modelFromDb);
+  }
+
+  async commonChunks(chunkIds: number[], commonRefs: number): Promise<Set<number>> {
+    const limit = Math.floor(commonRefs) + 1;
+    const rows = await this.allIn<{ id: number }>((anyOf) => `SELECT c.id FROM chunks c WHERE ${anyOf}
+        AND (SELECT COUNT(*) FROM (SELECT 1 FROM file_chunks x WHERE x.chunk_id = c.id LIMIT ${limit}) n) = ${limit}`, 'c.id', [...new Set(chunkIds)], 'bigint');
+    return new Set(rows.map((r) => r.id));
   }
 
   async chunkModels(chunkIds: number[]): Promise<{ chunkId: number; modelId: number }[]> {

@@ -1,3 +1,5 @@
+import { LS_PAGE } from './commands/ls-page.js';
+import { MAX_PAGE, STATS_MODELS } from '../wire/store-json.js';
 import { Command, Help, Option } from 'commander';
 import { collect, parseBatchList, parseDelay, parseFraction, parseNonNegativeInt, parsePolicy, parsePort, parsePositiveInt, parseSize } from './parse.js';
 import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
@@ -57,8 +59,13 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/export.js')));
 
   program.command('ls')
-    .description('list the models in the store')
-    .option('--json', 'print JSON')
+    .description('list the models in the store, by name, a page at a time')
+    .option('--search <text>', 'only models whose name holds this text (any letter case)')
+    .option('--format <format>', 'only models of this format (onnx, safetensors, gguf, …)')
+    .option('--limit <n>', `models per page (1-${MAX_PAGE})`, String(LS_PAGE))
+    .option('--after <name:version>', 'the page after this model (the cursor the previous page printed)')
+    .option('--all', 'every model, no pages')
+    .option('--json', 'print JSON (the page\'s models; with --all, every model)')
     .action(lazy(() => import('./commands/ls.js')));
 
   program.command('show')
@@ -69,6 +76,7 @@ export function buildProgram(): Command {
 
   program.command('stats')
     .description('store totals and per-model savings: deduplicated, compressed, delta-encoded, stored')
+    .option('--all', `a row for every model (else, in a store of more than ${STATS_MODELS} models, the latest ${STATS_MODELS} imports)`)
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/stats.js')));
 
@@ -163,9 +171,10 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/repair.js')));
 
   program.command('sharing')
-    .description('what every pair of models shares (the bytes of chunks both reference, and the tensors holding them)')
-    .option('--json', 'print the whole matrix as JSON (models, cluster order, bytes, tensors)')
+    .description('the pairs of models that share the most (the bytes of chunks both reference, and the tensors holding them), and the families')
+    .option('--json', 'print the heatmap matrix as JSON (models, or the largest families in a big store; cluster order, bytes, tensors)')
     .option('--top <n>', 'pairs to list', '20')
+    .option('--rebuild', 'recompute what every model shares (kept up to date by imports and removals; after a crash of concurrent imports on PostgreSQL)')
     .action(lazy(() => import('./commands/sharing.js')));
 
   program.commands.forEach((c) => c.exitOverride());

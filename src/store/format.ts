@@ -52,6 +52,9 @@ export const MAX_DELTA_DEPTH = 4;
 /** `settings` key of the store's tensor chunk size (decimal bytes), fixed by the first import. */
 export const SETTING_CHUNK_SIZE = 'chunk_size';
 
+/** `settings` key present (`1`) once `model_sharing` holds every model's rows (src/store/inspect/sharing-index.ts). */
+export const SETTING_SHARING_INDEX = 'sharing_index';
+
 /**
  * Default tensor chunk size. Chosen by measurement on real models (see the
  * README's table): smaller pieces find little more sharing in practice and

@@ -23,7 +23,7 @@ import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
 import type { ExampleRequest } from '../wire/example.js';
 import { lossyOf } from '../wire/lossy.js';
 import type { LossyInfo } from '../wire/lossy.js';
-import type { SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
+import type { SharedPair, SharingMatrix, TensorSharing } from '../wire/sharing-json.js';
 import type { RepairReport } from './maintain/repair.js';
 import type { VerifyReport } from './maintain/verify.js';
 import { invalid, notFound, unavailable } from '../errors.js';
@@ -31,7 +31,8 @@ import type { ImportResult } from './import/importer.js';
 import type { InputFile } from './import/inputs.js';
 import { checkNewFilePath } from './names.js';
 import type { ModelRef } from './model-ref.js';
-import { formatModelRef, refsById } from './model-ref.js';
+import { formatModelRef, parseModelRef, refsById } from './model-ref.js';
+import { removeWithSharing } from './inspect/sharing-index.js';
 import { filesByModel } from './files.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentOfRow } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
@@ -39,7 +40,8 @@ import { modelSavings, storeSavings } from './inspect/accounting.js';
 import { chunkCosts, chunkSketches, fileBlocks, relatedBlocks } from './inspect/blocks.js';
 import type { FileBlock, StoredBlock } from './inspect/blocks.js';
 export type { FileBlock, StoredBlock };
-import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats } from '../wire/store-json.js';
+import type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelPage, ModelStats, StoreStats } from '../wire/store-json.js';
+import { STATS_MODELS } from '../wire/store-json.js';
 
 /** The store's JSON (stats, ls, show) is declared in src/wire, shared with the dashboard. */
 export type { LocatedStoreStats, ModelDetails, ModelListEntry, ModelStats, StoreStats };
@@ -91,8 +93,23 @@ export interface ModelSummary extends ModelRow {
   files: number;
 }
 
-export function listEntries(models: ModelSummary[]): ModelListEntry[] {
-  const refs = refsById(models);
+/** `refs`: name:version by id of the models' bases, when they are not all among `models` (a page). */
+/** A model's `stats` row. */
+function modelStats(m: ModelSummary, refs: Map<number, string>): ModelStats {
+  return {
+    model: formatModelRef(m.name, m.version), name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable,
+    base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null, files: m.files, ...modelSavings(m), lossy: lossyOf(m.metadataJson) ?? null,
+  };
+}
+
+/** The cursor after a page's last model: its name:version, or in import order its id; null when no page follows. */
+function nextCursor(p: { rows: ModelSummary[]; more: boolean }, newestFirst?: boolean): string | null {
+  const last = p.rows[p.rows.length - 1];
+  if (!p.more || !last) return null;
+  return newestFirst ? String(last.id) : formatModelRef(last.name, last.version);
+}
+
+export function listEntries(models: ModelSummary[], refs: Map<number, string> = refsById(models)): ModelListEntry[] {
   return models.map((m) => ({
     name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
     newStoredBytes: m.newStoredBytes, createdAt: m.createdAt, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
@@ -317,17 +334,21 @@ export class Store {
   async show(ref: ModelRef): Promise<ModelDetails> {
     const model = await this.resolve(ref);
     const files = await this.db.listFiles(model.id);
-    const refs = refsById(await this.db.listModels());
     const { tensorSharing } = await import('./inspect/sharing.js');
+    const { ensureSharingIndex } = await import('./inspect/sharing-index.js');
+    await ensureSharingIndex(this.db);
+    const kept = (await this.db.sharingLists([model.id])).get(model.id)!.filter((s) => s.modelId !== model.id);
+    // Names of the models this one's tensors and list mention, and its base: not the whole store's.
+    const refs = await this.refsOf([model.baseModelId ?? model.id, ...kept.map((s) => s.modelId)]);
     const tensors: TensorInfo[] = [];
     const fileInfo: ModelDetails['files'] = [];
-    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.db, model, files, refs)) {
+    for (const { file: f, segments, tensors: ts } of await tensorSharing(this.db, model, files)) {
       tensors.push(...ts);
       fileInfo.push({ path: f.path, size: f.size, sha256: f.sha256.toString('hex'), format: f.format, segments: segments.length, tensors: ts.length });
     }
     const bytes = await this.db.modelChunkBytes(model.id);
     const sharedWith: ModelDetails['sharedWith'] = [];
-    for (const s of await this.db.sharing(model.id)) {
+    for (const s of kept) {
       const other = refs.get(s.modelId);
       if (other) sharedWith.push({ model: other, bytes: s.bytes, chunks: s.chunks });
     }
@@ -336,6 +357,23 @@ export class Store {
       savings: modelSavings(model), files: fileInfo, tensors,
       distinctBytes: bytes.distinctBytes, uniqueBytes: bytes.uniqueBytes, sharedWith, lossy: lossyOf(model.metadataJson) ?? null,
     };
+  }
+
+  /** name:version of these models (ids no longer stored are absent). */
+  async refsOf(ids: number[]): Promise<Map<number, string>> {
+    return refsById(await this.db.getModels(ids));
+  }
+
+  /** The `limit` pairs of models sharing the most bytes (`tessera sharing`), from the kept index. */
+  async sharedPairs(limit: number): Promise<SharedPair[]> {
+    const { topSharedPairs } = await import('./inspect/sharing.js');
+    return topSharedPairs(this.db, limit);
+  }
+
+  /** Recomputes what every model shares (`tessera sharing --rebuild`). */
+  async rebuildSharing(): Promise<void> {
+    const { ensureSharingIndex } = await import('./inspect/sharing-index.js');
+    await ensureSharingIndex(this.db, true);
   }
 
   /** What every pair of models shares, ordered so families cluster (the dashboard's heatmap, `tessera sharing`). */
@@ -462,7 +500,7 @@ export class Store {
     await this.db.transaction(async () => {
       // After any change of this model's serving configuration in flight (its rows go with its last version).
       await this.db.lockKey(servingConfigLock(model.name));
-      await this.db.deleteModel(model.id);
+      await removeWithSharing(this.db, model.id);
     });
     return model;
   }
@@ -495,16 +533,57 @@ export class Store {
     return this.db.totals();
   }
 
-  /** Totals and savings for the store and for each model, and where the store is. */
-  async stats(): Promise<LocatedStoreStats> {
+  /**
+   * Totals and savings for the store and for each model (in a store of
+   * more than STATS_MODELS, the latest STATS_MODELS imports unless `all`),
+   * and where the store is.
+   */
+  async stats(opts: { all?: boolean } = {}): Promise<LocatedStoreStats> {
     const totals = await this.db.totals();
-    const entries = await this.catalog();
-    const refs = refsById(entries.map((e) => e.model));
-    const perModel: ModelStats[] = entries.map(({ model: m, files }) => ({
-      model: refs.get(m.id)!, name: m.name, version: m.version, format: m.format, createdAt: m.createdAt, unavailable: m.unavailable, base: m.baseModelId === null ? null : refs.get(m.baseModelId) ?? null,
-      files: files.length, ...modelSavings(m), lossy: lossyOf(m.metadataJson) ?? null,
-    }));
-    return { ...totals, ...storeSavings(totals), backend: this.db.kind, location: this.db.location, perModel };
+    const complete = opts.all || totals.models <= STATS_MODELS;
+    const page = complete ? await this.list() : (await this.modelPage({ limit: STATS_MODELS, newestFirst: true })).rows.reverse();
+    const refs = await this.baseRefs(page);
+    // Import order (ids), as the timeline draws them.
+    const perModel: ModelStats[] = page.sort((a, b) => a.id - b.id).map((m) => modelStats(m, refs));
+    return { ...totals, ...storeSavings(totals), backend: this.db.kind, location: this.db.location, perModel, perModelComplete: complete };
+  }
+
+  /** name:version of these models and of their bases. */
+  private async baseRefs(models: ModelRow[]): Promise<Map<number, string>> {
+    const refs = refsById(models);
+    const missing = models.map((m) => m.baseModelId).filter((id): id is number => id !== null && !refs.has(id));
+    for (const [id, ref] of await this.refsOf(missing)) refs.set(id, ref);
+    return refs;
+  }
+
+  /**
+   * A page of models: in name order after `after` (name:version), or with
+   * `newestFirst` in import order before the id `before`; `search` keeps
+   * names holding the text (any letter case), `format` one format. Through
+   * indexes: a page costs the same at the start or deep in a store of any size.
+   */
+  async modelPage(q: { limit: number; after?: string; before?: number; newestFirst?: boolean; search?: string; format?: string }): Promise<{ rows: ModelSummary[]; more: boolean; total: number; refs: Map<number, string> }> {
+    const after = q.after === undefined ? undefined : parseModelRef(q.after);
+    if (after && after.version === undefined) throw invalid(`after: ${JSON.stringify(q.after)} is not a model version (name:version)`);
+    const found = await this.db.listModelPage({
+      limit: q.limit + 1, search: q.search, format: q.format, newestFirst: q.newestFirst, beforeId: q.before,
+      after: after ? { name: after.name, version: after.version! } : undefined,
+    });
+    const rows = found.slice(0, q.limit).map(({ model, files }) => ({ ...model, files }));
+    const total = await this.db.countModelsMatching({ search: q.search, format: q.format });
+    return { rows, more: found.length > q.limit, total, refs: await this.baseRefs(rows) };
+  }
+
+  /** modelPage as `ls --json` entries, with the next page's cursor. */
+  async listPage(q: Parameters<Store['modelPage']>[0]): Promise<ModelPage<ModelListEntry>> {
+    const p = await this.modelPage(q);
+    return { models: listEntries(p.rows, p.refs), total: p.total, next: nextCursor(p, q.newestFirst) };
+  }
+
+  /** modelPage as `stats` rows (the dashboard's model list), with the next page's cursor. */
+  async statsPage(q: Parameters<Store['modelPage']>[0]): Promise<ModelPage<ModelStats>> {
+    const p = await this.modelPage(q);
+    return { models: p.rows.map((m) => modelStats(m, p.refs)), total: p.total, next: nextCursor(p, q.newestFirst) };
   }
 
   /**

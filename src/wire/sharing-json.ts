@@ -12,6 +12,8 @@ export interface SharingModel {
   /** Raw bytes of the model's distinct chunks (the matrix's diagonal). */
   distinctBytes: number;
   base: string | null;
+  /** In a family matrix: the models of the family this one (its first) stands for. */
+  members?: number;
 }
 
 /** Tensor names of one model that share chunks with another (the first few: src/store/inspect/sharing.ts's NAMES_PER_PAIR), and how many there are. */
@@ -27,6 +29,15 @@ export interface SharedTensors {
  * model indices so families sit together.
  */
 export interface SharingMatrix {
+  /**
+   * `models`: every model of the store; `families`: the store holds more
+   * than the heatmap shows, so each entry is a family (models that joined
+   * one another at import: versions, delta bases, models sharing half their
+   * bytes), the largest first, a cell the most two of their members share.
+   */
+  grouping: 'models' | 'families';
+  /** Models in the store. */
+  totalModels: number;
   models: SharingModel[];
   order: number[];
   bytes: number[][];
@@ -45,4 +56,17 @@ export interface TensorSharing {
   uniqueBytes: number;
   /** Other models holding some of the tensor's chunks, and how many bytes of them. */
   sharedWith: { model: string; bytes: number }[];
+}
+
+/** One pair of `tessera sharing`'s top list. */
+export interface SharedPair {
+  a: string;
+  b: string;
+  /** Raw bytes of the distinct chunks both reference. */
+  bytes: number;
+  chunks: number;
+  /** The smaller of the two models' distinct raw bytes. */
+  smallerBytes: number;
+  /** Tensors of `a` over those chunks. */
+  tensors: SharedTensors;
 }

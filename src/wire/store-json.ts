@@ -127,7 +127,28 @@ export interface StoreTotals {
 export interface StoreStats extends StoreTotals, Savings {
   /** 'sqlite' or 'postgres'. */
   backend: string;
+  /**
+   * Every model's row in import order, or, in a store of more than
+   * STATS_MODELS models (unless every one was asked for), the latest
+   * STATS_MODELS imports: `perModelComplete` says which.
+   */
   perModel: ModelStats[];
+  perModelComplete: boolean;
+}
+
+/** The most models one page of a listing holds (`ls --limit`, the HTTP listings' `limit`). */
+export const MAX_PAGE = 10_000;
+
+/** Rows `stats` gives per model unless asked for every one (a page of the dashboard's timeline). */
+export const STATS_MODELS = 1000;
+
+/** One page of a model listing: `ls --limit`, GET /api/store/models, /api/stats/models. */
+export interface ModelPage<T> {
+  models: T[];
+  /** Models matching the query in all. */
+  total: number;
+  /** The cursor of the next page (the last model's name:version, or in import order its id), null on the last page. */
+  next: string | null;
 }
 
 /** `tessera stats --json`: the same with the store's location (the CLI's user owns the machine). */

@@ -195,6 +195,25 @@ export async function storeSql<R>(location: string, sql: string): Promise<R[]> {
   }
 }
 
+/** Runs statements that return nothing (DELETE, UPDATE) on a store's database, as another tool would. */
+export async function storeExec(location: string, sql: string): Promise<void> {
+  if (!isPgLocation(location)) {
+    const db = await sqliteOpen(location);
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const c = await pgConnect(location);
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
 /** Deletes a chunk row behind the foreign keys' back, as damage to the database file would. */
 export async function deleteChunkRow(location: string, id: number): Promise<void> {
   if (!isPgLocation(location)) {

@@ -17,7 +17,7 @@ import { codecLayout, codecPredictor, Layout, Predictor } from '../../src/codec/
 import { codecUsesBase, codecUsesCastSource, codecUsesTensorSource, encodeWith, type CodecName } from '../../src/codec/index.js';
 import { codecDecoder } from '../../src/store/read/codec-decoder.js';
 import * as format from '../../src/store/format.js';
-import { chunkHash, Codec, SCHEMA_VERSION, segmentKind, segmentKindCode, SETTING_CHUNK_SIZE } from '../../src/store/format.js';
+import { chunkHash, Codec, SCHEMA_VERSION, segmentKind, segmentKindCode, SETTING_CHUNK_SIZE, SETTING_SHARING_INDEX } from '../../src/store/format.js';
 import type { Store } from '../../src/store/store.js';
 import { REPO_ROOT, storeSql, tempStore, testBackends } from '../helpers/store-fixtures.js';
 
@@ -101,7 +101,7 @@ test('FORMAT.md: the settings keys are the SETTING_* constants', () => {
   const keys = table(section('### `settings`'), 'key').filter((r) => r.length === 2).map((r) => r[0]!.split(' ')[0]);
   const code = Object.entries(format).filter(([k]) => k.startsWith('SETTING_')).map(([, v]) => v);
   assert.deepEqual(keys, code);
-  assert.deepEqual(keys, [SETTING_CHUNK_SIZE]);
+  assert.deepEqual(keys, [SETTING_CHUNK_SIZE, SETTING_SHARING_INDEX]);
 });
 
 /** Table → column → [SQLite type, PostgreSQL type], as FORMAT.md states them. */

@@ -1,5 +1,5 @@
 import { authHeaders } from './token.js';
-import type { ModelDetails, StoreStats } from '../../src/wire/store-json.js';
+import type { ModelDetails, ModelPage, ModelStats, StoreStats } from '../../src/wire/store-json.js';
 import type { OipInferResponse, OipMetadata } from '../../src/wire/oip.js';
 import type { SharingMatrix } from '../../src/wire/sharing-json.js';
 import type { ServingConfigView } from '../../src/wire/serving-config.js';
@@ -66,6 +66,10 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
 
 export const api = {
   stats: () => request<StoreStats>('/api/stats'),
+  /** A page of per-model rows in name order: after a cursor, names holding `search`. */
+  modelPage: (q: { after?: string; search?: string; limit: number }) => request<ModelPage<ModelStats>>(`/api/stats/models?${new URLSearchParams({
+    limit: String(q.limit), ...(q.after ? { after: q.after } : {}), ...(q.search ? { search: q.search } : {}),
+  }).toString()}`),
   model: (name: string, version: number) => request<ModelDetails>(`/api/store/models/${modelPath(name, version)}`),
   sharing: () => request<SharingMatrix>('/api/sharing'),
   metadata: (name: string, version: number) => request<OipMetadata>(`/v2/models/${modelPath(name, version)}`),

@@ -48,7 +48,9 @@ function showError(e: unknown): void {
 async function showDetail(scroll: boolean): Promise<void> {
   const root = byId('detail');
   const ref = selectedRef();
-  const row = ref ? stats?.perModel.find((m) => m.model === ref) : undefined;
+  // name:version (a name may hold ':' itself; the version is after the last one).
+  const colon = ref ? ref.lastIndexOf(':') : -1;
+  const row = ref && colon > 0 && /^[0-9]+$/.test(ref.slice(colon + 1)) ? { name: ref.slice(0, colon), version: Number(ref.slice(colon + 1)) } : undefined;
   document.querySelectorAll('[data-testid="model-row"]').forEach((tr) => tr.classList.toggle('selected', tr.getAttribute('data-model') === ref));
   if (!ref || !row || !stats) {
     root.hidden = true;
@@ -78,7 +80,7 @@ async function refresh(): Promise<void> {
     renderWhere(byId('where'), s);
     renderTimeline(byId('timeline'), s.perModel);
     renderHeatmap(byId('sharing'), sharing, open);
-    renderModels(byId('models'), s.perModel, selectedRef(), open);
+    await renderModels(byId('models'), api.modelPage, selectedRef, open);
     renderLossy(byId('lossy'), s.perModel, open);
     renderTryIt(byId('tryit'), s.perModel);
     await showDetail(false);

@@ -18,6 +18,9 @@ export const postgresDialect: Dialect = {
   insertInHashOrder: true,
   // The planner chooses between the primary key and chunks_raw_size (whose rows are small: payloads live out of line).
   chunkSizes: 'chunks c',
+  // The index file_chunks_chunk is on (chunk_id, file_id) (migration 9): in file order, a repeated chunk's rows skipped.
+  firstHolders: (limit) => `CROSS JOIN LATERAL (SELECT DISTINCT x.file_id FROM file_chunks x WHERE x.chunk_id = m.chunk_id
+    ORDER BY x.file_id LIMIT ${Math.floor(limit)}) fc`,
   // READ COMMITTED lets two read-merge-write changes of one model's serving configuration interleave: they take turns.
   lockKey: 'SELECT pg_advisory_xact_lock(1952671335, hashtext(?))', // 0x74636667 ('tcfg'): the class of these locks
 };

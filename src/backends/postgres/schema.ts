@@ -135,6 +135,29 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX files_content ON files(size, sha256);
   `,
+  // 9: see the SQLite schema. Also models by name in byte order (the paged
+  // listing's order; the UNIQUE index sorts by the database's collation), and
+  // file_chunks_chunk on (chunk_id, file_id): a chunk's holding files in
+  // order, as SQLite's index on a WITHOUT ROWID table has them.
+  `
+  CREATE TABLE model_sharing (
+    model_id BIGINT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    other_id BIGINT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    bytes BIGINT NOT NULL,
+    chunks BIGINT NOT NULL,
+    PRIMARY KEY (model_id, other_id)
+  );
+  CREATE INDEX model_sharing_other ON model_sharing(other_id);
+  CREATE INDEX model_sharing_bytes ON model_sharing(bytes);
+  ALTER TABLE models ADD COLUMN family_id BIGINT;
+  CREATE INDEX models_family ON models(family_id);
+  INSERT INTO settings (key, value) SELECT 'sharing_index', '1' WHERE NOT EXISTS (SELECT 1 FROM models);
+  DROP INDEX chunks_raw_size;
+  CREATE INDEX chunks_raw_size ON chunks(id, raw_size, stored_size);
+  CREATE INDEX models_name_bytes ON models(name COLLATE "C", version);
+  DROP INDEX file_chunks_chunk;
+  CREATE INDEX file_chunks_chunk ON file_chunks(chunk_id, file_id);
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

@@ -18,4 +18,7 @@ export const sqliteDialect: Dialect = {
   insertInHashOrder: false,
   // The planner would look each size up in the chunk's own row (migration 4 says why not).
   chunkSizes: 'chunks c INDEXED BY chunks_raw_size',
+  // No LATERAL: the limit-th holding file's id bounds a range of the chunk_id index (whose entries end in file_id).
+  firstHolders: (limit) => `JOIN file_chunks fc ON fc.chunk_id = m.chunk_id AND fc.file_id <= COALESCE((SELECT DISTINCT x.file_id
+    FROM file_chunks x WHERE x.chunk_id = m.chunk_id ORDER BY x.file_id LIMIT 1 OFFSET ${Math.floor(limit) - 1}), ${Number.MAX_SAFE_INTEGER})`,
 };

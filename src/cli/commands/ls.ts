@@ -4,21 +4,33 @@ import type { GlobalOptions } from '../context.js';
 import { bytes } from '../../wire/format.js';
 import { table } from '../format.js';
 import { listEntries } from '../../store/store.js';
-import { lossyOf } from '../../wire/lossy.js';
+import type { ModelListEntry } from '../../wire/store-json.js';
+import { MAX_PAGE } from '../../wire/store-json.js';
 import { lossyMark } from '../lossy-text.js';
+import { invalid } from '../../errors.js';
 
-export async function action(flags: { json?: boolean }, cmd: Command): Promise<void> {
+interface LsFlags { json?: boolean; all?: boolean; limit: string; after?: string; search?: string; format?: string }
+
+export async function action(flags: LsFlags, cmd: Command): Promise<void> {
+  const limit = Number(flags.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid(`--limit: expected a whole number from 1 to ${MAX_PAGE}, got ${JSON.stringify(flags.limit)}`);
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-    const models = await store.list();
-    if (flags.json) {
-      return printJson(listEntries(models));
+    let models: ModelListEntry[];
+    let footer = '';
+    if (flags.all && !flags.search && !flags.format && !flags.after) {
+      models = listEntries(await store.list());
+    } else {
+      const page = await store.listPage({ limit: flags.all ? Number.MAX_SAFE_INTEGER : limit, after: flags.after, search: flags.search, format: flags.format });
+      models = page.models;
+      if (page.next) footer = `(${models.length} of ${page.total} models${flags.search || flags.format ? ' matching' : ''}; the next page: tessera ls --after ${page.next}${flags.search ? ` --search ${JSON.stringify(flags.search)}` : ''}${flags.format ? ` --format ${flags.format}` : ''})`;
     }
-    if (models.length === 0) return console.log('the store is empty');
-    const rows = models.map((m) => ({ m, lossy: lossyOf(m.metadataJson) }));
+    if (flags.json) return printJson(models);
+    if (models.length === 0) return console.log(flags.search || flags.format || flags.after ? 'no model matches' : 'the store is empty');
     // The lossy column only when a lossy version is listed: beside the name, where it cannot be missed.
-    const anyLossy = rows.some((r) => r.lossy);
+    const anyLossy = models.some((m) => m.lossy);
     console.log(table(['model', ...(anyLossy ? ['lossy'] : []), 'format', '>files', '>size', '>new bytes stored', 'imported'],
-      rows.map(({ m, lossy }) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`,
-        ...(anyLossy ? [lossy ? lossyMark(lossy) : ''] : []), m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
+      models.map((m) => [`${m.name}:${m.version}${m.unavailable !== null ? ' (UNAVAILABLE: run tessera repair)' : ''}`,
+        ...(anyLossy ? [m.lossy ? lossyMark(m.lossy) : ''] : []), m.format, m.files, bytes(m.logicalBytes), bytes(m.newStoredBytes), m.createdAt])));
+    if (footer) console.log(footer);
   });
 }

@@ -3,25 +3,24 @@ import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { bytes, listSome, percent } from '../../wire/format.js';
 import { table } from '../format.js';
+import { invalid } from '../../errors.js';
 
-export async function action(flags: { json?: boolean; top: string }, cmd: Command): Promise<void> {
+/** Pairs `--top` lists at most: each is read from the two models' chunk lists. */
+const MAX_TOP = 1000;
+
+export async function action(flags: { json?: boolean; top: string; rebuild?: boolean }, cmd: Command): Promise<void> {
+  const top = Number(flags.top);
+  if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw invalid(`--top: expected a whole number from 1 to ${MAX_TOP}, got ${JSON.stringify(flags.top)}`);
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+    if (flags.rebuild) await store.rebuildSharing();
+    if (flags.json) return printJson(await store.sharing());
+    const pairs = await store.sharedPairs(top);
+    if (pairs.length === 0) return console.log('no two models share any bytes');
+    console.log(table(['model', 'shares with', '>bytes', '>% of the smaller', 'tensors (of the first)'], pairs.map((p) => [
+      p.a, p.b, bytes(p.bytes), percent(p.bytes, p.smallerBytes), listSome(p.tensors.names, p.tensors.count)])));
+    if (pairs.length === top) console.log(`(the ${top} pairs that share the most; --top N for more)`);
     const m = await store.sharing();
-    if (flags.json) return printJson(m);
-    const pairs: { a: number; b: number; bytes: number }[] = [];
-    m.models.forEach((_, a) => m.models.forEach((__, b) => {
-      if (a < b && m.bytes[a]![b]! > 0) pairs.push({ a, b, bytes: m.bytes[a]![b]! });
-    }));
-    if (pairs.length === 0) return console.log(`no two of the ${m.models.length} models share any bytes`);
-    pairs.sort((x, y) => y.bytes - x.bytes);
-    const top = Math.max(1, Number(flags.top) || 20);
-    console.log(table(['model', 'shares with', '>bytes', '>% of the smaller', 'tensors (of the first)'], pairs.slice(0, top).map((p) => {
-      const t = m.tensors[p.a]![p.b]!;
-      const smaller = Math.min(m.models[p.a]!.distinctBytes, m.models[p.b]!.distinctBytes);
-      return [m.models[p.a]!.ref, m.models[p.b]!.ref, bytes(p.bytes), percent(p.bytes, smaller),
-        listSome(t.names, t.count)];
-    })));
-    if (pairs.length > top) console.log(`(${pairs.length - top} more pairs; --top N or --json for all)`);
-    console.log(`\nfamilies (models in cluster order): ${m.order.map((i) => m.models[i]!.ref).join(' ')}`);
+    const what = m.grouping === 'families' ? `the ${m.models.length} largest families of the ${m.totalModels} models (first model, members)` : 'families (models in cluster order)';
+    console.log(`\n${what}: ${m.order.map((i) => (m.models[i]!.members ? `${m.models[i]!.ref} (${m.models[i]!.members})` : m.models[i]!.ref)).join(' ')}`);
   });
 }

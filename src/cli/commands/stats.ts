@@ -13,12 +13,17 @@ export function savingsRow(label: string, s: Savings, base: string | null): (str
 
 export const SAVINGS_HEADERS = ['model', 'delta base', '>logical', '>deduplicated', '>compression saved', '>delta saved', '>stored', '>stored %'];
 
-export async function action(flags: { json?: boolean }, cmd: Command): Promise<void> {
+/** Per-model rows the text output prints of a store that has more than STATS_MODELS models (unless --all). */
+const TEXT_ROWS = 20;
+
+export async function action(flags: { json?: boolean; all?: boolean }, cmd: Command): Promise<void> {
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-    const s = await store.stats();
+    const s = await store.stats({ all: flags.all });
     if (flags.json) return printJson(s);
     console.log(`store ${s.location} (${s.backend}): ${s.models} models, ${s.files} files, ${s.chunks} chunks, database ${bytes(s.dbBytes)} on disk`);
-    console.log(table(SAVINGS_HEADERS, [...s.perModel.map((m) => savingsRow(m.model, m, m.base)), savingsRow('(whole store, now)', s, null)]));
+    const rows = s.perModelComplete ? s.perModel : s.perModel.slice(-TEXT_ROWS);
+    console.log(table(SAVINGS_HEADERS, [...rows.map((m) => savingsRow(m.model, m, m.base)), savingsRow('(whole store, now)', s, null)]));
+    if (!s.perModelComplete) console.log(`(the latest ${rows.length} of ${s.models} imports; --all for every model's row)`);
     console.log(`\nstored ${bytes(s.storedBytes)} of ${bytes(s.logicalBytes)} (${percent(s.storedBytes, s.logicalBytes)}); database file ${percent(s.dbBytes, s.logicalBytes)} of logical`);
   });
 }

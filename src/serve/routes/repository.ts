@@ -9,6 +9,9 @@ import { sendJson } from '../http/respond.js';
 import { parseJsonBody } from '../oip/json-limits.js';
 import { checkName, findInferable, findVersion, modelState, parseVersion } from './lookup.js';
 import { parsePatchOrInvalid } from '../../store/serving-configs.js';
+import { parseModelRef } from '../../store/model-ref.js';
+import { MAX_PAGE } from '../../wire/store-json.js';
+import { API_PAGE } from './model-pages.js';
 
 /** An optional JSON object body (Triton sends `{}` or `{"parameters": …}`, or nothing), counted against --max-inflight while the request runs. */
 async function optionalObject(ctx: ServeContext, req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
@@ -20,6 +23,29 @@ async function optionalObject(ctx: ServeContext, req: IncomingMessage, res: Serv
   return v as Record<string, unknown>;
 }
 
+/** Byte order of names (as the store lists them), then version. */
+function compareRefs(a: { name: string; version: number }, b: { name: string; version: number }): number {
+  return Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)) || a.version - b.version;
+}
+
+/**
+ * Tessera's paging of the index (Triton's has none): `limit` (1..MAX_PAGE,
+ * default API_PAGE), `after` (name:version, the X-Tessera-Next-After of the
+ * page before), `search` (names holding the text, any letter case).
+ */
+function indexQuery(body: Record<string, unknown>): { limit: number; after?: { name: string; version: number }; search?: string } {
+  const limit = body.limit ?? API_PAGE;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid(`"limit" must be a whole number from 1 to ${MAX_PAGE}`);
+  let after: { name: string; version: number } | undefined;
+  if (body.after !== undefined) {
+    const ref = typeof body.after === 'string' && body.after.length <= 1024 ? parseModelRef(body.after) : undefined;
+    if (!ref || ref.version === undefined) throw invalid('"after" must be a model version (name:version), as X-Tessera-Next-After gave it');
+    after = { name: ref.name, version: ref.version };
+  }
+  if (body.search !== undefined && (typeof body.search !== 'string' || body.search.length > 256)) throw invalid('"search" must be a string of at most 256 characters');
+  return { limit, after, search: typeof body.search === 'string' && body.search !== '' ? body.search.toLowerCase() : undefined };
+}
+
 /** Triton's model repository extension: index, load, unload. */
 export function repositoryRoutes(router: Router, ctx: ServeContext): void {
   router.add({
@@ -29,9 +55,29 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
         handler: async ({ req, res }) => {
           const body = await optionalObject(ctx, req, res);
           if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalid('"ready" must be true or false');
+          const q = indexQuery(body);
           await ctx.catalog.refresh();
-          const rows = ctx.catalog.all().map((v) => ({ name: v.model.name, version: String(v.model.version), ...modelState(ctx, v) }));
-          sendJson(res, 200, body.ready ? rows.filter((r) => r.state === 'READY') : rows);
+          // In name order (bytes, then version), so that `after` continues where a page ended.
+          const all = ctx.catalog.all().sort((a, b) => compareRefs(a.model, b.model));
+          let start = 0;
+          if (q.after) {
+            const after = q.after;
+            start = all.findIndex((v) => compareRefs(v.model, after) > 0);
+            if (start < 0) start = all.length;
+          }
+          const out: { name: string; version: string; state: string; reason: string }[] = [];
+          let more = false;
+          for (let i = start; i < all.length && !more; i++) {
+            const v = all[i]!;
+            if (q.search && !v.model.name.toLowerCase().includes(q.search)) continue;
+            const row = { name: v.model.name, version: String(v.model.version), ...modelState(ctx, v) };
+            if (body.ready && row.state !== 'READY') continue;
+            if (out.length === q.limit) more = true;
+            else out.push(row);
+          }
+          // Triton's index has no pages: the next one's cursor rides in a header (and in the next request's body as `after`).
+          const last = out[out.length - 1];
+          sendJson(res, 200, out, more && last ? { 'X-Tessera-Next-After': `${last.name}:${last.version}` } : {});
         },
       },
     },

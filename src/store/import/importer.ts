@@ -1,3 +1,4 @@
+import { recordSharing } from '../inspect/sharing-index.js';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Backend, ModelRow, SegmentRow } from '../../backends/backend.js';
 import { FileSource } from '../../io/file-source.js';
@@ -224,6 +225,8 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
         // The lineage records a base only when some chunk really is a delta against it.
         deltaStoredBytes: acc.deltaStoredBytes, baseModelId: acc.deltaRawBytes > 0 ? encoder.baseModelId ?? null : null,
       });
+      // What it shares with the stored models, kept for the readers (sharing-index.ts).
+      await recordSharing(backend, modelId, latest?.id);
       const model = (await backend.getModel(modelId))!;
       const base = model.baseModelId !== null ? await backend.getModel(model.baseModelId) : undefined;
       return {

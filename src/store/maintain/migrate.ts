@@ -1,3 +1,4 @@
+import { recordSharing } from '../inspect/sharing-index.js';
 import type { Backend, FileRow, ModelRow, NewChunk } from '../../backends/backend.js';
 import { encodeChunk } from '../../codec/index.js';
 import { chunkHash, MAX_DELTA_DEPTH, SETTING_CHUNK_SIZE } from '../format.js';
@@ -205,6 +206,7 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
       chunkLists.set(f.id, ids);
     }
     const target = await dst.transaction(async () => {
+      const previous = await dst.findModel(m.name);
       const id = await dst.insertModel({
         name: m.name, version: m.version, format: m.format, baseModelId: null, createdAt: m.createdAt, logicalBytes: m.logicalBytes,
         newRawBytes: m.newRawBytes, newStoredBytes: m.newStoredBytes, deltaRawBytes: m.deltaRawBytes, deltaStoredBytes: m.deltaStoredBytes,
@@ -215,6 +217,7 @@ export async function migrateStore(src: Backend, dst: Backend, target: StoreRead
         await dst.insertSegments(fileId, await src.listSegments(f.id));
         await dst.insertFileChunks(fileId, 0, chunkLists.get(f.id)!.map((c) => idMap.get(c)!));
       }
+      await recordSharing(dst, id, previous?.id);
       return (await dst.getModel(id))!;
     });
     modelMap.set(m.id, target);

@@ -40,6 +40,11 @@ function cellTip(m: SharingMatrix, i: number, j: number): string {
   const a = m.models[i]!;
   const b = m.models[j]!;
   const v = m.bytes[i]![j]!;
+  if (m.grouping === 'families') {
+    const fam = (x: SharingModel): string => `the family of <b>${esc(x.ref)}</b> (${x.members ?? 1} models)`;
+    if (i === j) return `${fam(a)}<br>its largest model: ${bytes(v)} of distinct bytes`;
+    return v === 0 ? `${fam(a)} and ${fam(b)}<br>share no identical bytes` : `${fam(a)} ↔ ${fam(b)}<br>two of their models share <b>${bytes(v)}</b>`;
+  }
   if (i === j) {
     return `<b>${esc(a.ref)}</b><br>${bytes(v)} of distinct tensor and file bytes (the file is ${bytes(a.logicalBytes)})`
       + `${a.base ? `<br>stored as a delta of ${esc(a.base)}` : ''}`;
@@ -61,9 +66,13 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
   const n = m.models.length;
   const chartEl: HeatmapElement = h('div', { class: 'chart chart-heatmap', 'data-testid': 'heatmap-chart' });
   const pairs = topPairs(m, 6);
+  const families = m.grouping === 'families';
   fill(root,
     h('h2', {}, 'Who shares what'),
-    h('p', { class: 'explain' },
+    families ? h('p', { class: 'explain', 'data-testid': 'heatmap-families' },
+      `The store holds ${m.totalModels.toLocaleString()} models: too many to draw one by one. Each row is a family instead, the ${n} largest: `,
+      'models that joined one another at import (versions of one name, a fine-tune and its base, models sharing half their bytes), named by its first model with its size in brackets. ',
+      'A cell is the most two of their members share. Click a family to open its first model; tessera sharing --top lists the pairs.') : h('p', { class: 'explain' },
       'Each cell is how many bytes two models have in common. Tessera stores those bytes once. ',
       'Models are ordered so that families (a base model, its fine-tunes, the same weights in another format) sit together as dark blocks. ',
       'The grey diagonal is each model on its own; an orange frame marks a fine-tune stored as a delta of its base. Hover a cell to see the shared tensors; click a model to open it.'),
@@ -79,7 +88,9 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
   if (n < 2) return;
 
   const order = m.order.length === n ? m.order : m.models.map((_, i) => i);
-  const labels = order.map((i) => m.models[i]!.ref);
+  // A family shows as its first model and how many it has.
+  const refs = order.map((i) => m.models[i]!.ref);
+  const labels = order.map((i) => (m.models[i]!.members ? `${m.models[i]!.ref} (${m.models[i]!.members})` : m.models[i]!.ref));
   const position = new Map(order.map((i, k) => [i, k]));
   let max = 1;
   type Cell = [number, number, number];
@@ -163,12 +174,12 @@ export function renderHeatmap(root: HTMLElement, m: SharingMatrix, open: (ref: s
   chart.off('click');
   chart.on('click', (e) => {
     const ev = e as { componentType: string; value?: unknown; seriesIndex?: number };
-    if (ev.componentType === 'xAxis' || ev.componentType === 'yAxis') open(String(ev.value));
-    else if (ev.componentType === 'series') open(labels[cellOf(ev)[1]]!);
+    if (ev.componentType === 'xAxis' || ev.componentType === 'yAxis') open(refs[labels.indexOf(String(ev.value))] ?? String(ev.value));
+    else if (ev.componentType === 'series') open(refs[cellOf(ev)[1]]!);
   });
   chartEl.cellCenter = (row, col) => {
-    const y = labels.indexOf(row);
-    const x = labels.indexOf(col);
+    const y = refs.indexOf(row);
+    const x = refs.indexOf(col);
     if (x < 0 || y < 0) return undefined;
     const [px, py] = chart.convertToPixel({ gridIndex: 0 }, [x, y]) as number[];
     return { x: px!, y: py! };
