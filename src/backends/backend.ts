@@ -133,6 +133,8 @@ export interface Backend {
    * failure fails the transaction, at a later call or at the commit.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Calls `onChange` when another process commits a change to a model (its name) or to anything (undefined): see Driver.watchChanges. */
+  watchChanges(onChange: (name: string | undefined) => void): () => Promise<void>;
   /** Runs fn, a run of transactions, with their commits grouped (see Driver.commitGroup). */
   commitGroup<T>(group: CommitGroup, fn: () => Promise<T>): Promise<T>;
 
@@ -140,6 +142,14 @@ export interface Backend {
   findModel(name: string, version?: number): Promise<ModelRow | undefined>;
   getModel(id: number): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
+  /**
+   * A short text that changes when a model is added, removed or marked
+   * (count, highest id, sum of ids, how many are unavailable): one scan of
+   * the small models table, instead of reading every model and file.
+   */
+  modelsFingerprint(): Promise<string>;
+  /** Every version of one name, by version (through the UNIQUE (name, version) index). */
+  modelVersions(name: string): Promise<ModelRow[]>;
   /** A page of models with their file counts, through an index (keyset: a page deep in the store costs what the first costs). */
   listModelPage(q: ModelPageQuery): Promise<{ model: ModelRow; files: number }[]>;
   /** How many models match a page query's filters (search, format). */

@@ -59,6 +59,12 @@ export interface Dialect {
    * where transactions that write are serialized already (SQLite).
    */
   readonly lockKey?: string;
+  /**
+   * A statement that tells other processes watching the store (watchChanges)
+   * that the model named by its one parameter changed, at commit; undefined
+   * where they poll instead (SQLite).
+   */
+  readonly notify?: string;
 }
 
 export interface Driver {
@@ -111,4 +117,13 @@ export interface Driver {
   /** `e` as a one-line error naming the store when it is an outside failure, else `e` itself. */
   explainError(e: unknown): unknown;
   close(): Promise<void>;
+  /**
+   * Calls `onChange` when another process (or another server) commits a
+   * change to a model or its serving configuration: with the model's name
+   * when the database says which (PostgreSQL: LISTEN/NOTIFY, the writes
+   * notify in their transaction, so a notice arrives at commit), undefined
+   * when it cannot (SQLite's data_version, polled; a PostgreSQL listener that
+   * lost its connection): then anything may have changed. Returns a stop.
+   */
+  watchChanges(onChange: (name: string | undefined) => void): () => Promise<void>;
 }

@@ -134,6 +134,16 @@ export class SqlBackend implements Backend {
     return rows[0] && modelFromDb(rows[0]);
   }
 
+  async modelsFingerprint(): Promise<string> {
+    const [r] = await this.all<{ n: number; top: number; total: number; bad: number }>(`SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS top,
+        COALESCE(SUM(id), 0) AS total, COUNT(unavailable) AS bad FROM models`);
+    return `${r!.n}:${r!.top}:${r!.total}:${r!.bad}`;
+  }
+
+  async modelVersions(name: string): Promise<ModelRow[]> {
+    return (await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? ORDER BY version`, [name])).map(modelFromDb);
+  }
+
   async listModels(): Promise<ModelRow[]> {
     return (await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY ${this.byteOrder('name')}, version`)).map(modelFromDb);
   }
@@ -178,12 +188,28 @@ export class SqlBackend implements Backend {
     return (await this.all<{ n: number }>(`SELECT COUNT(*) AS n FROM models m ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}`, values))[0]!.n;
   }
 
+  /** Tells the store's watchers (Driver.watchChanges) that a model changed, at commit. */
+  private async notifyName(name: string): Promise<void> {
+    const sql = this.db.dialect.notify;
+    if (sql) await this.write(sql, [name]);
+  }
+
+  private async notifyModel(id: number): Promise<void> {
+    const sql = this.db.dialect.notify;
+    if (sql) await this.write(sql.replace('?', '(SELECT name FROM models WHERE id = ?)'), [id]);
+  }
+
+  watchChanges(onChange: (name: string | undefined) => void): () => Promise<void> {
+    return this.db.watchChanges(onChange);
+  }
+
   async insertModel(m: NewModel): Promise<number> {
     const rows = await this.all<{ id: number }>(`INSERT INTO models (name, version, format, base_model_id, created_at, logical_bytes,
         new_raw_bytes, new_stored_bytes, delta_raw_bytes, delta_stored_bytes, metadata_json)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, [
       m.name, m.version, m.format, m.baseModelId, m.createdAt, m.logicalBytes,
       m.newRawBytes, m.newStoredBytes, m.deltaRawBytes, m.deltaStoredBytes, m.metadataJson]);
+    await this.notifyName(m.name);
     return rows[0]!.id;
   }
 
@@ -203,12 +229,14 @@ export class SqlBackend implements Backend {
     await this.write('DELETE FROM serving_configs WHERE EXISTS (SELECT 1 FROM models m WHERE m.id = ? AND m.name = serving_configs.name AND m.version = serving_configs.version)', [id]);
     await this.write(`DELETE FROM serving_configs WHERE version = 0 AND name = (SELECT name FROM models WHERE id = ?)
         AND NOT EXISTS (SELECT 1 FROM models m WHERE m.name = serving_configs.name AND m.id <> ?)`, [id, id]);
+    await this.notifyModel(id);
     // ON DELETE CASCADE removes files, segments and file_chunks; chunks wait for gc.
     await this.write('DELETE FROM models WHERE id = ?', [id]);
   }
 
   async setModelUnavailable(id: number, reason: string | null): Promise<void> {
     await this.write('UPDATE models SET unavailable = ? WHERE id = ?', [reason, id]);
+    await this.notifyModel(id);
   }
 
   async insertFile(f: NewFile): Promise<number> {
@@ -684,6 +712,7 @@ export class SqlBackend implements Backend {
   }
 
   async putServingConfig(name: string, version: number, configJson: string | null): Promise<void> {
+    await this.notifyName(name);
     if (configJson === null) {
       await this.write('DELETE FROM serving_configs WHERE name = ? AND version = ?', [name, version]);
       return;

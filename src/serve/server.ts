@@ -88,8 +88,10 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   // The store's decoded-chunk cache serves model loads and downloads alike: sized by --chunk-cache.
   store.resizeCache(opts.chunkCacheBytes);
   const catalog = new Catalog(store, writes);
-  await catalog.refresh();
   const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
+  // Other servers' and processes' changes, followed from before the first read so that none falls between.
+  const stopFollowing = catalog.follow((e) => logger.write('error', `following the store's changes: ${publicMessage(e)}`));
+  await catalog.refresh();
   const models = new ModelManager(store, metrics, {
     memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances },
     instancesFor: (v) => catalog.config(v.model.name, v.model.version).instances,
@@ -103,6 +105,10 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   // A version its policy no longer serves (a new policy, or a newer version under "latest N") gives back its sessions.
   catalog.onServingChange = () => {
     for (const v of catalog.all()) if (!catalog.served(v.model.name).includes(v.model.version)) models.unload(v);
+  };
+  // A version removed, replaced or marked unavailable (here or by another process): its sessions and signature go.
+  catalog.onVersionsGone = (gone) => {
+    for (const v of gone) ctx.inference.forget(v);
   };
   catalog.onConfigReadError = (e) => logger.write('error', `reading the serving configurations failed, the last ones stay in use: ${publicMessage(e)}`);
   const router = buildRouter(ctx);
@@ -161,14 +167,21 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     answerClientError(err, socket);
   });
   // The runtime threads load onnxruntime meanwhile (~100 ms): the first request does not wait for it.
-  await ctx.models.ready;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await ctx.models.ready;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // Not listening (the port taken): nothing of the server stays behind.
+    await stopFollowing();
+    await ctx.models.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
 
@@ -183,6 +196,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
       await closed;
       clearTimeout(timer);
       await writes.idle();
+      await stopFollowing();
       scheduler.close();
       ctx.lfs.close();
       await ctx.models.close();

@@ -174,3 +174,12 @@ export function findStoredPath<T extends { path: string }>(files: readonly T[], 
   const nfc = requested.normalize('NFC');
   return files.find((f) => f.path.normalize('NFC') === nfc);
 }
+
+/**
+ * The lock key (Backend.lockKey) of a model name's versions: an import or a
+ * removal holds it for its transaction, so two imports of one name through
+ * two servers take turns (the second sees the first's version: the same files
+ * make no second version). Letter case folded: names differing only in case
+ * are refused, and that check needs the same turns.
+ */
+export const modelWriteLock = (name: string): string => `model:${name.toLowerCase()}`;

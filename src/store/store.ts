@@ -29,7 +29,7 @@ import type { VerifyReport } from './maintain/verify.js';
 import { invalid, notFound, unavailable } from '../errors.js';
 import type { ImportResult } from './import/importer.js';
 import type { InputFile } from './import/inputs.js';
-import { checkNewFilePath } from './names.js';
+import { checkNewFilePath, modelWriteLock } from './names.js';
 import type { ModelRef } from './model-ref.js';
 import { formatModelRef, parseModelRef, refsById } from './model-ref.js';
 import { removeWithSharing } from './inspect/sharing-index.js';
@@ -319,6 +319,22 @@ export class Store {
     return models.map((model) => ({ model, files: files.get(model.id) ?? [] }));
   }
 
+  /** Changes when a model is added, removed or marked (Backend.modelsFingerprint): whether the catalog must be read again. */
+  modelsFingerprint(): Promise<string> {
+    return this.db.modelsFingerprint();
+  }
+
+  /** Every version of one model with its files (the server's catalog entry of a name), by index. */
+  async catalogOf(name: string): Promise<CatalogEntry[]> {
+    const models = await this.db.modelVersions(name);
+    return Promise.all(models.map(async (model) => ({ model, files: await this.db.listFiles(model.id) })));
+  }
+
+  /** Calls `onChange` when another process changes a model (its name) or may have changed anything (undefined). */
+  watchChanges(onChange: (name: string | undefined) => void): () => Promise<void> {
+    return this.db.watchChanges(onChange);
+  }
+
   async list(): Promise<ModelSummary[]> {
     return (await this.catalog()).map(({ model, files }) => ({ ...model, files: files.length }));
   }
@@ -499,6 +515,7 @@ export class Store {
     const model = await this.resolve(ref);
     await this.db.transaction(async () => {
       // After any change of this model's serving configuration in flight (its rows go with its last version).
+      await this.db.lockKey(modelWriteLock(model.name));
       await this.db.lockKey(servingConfigLock(model.name));
       await removeWithSharing(this.db, model.id);
     });

@@ -11,6 +11,7 @@ test('a failed read of the serving configurations keeps the last ones and is tri
   const rows = [{ name: 'm', version: 0, configJson: '{"max_batch_size":8}', updatedAt: '' }];
   const store = {
     catalog: async () => [],
+    modelsFingerprint: async () => '0:0:0:0',
     servingConfigRows: async () => {
       reads++;
       if (fail) throw new Error('the store is away');

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, VAD_MODELS, tempDir, tempLocation, testBackends } from '../helpers/store-fixtures.js';
+import { get, startServe, stop } from '../helpers/serve-processes.js';
+import type { Server } from '../helpers/serve-processes.js';
 
 /**
  * Two `tessera serve` processes on one PostgreSQL store: they serve the same
@@ -17,36 +18,6 @@ const kinds = await testBackends();
 const serveHelp = spawnSync(process.execPath, [BIN, 'serve', '--help'], { encoding: 'utf8' });
 const skip = !kinds.includes('postgres') ? 'no PostgreSQL server'
   : serveHelp.status !== 0 ? `tessera serve is not available yet (${serveHelp.stderr.trim().split('\n')[0]})` : false;
-
-interface Server { child: ChildProcess; url: string; output: () => string }
-
-function startServe(store: string): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!, output: () => out + err });
-    });
-    child.once('exit', (code) => reject(new Error(`tessera serve exited with ${code}: ${err}`)));
-  });
-}
-
-async function stop(s: Server): Promise<number | null> {
-  if (s.child.exitCode !== null) return s.child.exitCode;
-  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
-  s.child.kill('SIGTERM');
-  return exited;
-}
-
-async function get(url: string, init: RequestInit = {}): Promise<{ status: number; body: Buffer; json: <T>() => T }> {
-  const r = await fetch(url, init);
-  const body = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, body, json: <T>() => JSON.parse(body.toString('utf8')) as T };
-}
 
 const INFER = {
   inputs: [

@@ -1,5 +1,8 @@
 import type { Dialect, ListType } from '../driver.js';
 
+/** The LISTEN/NOTIFY channel of model changes (Driver.watchChanges). */
+export const CHANGES_CHANNEL = 'tessera_changes';
+
 /** Where PostgreSQL's SQL differs from the shared text. */
 export const postgresDialect: Dialect = {
   // One array parameter, whatever the length: one text, so hot lookups can be prepared statements.
@@ -23,6 +26,8 @@ export const postgresDialect: Dialect = {
     ORDER BY x.file_id LIMIT ${Math.floor(limit)}) fc`,
   // READ COMMITTED lets two read-merge-write changes of one model's serving configuration interleave: they take turns.
   lockKey: 'SELECT pg_advisory_xact_lock(1952671335, hashtext(?))', // 0x74636667 ('tcfg'): the class of these locks
+  // The store's schema and the name, on one channel for every store of the database: delivered at commit, in commit order.
+  notify: `SELECT pg_notify('${CHANGES_CHANNEL}', current_schema() || chr(10) || ?)`,
 };
 
 /** `?` and `'…'` literals (skipped: a `?` inside one is no placeholder). */

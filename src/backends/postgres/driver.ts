@@ -6,7 +6,7 @@ import type { BackendConfig } from '../config.js';
 import type { ColumnType, CommitGroup, Driver, Query, TxLock } from '../driver.js';
 import { openError } from '../errors.js';
 import { int4, int8, parseCopyBinary } from './copy-binary.js';
-import { inlined, numbered, postgresDialect } from './dialect.js';
+import { CHANGES_CHANNEL, inlined, numbered, postgresDialect } from './dialect.js';
 import { postgresFault } from './errors.js';
 import { migratePostgres } from './schema.js';
 import { TxClient } from './tx-client.js';
@@ -37,6 +37,9 @@ function safeNumber(s: string): number {
   if (!Number.isSafeInteger(n)) throw new Error(`PostgreSQL returned ${s}, which is not an integer below 2^53`);
   return n;
 }
+/** How long a change listener whose connection ended waits before it connects again. */
+const WATCH_RETRY_MS = 1000;
+
 const TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === 20 || oid === 1700 ? safeNumber : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
@@ -149,7 +152,7 @@ export class PostgresDriver implements Driver {
   /** Called after each commit while a commit group runs (commitGroup). */
   private groupCommitted?: () => void;
 
-  private constructor(url: string, config: BackendConfig) {
+  private constructor(private readonly url: string, private readonly applicationName: string | undefined, config: BackendConfig) {
     this.location = redactUrl(url);
     this.pool = new pg.Pool({
       connectionString: url,
@@ -171,7 +174,7 @@ export class PostgresDriver implements Driver {
 
   /** Connects and brings the store's schema up to date (creating the schema when missing). */
   static async open(url: string, config: BackendConfig): Promise<PostgresDriver> {
-    const d = new PostgresDriver(url, config);
+    const d = new PostgresDriver(url, config.applicationName, config);
     try {
       const c = await d.pool.connect();
       let broken = false;
@@ -192,6 +195,65 @@ export class PostgresDriver implements Driver {
 
   explainError(e: unknown): unknown {
     return postgresFault(e, this.location) ?? e;
+  }
+
+  /**
+   * LISTENs on a connection of its own (not the pool's: a listener holds
+   * its session) for the store's notices (dialect.notify: schema, newline,
+   * name); notices of other schemas' stores are skipped. A connection that
+   * ends is opened again a second later, and `onChange(undefined)` says
+   * that notices may have been missed meanwhile.
+   */
+  watchChanges(onChange: (name: string | undefined) => void): () => Promise<void> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    // Notices sent while no listener was connected are lost: the next connection says so.
+    let missed = false;
+    const retry = (): void => {
+      if (stopped) return;
+      missed = true;
+      timer = setTimeout(() => void listen(), WATCH_RETRY_MS);
+      timer.unref();
+    };
+    const listen = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url, application_name: this.applicationName, types: TYPES });
+      c.on('error', () => {});
+      let up = false;
+      c.on('end', () => {
+        if (client === c) client = undefined;
+        if (up && !stopped) retry();
+      });
+      try {
+        await c.connect();
+        const schema = (await c.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]!.s;
+        c.on('notification', (n) => {
+          if (n.channel !== CHANGES_CHANNEL || n.payload === undefined) return;
+          const cut = n.payload.indexOf('\n');
+          if (cut >= 0 && n.payload.slice(0, cut) === schema) onChange(n.payload.slice(cut + 1));
+        });
+        await c.query(`LISTEN ${CHANGES_CHANNEL}`);
+        if (stopped) {
+          await c.end();
+          return;
+        }
+        client = c;
+        up = true;
+        if (missed) {
+          missed = false;
+          onChange(undefined);
+        }
+      } catch {
+        await c.end().catch(() => {});
+        retry();
+      }
+    };
+    void listen();
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await client?.end().catch(() => {});
+    };
   }
 
   /** An error while opening the store or connecting: explained, or at least prefixed with the store's location. */

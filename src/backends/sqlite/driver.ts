@@ -23,6 +23,9 @@ interface Group {
  * The embedded default: one database file with everything in it, one
  * connection, one writer at a time (a second one waits its busy timeout).
  */
+/** How often a watcher asks whether another process committed (Driver.watchChanges). */
+const WATCH_POLL_MS = 250;
+
 export class SqliteDriver implements Driver {
   readonly kind = 'sqlite' as const;
   readonly dialect = sqliteDialect;
@@ -111,6 +114,22 @@ export class SqliteDriver implements Driver {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
     this.writeBack.release();
+  }
+
+  /** Polls data_version, which moves when another connection commits (never for this one's own commits). */
+  watchChanges(onChange: (name: string | undefined) => void): () => Promise<void> {
+    const version = (): number => this.db.pragma('data_version', { simple: true }) as number;
+    let last = version();
+    const timer = setInterval(() => {
+      if (!this.db.open || this.inTx) return;
+      const now = version();
+      if (now !== last) {
+        last = now;
+        onChange(undefined);
+      }
+    }, WATCH_POLL_MS);
+    timer.unref();
+    return async () => clearInterval(timer);
   }
 
   /** One writer at a time: every transaction takes the write lock, so shared and exclusive are the same here. */

@@ -35,7 +35,7 @@ export function storedObject(ctx: ServeContext, oid: string, size: number): File
  */
 export async function applyCommit(ctx: ServeContext, repo: string, commit: CommitRequest): Promise<{ version: CatalogVersion; created: boolean }> {
   return ctx.writes.run(async () => {
-    await ctx.catalog.reload();
+    await ctx.catalog.reloadName(repo);
     const latest = ctx.catalog.find(repo);
     if (commit.parentCommit !== undefined && (!latest || commitOf(latest) !== commit.parentCommit)) {
       throw preconditionFailed(`parent commit ${commit.parentCommit} is not the head of ${repo} (${latest ? commitOf(latest) : 'no commit yet'}): fetch the repo again`);
@@ -82,7 +82,7 @@ export async function applyCommit(ctx: ServeContext, repo: string, commit: Commi
         else copyFileSync(src.path, dest);
       }
       const r = await ctx.store.import(root, { name: repo, relativeNames: true, reuse });
-      await ctx.catalog.reload();
+      await ctx.catalog.reloadName(repo);
       for (const src of tree.values()) if (src.kind === 'staged') ctx.lfs.release(src.oid, src.size);
       return { version: ctx.catalog.find(repo, r.model.version)!, created: r.created };
     } finally {

@@ -172,13 +172,13 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
     preconditionsForPut(req.headers, v && findStoredPath(v.files, path));
   };
   if (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined) {
-    await ctx.catalog.refresh();
+    await ctx.catalog.refreshName(name);
     checkPreconditions();
   }
   const up = await receiveUpload(req, path, ctx.opts.maxUploadBytes);
   try {
     const result = await ctx.writes.run(async () => {
-      await ctx.catalog.reload();
+      await ctx.catalog.reloadName(name);
       checkPreconditions();
       const existing = version !== undefined ? ctx.catalog.find(name, version) : undefined;
       if (existing) {
@@ -188,7 +188,7 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
       }
       // Messages name the file as the client sent it, not by the temporary directory it was received into.
       const r = await ctx.store.import(up.root, { name, version, relativeNames: true });
-      await ctx.catalog.reload();
+      await ctx.catalog.reloadName(name);
       return { model: r.model, created: r.created };
     });
     ctx.metrics.uploads.inc({ result: result.created ? 'created' : 'unchanged' });

@@ -88,7 +88,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
           await ctx.writes.run(async () => {
             ctx.inference.forget(v);
             await ctx.store.remove({ name: v.model.name, version: v.model.version });
-            await ctx.catalog.reload();
+            await ctx.catalog.reloadName(v.model.name);
           });
           sendJson(res, 200, { deleted: keyOf(v.model), note: 'its chunks stay in the store until `tessera gc`' });
         },

@@ -18,7 +18,7 @@ import type { StoredCopy } from './file-dedup.js';
 import type { ChunkAccounting } from './chunk-writer.js';
 import { inThreadWork } from './chunk-work.js';
 import type { ChunkWork } from './chunk-work.js';
-import { caseTwin, checkNewModelName, quoteName } from '../names.js';
+import { caseTwin, checkNewModelName, modelWriteLock, quoteName } from '../names.js';
 import type { ChunkEncoder } from './encoder.js';
 
 /** The model an import is making, as its encoder learns of it. */
@@ -142,6 +142,7 @@ export async function importModel(backend: Backend, path: string, opts: ImportOp
       // A backend may run this function again after a deadlock with another importer (PostgreSQL): start counting afresh.
       done = 0;
       tensors = 0;
+      await backend.lockKey(modelWriteLock(opts.name));
       const existing = opts.version !== undefined ? await backend.findModel(opts.name, opts.version) : undefined;
       if (existing) {
         // An explicit version that already exists: fine when it is the same files.
