@@ -143,6 +143,11 @@ export interface Backend {
   getModel(id: number): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
   /**
+   * Has the database refresh its planner statistics (PostgreSQL's ANALYZE,
+   * what autovacuum does when it is on; a no-op on SQLite).
+   */
+  analyze(): Promise<void>;
+  /**
    * A short text that changes when a model is added, removed or marked
    * (count, highest id, sum of ids, how many are unavailable): one scan of
    * the small models table, instead of reading every model and file.

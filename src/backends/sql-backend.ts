@@ -134,6 +134,11 @@ export class SqlBackend implements Backend {
     return rows[0] && modelFromDb(rows[0]);
   }
 
+  async analyze(): Promise<void> {
+    // SQLite's plans are chosen by hand where it matters (INDEXED BY, dialect.ts): statistics would only move them.
+    if (this.kind === 'postgres') await this.write('ANALYZE');
+  }
+
   async modelsFingerprint(): Promise<string> {
     const [r] = await this.all<{ n: number; top: number; total: number; bad: number }>(`SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS top,
         COALESCE(SUM(id), 0) AS total, COUNT(unavailable) AS bad FROM models`);

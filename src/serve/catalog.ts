@@ -45,6 +45,8 @@ export class Catalog {
   private fingerprint = '';
   private configs = new Map<string, Map<number, ServingConfigPatch>>();
   private effective = new Map<string, ServingConfig>();
+  /** all() in order, until the models change. */
+  private sortedCache?: CatalogVersion[];
   /** served() per name, until the models or the configurations change. */
   private servedCache = new Map<string, number[]>();
   private configsRead = 0;
@@ -90,6 +92,7 @@ export class Catalog {
     }
     const before = this.byName;
     this.byName = next;
+    this.sortedCache = undefined;
     this.fingerprint = '';
     this.servedCache = new Map();
     this.lastRefresh = Date.now();
@@ -119,6 +122,7 @@ export class Catalog {
     const changed = gone.length > 0 || entries.some((e) => !sameEntry(e, before?.get(e.model.version)));
     if (next.size) this.byName.set(name, next);
     else this.byName.delete(name);
+    this.sortedCache = undefined;
     // The fingerprint may have moved meanwhile by changes to other names: the next refresh reads all.
     this.fingerprint = '';
     this.servedCache.delete(name);
@@ -250,9 +254,46 @@ export class Catalog {
   }
 
   all(): CatalogVersion[] {
+    return [...this.sorted()];
+  }
+
+  /** Every version in name order, then version (names are ASCII: the order of their bytes), kept until the catalog changes. */
+  private sorted(): readonly CatalogVersion[] {
+    if (this.sortedCache) return this.sortedCache;
     const out: CatalogVersion[] = [];
     for (const versions of this.byName.values()) out.push(...versions.values());
-    return out.sort((a, b) => (a.model.name === b.model.name ? a.model.version - b.model.version : a.model.name < b.model.name ? -1 : 1));
+    this.sortedCache = out.sort((a, b) => (a.model.name === b.model.name ? a.model.version - b.model.version : a.model.name < b.model.name ? -1 : 1));
+    return this.sortedCache;
+  }
+
+  /**
+   * Up to `limit` versions after `after` (name:version) in name order that
+   * `keep` keeps (a name holding `search`, any case): a page of the
+   * repository index or of GET /v2/models; `next` is the cursor of the page
+   * after, when there is one.
+   */
+  page(q: { limit: number; after?: { name: string; version: number }; search?: string }, keep: (v: CatalogVersion) => boolean = () => true): { versions: CatalogVersion[]; next: string | null } {
+    const all = this.sorted();
+    let lo = 0;
+    if (q.after) {
+      const { name, version } = q.after;
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const m = all[mid]!.model;
+        if (m.name < name || (m.name === name && m.version <= version)) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const search = q.search?.toLowerCase();
+    const versions: CatalogVersion[] = [];
+    for (let i = lo; i < all.length; i++) {
+      const v = all[i]!;
+      if ((search && !v.model.name.toLowerCase().includes(search)) || !keep(v)) continue;
+      if (versions.length === q.limit) return { versions, next: keyOf(versions[versions.length - 1]!.model) };
+      versions.push(v);
+    }
+    return { versions, next: null };
   }
 
   get size(): number {

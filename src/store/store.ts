@@ -319,6 +319,11 @@ export class Store {
     return models.map((model) => ({ model, files: files.get(model.id) ?? [] }));
   }
 
+  /** Refreshes the database's planner statistics (PostgreSQL without autovacuum: the bench's server runs with it off). */
+  analyze(): Promise<void> {
+    return this.db.analyze();
+  }
+
   /** Changes when a model is added, removed or marked (Backend.modelsFingerprint): whether the catalog must be read again. */
   modelsFingerprint(): Promise<string> {
     return this.db.modelsFingerprint();

@@ -12,7 +12,7 @@ import { randomWeights } from '../helpers/store-fixtures.js';
 import { http, postJson, serveModels } from './helpers.js';
 import type { ModelListEntry, ModelPage, ModelStats } from '../../src/wire/store-json.js';
 
-test('listings come a page at a time, and following the pages gives every model once', async () => {
+test('listings (/api/store/models, /api/stats/models, /v2/models, the repository index) come a page at a time; following the pages gives every model once', async () => {
   const t = await serveModels([]);
   try {
     const names = Array.from({ length: 11 }, (_, i) => (i % 3 === 0 ? `team/Model-${i}` : `model-${i}`));
@@ -52,6 +52,21 @@ test('listings come a page at a time, and following the pages gives every model 
     const p2 = (await http(`${t.url}/api/stats/models?limit=5&order=newest&after=${p1.next!}`)).json<ModelPage<ModelStats>>();
     assert.deepEqual(p2.models.map((m) => m.name), [...names].reverse().slice(5, 10));
     assert.ok(p2.models.every((m) => m.logicalBytes > 0 && m.files === 1));
+
+    // GET /v2/models (Tessera's own list with states): `next` in the body and a Link header.
+    const listed: string[] = [];
+    let next: string | null = null;
+    do {
+      const r = await http(`${t.url}/v2/models?limit=3${next ? `&after=${encodeURIComponent(next)}` : ''}`);
+      assert.equal(r.status, 200);
+      const body = r.json<{ models: { name: string; version: string }[]; next: string | null }>();
+      listed.push(...body.models.map((m) => `${m.name}:${m.version}`));
+      assert.equal(r.headers.get('link') !== null, body.next !== null);
+      next = body.next;
+    } while (next);
+    assert.deepEqual(listed, all);
+    assert.equal((await http(`${t.url}/v2/models?search=TEAM`)).json<{ models: unknown[] }>().models.length, 4);
+    assert.equal((await http(`${t.url}/v2/models?order=newest`)).status, 400);
 
     // The OIP repository index: all at once by default (as Triton's), in pages when asked.
     const whole = await postJson(`${t.url}/v2/repository/index`, {});

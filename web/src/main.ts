@@ -78,7 +78,7 @@ async function refresh(): Promise<void> {
     byId('store').textContent = `${s.backend} store`;
     renderOverview(byId('overview'), s);
     renderWhere(byId('where'), s);
-    renderTimeline(byId('timeline'), s.perModel);
+    renderTimeline(byId('timeline'), s.perModel, s.perModelComplete ? s.perModel.length : s.models);
     renderHeatmap(byId('sharing'), sharing, open);
     await renderModels(byId('models'), api.modelPage, selectedRef, open);
     renderLossy(byId('lossy'), s.perModel, open);

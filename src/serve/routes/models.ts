@@ -1,3 +1,5 @@
+import { nextPageHeaders, parsePageQuery } from './model-pages.js';
+import { parseModelRef } from '../../store/model-ref.js';
 import { keyOf } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { invalid } from '../../errors.js';
@@ -19,17 +21,25 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
     name: 'model_list', pattern: /^\/v2\/models\/?$/,
     methods: {
       GET: {
-        handler: async ({ res }) => {
+        // A page at a time (limit, after, search: model-pages.ts), `next` and a Link header naming the next.
+        handler: async ({ req, res, url }) => {
+          const q = parsePageQuery(url);
+          if (q.newestFirst) throw invalid('order: this list is in name order only');
+          const after = q.after === undefined ? undefined : parseModelRef(q.after);
+          if (after && after.version === undefined) throw invalid(`after: ${JSON.stringify(q.after)} is not a model version (name:version)`);
           await ctx.catalog.refreshIfOlder(500);
+          const page = ctx.catalog.page({ limit: q.limit, search: q.search, after: after && { name: after.name, version: after.version! } },
+            (v) => q.format === undefined || v.model.format === q.format);
           sendJson(res, 200, {
-            models: ctx.catalog.all().map((v) => {
+            models: page.versions.map((v) => {
               const lossy = lossyOfVersion(v);
               return {
                 name: v.model.name, version: String(v.model.version), format: v.model.format, bytes: v.model.logicalBytes,
                 files: v.files.map((f) => f.path), ...(lossy ? { lossy_from: lossy.from } : {}), ...modelState(ctx, v),
               };
             }),
-          });
+            next: page.next,
+          }, nextPageHeaders(req, url, page.next));
         },
       },
     },

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { keyOf } from '../catalog.js';
+import type { CatalogVersion } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { invalid } from '../../errors.js';
 import { readBody } from '../http/body.js';
@@ -21,11 +22,6 @@ async function optionalObject(ctx: ServeContext, req: IncomingMessage, res: Serv
   const v = parseJsonBody(body, ctx.opts.maxJsonDepth);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('the request body must be a JSON object');
   return v as Record<string, unknown>;
-}
-
-/** Byte order of names (as the store lists them), then version. */
-function compareRefs(a: { name: string; version: number }, b: { name: string; version: number }): number {
-  return Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)) || a.version - b.version;
 }
 
 /**
@@ -57,27 +53,12 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
           if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalid('"ready" must be true or false');
           const q = indexQuery(body);
           await ctx.catalog.refresh();
-          // In name order (bytes, then version), so that `after` continues where a page ended.
-          const all = ctx.catalog.all().sort((a, b) => compareRefs(a.model, b.model));
-          let start = 0;
-          if (q.after) {
-            const after = q.after;
-            start = all.findIndex((v) => compareRefs(v.model, after) > 0);
-            if (start < 0) start = all.length;
-          }
-          const out: { name: string; version: string; state: string; reason: string }[] = [];
-          let more = false;
-          for (let i = start; i < all.length && !more; i++) {
-            const v = all[i]!;
-            if (q.search && !v.model.name.toLowerCase().includes(q.search)) continue;
-            const row = { name: v.model.name, version: String(v.model.version), ...modelState(ctx, v) };
-            if (body.ready && row.state !== 'READY') continue;
-            if (out.length === q.limit) more = true;
-            else out.push(row);
-          }
+          const rows = new Map<CatalogVersion, { state: string; reason: string }>();
+          const stateOf = (v: CatalogVersion) => rows.get(v) ?? rows.set(v, modelState(ctx, v)).get(v)!;
+          const page = ctx.catalog.page(q, (v) => !body.ready || stateOf(v).state === 'READY');
+          const out = page.versions.map((v) => ({ name: v.model.name, version: String(v.model.version), ...stateOf(v) }));
           // Triton's index has no pages: the next one's cursor rides in a header (and in the next request's body as `after`).
-          const last = out[out.length - 1];
-          sendJson(res, 200, out, more && last ? { 'X-Tessera-Next-After': `${last.name}:${last.version}` } : {});
+          sendJson(res, 200, out, page.next ? { 'X-Tessera-Next-After': page.next } : {});
         },
       },
     },

@@ -10,12 +10,13 @@ import type { ModelStats } from '../../../src/wire/store-json.js';
  * logical bytes so far, the grey bottom one is what was stored. Per-model
  * numbers are those counted at import, so later removals do not show here.
  */
-export function renderTimeline(root: HTMLElement, perModel: ModelStats[]): void {
+export function renderTimeline(root: HTMLElement, perModel: ModelStats[], total = perModel.length): void {
   const models = [...perModel].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.model < b.model ? -1 : 1));
   const chart = h('div', { class: 'chart chart-timeline', 'data-testid': 'timeline-chart' });
   fill(root,
     h('h2', {}, 'Growth, import by import'),
-    h('p', { class: 'explain' }, 'Total size of the models as they were imported, left to right. The top edge is the logical size; the grey band at the bottom is what Tessera stored. The gap between them is what it saved.'),
+    h('p', { class: 'explain' }, 'Total size of the models as they were imported, left to right. The top edge is the logical size; the grey band at the bottom is what Tessera stored. The gap between them is what it saved.',
+      total > perModel.length ? ` The store holds ${total.toLocaleString()} models: this is its latest ${perModel.length.toLocaleString()} imports, summed from the first of them.` : ''),
     models.length === 0 ? h('p', { class: 'empty' }, 'No imports yet.') : chart,
   );
   if (models.length === 0) return;
