@@ -143,8 +143,9 @@ export interface Backend {
   getModel(id: number): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
   /**
-   * Has the database refresh its planner statistics (PostgreSQL's ANALYZE,
-   * what autovacuum does when it is on; a no-op on SQLite).
+   * What PostgreSQL's autovacuum does when it is on: dead rows made reusable
+   * and the planner's statistics refreshed (VACUUM (ANALYZE) of the store's
+   * tables; outside a transaction). A no-op on SQLite.
    */
   analyze(): Promise<void>;
   /**

@@ -136,7 +136,11 @@ export class SqlBackend implements Backend {
 
   async analyze(): Promise<void> {
     // SQLite's plans are chosen by hand where it matters (INDEXED BY, dialect.ts): statistics would only move them.
-    if (this.kind === 'postgres') await this.write('ANALYZE');
+    // PostgreSQL: the store's own tables (unqualified: its schema), dead rows made reusable and statistics refreshed.
+    if (this.kind === 'postgres') {
+      await this.write(`VACUUM (ANALYZE) models, files, segments, file_chunks, chunks, chunk_bases, model_sharing,
+          tensor_fingerprints, chunk_sketches, serving_configs, settings`);
+    }
   }
 
   async modelsFingerprint(): Promise<string> {
@@ -483,15 +487,19 @@ export class SqlBackend implements Backend {
   // accounting and maintenance
 
   async totals(): Promise<StoreTotals> {
-    const [m] = await this.all<{ models: number; files: number; logical: number }>(`SELECT (SELECT COUNT(*) FROM models) AS models,
-        COUNT(*) AS files, COALESCE(SUM(size), 0) AS logical FROM files`);
-    const [c] = await this.all<{ chunks: number; raw: number; stored: number }>(`SELECT COUNT(*) AS chunks,
-        COALESCE(SUM(raw_size), 0) AS raw, COALESCE(SUM(stored_size), 0) AS stored FROM chunks`);
-    const [d] = await this.all<{ raw: number; stored: number }>(`SELECT COALESCE(SUM(raw_size), 0) AS raw,
-        COALESCE(SUM(stored_size), 0) AS stored FROM chunks WHERE id IN (SELECT DISTINCT chunk_id FROM chunk_bases)`);
+    // Side by side: on PostgreSQL each takes a connection of the pool (at 100,000 models the two scans take ~25 ms each).
+    const [[m], [c], [d], dbBytes] = await Promise.all([
+      this.all<{ models: number; files: number; logical: number }>(`SELECT (SELECT COUNT(*) FROM models) AS models,
+        COUNT(*) AS files, COALESCE(SUM(size), 0) AS logical FROM files`),
+      this.all<{ chunks: number; raw: number; stored: number }>(`SELECT COUNT(*) AS chunks,
+        COALESCE(SUM(raw_size), 0) AS raw, COALESCE(SUM(stored_size), 0) AS stored FROM chunks`),
+      this.all<{ raw: number; stored: number }>(`SELECT COALESCE(SUM(raw_size), 0) AS raw,
+        COALESCE(SUM(stored_size), 0) AS stored FROM chunks WHERE id IN (SELECT DISTINCT chunk_id FROM chunk_bases)`),
+      this.dbBytes(),
+    ]);
     return {
       models: m!.models, files: m!.files, logicalBytes: m!.logical, chunks: c!.chunks, uniqueRawBytes: c!.raw,
-      storedBytes: c!.stored, deltaRawBytes: d!.raw, deltaStoredBytes: d!.stored, dbBytes: await this.dbBytes(),
+      storedBytes: c!.stored, deltaRawBytes: d!.raw, deltaStoredBytes: d!.stored, dbBytes,
     };
   }
 

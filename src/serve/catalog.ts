@@ -45,6 +45,9 @@ export class Catalog {
   private fingerprint = '';
   private configs = new Map<string, Map<number, ServingConfigPatch>>();
   private effective = new Map<string, ServingConfig>();
+  /** Numbers reloadName's reads in the order they start, and the last applied per name. */
+  private nameReads = 0;
+  private nameApplied = new Map<string, number>();
   /** all() in order, until the models change. */
   private sortedCache?: CatalogVersion[];
   /** served() per name, until the models or the configurations change. */
@@ -115,7 +118,12 @@ export class Catalog {
    * onVersionsGone.
    */
   async reloadName(name: string): Promise<void> {
+    const seq = ++this.nameReads;
     const entries = await this.store.catalogOf(name);
+    // Reads may end out of order (a request's and a notice's): an older one's rows never replace a newer one's.
+    if (seq < (this.nameApplied.get(name) ?? 0)) return;
+    this.nameApplied.set(name, seq);
+    if (this.nameApplied.size > 10_000) this.nameApplied.clear();
     const before = this.byName.get(name);
     const next = new Map(entries.map((e) => [e.model.version, e]));
     const gone = [...(before?.values() ?? [])].filter((v) => !sameEntry(v, next.get(v.model.version)));

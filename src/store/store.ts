@@ -319,7 +319,7 @@ export class Store {
     return models.map((model) => ({ model, files: files.get(model.id) ?? [] }));
   }
 
-  /** Refreshes the database's planner statistics (PostgreSQL without autovacuum: the bench's server runs with it off). */
+  /** What autovacuum does, now (PostgreSQL: VACUUM (ANALYZE) of the store's tables; this machine's server runs with autovacuum off). */
   analyze(): Promise<void> {
     return this.db.analyze();
   }
@@ -561,9 +561,13 @@ export class Store {
    * and where the store is.
    */
   async stats(opts: { all?: boolean } = {}): Promise<LocatedStoreStats> {
-    const totals = await this.db.totals();
-    const complete = opts.all || totals.models <= STATS_MODELS;
-    const page = complete ? await this.list() : (await this.modelPage({ limit: STATS_MODELS, newestFirst: true })).rows.reverse();
+    // The totals and the latest imports side by side (PostgreSQL: each on a connection of its own).
+    const [totals, latest] = await Promise.all([
+      this.db.totals(),
+      opts.all ? undefined : this.db.listModelPage({ limit: STATS_MODELS + 1, newestFirst: true }),
+    ]);
+    const complete = latest === undefined || latest.length <= STATS_MODELS;
+    const page: ModelSummary[] = latest === undefined ? await this.list() : latest.slice(0, STATS_MODELS).map(({ model, files }) => ({ ...model, files }));
     const refs = await this.baseRefs(page);
     // Import order (ids), as the timeline draws them.
     const perModel: ModelStats[] = page.sort((a, b) => a.id - b.id).map((m) => modelStats(m, refs));

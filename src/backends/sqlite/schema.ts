@@ -160,7 +160,7 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (model_id, other_id)
   ) WITHOUT ROWID;
   CREATE INDEX model_sharing_other ON model_sharing(other_id);
-  CREATE INDEX model_sharing_bytes ON model_sharing(bytes);
+  CREATE INDEX model_sharing_bytes ON model_sharing(bytes DESC, model_id, other_id) WHERE model_id <> other_id;
   ALTER TABLE models ADD COLUMN family_id INTEGER;
   CREATE INDEX models_family ON models(family_id);
   INSERT INTO settings (key, value) SELECT 'sharing_index', '1' WHERE NOT EXISTS (SELECT 1 FROM models);

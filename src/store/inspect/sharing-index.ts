@@ -9,9 +9,9 @@ import { SETTING_SHARING_INDEX } from '../format.js';
  * Each model keeps a row with itself (its distinct raw bytes) and one with
  * each of the SHARING_TOP models it shares the most bytes with. An import
  * computes its model's list from its own chunks, looking at the first
- * HOLDERS_PER_CHUNK holders of each (the oldest on SQLite: a family's first
- * models, which hold what its later ones share), then enters the model into
- * each partner's list where it ranks. A removal drops the model's rows and
+ * HOLDERS_PER_CHUNK files holding each (the lowest file ids: a family's
+ * first models, which hold what its later ones share), then enters the model
+ * into its closest partners' lists where it ranks. A removal drops the model's rows and
  * recomputes the lists that named it. Every step costs what the model's own
  * chunks cost, whatever the size of the store: a chunk that all 100,000
  * models hold (a shared header) costs what one two models hold costs. The
@@ -20,16 +20,17 @@ import { SETTING_SHARING_INDEX } from '../format.js';
  * family's first members, and the bytes it shares with a later sibling may
  * count only the chunks few others hold.
  *
- * Two imports committing at the same moment on PostgreSQL may each miss the
- * other (each computes before the other commits); `tessera sharing
- * --rebuild` recomputes every list.
+ * Two imports of different names committing at the same moment on
+ * PostgreSQL may each miss the other (each computes before the other
+ * commits; imports of one name take turns, names.ts modelWriteLock);
+ * `tessera sharing --rebuild` recomputes every list.
  */
 
 /** Partners kept per model. */
 export const SHARING_TOP = 16;
 /** Partners (the closest first) whose lists a new model may enter. */
 const PARTNERS_ASKED = 2 * SHARING_TOP;
-/** Holders (file chunk rows) of each chunk an import looks at for partners. */
+/** Files holding a chunk (the lowest ids) that an import looks at for partners. */
 export const HOLDERS_PER_CHUNK = 32;
 /** References (file chunk rows) beyond which `show` does not attribute a chunk to the models holding it. */
 export const COMMON_CHUNK_REFS = 1000;
