@@ -93,7 +93,6 @@ export interface ModelSummary extends ModelRow {
   files: number;
 }
 
-/** `refs`: name:version by id of the models' bases, when they are not all among `models` (a page). */
 /** A model's `stats` row. */
 function modelStats(m: ModelSummary, refs: Map<number, string>): ModelStats {
   return {
@@ -109,6 +108,7 @@ function nextCursor(p: { rows: ModelSummary[]; more: boolean }, newestFirst?: bo
   return newestFirst ? String(last.id) : formatModelRef(last.name, last.version);
 }
 
+/** `ls --json` entries; `refs`: name:version by id of the models' bases, when they are not all among `models` (a page). */
 export function listEntries(models: ModelSummary[], refs: Map<number, string> = refsById(models)): ModelListEntry[] {
   return models.map((m) => ({
     name: m.name, version: m.version, format: m.format, files: m.files, logicalBytes: m.logicalBytes,
@@ -591,12 +591,15 @@ export class Store {
   async modelPage(q: { limit: number; after?: string; before?: number; newestFirst?: boolean; search?: string; format?: string }): Promise<{ rows: ModelSummary[]; more: boolean; total: number; refs: Map<number, string> }> {
     const after = q.after === undefined ? undefined : parseModelRef(q.after);
     if (after && after.version === undefined) throw invalid(`after: ${JSON.stringify(q.after)} is not a model version (name:version)`);
-    const found = await this.db.listModelPage({
-      limit: q.limit + 1, search: q.search, format: q.format, newestFirst: q.newestFirst, beforeId: q.before,
-      after: after ? { name: after.name, version: after.version! } : undefined,
-    });
+    // Side by side (PostgreSQL: two connections of the pool).
+    const [found, total] = await Promise.all([
+      this.db.listModelPage({
+        limit: q.limit + 1, search: q.search, format: q.format, newestFirst: q.newestFirst, beforeId: q.before,
+        after: after ? { name: after.name, version: after.version! } : undefined,
+      }),
+      this.db.countModelsMatching({ search: q.search, format: q.format }),
+    ]);
     const rows = found.slice(0, q.limit).map(({ model, files }) => ({ ...model, files }));
-    const total = await this.db.countModelsMatching({ search: q.search, format: q.format });
     return { rows, more: found.length > q.limit, total, refs: await this.baseRefs(rows) };
   }
 

@@ -48,7 +48,7 @@ function showError(e: unknown): void {
 async function showDetail(scroll: boolean): Promise<void> {
   const root = byId('detail');
   const ref = selectedRef();
-  // name:version (a name may hold ':' itself; the version is after the last one).
+  // name:version: the version after the last ':'.
   const colon = ref ? ref.lastIndexOf(':') : -1;
   const row = ref && colon > 0 && /^[0-9]+$/.test(ref.slice(colon + 1)) ? { name: ref.slice(0, colon), version: Number(ref.slice(colon + 1)) } : undefined;
   document.querySelectorAll('[data-testid="model-row"]').forEach((tr) => tr.classList.toggle('selected', tr.getAttribute('data-model') === ref));
