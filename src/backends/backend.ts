@@ -167,6 +167,8 @@ export interface Backend {
   deleteModel(id: number): Promise<void>;
   insertFile(f: NewFile): Promise<number>;
   listFiles(modelId: number): Promise<FileRow[]>;
+  /** The files of these models, by model id, then path in byte order (a query per few hundred models). */
+  filesOfModels(modelIds: number[]): Promise<FileRow[]>;
   /** Every file of every model, by model id, then path in byte order (each model's files as listFiles gives them). */
   listAllFiles(): Promise<FileRow[]>;
   /** Of these file sizes, those some stored file has (an index walk: the files_content index's first column). */

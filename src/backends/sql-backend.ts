@@ -258,6 +258,11 @@ export class SqlBackend implements Backend {
     return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE model_id = ? ORDER BY ${this.byteOrder('path')}`, [modelId])).map(fileFromDb);
   }
 
+  async filesOfModels(modelIds: number[]): Promise<FileRow[]> {
+    return (await this.allIn<FileDbRow>((anyOf) => `SELECT ${FILE_COLUMNS} FROM files WHERE ${anyOf} ORDER BY model_id, ${this.byteOrder('path')}`,
+      'model_id', [...new Set(modelIds)], 'bigint')).map(fileFromDb);
+  }
+
   async listAllFiles(): Promise<FileRow[]> {
     return (await this.all<FileDbRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY model_id, ${this.byteOrder('path')}`)).map(fileFromDb);
   }

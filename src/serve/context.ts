@@ -30,6 +30,15 @@ export interface ServeContext {
   opts: ServeOptions;
   /** Set when shutdown has begun: readiness turns false. */
   draining: boolean;
+  /**
+   * The first read of the catalog (every model and file: 2.3 s at 100,000
+   * models), which the server waits for at most CATALOG_WAIT_MS before it
+   * listens: health and metrics answer at once, readiness is false until it
+   * is done, every other request waits for it (a read that failed is tried
+   * again by the next request).
+   */
+  loadCatalog(): Promise<void>;
+  catalogLoaded: boolean;
   /** One line to the server's log, rate-limited per kind (log.ts). */
   log(kind: LogKind, line: string): void;
 }

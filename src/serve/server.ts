@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,6 +67,12 @@ function buildRouter(ctx: ServeContext): Router {
   return router;
 }
 
+/** How long the server waits for its first read of the catalog before it listens anyway. */
+const CATALOG_WAIT_MS = 500;
+
+/** Routes that answer before the first read of the catalog is done (health, metadata, metrics). */
+const WITHOUT_CATALOG: ReadonlySet<string> = new Set(['health_live', 'health_ready', 'server_metadata', 'metrics']);
+
 /**
  * Serves the models of `store` over the Open Inference Protocol (REST), with
  * Triton's binary tensor data and model repository extensions, model file
@@ -91,7 +98,15 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
   // Other servers' and processes' changes, followed from before the first read so that none falls between.
   const stopFollowing = catalog.follow((e) => logger.write('error', `following the store's changes: ${publicMessage(e)}`));
-  await catalog.refresh();
+  // The first read, shared by the requests that wait for it; one that failed is started again by the next.
+  let catalogRead: Promise<void> | undefined;
+  const loadCatalog = (): Promise<void> => (catalogRead ??= catalog.refresh().then(() => {
+    ctx.catalogLoaded = true;
+  }, (e: unknown) => {
+    catalogRead = undefined;
+    logger.write('error', `reading the store's models failed: ${publicMessage(e)}`);
+    throw e;
+  }));
   const models = new ModelManager(store, metrics, {
     memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances },
     instancesFor: (v) => catalog.config(v.model.name, v.model.version).instances,
@@ -100,6 +115,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   metrics.observeQueues(() => scheduler.waiting());
   const ctx: ServeContext = {
     store, catalog, metrics, writes, auth, opts, lfs: new LfsStaging(opts.maxUploadBytes), log: (kind, line) => logger.write(kind, line), draining: false, inflight: new InflightBytes(opts.maxInflightBytes),
+    loadCatalog, catalogLoaded: false,
     models, scheduler, inference: new Inference({ store, catalog, models, scheduler }),
   };
   // A version its policy no longer serves (a new policy, or a newer version under "latest N") gives back its sessions.
@@ -130,6 +146,7 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     if (close) res.setHeader('Connection', 'close');
     try {
       if (gate.pass(req, res, found)) return;
+      if (!ctx.catalogLoaded && !WITHOUT_CATALOG.has(route)) await ctx.loadCatalog();
       const m = router.resolve(found, method, rawPath);
       let url: URL | undefined;
       await m.method.handler({
@@ -167,8 +184,14 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     answerClientError(err, socket);
   });
   // The runtime threads load onnxruntime meanwhile (~100 ms): the first request does not wait for it.
+  // Read meanwhile (onnxruntime loads on the runtime threads): a small store is read before the server listens,
+  // a big one (100,000 models: 2.3 s) goes on being read while health checks are answered.
+  const firstRead = loadCatalog().catch(() => {});
   try {
     await ctx.models.ready;
+    const waited = new AbortController();
+    await Promise.race([firstRead, sleep(CATALOG_WAIT_MS, undefined, { signal: waited.signal }).catch(() => {})]);
+    waited.abort();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {

@@ -21,7 +21,8 @@ export function healthRoutes(router: Router, ctx: ServeContext): void {
   router.add({ name: 'health_live', pattern: /^\/v2\/health\/live$/, methods: { GET: { handler: ({ res }) => sendJson(res, 200, { live: true }) } } });
   router.add({
     name: 'health_ready', pattern: /^\/v2\/health\/ready$/,
-    methods: { GET: { handler: ({ res }) => (ctx.draining ? sendJson(res, 503, { ready: false }) : sendJson(res, 200, { ready: true })) } },
+    // Not ready while shutting down, nor before the first read of the store's models is done.
+    methods: { GET: { handler: ({ res }) => (ctx.draining || !ctx.catalogLoaded ? sendJson(res, 503, { ready: false }) : sendJson(res, 200, { ready: true })) } },
   });
   router.add({
     name: 'server_metadata', pattern: /^\/v2\/?$/,
