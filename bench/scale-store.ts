@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { startServer } from '../src/serve/server.js';
 import { Rng } from './synth.js';
+import { header } from './synthetic.js';
 import { run } from './proc.js';
 import { int, median } from './units.js';
 import { table } from '../src/cli/format.js';
@@ -57,14 +58,11 @@ export interface ScaleStoreReport {
   firstPaint: ReadTiming | string;
 }
 
+/** Every model's tensors: the same names and shapes, so one header (one chunk) all of them hold. */
+const HEADER = header(Array.from({ length: FAMILY_TENSORS + 1 }, (_, i) => ({ name: `layer${i}.weight`, shape: [32, ELEMENTS / 32], mean: 0 })), 'F32');
+
 function safetensors(tensors: Buffer[]): Buffer {
-  const header: Record<string, unknown> = {};
-  tensors.forEach((t, i) => (header[`layer${i}.weight`] = { dtype: 'F32', shape: [32, t.length / 128], data_offsets: [i * t.length, (i + 1) * t.length] }));
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, Buffer.from(json), ...tensors]);
+  return Buffer.concat([HEADER, ...tensors]);
 }
 
 const tensor = (seed: number): Buffer => new Rng(seed).bytes(ELEMENTS * 4);

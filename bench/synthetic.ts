@@ -29,7 +29,7 @@ type Dtype = 'F32' | 'BF16';
 
 const BYTES_PER_ELEMENT: Record<Dtype, number> = { F32: 4, BF16: 2 };
 
-interface TensorSpec {
+export interface TensorSpec {
   name: string;
   shape: number[];
   /** Norm weights sit around 1, everything else around 0. */
@@ -161,7 +161,7 @@ function fillBf16(src: Float32Array, out: Uint16Array): void {
   }
 }
 
-function header(specs: TensorSpec[], dtype: Dtype): Buffer {
+export function header(specs: TensorSpec[], dtype: Dtype): Buffer {
   const h: Record<string, unknown> = { __metadata__: { format: 'pt', generator: 'tessera bench --synthetic' } };
   let pos = 0;
   for (const t of specs) {

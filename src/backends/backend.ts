@@ -156,8 +156,10 @@ export interface Backend {
   modelsFingerprint(): Promise<string>;
   /** Every version of one name, by version (through the UNIQUE (name, version) index). */
   modelVersions(name: string): Promise<ModelRow[]>;
-  /** A page of models with their file counts, through an index (keyset: a page deep in the store costs what the first costs). */
-  listModelPage(q: ModelPageQuery): Promise<{ model: ModelRow; files: number }[]>;
+  /** A page of models, through an index (keyset: a page deep in the store costs what the first costs). */
+  listModelPage(q: ModelPageQuery): Promise<ModelRow[]>;
+  /** How many files each of these models has (models without files are absent). */
+  fileCounts(modelIds: number[]): Promise<Map<number, number>>;
   /** How many models match a page query's filters (search, format). */
   countModelsMatching(q: Pick<ModelPageQuery, 'search' | 'format'>): Promise<number>;
   insertModel(m: NewModel): Promise<number>;
@@ -249,7 +251,6 @@ export interface Backend {
   largestFamilies(limit: number): Promise<{ familyId: number; members: number }[]>;
   /** The models of these families, by family, in id order. */
   familyMembers(familyIds: number[]): Promise<Map<number, number[]>>;
-  countModels(): Promise<number>;
   /** Models by id (those that exist). */
   getModels(ids: number[]): Promise<ModelRow[]>;
   /** Of these chunks, those more than `commonRefs` file chunk rows reference (counted only that far). */

@@ -172,7 +172,13 @@ export class SqlBackend implements Backend {
     return { conds, values };
   }
 
-  async listModelPage(q: ModelPageQuery): Promise<{ model: ModelRow; files: number }[]> {
+  async fileCounts(modelIds: number[]): Promise<Map<number, number>> {
+    const rows = await this.allIn<{ model_id: number; n: number }>((anyOf) => `SELECT model_id, COUNT(*) AS n FROM files WHERE ${anyOf} GROUP BY model_id`,
+      'model_id', [...new Set(modelIds)], 'bigint');
+    return new Map(rows.map((r) => [r.model_id, r.n]));
+  }
+
+  async listModelPage(q: ModelPageQuery): Promise<ModelRow[]> {
     const { conds, values } = this.modelFilters(q);
     const name = this.byteOrder('m.name');
     if (q.newestFirst) {
@@ -186,10 +192,9 @@ export class SqlBackend implements Backend {
     }
     const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
     const order = q.newestFirst ? 'm.id DESC' : `${name}, m.version`;
-    const rows = await this.all<ModelDbRow & { files: number }>(`SELECT ${MODEL_COLUMNS.split(',').map((c) => `m.${c.trim()}`).join(', ')},
-        (SELECT COUNT(*) FROM files fi WHERE fi.model_id = m.id) AS files
+    const rows = await this.all<ModelDbRow>(`SELECT ${MODEL_COLUMNS.split(',').map((c) => `m.${c.trim()}`).join(', ')}
         FROM models m ${where} ORDER BY ${order} LIMIT ?`, [...values, q.limit]);
-    return rows.map((r) => ({ model: modelFromDb(r), files: r.files }));
+    return rows.map(modelFromDb);
   }
 
   async countModelsMatching(q: Pick<ModelPageQuery, 'search' | 'format'>): Promise<number> {
@@ -528,10 +533,16 @@ export class SqlBackend implements Backend {
 
   async replaceSharing(modelId: number, rows: SharingRow[]): Promise<void> {
     await this.write('DELETE FROM model_sharing WHERE model_id = ?', [modelId]);
+    await this.putSharingRows(rows.map((row) => ({ modelId, row })));
+  }
+
+  /** Kept rows in, replacing any row of the same pair (multi-row statements). */
+  private async putSharingRows(rows: { modelId: number; row: SharingRow }[]): Promise<void> {
     for (const part of batches(rows, INSERT_ROWS)) {
       const values: number[] = [];
-      for (const r of part) values.push(modelId, r.modelId, r.bytes, r.chunks);
-      await this.write(`INSERT INTO model_sharing (model_id, other_id, bytes, chunks) VALUES ${valueRows(part.length, 4)}`, values);
+      for (const a of part) values.push(a.modelId, a.row.modelId, a.row.bytes, a.row.chunks);
+      await this.write(`INSERT INTO model_sharing (model_id, other_id, bytes, chunks) VALUES ${valueRows(part.length, 4)}
+          ON CONFLICT (model_id, other_id) DO UPDATE SET bytes = excluded.bytes, chunks = excluded.chunks`, values);
     }
   }
 
@@ -557,12 +568,7 @@ export class SqlBackend implements Backend {
       for (const d of part) values.push(d.modelId, d.otherId);
       await this.write(`DELETE FROM model_sharing WHERE ${part.map(() => '(model_id = ? AND other_id = ?)').join(' OR ')}`, values);
     }
-    for (const part of batches(add, INSERT_ROWS)) {
-      const values: number[] = [];
-      for (const a of part) values.push(a.modelId, a.row.modelId, a.row.bytes, a.row.chunks);
-      await this.write(`INSERT INTO model_sharing (model_id, other_id, bytes, chunks) VALUES ${valueRows(part.length, 4)}
-          ON CONFLICT (model_id, other_id) DO UPDATE SET bytes = excluded.bytes, chunks = excluded.chunks`, values);
-    }
+    await this.putSharingRows(add);
   }
 
   async sharingReferrers(modelId: number): Promise<number[]> {
@@ -598,10 +604,6 @@ export class SqlBackend implements Backend {
     const out = new Map<number, number[]>(familyIds.map((f) => [f, []]));
     for (const r of rows) out.get(r.family_id)!.push(r.id);
     return out;
-  }
-
-  async countModels(): Promise<number> {
-    return (await this.all<{ n: number }>('SELECT COUNT(*) AS n FROM models'))[0]!.n;
   }
 
   async getModels(ids: number[]): Promise<ModelRow[]> {

@@ -16,6 +16,16 @@ export function parseModelRef(text: string): ModelRef {
   return { name: checkModelNameToFind(text.slice(0, i)), version: Number(v) };
 }
 
+/**
+ * A page cursor that names one model version (name:version, as a listing's
+ * `next` gives it); `field` names it in the message when it is not one.
+ */
+export function parseVersionCursor(text: string, field: string): { name: string; version: number } {
+  const ref = parseModelRef(text);
+  if (ref.version === undefined) throw invalid(`${field}: ${JSON.stringify(text)} is not a model version (name:version), as the page before gave it`);
+  return { name: ref.name, version: ref.version };
+}
+
 export function formatModelRef(name: string, version: number): string {
   return `${name}:${version}`;
 }

@@ -31,7 +31,7 @@ import type { ImportResult } from './import/importer.js';
 import type { InputFile } from './import/inputs.js';
 import { checkNewFilePath, modelWriteLock } from './names.js';
 import type { ModelRef } from './model-ref.js';
-import { formatModelRef, parseModelRef, refsById } from './model-ref.js';
+import { formatModelRef, parseVersionCursor, refsById } from './model-ref.js';
 import { removeWithSharing } from './inspect/sharing-index.js';
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SETTING_CHUNK_SIZE, segmentOfRow } from './format.js';
 import type { CdcParams } from '../chunking/fastcdc.js';
@@ -326,10 +326,10 @@ export class Store {
     for (;;) {
       const page = await this.db.listModelPage({ limit: CATALOG_PAGE, after });
       const files = new Map<number, FileRow[]>();
-      for (const f of await this.db.filesOfModels(page.map((p) => p.model.id))) (files.get(f.modelId) ?? files.set(f.modelId, []).get(f.modelId)!).push(f);
-      for (const { model } of page) out.push({ model, files: files.get(model.id) ?? [] });
+      for (const f of await this.db.filesOfModels(page.map((m) => m.id))) (files.get(f.modelId) ?? files.set(f.modelId, []).get(f.modelId)!).push(f);
+      for (const model of page) out.push({ model, files: files.get(model.id) ?? [] });
       if (page.length < CATALOG_PAGE) return out;
-      const last = page[page.length - 1]!.model;
+      const last = page[page.length - 1]!;
       after = { name: last.name, version: last.version };
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -583,11 +583,17 @@ export class Store {
       opts.all ? undefined : this.db.listModelPage({ limit: STATS_MODELS + 1, newestFirst: true }),
     ]);
     const complete = latest === undefined || latest.length <= STATS_MODELS;
-    const page: ModelSummary[] = latest === undefined ? await this.list() : latest.slice(0, STATS_MODELS).map(({ model, files }) => ({ ...model, files }));
+    const page: ModelSummary[] = latest === undefined ? await this.list() : await this.summaries(latest.slice(0, STATS_MODELS));
     const refs = await this.baseRefs(page);
     // Import order (ids), as the timeline draws them.
     const perModel: ModelStats[] = page.sort((a, b) => a.id - b.id).map((m) => modelStats(m, refs));
     return { ...totals, ...storeSavings(totals), backend: this.db.kind, location: this.db.location, perModel, perModelComplete: complete };
+  }
+
+  /** The models with their file counts (one query). */
+  private async summaries(models: ModelRow[]): Promise<ModelSummary[]> {
+    const counts = await this.db.fileCounts(models.map((m) => m.id));
+    return models.map((m) => ({ ...m, files: counts.get(m.id) ?? 0 }));
   }
 
   /** name:version of these models and of their bases. */
@@ -605,17 +611,16 @@ export class Store {
    * indexes: a page costs the same at the start or deep in a store of any size.
    */
   async modelPage(q: { limit: number; after?: string; before?: number; newestFirst?: boolean; search?: string; format?: string }): Promise<{ rows: ModelSummary[]; more: boolean; total: number; refs: Map<number, string> }> {
-    const after = q.after === undefined ? undefined : parseModelRef(q.after);
-    if (after && after.version === undefined) throw invalid(`after: ${JSON.stringify(q.after)} is not a model version (name:version)`);
+    const after = q.after === undefined ? undefined : parseVersionCursor(q.after, 'after');
     // Side by side (PostgreSQL: two connections of the pool).
     const [found, total] = await Promise.all([
       this.db.listModelPage({
         limit: q.limit + 1, search: q.search, format: q.format, newestFirst: q.newestFirst, beforeId: q.before,
-        after: after ? { name: after.name, version: after.version! } : undefined,
+        after,
       }),
       this.db.countModelsMatching({ search: q.search, format: q.format }),
     ]);
-    const rows = found.slice(0, q.limit).map(({ model, files }) => ({ ...model, files }));
+    const rows = await this.summaries(found.slice(0, q.limit));
     return { rows, more: found.length > q.limit, total, refs: await this.baseRefs(rows) };
   }
 

@@ -3,7 +3,6 @@ import { withStore, printJson } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { bytes } from '../../wire/format.js';
 import { table } from '../format.js';
-import { listEntries } from '../../store/store.js';
 import type { ModelListEntry } from '../../wire/store-json.js';
 import { MAX_PAGE } from '../../wire/store-json.js';
 import { lossyMark } from '../lossy-text.js';
@@ -15,15 +14,10 @@ export async function action(flags: LsFlags, cmd: Command): Promise<void> {
   const limit = Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid(`--limit: expected a whole number from 1 to ${MAX_PAGE}, got ${JSON.stringify(flags.limit)}`);
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
-    let models: ModelListEntry[];
-    let footer = '';
-    if (flags.all && !flags.search && !flags.format && !flags.after) {
-      models = listEntries(await store.list());
-    } else {
-      const page = await store.listPage({ limit: flags.all ? Number.MAX_SAFE_INTEGER : limit, after: flags.after, search: flags.search, format: flags.format });
-      models = page.models;
-      if (page.next) footer = `(${models.length} of ${page.total} models${flags.search || flags.format ? ' matching' : ''}; the next page: tessera ls --after ${page.next}${flags.search ? ` --search ${JSON.stringify(flags.search)}` : ''}${flags.format ? ` --format ${flags.format}` : ''})`;
-    }
+    // --all: one page holding every model.
+    const page = await store.listPage({ limit: flags.all ? Number.MAX_SAFE_INTEGER - 1 : limit, after: flags.after, search: flags.search, format: flags.format });
+    const models: ModelListEntry[] = page.models;
+    const footer = page.next === null ? '' : `(${models.length} of ${page.total} models${flags.search || flags.format ? ' matching' : ''}; the next page: tessera ls --after ${page.next}${flags.search ? ` --search ${JSON.stringify(flags.search)}` : ''}${flags.format ? ` --format ${flags.format}` : ''})`;
     if (flags.json) return printJson(models);
     if (models.length === 0) return console.log(flags.search || flags.format || flags.after ? 'no model matches' : 'the store is empty');
     // The lossy column only when a lossy version is listed: beside the name, where it cannot be missed.

@@ -1,5 +1,5 @@
 import { nextPageHeaders, parsePageQuery } from './model-pages.js';
-import { parseModelRef } from '../../store/model-ref.js';
+import { parseVersionCursor } from '../../store/model-ref.js';
 import { keyOf } from '../catalog.js';
 import type { ServeContext } from '../context.js';
 import { invalid } from '../../errors.js';
@@ -25,10 +25,9 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
         handler: async ({ req, res, url }) => {
           const q = parsePageQuery(url);
           if (q.newestFirst) throw invalid('order: this list is in name order only');
-          const after = q.after === undefined ? undefined : parseModelRef(q.after);
-          if (after && after.version === undefined) throw invalid(`after: ${JSON.stringify(q.after)} is not a model version (name:version)`);
+          const after = q.after === undefined ? undefined : parseVersionCursor(q.after, 'after');
           await ctx.catalog.refreshIfOlder(500);
-          const page = ctx.catalog.page({ limit: q.limit, search: q.search, after: after && { name: after.name, version: after.version! } },
+          const page = ctx.catalog.page({ limit: q.limit, search: q.search, after },
             (v) => q.format === undefined || v.model.format === q.format);
           sendJson(res, 200, {
             models: page.versions.map((v) => {

@@ -10,7 +10,7 @@ import { sendJson } from '../http/respond.js';
 import { parseJsonBody } from '../oip/json-limits.js';
 import { checkName, findInferable, findVersion, modelState, parseVersion } from './lookup.js';
 import { parsePatchOrInvalid } from '../../store/serving-configs.js';
-import { parseModelRef } from '../../store/model-ref.js';
+import { parseVersionCursor } from '../../store/model-ref.js';
 import { MAX_PAGE } from '../../wire/store-json.js';
 import { API_PAGE } from './model-pages.js';
 
@@ -32,12 +32,8 @@ async function optionalObject(ctx: ServeContext, req: IncomingMessage, res: Serv
 function indexQuery(body: Record<string, unknown>): { limit: number; after?: { name: string; version: number }; search?: string } {
   const limit = body.limit ?? API_PAGE;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid(`"limit" must be a whole number from 1 to ${MAX_PAGE}`);
-  let after: { name: string; version: number } | undefined;
-  if (body.after !== undefined) {
-    const ref = typeof body.after === 'string' && body.after.length <= 1024 ? parseModelRef(body.after) : undefined;
-    if (!ref || ref.version === undefined) throw invalid('"after" must be a model version (name:version), as X-Tessera-Next-After gave it');
-    after = { name: ref.name, version: ref.version };
-  }
+  if (body.after !== undefined && (typeof body.after !== 'string' || body.after.length > 1024)) throw invalid('"after" must be a string: the X-Tessera-Next-After of the page before');
+  const after = typeof body.after === 'string' ? parseVersionCursor(body.after, '"after"') : undefined;
   if (body.search !== undefined && (typeof body.search !== 'string' || body.search.length > 256)) throw invalid('"search" must be a string of at most 256 characters');
   return { limit, after, search: typeof body.search === 'string' && body.search !== '' ? body.search.toLowerCase() : undefined };
 }

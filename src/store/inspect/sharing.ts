@@ -63,7 +63,7 @@ async function sharedTensorNames(lists: ChunkLists, a: number, b: number): Promi
   return out;
 }
 
-/** Shared bytes of i and j by the kept rows (either direction; both are the same figure). */
+/** Shared bytes of i and j by the kept rows (either direction; both are the same figure); i = j: the model's own distinct bytes. */
 function pairBytes(lists: Map<number, SharingRow[]>, i: number, j: number): number {
   return lists.get(i)?.find((r) => r.modelId === j)?.bytes ?? lists.get(j)?.find((r) => r.modelId === i)?.bytes ?? 0;
 }
@@ -76,14 +76,14 @@ function pairBytes(lists: Map<number, SharingRow[]>, i: number, j: number): numb
  */
 export async function sharingMatrix(backend: Backend): Promise<SharingMatrix> {
   await ensureSharingIndex(backend);
-  const totalModels = await backend.countModels();
+  const totalModels = await backend.countModelsMatching({});
   if (totalModels > HEATMAP_MODELS) return familyMatrix(backend, totalModels);
   const rows: ModelRow[] = await backend.listModels();
   const refs = refsById(rows);
   const lists = await backend.sharingLists(rows.map((m) => m.id));
   const chunks = chunkLists(backend, await filesByModel(backend));
   const n = rows.length;
-  const bytes = rows.map((a) => rows.map((b) => (a.id === b.id ? lists.get(a.id)?.find((r) => r.modelId === a.id)?.bytes ?? 0 : pairBytes(lists, a.id, b.id))));
+  const bytes = rows.map((a) => rows.map((b) => pairBytes(lists, a.id, b.id)));
   const names = await Promise.all(rows.map((a, i) => Promise.all(rows.map(async (b, j) => (i === j || bytes[i]![j]! === 0
     ? new Set<string>() : sharedTensorNames(chunks, a.id, b.id))))));
   const models: SharingModel[] = rows.map((m, i) => ({
@@ -164,9 +164,9 @@ export async function topSharedPairs(backend: Backend, limit: number): Promise<S
   const models = new Map((await backend.getModels(ids)).map((m) => [m.id, m]));
   const own = await backend.sharingLists(ids);
   const files = new Map<number, FileRow[]>();
-  for (const id of ids) files.set(id, await backend.listFiles(id));
+  for (const f of await backend.filesOfModels(ids)) (files.get(f.modelId) ?? files.set(f.modelId, []).get(f.modelId)!).push(f);
   const chunks = chunkLists(backend, files);
-  const distinct = (id: number): number => own.get(id)?.find((r) => r.modelId === id)?.bytes ?? 0;
+  const distinct = (id: number): number => pairBytes(own, id, id);
   return Promise.all(pairs.map(async (p) => {
     const names = await sharedTensorNames(chunks, p.a, p.b);
     const a = models.get(p.a)!;
