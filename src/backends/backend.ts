@@ -15,6 +15,16 @@ export type ModelRow = ModelRecord;
 
 export type NewModel = Omit<ModelRow, 'id' | 'unavailable'>;
 
+/** Where chunk_hashes and chunks disagree (Backend.hashIndexFaults). */
+export interface HashIndexFaults {
+  /** Hash rows whose chunk is gone (an import of those bytes would reference it), and some of their chunk ids. */
+  dangling: number;
+  danglingIds: number[];
+  /** Chunks no hash row names (their bytes would be stored again), and some of their ids. */
+  unnamed: number;
+  unnamedIds: number[];
+}
+
 export interface FileRow {
   id: number;
   modelId: number;
@@ -208,6 +218,14 @@ export interface Backend {
   chunksWithDependents(ids: number[]): Promise<Set<number>>;
   /** Puts back a chunk row that went missing, under its old id (repair). */
   restoreChunk(id: number, row: NewChunk): Promise<void>;
+  /**
+   * Where the hash has a table of its own (PostgreSQL's chunk_hashes):
+   * hash rows naming no chunk of that hash, and chunks no hash row names,
+   * counted, with a few ids of each; zeros elsewhere.
+   */
+  hashIndexFaults(): Promise<HashIndexFaults>;
+  /** Deletes the hash rows naming no chunk, and adds the missing ones (repair). */
+  fixHashIndex(): Promise<HashIndexFaults>;
   /** Marks a model unavailable (with the reason) or available again (null). */
   setModelUnavailable(id: number, reason: string | null): Promise<void>;
   /** Stores a chunk's same raw bytes in another encoding (its hash and raw size stay). */

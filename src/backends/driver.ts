@@ -47,6 +47,12 @@ export interface Dialect {
   /** Whether chunks go in sorted by hash (concurrent importers then lock rows in one order). */
   readonly insertInHashOrder: boolean;
   /**
+   * Whether a chunk's hash is unique in `chunk_hashes` (hash, chunk_id), which
+   * hands out the chunk's id, rather than on `chunks` itself (PostgreSQL:
+   * migration 10 says why).
+   */
+  readonly hashTable: boolean;
+  /**
    * Joins `fc` (with a `file_id` column) to the first `limit` file chunk rows
    * of chunk `m.chunk_id`, through an index, however many files hold it.
    */

@@ -1,5 +1,5 @@
 import type {
-  Backend, ChunkInfo, TensorRow, FileRow, GcResult, ModelPageQuery, ModelRow, NewChunk, NewFile, NewModel,
+  Backend, ChunkInfo, TensorRow, FileRow, GcResult, HashIndexFaults, ModelPageQuery, ModelRow, NewChunk, NewFile, NewModel,
   SegmentRow, ServingConfigRow, SharingRow, StoredChunk, StoreTotals,
 } from './backend.js';
 import { contentKey } from './backend.js';
@@ -355,7 +355,8 @@ export class SqlBackend implements Backend {
 
   async lookupChunks(hashes: Buffer[]): Promise<(number | undefined)[]> {
     if (hashes.length === 0) return [];
-    const rows = await this.allIn<{ id: number; hash: Buffer }>((anyOf) => `SELECT id, hash FROM chunks WHERE ${anyOf}`, 'hash', hashes, 'bytea', 'tessera_lookup');
+    const from = this.db.dialect.hashTable ? 'chunk_id AS id, hash FROM chunk_hashes' : 'id, hash FROM chunks';
+    const rows = await this.allIn<{ id: number; hash: Buffer }>((anyOf) => `SELECT ${from} WHERE ${anyOf}`, 'hash', hashes, 'bytea', 'tessera_lookup');
     const ids = new Map(rows.map((r) => [r.hash.toString('hex'), r.id]));
     return hashes.map((h) => ids.get(h.toString('hex')));
   }
@@ -364,10 +365,13 @@ export class SqlBackend implements Backend {
    * `INSERT … ON CONFLICT (hash) DO NOTHING`, then the ids of the rows that
    * conflicted are selected again: on PostgreSQL another import may be
    * inserting the same chunks (see postgres/driver.ts for how that plays out).
+   * Where the hash is unique in `chunk_hashes` (Dialect.hashTable), that
+   * insert claims the hash and a new id there, and the claimed chunks then go
+   * into `chunks` under their ids: the same waits, on the hash's row.
    */
   async insertChunks(rows: NewChunk[]): Promise<number[]> {
     if (rows.length === 0) return [];
-    const { chunkInsert, insertInHashOrder } = this.db.dialect;
+    const { chunkInsert, insertInHashOrder, hashTable } = this.db.dialect;
     const ids = new Array<number | undefined>(rows.length);
     /** Positions (in `rows`) of the rows this call inserted. */
     const inserted: number[] = [];
@@ -375,23 +379,7 @@ export class SqlBackend implements Backend {
     if (insertInHashOrder) order.sort((a, b) => Buffer.compare(rows[a]!.hash, rows[b]!.hash));
     // Every batch is issued before any answer is awaited: PostgreSQL pipelines them (one round trip in all,
     // the server storing one batch while the next arrives), in order, so rows are still locked in hash order.
-    const sent = [...chunkBatches(rows, order, chunkInsert)].map(async (batch) => {
-      const values: unknown[] = [];
-      for (const p of batch) {
-        const r = rows[p]!;
-        values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
-      }
-      const text = `INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING`;
-      // A one-row batch (every batch on SQLite) needs no hash back to tell which row an id belongs to.
-      if (batch.length === 1) {
-        const id = await this.db.insertOne({ text, values, name: 'tessera_insert_chunk' });
-        return id === undefined ? [] : [{ p: batch[0]!, id }];
-      }
-      const got = await this.all<{ id: number; hash: Buffer }>(`${text} RETURNING id, hash`, values,
-        batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
-      const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
-      return got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.id }));
-    });
+    const sent = [...chunkBatches(rows, order, chunkInsert)].map((batch) => (hashTable ? this.claimChunks(rows, batch) : this.insertChunkRows(rows, batch)));
     for (const got of await Promise.all(sent)) {
       for (const { p, id } of got) {
         ids[p] = id;
@@ -410,6 +398,48 @@ export class SqlBackend implements Backend {
       if (id === undefined) throw new Error(`chunk ${rows[p]!.hash.toString('hex')} neither inserted nor found in the store`);
       return id;
     });
+  }
+
+  /** One batch of `rows` (positions) into chunks, ON CONFLICT (hash) DO NOTHING: the positions inserted, with their ids. */
+  private async insertChunkRows(rows: NewChunk[], batch: number[]): Promise<{ p: number; id: number }[]> {
+    const values: unknown[] = [];
+    for (const p of batch) {
+      const r = rows[p]!;
+      values.push(r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+    }
+    const text = `INSERT INTO chunks (hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(batch.length, 6)} ON CONFLICT (hash) DO NOTHING`;
+    // A one-row batch (every batch on SQLite) needs no hash back to tell which row an id belongs to.
+    if (batch.length === 1) {
+      const id = await this.db.insertOne({ text, values, name: 'tessera_insert_chunk' });
+      return id === undefined ? [] : [{ p: batch[0]!, id }];
+    }
+    const got = await this.all<{ id: number; hash: Buffer }>(`${text} RETURNING id, hash`, values,
+      batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
+    const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
+    return got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.id }));
+  }
+
+  /**
+   * One batch's hashes claimed in chunk_hashes, each with a new id from the
+   * chunks' own sequence (ON CONFLICT (hash) DO NOTHING), then the claimed
+   * chunks into chunks under those ids: the positions inserted, with their ids.
+   */
+  private async claimChunks(rows: NewChunk[], batch: number[]): Promise<{ p: number; id: number }[]> {
+    const claim = `INSERT INTO chunk_hashes (hash, chunk_id) VALUES ${Array.from(batch, () => "(?, nextval('chunks_id_seq'))").join(', ')}
+        ON CONFLICT (hash) DO NOTHING RETURNING chunk_id, hash`;
+    const got = await this.all<{ chunk_id: number; hash: Buffer }>(claim, batch.map((p) => rows[p]!.hash),
+      batch.length <= 16 ? `tessera_claim_chunks_${batch.length}` : undefined);
+    if (got.length === 0) return [];
+    const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
+    const claimed = got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.chunk_id }));
+    const values: unknown[] = [];
+    for (const { p, id } of claimed) {
+      const r = rows[p]!;
+      values.push(id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+    }
+    await this.write(`INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(claimed.length, 7)}`, values,
+      claimed.length <= 16 ? `tessera_insert_claimed_${claimed.length}` : undefined);
+    return claimed;
   }
 
   /** The chunks' bases, in order, in multi-row INSERTs. */
@@ -438,7 +468,34 @@ export class SqlBackend implements Backend {
   async restoreChunk(id: number, r: NewChunk): Promise<void> {
     await this.write('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data]);
+    // The hash's row usually outlived the chunk's (it names this id); if it went too, it is put back.
+    if (this.db.dialect.hashTable) await this.write('INSERT INTO chunk_hashes (hash, chunk_id) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [r.hash, id]);
     await this.insertBases([{ id, bases: r.bases }]);
+  }
+
+  async hashIndexFaults(): Promise<HashIndexFaults> {
+    if (!this.db.dialect.hashTable) return { dangling: 0, danglingIds: [], unnamed: 0, unnamedIds: [] };
+    const [dangling, unnamed] = await Promise.all([
+      this.db.column<number>({ text: `SELECT h.chunk_id FROM chunk_hashes h
+          WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = h.chunk_id AND c.hash = h.hash)` }),
+      this.db.column<number>({ text: 'SELECT c.id FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunk_hashes h WHERE h.hash = c.hash)' }),
+    ]);
+    return { dangling: dangling.length, danglingIds: dangling.slice(0, 5), unnamed: unnamed.length, unnamedIds: unnamed.slice(0, 5) };
+  }
+
+  async fixHashIndex(): Promise<HashIndexFaults> {
+    return this.db.transaction(async () => {
+      const found = await this.hashIndexFaults();
+      if (found.dangling) {
+        await this.write(`DELETE FROM chunk_hashes h WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = h.chunk_id AND c.hash = h.hash)`);
+      }
+      if (found.unnamed) {
+        // Of several chunks of one hash (a repair may leave two), the lowest id is named.
+        await this.write(`INSERT INTO chunk_hashes (hash, chunk_id) SELECT hash, MIN(id) FROM chunks c
+            WHERE NOT EXISTS (SELECT 1 FROM chunk_hashes h WHERE h.hash = c.hash) GROUP BY hash`);
+      }
+      return found;
+    }, 'exclusive');
   }
 
   async rewriteChunk(id: number, e: { codec: number; data: Buffer; storedSize: number; depth: number; bases: number[] }): Promise<void> {
@@ -690,11 +747,16 @@ export class SqlBackend implements Backend {
       // A delta chunk keeps its bases alive; freeing a delta may orphan its base,
       // so sweep until nothing more goes (bounded by the delta chain depth).
       for (;;) {
-        const dead = await this.all<{ id: number; stored_size: number }>(`SELECT id, stored_size FROM chunks
+        const dead = await this.all<{ id: number; hash: Buffer; stored_size: number }>(`SELECT id, hash, stored_size FROM chunks
             WHERE NOT EXISTS (SELECT 1 FROM file_chunks fc WHERE fc.chunk_id = chunks.id)
               AND NOT EXISTS (SELECT 1 FROM chunk_bases b WHERE b.base_id = chunks.id) LIMIT ${GC_BATCH}`);
         if (dead.length === 0) break;
         await this.allIn((anyOf) => `DELETE FROM chunks WHERE ${anyOf}`, 'id', dead.map((d) => d.id), 'bigint');
+        // Their hash rows, found by hash (the key), unless one names another chunk of the same bytes (a repair's).
+        if (this.db.dialect.hashTable) {
+          await this.allIn((anyOf) => `DELETE FROM chunk_hashes WHERE ${anyOf}
+              AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = chunk_hashes.chunk_id)`, 'hash', dead.map((d) => d.hash), 'bytea');
+        }
         chunks += dead.length;
         for (const d of dead) storedBytes += d.stored_size;
       }

@@ -126,6 +126,8 @@ for (const kind of kinds) {
       const actual = new Map<string, Map<string, string>>();
       for (const r of rows) (actual.get(r.t) ?? actual.set(r.t, new Map()).get(r.t)!).set(r.c, r.ty);
       const stated = statedColumns();
+      // A table one database does not have states its type there as "—" (PostgreSQL's chunk_hashes).
+      for (const [name, cols] of stated) if ([...cols.values()].every(([sqlite, pg]) => (kind === 'sqlite' ? sqlite : pg) === '—')) stated.delete(name);
       assert.deepEqual([...stated.keys()].sort(), [...actual.keys()].sort(), 'tables');
       for (const [name, cols] of stated) {
         const types = new Map([...cols].map(([c, [sqlite, pg]]) => [c, kind === 'sqlite' ? sqlite : pg]));

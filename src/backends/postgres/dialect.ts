@@ -19,6 +19,8 @@ export const postgresDialect: Dialect = {
   // Rows go in hash order: two importers inserting overlapping batches then
   // take the rows' locks in the same order and wait rather than deadlock.
   insertInHashOrder: true,
+  // Unique keys of a distributed table hold its distribution column: chunks is distributed by id, chunk_hashes by hash.
+  hashTable: true,
   // The planner chooses between the primary key and chunks_raw_size (whose rows are small: payloads live out of line).
   chunkSizes: 'chunks c',
   // The index file_chunks_chunk is on (chunk_id, file_id) (migration 9): in file order, a repeated chunk's rows skipped.

@@ -115,9 +115,9 @@ function retryable(e: unknown): boolean {
  *
  * Concurrency between processes (several importers, servers and `gc` on one
  * store) — locking, not generations:
- *  - Chunks are inserted with `INSERT … ON CONFLICT (hash) DO NOTHING`, then
- *    the ids of the rows that conflicted are selected again (sql-backend.ts;
- *    in hash order, see dialect.ts). An insert that
+ *  - Chunk hashes are claimed with `INSERT INTO chunk_hashes … ON CONFLICT
+ *    (hash) DO NOTHING`, then the ids of the rows that conflicted are selected
+ *    again (sql-backend.ts; in hash order, see dialect.ts). An insert that
  *    meets a row another open transaction inserted waits for it: if that
  *    transaction commits, its row is used (the chunk is stored once); if it
  *    rolls back, ours goes in. Two imports may so wait for each other (A holds

@@ -158,6 +158,21 @@ export const MIGRATIONS: string[] = [
   DROP INDEX file_chunks_chunk;
   CREATE INDEX file_chunks_chunk ON file_chunks(chunk_id, file_id);
   `,
+  // 10: a chunk's hash is claimed in chunk_hashes instead of being unique on
+  // chunks. A distributed PostgreSQL (Citus) requires every unique key of a
+  // distributed table to include its distribution column: chunks is
+  // distributed by id, chunk_hashes by hash (README: Scale beyond one
+  // machine). No foreign key to chunks: the two are not co-located; gc
+  // deletes both rows and verify checks they agree. chunks.hash stays, the
+  // chunk's own record of its identity, without an index.
+  `
+  CREATE TABLE chunk_hashes (
+    hash BYTEA PRIMARY KEY,
+    chunk_id BIGINT NOT NULL
+  );
+  INSERT INTO chunk_hashes (hash, chunk_id) SELECT hash, id FROM chunks;
+  ALTER TABLE chunks DROP CONSTRAINT chunks_hash_key;
+  `,
 ];
 
 /** Advisory lock class of migrations (the other int4 is the hash of the store's schema). */

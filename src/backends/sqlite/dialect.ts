@@ -16,6 +16,7 @@ export const sqliteDialect: Dialect = {
   chunkInsert: { rows: 1, bytes: Infinity },
   // One writer at a time: chunks go in file order, so that a file's chunks have neighbouring ids and pages.
   insertInHashOrder: false,
+  hashTable: false,
   // The planner would look each size up in the chunk's own row (migration 4 says why not).
   chunkSizes: 'chunks c INDEXED BY chunks_raw_size',
   // No LATERAL: the limit-th holding file's id bounds a range of the chunk_id index (whose entries end in file_id).

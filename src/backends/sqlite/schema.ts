@@ -167,6 +167,13 @@ export const MIGRATIONS: string[] = [
   DROP INDEX chunks_raw_size;
   CREATE INDEX chunks_raw_size ON chunks(id, raw_size, stored_size);
   `,
+  // 10: PostgreSQL moves the hash's uniqueness to a table of its own
+  // (chunk_hashes, for a distributed layout); one SQLite file is never
+  // distributed, so chunks keeps its UNIQUE (hash) and the number only keeps
+  // the two schemas' versions in step.
+  `
+  SELECT 1;
+  `,
 ];
 
 function appliedVersion(db: Db): number {

@@ -11,6 +11,7 @@ export async function action(flags: { from: string[]; json?: boolean }, cmd: Com
     if (flags.json) printJson({ ...r, seconds, clean: r.problems.length === 0 });
     else {
       console.log(`found ${r.badChunks} bad chunk(s); rewrote ${r.rewritten} and restored ${r.restored} from ${r.sourcesUsed.length} file(s) in ${seconds.toFixed(2)} s`);
+      if (r.hashRowsFixed) console.log(`put ${r.hashRowsFixed} row(s) of the hash index (chunk_hashes) right`);
       for (const m of r.madeAvailable) console.log(`available again: ${m}`);
       for (const u of r.unavailable) console.log(`unavailable: ${u.model}: ${u.reason}`);
       console.log(r.problems.length === 0 ? 'the store is clean' : `${r.problems.length} problem(s) remain; the affected models will not be served or exported`);

@@ -19,6 +19,8 @@ export interface RepairReport {
   rewritten: number;
   /** Missing chunks put back under their old ids from a supplied file. */
   restored: number;
+  /** Rows of PostgreSQL's chunk_hashes removed (naming no chunk) or added (a chunk without one). */
+  hashRowsFixed: number;
   /** Supplied files that matched a stored file's SHA-256 (and were used). */
   sourcesUsed: string[];
   /** Models marked unavailable: what is still wrong with them. */
@@ -41,7 +43,9 @@ export interface RepairReport {
  *    the piece hashes to its id; a missing one is put back under its old id
  *    (the whole file's digest vouches for the piece). Re-supplied chunks are
  *    stored whole, not as deltas, so they depend on nothing that may be bad.
- * 3. A second deep check decides: every model still affected is marked
+ * 3. Where the hash has a table of its own (PostgreSQL), its rows are made
+ *    to agree with the chunks again.
+ * 4. A second deep check decides: every model still affected is marked
  *    unavailable (the server answers 503 for it and export refuses it)
  *    rather than serving wrong bytes; a marked model found whole again is
  *    cleared.
@@ -52,7 +56,12 @@ export interface RepairReport {
 export async function repairStore(backend: Backend, readers: StoreReaders, chunkSize: number, sources: string[]): Promise<RepairReport> {
   const first = await verifyStore(backend, readers, true);
   const bad = new Set(first.problems.flatMap((p) => p.chunks));
-  const report: RepairReport = { badChunks: bad.size, rewritten: 0, restored: 0, sourcesUsed: [], unavailable: [], madeAvailable: [], problems: [] };
+  const report: RepairReport = { badChunks: bad.size, rewritten: 0, restored: 0, hashRowsFixed: 0, sourcesUsed: [], unavailable: [], madeAvailable: [], problems: [] };
+  // The hash index is rebuilt from the chunks themselves: before the re-supply, which looks nothing up by hash.
+  if (first.problems.some((p) => p.kind === 'hash-index')) {
+    const fixed = await backend.fixHashIndex();
+    report.hashRowsFixed = fixed.dangling + fixed.unnamed;
+  }
 
   if (bad.size && sources.length) {
     const byDigest = await storedFilesByDigest(backend);
@@ -73,7 +82,7 @@ export async function repairStore(backend: Backend, readers: StoreReaders, chunk
     readers.chunks.clear();
   }
 
-  const after = report.rewritten + report.restored === 0 ? first : await verifyStore(backend, readers, true);
+  const after = report.rewritten + report.restored + report.hashRowsFixed === 0 ? first : await verifyStore(backend, readers, true);
   report.problems = after.problems;
   const reasons = new Map<string, string>();
   for (const p of after.problems) for (const m of p.models) if (!reasons.has(m)) reasons.set(m, `${p.kind}: ${p.message}`);

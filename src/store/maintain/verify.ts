@@ -1,4 +1,4 @@
-import type { Backend, ChunkInfo, FileRow, ModelRow } from '../../backends/backend.js';
+import type { Backend, ChunkInfo, FileRow, HashIndexFaults, ModelRow } from '../../backends/backend.js';
 import type { StoreReaders } from '../read/file-reader.js';
 import { DamagedFileError } from '../read/file-reader.js';
 import { formatModelRef } from '../model-ref.js';
@@ -7,10 +7,11 @@ import { chunkHash, MAX_DELTA_DEPTH } from '../format.js';
 
 /** One thing wrong with the store, and the models it affects. */
 export interface Problem {
-  kind: 'missing-chunk' | 'missing-base' | 'depth' | 'size' | 'segments' | 'chunk-hash' | 'chunk-decode' | 'file-hash';
+  kind: 'missing-chunk' | 'missing-base' | 'depth' | 'size' | 'segments' | 'chunk-hash' | 'chunk-decode' | 'file-hash' | 'hash-index';
   message: string;
+  /** Models affected (none for a fault of the hash index: no stored file reads through it). */
   models: string[];
-  /** Chunk ids at fault (missing, or failing to decode to their hash); empty for problems of a file's structure. */
+  /** Chunk ids at fault (missing, or failing to decode to their hash); empty for problems of a file's structure or of the hash index. */
   chunks: number[];
 }
 
@@ -103,6 +104,7 @@ export async function verifyStore(backend: Backend, readers: StoreReaders, deep:
     }
   }
   report.chunks = seen.size;
+  report.problems.push(...hashIndexProblems(await backend.hashIndexFaults()));
   if (!deep) return report;
   // Deep checks go on past missing chunks: repair needs every chunk that fails to decode.
 
@@ -132,6 +134,18 @@ export async function verifyStore(backend: Backend, readers: StoreReaders, deep:
     report.filesHashed++;
   }
   return report;
+}
+
+/** What a disagreement between PostgreSQL's chunk_hashes and chunks means, as problems (no model is affected). */
+export function hashIndexProblems(f: HashIndexFaults): Problem[] {
+  const out: Problem[] = [];
+  if (f.dangling) {
+    out.push({ kind: 'hash-index', message: `${f.dangling} hash row(s) of chunk_hashes name a chunk that is not in the store under that hash (e.g. chunk ${f.danglingIds[0]}): an import of those bytes would reference it; \`tessera repair\` removes them`, models: [], chunks: [] });
+  }
+  if (f.unnamed) {
+    out.push({ kind: 'hash-index', message: `${f.unnamed} chunk(s) have no row in chunk_hashes (e.g. chunk ${f.unnamedIds[0]}): their bytes would be stored again; \`tessera repair\` adds them`, models: [], chunks: [] });
+  }
+  return out;
 }
 
 /** chunkInfo for the ids that exist (a missing id is left out rather than thrown). */
