@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ExampleRequest } from '../wire/example.js';
 
 export interface DemoModel {
@@ -30,16 +31,28 @@ function sileroExample(state: 'h-c' | 'state'): ExampleRequest {
 }
 
 /**
+ * Where the installable package (scripts/pack.ts) carries the Silero models,
+ * relative to this module in dist/src/cli/: the package has no devDependencies.
+ */
+export const SHIPPED_DEMO_DIR = fileURLToPath(new URL('../../../demo-models', import.meta.url));
+
+/** The Silero VAD files of the demo (from @ricky0123/vad-web's dist/). */
+export const SILERO_FILES = ['silero_vad_legacy.onnx', 'silero_vad_v5.onnx', 'silero_vad_v6.onnx'];
+
+/**
  * The demo models: real ONNX models shipped in npm packages (installed as
- * devDependencies), so `npm start` works with no download beyond npm install.
+ * devDependencies in a checkout, carried in the installable package), so
+ * `npm start` works with no download beyond npm install.
  */
 export function demoModels(): DemoModel[] {
   const require = createRequire(import.meta.url);
-  let dist: string;
-  try {
-    dist = join(dirname(require.resolve('@ricky0123/vad-web/package.json')), 'dist');
-  } catch {
-    throw new Error('the demo models come from the npm package @ricky0123/vad-web; run `npm install` in the Tessera directory first');
+  let dist = SHIPPED_DEMO_DIR;
+  if (!existsSync(dist)) {
+    try {
+      dist = join(dirname(require.resolve('@ricky0123/vad-web/package.json')), 'dist');
+    } catch {
+      throw new Error('the demo models come from the npm package @ricky0123/vad-web; run `npm install` in the Tessera directory first');
+    }
   }
   const models: DemoModel[] = [
     { name: 'silero-vad-legacy', path: join(dist, 'silero_vad_legacy.onnx'), what: 'Silero VAD v4 (legacy), ONNX', example: sileroExample('h-c') },

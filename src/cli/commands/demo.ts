@@ -1,3 +1,4 @@
+import { basename, relative } from 'node:path';
 import type { Command } from 'commander';
 import { withStore } from '../context.js';
 import type { GlobalOptions } from '../context.js';
@@ -29,9 +30,16 @@ export async function importDemo(store: Store): Promise<void> {
     + `${bytes(t.deduplicatedBytes)} deduplicated, ${bytes(t.compressionSavedBytes)} saved by compression, ${bytes(t.deltaSavedBytes)} by deltas; database file ${bytes(t.dbBytes)}`);
 }
 
+/** How the user ran this CLI: `tessera` when installed on PATH (a link named so), else `node <script>` as typed. */
+function invocation(): string {
+  const script = process.argv[1] ?? 'bin/tessera.js';
+  return basename(script) === 'tessera' ? 'tessera' : `node ${relative(process.cwd(), script) || script}`;
+}
+
 export async function action(_flags: object, cmd: Command): Promise<void> {
   await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
     await importDemo(store);
-    console.log('next: `node bin/tessera.js ls`, `node bin/tessera.js show silero-vad-v6`, `node bin/tessera.js stats`');
+    const cli = invocation();
+    console.log(`next: \`${cli} ls\`, \`${cli} show silero-vad-v6\`, \`${cli} stats\``);
   });
 }
