@@ -139,7 +139,7 @@ export class SqlBackend implements Backend {
     // PostgreSQL: the store's own tables (unqualified: its schema), dead rows made reusable and statistics refreshed.
     if (this.kind === 'postgres') {
       await this.write(`VACUUM (ANALYZE) models, files, segments, file_chunks, chunks, chunk_bases, model_sharing,
-          tensor_fingerprints, chunk_sketches, serving_configs, settings`);
+          tensor_fingerprints, chunk_sketches, serving_configs, settings, chunk_hashes`);
     }
   }
 

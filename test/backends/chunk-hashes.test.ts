@@ -123,3 +123,18 @@ test('chunk_hashes: a store of schema 9 is migrated (rows filled from chunks, th
     await t.cleanup();
   }
 });
+
+test('analyze (the bench\'s, between batches) covers every table of the store, chunk_hashes included', { skip }, async () => {
+  const t = await tempStore('postgres');
+  try {
+    const { a } = writeModels(t.dir);
+    await t.store.import(a, { name: 'a' });
+    await t.store.analyze();
+    const missed = await storeSql<{ t: string }>(t.path, `SELECT c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname <> 'schema_migrations'
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_user_tables s WHERE s.relid = c.oid AND s.last_analyze IS NOT NULL) ORDER BY 1`);
+    assert.deepEqual(missed.map((r) => r.t), []);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -429,7 +429,7 @@ export class PostgresDriver implements Driver {
    * at the end of the tables; VACUUM FULL would shrink them but locks out readers.
    */
   async reclaimSpace(freedChunks: number): Promise<void> {
-    if (freedChunks > 0) await this.pool.query('VACUUM chunks, chunk_bases');
+    if (freedChunks > 0) await this.pool.query('VACUUM chunks, chunk_hashes, chunk_bases');
   }
 
   /** Bytes of the store's tables on disk: heap, TOAST (the payloads) and indexes. */
