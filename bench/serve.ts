@@ -263,9 +263,12 @@ function spawnServer(repoRoot: string, store: string, extra: string[] = []): Pro
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => {
+      if (err.length < 64 << 10) err += b.toString();
+    });
     child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
+      // Bounded: the access log writes a line per request here.
+      if (out.length < 64 << 10) out += b.toString();
       const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) resolve({ child, url: new URL(m[1]!) });
     });

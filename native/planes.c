@@ -174,6 +174,7 @@ static napi_value Split(napi_env env, napi_callback_info info) {
 }
 
 void tessera_register_fingerprint(napi_env env, napi_value exports); /* fingerprint.c */
+void tessera_register_stderr(napi_env env, napi_value exports); /* stderr.c */
 
 NAPI_MODULE_INIT() {
   napi_value f;
@@ -182,5 +183,6 @@ NAPI_MODULE_INIT() {
   napi_create_function(env, "split", NAPI_AUTO_LENGTH, Split, NULL, &f);
   napi_set_named_property(env, exports, "split", f);
   tessera_register_fingerprint(env, exports);
+  tessera_register_stderr(env, exports);
   return exports;
 }

@@ -3,6 +3,7 @@ import { MAX_PAGE, STATS_MODELS } from '../wire/store-json.js';
 import { Command, Help, Option } from 'commander';
 import { collect, parseBatchList, parseDelay, parseFraction, parseNonNegativeInt, parsePolicy, parsePort, parsePositiveInt, parseSize } from './parse.js';
 import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../serve/log.js';
 
 /**
  * Every command's definition: what it takes and what --help says. Commander
@@ -148,6 +149,11 @@ export function buildProgram(): Command {
     .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
     .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
     .option('--send-timeout <ms>', 'cut off a download whose client reads nothing for this long', parsePositiveInt, d.sendTimeoutMs)
+    .addOption(new Option('--log-level <level>', 'log lines of this severity and above: error, warn, info (also a line per request, loads and unloads), debug (also onnxruntime\'s own warnings)')
+      .choices(LOG_LEVELS).default(d.logLevel))
+    .addOption(new Option('--log-format <format>', 'text (access lines in the Common Log Format, with duration, model and request id) or json (one object a line)')
+      .choices(LOG_FORMATS).default(d.logFormat))
+    .option('--access-log <where>', 'where the line per request goes: - (stdout), a file (appended; reopened on SIGHUP, for logrotate), or off', '-')
     .option('--demo', 'import the demo models first when the store is empty')
     .action(lazy(() => import('./commands/serve.js')));
 

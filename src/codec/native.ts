@@ -11,6 +11,8 @@ export interface NativePlanes {
   merge(planes: Uint8Array, stride: number, n: number, width: number, rotl1: boolean, dst: Uint8Array): void;
   /** native/fingerprint.c: the three sums of fingerprint.ts over src's u16 or u32 values, into out[0..2]. */
   fingerprint(src: Uint8Array, width: 2 | 4, out: Uint32Array): void;
+  /** native/stderr.c: fd 2 onto a new pipe; [the pipe's read end, a duplicate of the former fd 2]. Missing in an addon built before it. */
+  captureStderr?(): [number, number];
 }
 
 /** Where node-gyp puts the addon, from dist/src/codec/ (the built module) and src/codec/. */

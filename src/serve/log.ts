@@ -7,8 +7,29 @@
  * bounded: a message that quotes a client cannot forge log lines.
  */
 
-/** What a line is about; each kind has its own allowance. */
-export type LogKind = 'error' | 'inference' | 'unavailable' | 'damaged';
+/**
+ * What a line is about; each kind has its own allowance. `onnxruntime`:
+ * what onnxruntime printed itself (stderr-capture.ts); `stderr`: anything
+ * else native code printed; `model`: a model loaded or unloaded.
+ */
+export type LogKind = 'error' | 'inference' | 'unavailable' | 'damaged' | 'onnxruntime' | 'stderr' | 'model';
+
+/** Severities, most severe first: a server logs the lines at its level and above. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Each kind's level: a failed inference or a refused model is the client's business (warn), damage and server faults are errors. */
+export const LEVEL_OF_KIND: Record<LogKind, LogLevel> = {
+  error: 'error', damaged: 'error', inference: 'warn', unavailable: 'warn', onnxruntime: 'warn', stderr: 'warn', model: 'info',
+};
+
+/** Whether a line at `level` is logged by a server at `threshold`. */
+export function logs(threshold: LogLevel, level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(threshold);
+}
 
 export interface RateLimit {
   /** Lines each kind prints per window. */
@@ -36,7 +57,7 @@ export function oneLine(text: string): string {
 export class RateLimitedLog {
   private readonly windows = new Map<LogKind, Window>();
 
-  constructor(private readonly sink: (line: string) => void, private readonly limit: RateLimit = DEFAULT_RATE_LIMIT) {}
+  constructor(private readonly sink: (line: string, kind: LogKind) => void, private readonly limit: RateLimit = DEFAULT_RATE_LIMIT) {}
 
   write(kind: LogKind, text: string): void {
     let w = this.windows.get(kind);
@@ -49,7 +70,7 @@ export class RateLimitedLog {
     }
     if (w.printed < this.limit.lines) {
       w.printed++;
-      this.sink(oneLine(text));
+      this.sink(oneLine(text), kind);
     } else {
       w.suppressed++;
     }
@@ -67,7 +88,7 @@ export class RateLimitedLog {
     this.windows.delete(kind);
     if (w.suppressed > 0) {
       const s = w.suppressed === 1 ? 'line' : 'lines';
-      this.sink(`… ${w.suppressed} more "${kind}" ${s} suppressed (at most ${this.limit.lines} per ${this.limit.windowMs / 1000} s)`);
+      this.sink(`… ${w.suppressed} more "${kind}" ${s} suppressed (at most ${this.limit.lines} per ${this.limit.windowMs / 1000} s)`, kind);
     }
   }
 }

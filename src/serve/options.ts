@@ -1,3 +1,5 @@
+import type { LogFormat, LogLevel } from './log.js';
+
 export interface ServeOptions {
   host: string;
   /** 0: any free port. */
@@ -37,6 +39,11 @@ export interface ServeOptions {
   sendTimeoutMs: number;
   /** Where the server's log lines go (failed loads and inferences, server errors), already rate-limited per kind (log.ts); default: stderr. */
   log?: (line: string) => void;
+  /** Lines below this severity are not logged (access lines are `info`; at `debug` onnxruntime's own warnings are logged too). */
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Where a line per request goes (server-log.ts); default: nowhere (the CLI's is stdout, or --access-log FILE). */
+  accessLog?: (line: string) => void;
 }
 
 /** Sessions per model unless told otherwise: one, so that a loaded model costs its size once. */
@@ -64,4 +71,6 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   headersTimeoutMs: 60_000,
   requestTimeoutMs: 300_000,
   sendTimeoutMs: 60_000,
+  logLevel: 'info',
+  logFormat: 'text',
 };

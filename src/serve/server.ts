@@ -16,7 +16,7 @@ import { InflightBytes } from './http/inflight.js';
 import { answerUnread } from './http/linger.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
-import { RateLimitedLog } from './log.js';
+import { RequestIds, ServerLog, inRequest } from './server-log.js';
 import { Metrics } from './metrics.js';
 import { DEFAULT_SERVE_OPTIONS } from './options.js';
 import type { ServeOptions } from './options.js';
@@ -67,6 +67,11 @@ function buildRouter(ctx: ServeContext): Router {
   return router;
 }
 
+/** The model a route's first two groups name, for the access log: name, or name:version; as sent (still percent-encoded). */
+function modelOfGroups(groups: (string | undefined)[]): string {
+  return groups[1] === undefined ? groups[0]! : `${groups[0]!}:${groups[1]}`;
+}
+
 /** How long the server waits for its first read of the catalog before it listens anyway. */
 const CATALOG_WAIT_MS = 500;
 
@@ -95,7 +100,11 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   // The store's decoded-chunk cache serves model loads and downloads alike: sized by --chunk-cache.
   store.resizeCache(opts.chunkCacheBytes);
   const catalog = new Catalog(store, writes);
-  const logger = new RateLimitedLog(opts.log ?? ((line: string) => void process.stderr.write(`tessera serve: ${line}\n`)));
+  const logger = new ServerLog({
+    level: opts.logLevel, format: opts.logFormat, access: opts.accessLog,
+    events: opts.log ?? (opts.logFormat === 'json' ? (line) => void process.stderr.write(`${line}\n`) : (line) => void process.stderr.write(`tessera serve: ${line}\n`)),
+  });
+  const requestIds = new RequestIds();
   // Other servers' and processes' changes, followed from before the first read so that none falls between.
   const stopFollowing = catalog.follow((e) => logger.write('error', `following the store's changes: ${publicMessage(e)}`));
   // The first read, shared by the requests that wait for it; one that failed is started again by the next.
@@ -108,8 +117,10 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     throw e;
   }));
   const models = new ModelManager(store, metrics, {
-    memoryBudget: opts.memoryBudget, runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances },
+    memoryBudget: opts.memoryBudget,
+    runtime: { intraOpThreads: opts.intraOpThreads, instances: opts.instances, logSeverity: opts.logLevel === 'debug' ? 2 : 4 },
     instancesFor: (v) => catalog.config(v.model.name, v.model.version).instances,
+    log: (kind, text) => logger.write(kind, text),
   });
   const scheduler = new Scheduler(schedulerMetrics(metrics, (kind, line) => logger.write(kind, line)));
   metrics.observeQueues(() => scheduler.waiting());
@@ -130,18 +141,31 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
   const router = buildRouter(ctx);
   metrics.observeEdge({ connections: () => gate.connections.open, inflightBytes: () => ctx.inflight.held });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     const t0 = performance.now();
     const method = req.method ?? 'GET';
     const rawPath = (req.url ?? '/').split('?')[0]!;
     const found = router.lookup(method, rawPath);
     const route = gate.routeName(req, found);
+    res.setHeader('X-Request-Id', requestId);
     res.once('finish', () => {
       metrics.requests.inc({ method, route, status: String(res.statusCode) });
       metrics.requestSeconds.observe({ method, route }, (performance.now() - t0) / 1000);
       const len = Number(res.getHeader('content-length') ?? 0);
       if (len > 0 && method !== 'HEAD') metrics.responseBytes.inc({ route }, len);
     });
+    if (logger.accessing) {
+      // 'close' comes for every response, finished or cut off; the socket's count covers keep-alive's earlier responses too, hence the difference.
+      const start = Date.now();
+      const socket = req.socket;
+      const sentBefore = socket.bytesWritten;
+      res.once('close', () => logger.access({
+        start, client: socket.remoteAddress ?? '-', method, url: req.url ?? '/', httpVersion: req.httpVersion, status: res.statusCode,
+        bytes: socket.bytesWritten - sentBefore, durationMs: performance.now() - t0, requestId,
+        model: found.route?.model && found.groups[0] !== undefined ? modelOfGroups(found.groups) : undefined,
+        userAgent: req.headers['user-agent'],
+      }));
+    }
     const close = ctx.draining || gate.closes(req);
     if (close) res.setHeader('Connection', 'close');
     try {
@@ -177,7 +201,10 @@ export async function startServer(store: Store, options: Partial<ServeOptions> =
     requestTimeout: opts.requestTimeoutMs,
     // Node checks those timeouts on a timer (every 30 s by default), so a short limit would be enforced late: check at a quarter of the shorter one.
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 4))),
-  }, (req, res) => void handle(req, res));
+  }, (req, res) => {
+    const id = requestIds.next(req.headers['x-request-id']);
+    void inRequest(id, () => handle(req, res, id));
+  });
   gate.watch(server);
   server.on('clientError', (err: Error & { code?: string }, socket) => {
     metrics.clientErrors.inc({ code: err.code ?? 'unknown' });

@@ -23,6 +23,8 @@ export interface MethodHandler {
 export interface Route {
   /** A short name for metrics and logs. */
   name: string;
+  /** Its first two groups are a model's name and (optional) version: the access log names the model. */
+  model?: true;
   /** Matched against the raw (still percent-encoded) path. */
   pattern: RegExp;
   /** By method; GET also answers HEAD. */

@@ -59,7 +59,7 @@ export function apiRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'api_model', pattern: /^\/api\/store\/models\/([^/]+)(?:\/versions\/([^/]+))?$/,
+    name: 'api_model', model: true, pattern: /^\/api\/store\/models\/([^/]+)(?:\/versions\/([^/]+))?$/,
     methods: {
       GET: {
         handler: async ({ res, params }) => {

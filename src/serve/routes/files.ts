@@ -209,7 +209,7 @@ async function upload(ctx: ServeContext, nameText: string | undefined, versionTe
 
 export function fileRoutes(router: Router, ctx: ServeContext): void {
   router.add({
-    name: 'files_list', pattern: new RegExp(`^${MODEL}\\/files\\/?$`),
+    name: 'files_list', model: true, pattern: new RegExp(`^${MODEL}\\/files\\/?$`),
     methods: {
       GET: {
         handler: async ({ res, params }) => {
@@ -223,7 +223,7 @@ export function fileRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'files', pattern: new RegExp(`^${MODEL}\\/files\\/(.+)$`),
+    name: 'files', model: true, pattern: new RegExp(`^${MODEL}\\/files\\/(.+)$`),
     methods: {
       GET: {
         handler: async ({ req, res, params }) => {

@@ -16,7 +16,7 @@ import { ClientGone } from '../http/client-gone.js';
 
 export function inferRoutes(router: Router, ctx: ServeContext): void {
   router.add({
-    name: 'infer', pattern: new RegExp(`^${MODEL}\\/infer$`),
+    name: 'infer', model: true, pattern: new RegExp(`^${MODEL}\\/infer$`),
     methods: {
       POST: {
         handler: async ({ req, res, params }) => {

@@ -44,7 +44,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'model_ready', pattern: new RegExp(`^${MODEL}\\/ready$`),
+    name: 'model_ready', model: true, pattern: new RegExp(`^${MODEL}\\/ready$`),
     methods: {
       GET: {
         handler: async ({ res, params }) => {
@@ -58,7 +58,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'model_config', pattern: new RegExp(`^${MODEL}\\/config$`),
+    name: 'model_config', model: true, pattern: new RegExp(`^${MODEL}\\/config$`),
     methods: {
       GET: {
         handler: async ({ res, params }) => {
@@ -69,7 +69,7 @@ export function modelRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'model_metadata', pattern: new RegExp(`^${MODEL}\\/?$`),
+    name: 'model_metadata', model: true, pattern: new RegExp(`^${MODEL}\\/?$`),
     methods: {
       GET: {
         handler: async ({ res, params }) => {

@@ -60,7 +60,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'repository_load', pattern: /^\/v2\/repository\/models\/(.+?)(?:\/versions\/([^/]+))?\/(load|unload)$/,
+    name: 'repository_load', model: true, pattern: /^\/v2\/repository\/models\/(.+?)(?:\/versions\/([^/]+))?\/(load|unload)$/,
     methods: {
       POST: {
         write: true,
@@ -83,7 +83,7 @@ export function repositoryRoutes(router: Router, ctx: ServeContext): void {
     },
   });
   router.add({
-    name: 'repository_config', pattern: /^\/v2\/repository\/models\/(.+?)(?:\/versions\/([^/]+))?\/config$/,
+    name: 'repository_config', model: true, pattern: /^\/v2\/repository\/models\/(.+?)(?:\/versions\/([^/]+))?\/config$/,
     methods: {
       GET: {
         handler: async ({ res, params }) => {

@@ -1,3 +1,4 @@
+import type { LogKind } from '../log.js';
 import type { Store } from '../../store/store.js';
 import { unavailableMessage } from '../../store/store.js';
 import { invalid, unavailable } from '../../errors.js';
@@ -25,6 +26,8 @@ export interface ModelManagerOptions {
   runtimeThreads?: number;
   /** A version's own number of instances (its serving configuration), or null for runtime.instances. */
   instancesFor?: (v: CatalogVersion) => number | null;
+  /** Where loads and unloads are told (the server's log). */
+  log?: (kind: LogKind, text: string) => void;
 }
 
 /** Runtime threads by default at most: each holds its own sessions and onnxruntime's pools. */
@@ -70,6 +73,7 @@ export class ModelManager {
     this.sessions = new SessionCache(opts.memoryBudget, {
       loaded: (key) => metrics.modelLoaded.set({ model: key }, 1),
       evicted: (key, reason) => {
+        opts.log?.('model', `unloaded ${key} (${reason})`);
         metrics.modelEvictions.inc({ reason });
         metrics.modelLoaded.remove({ model: key });
       },
@@ -199,6 +203,7 @@ export class ModelManager {
       this.loads.push({ key, assembleMs: t1 - t0, sessionMs: t2 - t1, stats });
       if (this.loads.length > 100) this.loads.shift();
       this.metrics.modelLoads.inc({ result: 'ok' });
+      this.opts.log?.('model', `loaded ${key} in ${(t2 - t0).toFixed(0)} ms (rebuilt ${(t1 - t0).toFixed(0)} ms, session ${(t2 - t1).toFixed(0)} ms)`);
       this.metrics.modelLoadSeconds.observe((t2 - t0) / 1000);
       return model;
     } catch (e) {

@@ -10,6 +10,8 @@ export interface RuntimeOptions {
   intraOpThreads?: number;
   /** Sessions per model, each on a runtime thread of its own: runs of one model at once (default DEFAULT_INSTANCES). */
   instances?: number;
+  /** onnxruntime's own logging, 0 (verbose) to 4 (fatal); default 4 (see sessionOptions). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
 /**
@@ -27,8 +29,9 @@ export function sessionOptions(opts: RuntimeOptions = {}): InferenceSession.Sess
     executionProviders: ['cpu'],
     extra: { session: { model_external_initializers_file_folder_path: NO_EXTERNAL_DATA_ON_DISK } },
     // onnxruntime would print a few lines to stderr for every failed run (any client can cause one): fatal only. What it
-    // has to say comes back in the error, which the server logs, rate-limited (log.ts).
-    logSeverityLevel: 4,
+    // has to say comes back in the error, which the server logs, rate-limited (log.ts). At --log-level debug its
+    // warnings too, which the server's log takes in (stderr-capture.ts).
+    logSeverityLevel: opts.logSeverity ?? 4,
     ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
   };
 }
