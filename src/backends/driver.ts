@@ -26,8 +26,13 @@ export type ColumnType = 'int4' | 'int8' | 'bytea' | 'text';
 /** The SQL type of the values in an "any of" list. */
 export type ListType = 'bigint' | 'bytea' | 'text';
 
-/** A transaction's hold on the store: shared by imports, rm and migrate; exclusive for gc's sweep. */
-export type TxLock = 'shared' | 'exclusive';
+/**
+ * A transaction's hold on the store: shared by imports, rm and migrate;
+ * exclusive for gc's sweep; snapshot for a backup's reads: shared, and every
+ * read sees the store as it was when the first one ran (PostgreSQL:
+ * REPEATABLE READ READ ONLY; SQLite holds its lock throughout anyway).
+ */
+export type TxLock = 'shared' | 'exclusive' | 'snapshot';
 
 /** How a run of transactions commits together (Driver.commitGroup). */
 export interface CommitGroup {
@@ -120,6 +125,14 @@ export interface Driver {
   reclaimSpace(freedChunks: number): Promise<void>;
   /** The store's size on disk. */
   dbBytes(): Promise<number>;
+  /**
+   * SQLite: copies the database, page by page, into a new file at `path`
+   * (the online backup API), consistent while other processes write: the
+   * copy is taken in one step under a read lock (writers wait, up to their
+   * busy timeout), and started again if a write slipped in before it.
+   * Undefined on PostgreSQL (Store.backup copies model by model instead).
+   */
+  copyDatabase?(path: string): Promise<{ pages: number }>;
   /** `e` as a one-line error naming the store when it is an outside failure, else `e` itself. */
   explainError(e: unknown): unknown;
   close(): Promise<void>;

@@ -112,6 +112,15 @@ export class SqlBackend implements Backend {
     return this.db.transaction(fn, 'shared');
   }
 
+  snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(fn, 'snapshot');
+  }
+
+  get copyDatabase(): ((path: string) => Promise<{ pages: number }>) | undefined {
+    const copy = this.db.copyDatabase;
+    return copy ? (path) => copy.call(this.db, path) : undefined;
+  }
+
   commitGroup<T>(group: CommitGroup, fn: () => Promise<T>): Promise<T> {
     return this.db.commitGroup(group, fn);
   }

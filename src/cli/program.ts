@@ -164,6 +164,21 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/migrate.js')));
 
+  program.command('backup')
+    .description('copy the store, while it is in use, into a new SQLite file, and check the copy (verify --deep)')
+    .requiredOption('--to <file>', 'the backup file (a SQLite store; made beside it under a temporary name, renamed when checked)')
+    .option('--force', 'replace an existing file')
+    .option('--no-verify', 'skip the deep check of the copy')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/backup.js')));
+
+  program.command('restore')
+    .description('make a new store (--store: a SQLite file that does not exist yet, or an empty PostgreSQL schema) from a backup file')
+    .requiredOption('--from <file>', 'the backup file (tessera backup --to)')
+    .option('--no-verify', 'skip the deep check of the backup before restoring it')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/restore.js')));
+
   program.command('verify')
     .description('check the store: chunks, bases, depths, segments; --deep also decodes every chunk and rebuilds every file')
     .option('--deep', 'decode every chunk (SHA-256 = its id) and rebuild every file (SHA-256 = the one imported)')

@@ -20,6 +20,7 @@ import type { CheckedSource } from './sources.js';
 import type { ImportThreads } from './import/import-threads.js';
 import { HashThread } from '../io/parallel-hash.js';
 import type { MigrateOptions, MigrateResult } from './maintain/migrate.js';
+import type { BackupOptions, BackupResult, RestoreResult } from './maintain/backup.js';
 import type { ExampleRequest } from '../wire/example.js';
 import { lossyOf } from '../wire/lossy.js';
 import type { LossyInfo } from '../wire/lossy.js';
@@ -643,6 +644,24 @@ export class Store {
   static async migrate(from: Store, to: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
     const { migrateStore } = await import('./maintain/migrate.js');
     return migrateStore(from.db, to.db, to.readers(), opts);
+  }
+
+  /** A consistent copy of this store, taken while others write, in a new SQLite file, checked (maintain/backup.ts). */
+  async backup(to: string, opts: BackupOptions = {}): Promise<BackupResult> {
+    const { backupStore } = await import('./maintain/backup.js');
+    return backupStore(this, this.db, to, opts);
+  }
+
+  /** The backup file `from` made into a new store at `to` (maintain/backup.ts). */
+  static async restore(from: string, to: string, opts: Pick<BackupOptions, 'verify'> = {}): Promise<RestoreResult> {
+    const { restoreStore } = await import('./maintain/backup.js');
+    return restoreStore(from, to, opts);
+  }
+
+  /** This SQLite store's pages into a new file at `path` (the online backup API). */
+  async copyTo(path: string): Promise<void> {
+    if (!this.db.copyDatabase) throw invalid(`${this.location} is not a SQLite file: it cannot be copied page by page`);
+    await this.db.copyDatabase(path);
   }
 
   private readers(): StoreReaders {

@@ -21,6 +21,8 @@ const LOCK_ARGS = `$1::int4, hashtext(current_schema())`;
 const LOCK_SQL: Record<TxLock, string> = {
   shared: `SELECT pg_advisory_xact_lock_shared(${LOCK_ARGS})`,
   exclusive: `SELECT pg_advisory_xact_lock(${LOCK_ARGS})`,
+  // gc waits for a backup's reads, which need every chunk they listed to stay.
+  snapshot: `SELECT pg_advisory_xact_lock_shared(${LOCK_ARGS})`,
 };
 
 /** Statements at most this long are prepared (see PostgresDriver.prepare()); longer ones are multi-row INSERTs of many rows. */
@@ -376,7 +378,7 @@ export class PostgresDriver implements Driver {
       let broken = false;
       try {
         // BEGIN and the lock go out with fn's first statement: no round trip of their own.
-        t.detach(t.run((c) => c.query('BEGIN')));
+        t.detach(t.run((c) => c.query(lock === 'snapshot' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN')));
         t.detach(t.run((c) => c.query({ text: LOCK_SQL[lock], values: [LOCK_GC], name: `tessera_lock_${lock}` })));
         const result = await this.tx.run(t, fn);
         // A write fn did not wait for may have failed: PostgreSQL would answer COMMIT with a rollback.
