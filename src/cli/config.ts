@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { StoreOptions } from '../store/store.js';
 
 /**
@@ -7,7 +8,7 @@ import type { StoreOptions } from '../store/store.js';
 
 export const DEFAULT_STORE = './tessera.db';
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 /** The store a command works on: --store, else $TESSERA_STORE, else ./tessera.db. */
 export function storeLocation(flag: string | undefined, env: Env = process.env): string {
@@ -38,7 +39,18 @@ export function backendConfigFromEnv(env: Env = process.env): StoreOptions {
   return config;
 }
 
-/** The server's bearer token: --token, else $TESSERA_TOKEN (empty: none). */
-export function serverToken(flag: string | undefined, env: Env = process.env): string | undefined {
-  return flag ?? (env.TESSERA_TOKEN || undefined);
+
+/** tessera serve's config file when it has none named (serve-config.ts). */
+export const DEFAULT_CONFIG_FILE = 'tessera.toml';
+
+/** Which config file is read: --config, else $TESSERA_CONFIG, else ./tessera.toml when there is one. */
+export function configPath(flag: string | undefined, env: Env = process.env): { path: string; explicit: boolean } | undefined {
+  if (flag !== undefined) return { path: flag, explicit: true };
+  if (env.TESSERA_CONFIG) return { path: env.TESSERA_CONFIG, explicit: true };
+  return existsSync(DEFAULT_CONFIG_FILE) ? { path: DEFAULT_CONFIG_FILE, explicit: false } : undefined;
+}
+
+/** The variables serve's settings read (TESSERA_*). */
+export function serveEnvironment(env: Env = process.env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('TESSERA_')));
 }

@@ -2,8 +2,8 @@ import { LS_PAGE } from './commands/ls-page.js';
 import { MAX_PAGE, STATS_MODELS } from '../wire/store-json.js';
 import { Command, Help, Option } from 'commander';
 import { collect, parseBatchList, parseDelay, parseFraction, parseNonNegativeInt, parsePolicy, parsePort, parsePositiveInt, parseSize } from './parse.js';
-import { DEFAULT_SERVE_OPTIONS } from '../serve/options.js';
-import { LOG_FORMATS, LOG_LEVELS } from '../serve/log.js';
+import { SERVE_SETTINGS, envName } from './serve-settings.js';
+import type { ServeSetting } from './serve-settings.js';
 
 /**
  * Every command's definition: what it takes and what --help says. Commander
@@ -19,6 +19,18 @@ type Action = (...args: any[]) => Promise<void>;
 /** The action of a command whose module is loaded when it runs. */
 function lazy(load: () => Promise<{ action: Action }>): Action {
   return async (...args) => (await load()).action(...args);
+}
+
+/** A serve setting as commander's option: its parser, choices and default, and the environment variable it also reads. */
+function settingOption(s: ServeSetting): Option {
+  const o = new Option(s.flag, `${s.help} ($${envName(s)})`);
+  if (s.kind === 'int') o.argParser(parsePositiveInt);
+  else if (s.kind === 'port') o.argParser(parsePort);
+  else if (s.kind === 'size') o.argParser(parseSize);
+  else if (s.kind === 'list') o.argParser(collect);
+  else if (s.kind === 'choice') o.choices(s.choices!);
+  if (s.default !== undefined && s.default !== false) o.default(s.default, s.defaultText);
+  return o;
 }
 
 export function buildProgram(): Command {
@@ -113,7 +125,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(lazy(() => import('./commands/approx.js')));
 
-  program.command('config')
+  const config = program.command('config')
     .description('show or change how the server runs a model: dynamic batching, queue, instances, which versions it serves')
     .argument('<model>', 'name (the model: every version) or name:version (that version\'s own settings)')
     .option('--max-batch-size <n>', 'rows a batched run may hold (0: no dynamic batching)', parseNonNegativeInt)
@@ -126,36 +138,17 @@ export function buildProgram(): Command {
     .option('--reset', 'remove every setting at this level first')
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/config.js')));
+  config.command('check')
+    .description('check tessera serve\'s config file and environment variables, and show the settings it would run with, each with its source')
+    .option('--config <file>', 'the file to check (default: $TESSERA_CONFIG, else ./tessera.toml)')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/config-check.js')));
 
-  const d = DEFAULT_SERVE_OPTIONS;
-  program.command('serve')
+  const serve = program.command('serve')
     .description('serve the store\'s ONNX models over the Open Inference Protocol (KServe v2 REST), with model file downloads')
-    .option('--host <address>', 'address to listen on (a non-loopback one needs a token)', d.host)
-    .option('--port <n>', 'port (0: any free one)', parsePort, d.port)
-    .option('--memory-budget <size>', 'bytes of models kept loaded, least recently used evicted first', parseSize, d.memoryBudget)
-    .option('--chunk-cache <size>', 'bytes of decoded chunks kept to load models that share them faster', parseSize, d.chunkCacheBytes)
-    .option('--max-body <size>', 'largest inference request body', parseSize, d.maxBodyBytes)
-    .option('--max-upload <size>', 'largest model file accepted by PUT', parseSize, d.maxUploadBytes)
-    .option('--token <token>', 'bearer token for uploads, deletes, load and unload (default: $TESSERA_TOKEN)')
-    .option('--token-read', 'require the token for reads too')
-    .addOption(new Option('--allow-host <name>', 'answer requests for this host name too, besides loopback addresses and --host (repeatable)')
-      .argParser(collect).default([], 'none'))
-    .addOption(new Option('--allow-origin <origin>', 'let web pages of this origin (scheme://host[:port]) use the server, CORS included (repeatable)')
-      .argParser(collect).default([], 'none'))
-    .option('--max-connections <n>', 'connections served at once; past it: 503 and close', parsePositiveInt, d.maxConnections)
-    .option('--max-inflight <size>', 'bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503', parseSize, d.maxInflightBytes)
-    .option('--threads <n>', 'onnxruntime intra-op threads per model (default: onnxruntime\'s)', parsePositiveInt)
-    .option('--instances <n>', 'sessions per model, each on a runtime thread of its own: runs of one model at once (each holds the model; counted against --memory-budget)', parsePositiveInt, d.instances)
-    .option('--headers-timeout <ms>', 'close a connection whose request headers take longer (408)', parsePositiveInt, d.headersTimeoutMs)
-    .option('--request-timeout <ms>', 'close a connection whose whole request, body included, takes longer (408)', parsePositiveInt, d.requestTimeoutMs)
-    .option('--send-timeout <ms>', 'cut off a download whose client reads nothing for this long', parsePositiveInt, d.sendTimeoutMs)
-    .addOption(new Option('--log-level <level>', 'log lines of this severity and above: error, warn, info (also a line per request, loads and unloads), debug (also onnxruntime\'s own warnings)')
-      .choices(LOG_LEVELS).default(d.logLevel))
-    .addOption(new Option('--log-format <format>', 'text (access lines in the Common Log Format, with duration, model and request id) or json (one object a line)')
-      .choices(LOG_FORMATS).default(d.logFormat))
-    .option('--access-log <where>', 'where the line per request goes: - (stdout), a file (appended; reopened on SIGHUP, for logrotate), or off', '-')
-    .option('--demo', 'import the demo models first when the store is empty')
-    .action(lazy(() => import('./commands/serve.js')));
+    .option('--config <file>', 'a TOML file of these settings, in its [serve] table (default: $TESSERA_CONFIG, else ./tessera.toml when there is one); a flag wins over its environment variable, which wins over the file');
+  for (const setting of SERVE_SETTINGS) serve.addOption(settingOption(setting));
+  serve.action(lazy(() => import('./commands/serve.js')));
 
   program.command('migrate')
     .description('copy a whole store into another (SQLite <-> PostgreSQL), chunk by chunk, verifying digests; rerun to resume')

@@ -1,38 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { withStore } from '../context.js';
-import { serverToken } from '../config.js';
 import type { GlobalOptions } from '../context.js';
 import { importDemo } from './demo.js';
-import { checkToken } from '../../serve/auth.js';
-import { checkAllowHost } from '../../serve/http/hosts.js';
-import { checkAllowOrigin } from '../../serve/http/origins.js';
+import { readConfigFile, resolveServe } from '../serve-config.js';
+import { configPath, serveEnvironment } from '../config.js';
 import { captureStderr } from '../../serve/stderr-capture.js';
-import type { LogFormat, LogKind, LogLevel } from '../../serve/log.js';
-
-interface ServeFlags {
-  host: string;
-  port: number;
-  memoryBudget: number;
-  chunkCache: number;
-  maxBody: number;
-  maxUpload: number;
-  token?: string;
-  tokenRead?: boolean;
-  allowHost: string[];
-  allowOrigin: string[];
-  maxConnections: number;
-  maxInflight: number;
-  threads?: number;
-  instances: number;
-  headersTimeout: number;
-  requestTimeout: number;
-  sendTimeout: number;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  accessLog: string;
-  demo?: boolean;
-}
+import type { LogKind } from '../../serve/log.js';
 
 /**
  * Where the line per request goes: stdout, a file opened for appending (and
@@ -85,30 +59,19 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/**
- * A repeatable option's values, each checked by `check`; a refused one is
- * reported as commander reports an option's invalid argument (exit code 2).
- * Checked here rather than by an argParser in program.ts: the checks' modules
- * (node:net, node:os) are then loaded by `serve` alone.
- */
-function checkEach(cmd: Command, attribute: string, values: string[], check: (v: string) => string): string[] {
-  return values.map((v) => {
-    try {
-      return check(v);
-    } catch (e) {
-      const flags = cmd.options.find((o) => o.attributeName() === attribute)?.flags ?? attribute;
-      return cmd.error(`error: option '${flags}' argument '${v}' is invalid. ${(e as Error).message}`, { code: 'commander.invalidArgument' });
-    }
+export async function action(_flags: object, cmd: Command): Promise<void> {
+  // Every setting from the first source that has it (flag, environment, config file, default), all checked
+  // before the store is opened (and the demo imported): a token no client could send is refused at once.
+  const globals = cmd.optsWithGlobals<GlobalOptions & { config?: string }>();
+  const path = configPath(globals.config);
+  const { flags, store: location } = resolveServe({
+    flag: (name) => (cmd.getOptionValueSource(name) === 'cli' ? cmd.getOptionValue(name) : undefined),
+    storeFlag: globals.store,
+    env: serveEnvironment(),
+    file: path ? readConfigFile(path.path) : undefined,
   });
-}
-
-export async function action(flags: ServeFlags, cmd: Command): Promise<void> {
-  flags.allowHost = checkEach(cmd, 'allowHost', flags.allowHost, checkAllowHost);
-  flags.allowOrigin = checkEach(cmd, 'allowOrigin', flags.allowOrigin, checkAllowOrigin);
-  const token = serverToken(flags.token);
-  // Before the store is opened (and the demo imported): a token no client could send is refused at once.
-  if (token !== undefined) checkToken(token);
-  await withStore(cmd.optsWithGlobals<GlobalOptions>(), async (store) => {
+  const token = flags.token;
+  await withStore({ ...globals, store: location.location }, async (store) => {
     // npm start: the demo models, when the store is empty.
     if (flags.demo && (await store.list()).length === 0) await importDemo(store);
     const signal = untilSignal();
