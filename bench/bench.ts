@@ -31,6 +31,7 @@ import {
 import type { CompareRow, Target } from './report.js';
 import { benchScale } from './scale.js';
 import { benchScaleStore, scaleStoreReport } from './scale-store.js';
+import { benchBackup } from './backup.js';
 import type { ScaleStoreReport } from './scale-store.js';
 import type { ScaleReport } from './scale.js';
 import { generateFamily, generateSingle } from './synthetic.js';
@@ -316,6 +317,14 @@ async function main(): Promise<number> {
       const { text, report } = await benchServe({ repoRoot: REPO_ROOT, tmp, seconds: 3, repeat: Math.max(opts.repeat, 5), log });
       out(text);
       if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), serve: report }, null, 2));
+      return 0;
+    }
+    if (opts.backup !== undefined) {
+      const location = opts.store ?? join(tmp, 'backup-source.db');
+      log(`backup: a ${opts.backup} s import loop into ${location} …`);
+      const { text, report } = await benchBackup({ location, tmp, seconds: opts.backup, cli: TESSERA_JS, log });
+      out(text);
+      if (opts.json) out(JSON.stringify({ machine: m, tessera: tesseraVersion(), backup: report }, null, 2));
       return 0;
     }
     if (opts.layouts) {

@@ -36,6 +36,8 @@ export interface BenchOptions {
   layouts?: string[];
   /** The same models as safetensors and saved with torch.save, each in a store of its own (bench/torch.ts). */
   torch: boolean;
+  /** Seconds of the online-backup run (bench/backup.ts); undefined when not asked for. */
+  backup?: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -69,6 +71,9 @@ Other options:
   --store PATH          store location for Tessera's runs (must be empty or absent; it is
                         emptied between runs and left empty)
   --repeat N            rounds, medians reported (default 3)
+  --backup SECONDS      benchmark online backup instead: an import loop of SECONDS (e.g. 60) into
+                        --store (default: a new SQLite file), a \`tessera backup\` every 10 s
+                        beside it, the last one restored and every model compared byte for byte
   --serve               benchmark the inference server instead (latency vs onnxruntime-node,
                         cold start, chunk-cache loads); takes about a minute
   --platform            benchmark the serving platform instead, on the trained-digits MLP of
@@ -140,6 +145,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         approx: { type: 'boolean', default: false },
         layouts: { type: 'string' },
         torch: { type: 'boolean', default: false },
+        backup: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -170,5 +176,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     platform: values.platform ?? false, approx: values.approx ?? false,
     layouts: values.layouts === undefined ? undefined : values.layouts.split(',').map((d) => d.trim()).filter(Boolean),
     torch: values.torch ?? false,
+    backup: backupSeconds(values.backup),
   };
+}
+
+function backupSeconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 10 || n > 3600) throw new OptionsError(`--backup: expected 10 to 3600 seconds, got "${v}"`);
+  return n;
 }
