@@ -101,7 +101,7 @@ test('cross-origin reads are answered, but carry no CORS headers unless the orig
   assert.equal(allowed.status, 206);
   assert.equal(allowed.headers.get('access-control-allow-origin'), APP);
   assert.ok(vary(allowed).includes('origin'));
-  for (const h of ['content-range', 'etag', 'content-length', 'inference-header-content-length', 'location', 'content-disposition', 'repr-digest', 'www-authenticate', 'retry-after']) {
+  for (const h of ['content-range', 'etag', 'content-length', 'inference-header-content-length', 'location', 'content-disposition', 'repr-digest', 'www-authenticate', 'retry-after', 'x-request-id']) {
     assert.ok(list(allowed, 'access-control-expose-headers').includes(h), `exposes ${h}: ${allowed.headers.get('access-control-expose-headers')}`);
   }
   assert.equal(allowed.headers.get('access-control-allow-credentials'), undefined, 'no cookies: the token goes in Authorization');

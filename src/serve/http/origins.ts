@@ -6,9 +6,9 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 
 /** What a page of an allowed origin may send, and read of the answers (beyond the CORS-safelisted ones). */
 const ALLOW_METHODS = 'GET, HEAD, PUT, POST, DELETE';
-const ALLOW_HEADERS = 'Authorization, Content-Type, Content-Encoding, Inference-Header-Content-Length, Range, If-Range, If-Match, If-None-Match';
+const ALLOW_HEADERS = 'Authorization, Content-Type, Content-Encoding, Inference-Header-Content-Length, Range, If-Range, If-Match, If-None-Match, X-Request-Id';
 const EXPOSE_HEADERS = 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges, ETag, Repr-Digest, Location, Inference-Header-Content-Length, '
-  + 'WWW-Authenticate, Retry-After, Allow, X-Tessera-Lossy';
+  + 'WWW-Authenticate, Retry-After, Allow, X-Tessera-Lossy, X-Request-Id';
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
 const MAX_AGE = '600';
 
