@@ -8,6 +8,10 @@
  * The log itself, and everything Node writes to process.stderr, goes to the
  * former fd 2 directly, never through the pipe (the main thread reads it:
  * writing into it from there could fill it and wait on itself).
+ *
+ * The CLI captures only at --log-level debug, the one level at which
+ * onnxruntime logs anything: what a native crash prints as it aborts the
+ * process lands in the pipe and dies unread with it.
  */
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';

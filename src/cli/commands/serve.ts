@@ -75,10 +75,19 @@ export async function action(_flags: object, cmd: Command): Promise<void> {
     // npm start: the demo models, when the store is empty.
     if (flags.demo && (await store.list()).length === 0) await importDemo(store);
     const signal = untilSignal();
-    // What native code prints (onnxruntime's own lines) becomes the log's; until the server is up it waits.
+    // At debug, what native code prints (onnxruntime's own lines) becomes the log's; until the server is up it waits.
+    // Only then: below debug onnxruntime prints nothing, and with fd 2 on a pipe that this process reads itself,
+    // what a crash prints as it kills the process (a native abort) would die with it.
     const early: [LogKind, string][] = [];
     let nativeLine = (kind: LogKind, text: string): void => void early.push([kind, text]);
-    const capture = captureStderr((kind, text) => nativeLine(kind, text));
+    const capture = flags.logLevel === 'debug' ? captureStderr((kind, text) => nativeLine(kind, text)) : undefined;
+    if (capture) {
+      // An uncaught exception's stack goes to the former stderr, not into the pipe this process would no longer read.
+      process.on('uncaughtException', (e) => {
+        capture.write(`tessera serve: uncaught exception: ${e.stack ?? String(e)}\n`);
+        process.exit(70);
+      });
+    }
     const eventLine = (line: string): void => {
       const text = flags.logFormat === 'json' ? `${line}\n` : `tessera serve: ${line}\n`;
       if (capture) capture.write(text);
