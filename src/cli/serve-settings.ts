@@ -99,7 +99,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     help: "bytes held for requests in flight (bodies, downloads to slow clients); past it new ones get 503",
     doc: "bytes held for requests in flight (default 256 MiB): an inference body counts what it makes the server hold (a JSON body 8 times its size, binary tensor data twice, as measured), a download three of the blocks it reads (the blocks wait on a slow client). A request that would not fit beside the others gets 503 with `Retry-After` before it is read; one alone always fits." },
   { name: 'threads', flag: "--threads <n>", kind: 'int', default: undefined, defaultText: "onnxruntime's",
-    help: "onnxruntime intra-op threads per model",
+    help: "onnxruntime intra-op threads per model (default: onnxruntime's choice, the cores)",
     doc: "onnxruntime intra-op threads per model (default: onnxruntime's, the cores)." },
   { name: 'instances', flag: "--instances <n>", kind: 'int', default: d.instances,
     help: "sessions per model, each on a runtime thread of its own: runs of one model at once (each holds the model; counted against --memory-budget)",
