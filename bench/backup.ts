@@ -17,7 +17,7 @@ import { Store } from '../src/store/store.js';
 import { table } from '../src/cli/format.js';
 import { run } from './proc.js';
 import { Rng, normalF32 } from './synth.js';
-import { median } from './units.js';
+import { median, quantile } from './units.js';
 
 const BACKUP_EVERY = 10;
 /** Distinct small models the loop imports (it cycles through them under new names). */
@@ -30,12 +30,6 @@ export interface BackupReport {
   importMs: { p50: number; p99: number; p50During: number; p99During: number };
   backups: { startedAt: number; seconds: number; bytes: number; models: number }[];
   restore: { seconds: number; models: number; files: number; identical: number };
-}
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
 /** Small safetensors files sharing most of their bytes (a base tensor, and one of each's own). */
@@ -115,11 +109,11 @@ export async function benchBackup(o: { location: string; tmp: string; seconds: n
     await store.close();
   }
   const within = (t: number): boolean => backups.some((b) => t >= b.startedAt * 1000 - 50 && t <= (b.startedAt + b.seconds) * 1000);
-  const all = importTimes.map((x) => x.ms);
-  const during = importTimes.filter((x) => within(x.start) || within(x.start + x.ms)).map((x) => x.ms);
+  const all = importTimes.map((x) => x.ms).sort((a, b) => a - b);
+  const during = importTimes.filter((x) => within(x.start) || within(x.start + x.ms)).map((x) => x.ms).sort((a, b) => a - b);
   const report: BackupReport = {
     location: o.location, seconds: o.seconds, imports: importTimes.length,
-    importMs: { p50: median(all), p99: percentile(all, 99), p50During: median(during), p99During: percentile(during, 99) },
+    importMs: { p50: median(all), p99: quantile(all, 0.99), p50During: median(during), p99During: quantile(during, 0.99) },
     backups, restore: { seconds: restoreSeconds, models, files: filesSeen, identical },
   };
   const lines = [

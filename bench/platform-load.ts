@@ -20,6 +20,7 @@ import { Agent, request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { quantile } from './units.js';
 
 /** Requests of one kind: a path and fixed-length bodies in one file. */
 export interface LoadTarget {
@@ -71,11 +72,6 @@ export interface BurstResult {
   /** Latency of the 200s and of the 429s. */
   ok: Latencies;
   rejected: Latencies;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 function latencies(lat: number[]): Latencies {

@@ -20,7 +20,7 @@ import { startServer } from '../src/serve/server.js';
 import { Rng } from './synth.js';
 import { header } from './synthetic.js';
 import { run } from './proc.js';
-import { int, median } from './units.js';
+import { int, median, quantile } from './units.js';
 import { table } from '../src/cli/format.js';
 
 /** Models per family and tensors every member holds (each 4 KiB: one chunk). */
@@ -68,11 +68,6 @@ function safetensors(tensors: Buffer[]): Buffer {
 const tensor = (seed: number): Buffer => new Rng(seed).bytes(ELEMENTS * 4);
 const nameOf = (i: number): string => `fam${Math.floor(i / PER_FAMILY)}/v${i % PER_FAMILY}`;
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
-
 async function timeRuns(what: string, runs: number, fn: (k: number) => Promise<unknown>): Promise<ReadTiming> {
   await fn(-1);
   const ms: number[] = [];
@@ -81,7 +76,8 @@ async function timeRuns(what: string, runs: number, fn: (k: number) => Promise<u
     await fn(k);
     ms.push(performance.now() - t0);
   }
-  return { what, p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), runs };
+  ms.sort((a, b) => a - b);
+  return { what, p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), runs };
 }
 
 async function fetchOk(url: string): Promise<void> {

@@ -21,7 +21,7 @@ import { startServer } from '../src/serve/server.js';
 import { sessionOptions } from '../src/serve/runtime/onnx-runtime.js';
 import { Store } from '../src/store/store.js';
 import { SEG_TENSOR } from '../src/store/format.js';
-import { median } from './units.js';
+import { median, quantile } from './units.js';
 import { generateSingle } from './synthetic.js';
 import { measureHubDownload } from './hub-download.js';
 import type { HubDownload } from './hub-download.js';
@@ -104,11 +104,6 @@ interface LoadTiming {
 
 const MODEL = 'silero-vad-v5';
 const VARIANT = 'silero-vad-v5-variant';
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 function sileroFeeds(n: number): { input: Float32Array; state: Float32Array; sr: BigInt64Array } {
   const input = new Float32Array(n * 512);

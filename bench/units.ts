@@ -15,6 +15,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The q-quantile (0 to 1) of samples sorted in ascending order: the sample at floor(q × n), the last for q = 1. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
 export function mbps(bytes: number, seconds: number): number {
   return seconds > 0 ? bytes / MB / seconds : Infinity;
 }

@@ -146,7 +146,7 @@ export interface Backend {
   /** Runs fn, reads only, against one consistent state of the store that gc leaves alone (TxLock 'snapshot'). */
   snapshot<T>(fn: () => Promise<T>): Promise<T>;
   /** See Driver.copyDatabase: undefined where the database cannot be copied as a file. */
-  readonly copyDatabase?: (path: string) => Promise<{ pages: number }>;
+  readonly copyDatabase?: (path: string) => Promise<void>;
   /** Calls `onChange` when another process commits a change to a model (its name) or to anything (undefined): see Driver.watchChanges. */
   watchChanges(onChange: (name: string | undefined) => void): () => Promise<void>;
   /** Runs fn, a run of transactions, with their commits grouped (see Driver.commitGroup). */

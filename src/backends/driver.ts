@@ -132,7 +132,7 @@ export interface Driver {
    * busy timeout), and started again if a write slipped in before it.
    * Undefined on PostgreSQL (Store.backup copies model by model instead).
    */
-  copyDatabase?(path: string): Promise<{ pages: number }>;
+  copyDatabase?(path: string): Promise<void>;
   /** `e` as a one-line error naming the store when it is an outside failure, else `e` itself. */
   explainError(e: unknown): unknown;
   close(): Promise<void>;

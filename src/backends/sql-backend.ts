@@ -10,6 +10,17 @@ import { SEG_TENSOR } from '../store/format.js';
 
 /** Rows per multi-row INSERT: within both databases' limits on bound parameters (SQLite 32766, PostgreSQL 65535). */
 const INSERT_ROWS = 1000;
+
+/** A chunk_hashes row `h` that names no chunk of its hash (PostgreSQL's hash table, Dialect.hashTable). */
+const DANGLING_HASH = 'NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = h.chunk_id AND c.hash = h.hash)';
+/** A chunk `c` whose hash has no chunk_hashes row. */
+const UNNAMED_CHUNK = 'NOT EXISTS (SELECT 1 FROM chunk_hashes h WHERE h.hash = c.hash)';
+
+/** The rows an INSERT … RETURNING id, hash stored, as positions in `rows` (of those `batch` holds) with their ids. */
+function positionsOf(rows: NewChunk[], batch: number[], got: { id: number; hash: Buffer }[]): { p: number; id: number }[] {
+  const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
+  return got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.id }));
+}
 /** Chunk ids per payload read (16 MiB of 64 KiB chunks). */
 const PAYLOAD_IDS = 256;
 /** Chunks GC looks for per round. */
@@ -116,7 +127,7 @@ export class SqlBackend implements Backend {
     return this.db.transaction(fn, 'snapshot');
   }
 
-  get copyDatabase(): ((path: string) => Promise<{ pages: number }>) | undefined {
+  get copyDatabase(): ((path: string) => Promise<void>) | undefined {
     const copy = this.db.copyDatabase;
     return copy ? (path) => copy.call(this.db, path) : undefined;
   }
@@ -424,8 +435,7 @@ export class SqlBackend implements Backend {
     }
     const got = await this.all<{ id: number; hash: Buffer }>(`${text} RETURNING id, hash`, values,
       batch.length <= 16 ? `tessera_insert_chunks_${batch.length}` : undefined);
-    const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
-    return got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.id }));
+    return positionsOf(rows, batch, got);
   }
 
   /**
@@ -435,20 +445,21 @@ export class SqlBackend implements Backend {
    */
   private async claimChunks(rows: NewChunk[], batch: number[]): Promise<{ p: number; id: number }[]> {
     const claim = `INSERT INTO chunk_hashes (hash, chunk_id) VALUES ${Array.from(batch, () => "(?, nextval('chunks_id_seq'))").join(', ')}
-        ON CONFLICT (hash) DO NOTHING RETURNING chunk_id, hash`;
-    const got = await this.all<{ chunk_id: number; hash: Buffer }>(claim, batch.map((p) => rows[p]!.hash),
+        ON CONFLICT (hash) DO NOTHING RETURNING chunk_id AS id, hash`;
+    const got = await this.all<{ id: number; hash: Buffer }>(claim, batch.map((p) => rows[p]!.hash),
       batch.length <= 16 ? `tessera_claim_chunks_${batch.length}` : undefined);
-    if (got.length === 0) return [];
-    const at = new Map(batch.map((p) => [rows[p]!.hash.toString('hex'), p]));
-    const claimed = got.map((g) => ({ p: at.get(g.hash.toString('hex'))!, id: g.chunk_id }));
-    const values: unknown[] = [];
-    for (const { p, id } of claimed) {
-      const r = rows[p]!;
-      values.push(id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
-    }
-    await this.write(`INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(claimed.length, 7)}`, values,
-      claimed.length <= 16 ? `tessera_insert_claimed_${claimed.length}` : undefined);
+    const claimed = positionsOf(rows, batch, got);
+    await this.insertChunksWithIds(claimed.map(({ p, id }) => ({ id, chunk: rows[p]! })));
     return claimed;
+  }
+
+  /** Chunks into chunks under ids handed out already (claimed in chunk_hashes, or a repair's old ones); bases aside. */
+  private async insertChunksWithIds(chunks: { id: number; chunk: NewChunk }[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const values: unknown[] = [];
+    for (const { id, chunk: r } of chunks) values.push(id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data);
+    await this.write(`INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES ${valueRows(chunks.length, 7)}`, values,
+      chunks.length <= 16 ? `tessera_insert_with_ids_${chunks.length}` : undefined);
   }
 
   /** The chunks' bases, in order, in multi-row INSERTs. */
@@ -475,8 +486,7 @@ export class SqlBackend implements Backend {
   }
 
   async restoreChunk(id: number, r: NewChunk): Promise<void> {
-    await this.write('INSERT INTO chunks (id, hash, raw_size, stored_size, codec, depth, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [id, r.hash, r.rawSize, r.storedSize, r.codec, r.depth, r.data]);
+    await this.insertChunksWithIds([{ id, chunk: r }]);
     // The hash's row usually outlived the chunk's (it names this id); if it went too, it is put back.
     if (this.db.dialect.hashTable) await this.write('INSERT INTO chunk_hashes (hash, chunk_id) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [r.hash, id]);
     await this.insertBases([{ id, bases: r.bases }]);
@@ -484,25 +494,24 @@ export class SqlBackend implements Backend {
 
   async hashIndexFaults(): Promise<HashIndexFaults> {
     if (!this.db.dialect.hashTable) return { dangling: 0, danglingIds: [], unnamed: 0, unnamedIds: [] };
+    // A few ids and the count, from one scan each (a store whose index went missing has millions).
+    const some = async (id: string, from: string): Promise<{ n: number; ids: number[] }> => {
+      const rows = await this.all<{ id: number; n: number }>(`SELECT ${id} AS id, COUNT(*) OVER () AS n FROM ${from} LIMIT 5`);
+      return { n: rows[0]?.n ?? 0, ids: rows.map((r) => r.id) };
+    };
     const [dangling, unnamed] = await Promise.all([
-      this.db.column<number>({ text: `SELECT h.chunk_id FROM chunk_hashes h
-          WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = h.chunk_id AND c.hash = h.hash)` }),
-      this.db.column<number>({ text: 'SELECT c.id FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunk_hashes h WHERE h.hash = c.hash)' }),
+      some('h.chunk_id', `chunk_hashes h WHERE ${DANGLING_HASH}`),
+      some('c.id', `chunks c WHERE ${UNNAMED_CHUNK}`),
     ]);
-    return { dangling: dangling.length, danglingIds: dangling.slice(0, 5), unnamed: unnamed.length, unnamedIds: unnamed.slice(0, 5) };
+    return { dangling: dangling.n, danglingIds: dangling.ids, unnamed: unnamed.n, unnamedIds: unnamed.ids };
   }
 
   async fixHashIndex(): Promise<HashIndexFaults> {
     return this.db.transaction(async () => {
       const found = await this.hashIndexFaults();
-      if (found.dangling) {
-        await this.write(`DELETE FROM chunk_hashes h WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = h.chunk_id AND c.hash = h.hash)`);
-      }
-      if (found.unnamed) {
-        // Of several chunks of one hash (a repair may leave two), the lowest id is named.
-        await this.write(`INSERT INTO chunk_hashes (hash, chunk_id) SELECT hash, MIN(id) FROM chunks c
-            WHERE NOT EXISTS (SELECT 1 FROM chunk_hashes h WHERE h.hash = c.hash) GROUP BY hash`);
-      }
+      if (found.dangling) await this.write(`DELETE FROM chunk_hashes h WHERE ${DANGLING_HASH}`);
+      // Of several chunks of one hash (a repair may leave two), the lowest id is named.
+      if (found.unnamed) await this.write(`INSERT INTO chunk_hashes (hash, chunk_id) SELECT hash, MIN(id) FROM chunks c WHERE ${UNNAMED_CHUNK} GROUP BY hash`);
       return found;
     }, 'exclusive');
   }

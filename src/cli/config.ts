@@ -44,10 +44,10 @@ export function backendConfigFromEnv(env: Env = process.env): StoreOptions {
 export const DEFAULT_CONFIG_FILE = 'tessera.toml';
 
 /** Which config file is read: --config, else $TESSERA_CONFIG, else ./tessera.toml when there is one. */
-export function configPath(flag: string | undefined, env: Env = process.env): { path: string; explicit: boolean } | undefined {
-  if (flag !== undefined) return { path: flag, explicit: true };
-  if (env.TESSERA_CONFIG) return { path: env.TESSERA_CONFIG, explicit: true };
-  return existsSync(DEFAULT_CONFIG_FILE) ? { path: DEFAULT_CONFIG_FILE, explicit: false } : undefined;
+export function configPath(flag: string | undefined, env: Env = process.env): string | undefined {
+  if (flag !== undefined) return flag;
+  if (env.TESSERA_CONFIG) return env.TESSERA_CONFIG;
+  return existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined;
 }
 
 /** The variables serve's settings read (TESSERA_*). */

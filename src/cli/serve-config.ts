@@ -27,7 +27,7 @@ import { invalid } from '../errors.js';
 import { checkToken } from '../serve/auth.js';
 import { checkAllowHost } from '../serve/http/hosts.js';
 import { checkAllowOrigin } from '../serve/http/origins.js';
-import { DEFAULT_STORE } from './config.js';
+import { DEFAULT_STORE, configPath, serveEnvironment } from './config.js';
 import type { Env } from './config.js';
 import { parsePort, parsePositiveInt, parseSize } from './parse.js';
 import { SERVE_SETTINGS, envName, fileKey } from './serve-settings.js';
@@ -45,7 +45,7 @@ export interface ConfigFile {
 }
 
 /** Reads and parses the file; an unreadable, oversized or malformed one is one error naming the file (and line). */
-export function readConfigFile(path: string): ConfigFile {
+function readConfigFile(path: string): ConfigFile {
   let size: number;
   try {
     size = statSync(path).size;
@@ -134,13 +134,19 @@ export interface ResolvedServe {
   file?: string;
 }
 
+/** tessera serve's settings as a command finds them: its flags, the TESSERA_* variables, the config file (configPath). */
+export function loadServe(opts: { flag: (name: keyof ServeFlags) => unknown | undefined; storeFlag?: string; configFlag?: string }): ResolvedServe {
+  const path = configPath(opts.configFlag);
+  return resolveServe({ ...opts, env: serveEnvironment(), file: path === undefined ? undefined : readConfigFile(path) });
+}
+
 /**
  * Every setting from the first source that has it: the flag (commander's
  * value, when its source is the command line), the environment, the file,
  * the default. Then the checks that need the whole picture (the token's
  * form, host names, origins). All problems at once, or the settings.
  */
-export function resolveServe(opts: {
+function resolveServe(opts: {
   flag: (name: keyof ServeFlags) => unknown | undefined;
   storeFlag?: string;
   /** The environment (config.ts reads it). */
@@ -165,23 +171,16 @@ export function resolveServe(opts: {
     const key = fileKey(s);
     const fromFlag = opts.flag(s.name);
     const text = env[envName(s)];
+    // The first source that has it, how its value is read, and how a problem with it names it.
+    const [source, read, label]: [Source, () => unknown, string] = fromFlag !== undefined ? ['flag', () => fromFlag, `option '${s.flag}'`]
+      : text ? ['env', () => fromText(s, text), `${envName(s)}=${text}`]
+      : key in fileValues ? ['file', () => fromFile(s, fileValues[key]), where(key)]
+      : ['default', () => s.default, 'the default'];
     try {
-      if (fromFlag !== undefined) [flags[s.name], sources[s.name]] = [fromFlag, 'flag'];
-      else if (text !== undefined && text !== '') {
-        try {
-          [flags[s.name], sources[s.name]] = [fromText(s, text), 'env'];
-        } catch (e) {
-          throw new Error(`${envName(s)}=${text}: ${(e as Error).message}`);
-        }
-      } else if (key in fileValues) {
-        try {
-          [flags[s.name], sources[s.name]] = [fromFile(s, fileValues[key]), 'file'];
-        } catch (e) {
-          throw new Error(`${where(key)}: ${(e as Error).message}`);
-        }
-      } else [flags[s.name], sources[s.name]] = [s.default, 'default'];
+      flags[s.name] = read();
+      sources[s.name] = source;
     } catch (e) {
-      problems.push((e as Error).message);
+      problems.push(`${label}: ${(e as Error).message}`);
     }
     delete fileValues[key];
   }

@@ -132,11 +132,10 @@ export class SqliteDriver implements Driver {
     return async () => clearInterval(timer);
   }
 
-  async copyDatabase(path: string): Promise<{ pages: number }> {
+  async copyDatabase(path: string): Promise<void> {
     // After the first step (which only counts the pages), everything left in one step: a restart, when another
     // connection wrote between two steps, then also completes in one.
-    const r = await this.db.backup(path, { progress: () => 0x7fffffff });
-    return { pages: r.totalPages };
+    await this.db.backup(path, { progress: () => 0x7fffffff });
   }
 
   /** One writer at a time: every transaction takes the write lock, so shared, exclusive and snapshot are the same here. */

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { withStore } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { importDemo } from './demo.js';
-import { readConfigFile, resolveServe } from '../serve-config.js';
-import { configPath, serveEnvironment } from '../config.js';
+import { loadServe } from '../serve-config.js';
 import { captureStderr } from '../../serve/stderr-capture.js';
 import type { LogKind } from '../../serve/log.js';
 
@@ -63,14 +62,11 @@ export async function action(_flags: object, cmd: Command): Promise<void> {
   // Every setting from the first source that has it (flag, environment, config file, default), all checked
   // before the store is opened (and the demo imported): a token no client could send is refused at once.
   const globals = cmd.optsWithGlobals<GlobalOptions & { config?: string }>();
-  const path = configPath(globals.config);
-  const { flags, store: location } = resolveServe({
+  const { flags, store: location } = loadServe({
     flag: (name) => (cmd.getOptionValueSource(name) === 'cli' ? cmd.getOptionValue(name) : undefined),
     storeFlag: globals.store,
-    env: serveEnvironment(),
-    file: path ? readConfigFile(path.path) : undefined,
+    configFlag: globals.config,
   });
-  const token = flags.token;
   await withStore({ ...globals, store: location.location }, async (store) => {
     // npm start: the demo models, when the store is empty.
     if (flags.demo && (await store.list()).length === 0) await importDemo(store);
@@ -88,24 +84,20 @@ export async function action(_flags: object, cmd: Command): Promise<void> {
         process.exit(70);
       });
     }
-    const eventLine = (line: string): void => {
-      const text = flags.logFormat === 'json' ? `${line}\n` : `tessera serve: ${line}\n`;
-      if (capture) capture.write(text);
-      else process.stderr.write(text);
-    };
     // Loaded here, not at the top: the server pulls in onnxruntime and prom-client, and a refused token or store fails before paying for them.
     const { startServer } = await import('../../serve/server.js');
     const server = await startServer(store, {
       host: flags.host, port: flags.port, memoryBudget: flags.memoryBudget, chunkCacheBytes: flags.chunkCache,
-      maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads, instances: flags.instances,
+      maxBodyBytes: flags.maxBody, maxUploadBytes: flags.maxUpload, token: flags.token, tokenRead: flags.tokenRead, intraOpThreads: flags.threads, instances: flags.instances,
       allowHosts: flags.allowHost, allowOrigins: flags.allowOrigin, maxConnections: flags.maxConnections, maxInflightBytes: flags.maxInflight,
       headersTimeoutMs: flags.headersTimeout, requestTimeoutMs: flags.requestTimeout, sendTimeoutMs: flags.sendTimeout,
-      logLevel: flags.logLevel, logFormat: flags.logFormat, log: eventLine, accessLog: accessSink(flags.accessLog),
+      // Event lines go to stderr (the server's own sink): with fd 2 captured, process.stderr writes to the former fd 2.
+      logLevel: flags.logLevel, logFormat: flags.logFormat, accessLog: accessSink(flags.accessLog),
     });
     nativeLine = (kind, text) => server.context.log(kind, text);
     for (const [kind, text] of early.splice(0)) nativeLine(kind, text);
     const models = server.context.catalog.all();
-    console.log(`tessera: serving ${models.length} model version(s) from ${store.location} at ${server.url}  (${token ? 'writes need the token' : 'no token: writes open to loopback clients'}; Ctrl-C stops)`);
+    console.log(`tessera: serving ${models.length} model version(s) from ${store.location} at ${server.url}  (${flags.token ? 'writes need the token' : 'no token: writes open to loopback clients'}; Ctrl-C stops)`);
     const first = models.find((v) => v.files.some((f) => f.format === 'onnx'));
     console.log(`dashboard: ${server.url}/  (what is stored, what is shared, what Tessera saved)`);
     if (first) console.log(`try: curl ${server.url}/v2/models/${first.model.name}`);

@@ -48,13 +48,28 @@ export interface BackupResult {
   verified?: Pick<VerifyReport, 'models' | 'files' | 'chunksHashed' | 'filesHashed'>;
 }
 
-/** A sibling name for the copy while it is made and checked. */
-function partialPath(target: string): string {
-  return join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
-}
-
 function removeSqliteFile(path: string): void {
   for (const p of [path, `${path}-journal`, `${path}-wal`, `${path}-shm`]) rmSync(p, { force: true });
+}
+
+/**
+ * A SQLite file made at `target` by way of a sibling under a temporary name:
+ * `make` writes (and checks) it there, and only then is it renamed into
+ * place (an older file at `target`, and its journal, removed first); on a
+ * failure it is removed, so nothing that looks like a finished copy is left.
+ */
+async function intoPlace<T>(target: string, make: (partial: string) => Promise<T>): Promise<T> {
+  const partial = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
+  removeSqliteFile(partial);
+  try {
+    const result = await make(partial);
+    removeSqliteFile(target);
+    renameSync(partial, target);
+    return result;
+  } catch (e) {
+    removeSqliteFile(partial);
+    throw e;
+  }
 }
 
 /** verify --deep of the store at `path`; a damaged copy is refused. */
@@ -103,19 +118,12 @@ export async function backupStore(src: Store, db: Backend, to: string, opts: Bac
     if (!opts.force) throw conflict(`${to} exists; pass --force to replace it`);
     if (statSync(target).isDirectory()) throw invalid(`${to} is a directory`);
   }
-  const partial = partialPath(target);
-  removeSqliteFile(partial);
-  try {
+  const made = await intoPlace(target, async (partial) => {
     const method = await copyInto(src, db, partial);
     const verified = opts.verify === false ? undefined : await checkCopy(partial, `the backup copy ${partial}`);
-    const models = verified?.models ?? await modelCount(partial);
-    removeSqliteFile(target);
-    renameSync(partial, target);
-    return { method, location: target, models, bytes: statSync(target).size, verified };
-  } catch (e) {
-    removeSqliteFile(partial);
-    throw e;
-  }
+    return { method, verified, models: verified?.models ?? await modelCount(partial) };
+  });
+  return { ...made, location: target, bytes: statSync(target).size };
 }
 
 export interface RestoreResult {
@@ -146,17 +154,11 @@ export async function restoreStore(from: string, to: string, opts: Pick<BackupOp
       }
     }
     const target = resolve(to);
-    const partial = partialPath(target);
-    removeSqliteFile(partial);
-    try {
+    const models = await intoPlace(target, async (partial) => {
       await backup.copyTo(partial);
-      const models = verified?.models ?? await modelCount(partial);
-      renameSync(partial, target);
-      return { method: 'pages', location: target, models, verified };
-    } catch (e) {
-      removeSqliteFile(partial);
-      throw e;
-    }
+      return verified?.models ?? await modelCount(partial);
+    });
+    return { method: 'pages', location: target, models, verified };
   } finally {
     await backup.close();
   }
